@@ -1,0 +1,66 @@
+import type { NodeId } from './types.ts';
+import type { RandomSource } from './random.ts';
+
+/**
+ * Deliberately broken behaviours, only for tests that prove the simulator's checks bite.
+ * Never set outside tests.
+ */
+export interface RaftTestOnlyBugs {
+  /** Commit by counting replicas of an entry from an earlier term (the Figure 8 bug). */
+  readonly commitPreviousTermEntries?: boolean;
+  /** Grant votes without the candidate's log being at least as up to date (breaks §5.4.1). */
+  readonly skipLogUpToDateCheck?: boolean;
+  /** Leave the vote out of the persisted hard state, so a restart can vote twice in one term. */
+  readonly forgetVoteOnRestart?: boolean;
+}
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Every voting member, this node included. */
+  readonly voters: readonly NodeId[];
+  readonly random: RandomSource;
+  /** Ticks without a leader before an election; randomized per node in [electionTicks, 2 × electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Upper bound of the entry bytes in one append message (one entry may exceed it alone). */
+  readonly maxMessageBytes: number;
+  /** Appends in flight per follower before the leader waits for acknowledgements. */
+  readonly maxInflightMessages: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly testOnlyBugs?: RaftTestOnlyBugs;
+}
+
+export type RaftOptions = Pick<RaftConfig, 'id' | 'voters' | 'random'> & Partial<RaftConfig>;
+
+/**
+ * etcd's defaults in ticks of 100 ms: a 100 ms heartbeat and a 1 s election timeout. The ratio of ten
+ * keeps a follower from starting an election over a few lost heartbeats, while a dead leader is still
+ * replaced in 1-2 s.
+ */
+export const RAFT_DEFAULTS = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  maxMessageBytes: 1024 * 1024,
+  maxInflightMessages: 256,
+  preVote: true,
+  checkQuorum: true,
+} as const;
+
+export function resolveRaftConfig(options: RaftOptions): RaftConfig {
+  const config: RaftConfig = { ...RAFT_DEFAULTS, ...options };
+  const problems: string[] = [];
+  if (!config.voters.includes(config.id)) problems.push(`voters must include id ${config.id}`);
+  if (new Set(config.voters).size !== config.voters.length) problems.push('voters must be distinct');
+  if (!(config.heartbeatTicks >= 1))
+    problems.push(`heartbeatTicks must be >= 1, got ${config.heartbeatTicks}`);
+  if (!(config.electionTicks > config.heartbeatTicks)) {
+    problems.push(
+      `electionTicks (${config.electionTicks}) must be greater than heartbeatTicks (${config.heartbeatTicks})`,
+    );
+  }
+  if (!(config.maxMessageBytes >= 1)) problems.push('maxMessageBytes must be >= 1');
+  if (!(config.maxInflightMessages >= 1)) problems.push('maxInflightMessages must be >= 1');
+  if (problems.length > 0) throw new Error(`invalid raft config: ${problems.join('; ')}`);
+  return config;
+}

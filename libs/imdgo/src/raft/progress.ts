@@ -1,0 +1,96 @@
+import { assert } from './assert.ts';
+
+/**
+ * The leader's view of one follower (etcd's Progress). In `probe` the leader sends one append per
+ * heartbeat until it finds where the logs match; in `replicate` it streams appends optimistically,
+ * bounded by a window of in-flight messages.
+ */
+export class Progress {
+  match = 0;
+  next: number;
+  state: 'probe' | 'replicate' = 'probe';
+  /** In probe: an append is outstanding, wait for its answer or the next heartbeat. */
+  probeSent = false;
+  /** Set by any message from the follower; CheckQuorum reads and clears it once per election timeout. */
+  recentActive = false;
+  /** Highest commit index already sent to the follower, so a moved commit is announced once. */
+  sentCommit = 0;
+  /** Newest ReadIndex round the follower confirmed. */
+  readRound = 0;
+  /** Last index of each append in flight, oldest first (replicate state only). */
+  private readonly inflight: number[] = [];
+  private readonly maxInflight: number;
+
+  constructor(next: number, maxInflight: number) {
+    this.next = next;
+    this.maxInflight = maxInflight;
+  }
+
+  isPaused(): boolean {
+    return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.maxInflight;
+  }
+
+  becomeProbe(): void {
+    this.state = 'probe';
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+  }
+
+  /** Records an append whose last entry is `lastIndex` (or a probe when `lastIndex` is 0). */
+  sentAppend(lastIndex: number, entryCount: number): void {
+    if (this.state === 'replicate') {
+      if (entryCount > 0) {
+        this.next = lastIndex + 1;
+        this.inflight.push(lastIndex);
+      }
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** A successful append response: returns whether the match index moved. */
+  maybeUpdate(index: number): boolean {
+    let updated = false;
+    if (index > this.match) {
+      this.match = index;
+      updated = true;
+      this.probeSent = false;
+    }
+    this.next = Math.max(this.next, index + 1);
+    let freed = 0;
+    while (freed < this.inflight.length && this.inflight[freed]! <= index) freed++;
+    this.inflight.splice(0, freed);
+    return updated;
+  }
+
+  /**
+   * A rejected append for `rejected` (its prevIndex), with the follower's hint. Returns false when the
+   * rejection is stale (answers an append that no longer reflects the leader's view).
+   */
+  maybeDecrement(rejected: number, probeFrom: number): boolean {
+    if (this.state === 'replicate') {
+      if (rejected <= this.match) return false;
+      this.becomeProbe();
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, probeFrom + 1), this.match + 1);
+    assert(this.next >= 1, 'next index below 1');
+    this.probeSent = false;
+    return true;
+  }
+
+  /** A heartbeat answer proves the follower is alive: let one more append through if we were stuck. */
+  onHeartbeatResponse(): void {
+    this.probeSent = false;
+    if (this.inflight.length >= this.maxInflight) this.inflight.shift();
+  }
+}

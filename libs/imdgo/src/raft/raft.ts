@@ -1,0 +1,436 @@
+import { assert } from './assert.ts';
+import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.ts';
+import { campaign, handleVoteRequest, handleVoteResponse, type CampaignKind } from './election.ts';
+import { handleTimeoutNow, startLeadershipTransfer, type TransferResult } from './leadership-transfer.ts';
+import { RaftLog } from './log.ts';
+import { Progress } from './progress.ts';
+import { majority, quorumMin } from './quorum.ts';
+import { ReadIndexQueue } from './read-index.ts';
+import {
+  broadcastHeartbeat,
+  flushReplication,
+  handleAppend,
+  handleAppendResponse,
+  handleHeartbeat,
+  handleHeartbeatResponse,
+  sendAppend,
+} from './replication.ts';
+import type { Entry, HardState, Message, NodeId, Ready, ReadState, Role, SoftState } from './types.ts';
+
+/** A message as a rule writes it: the sender is this node, and the term its current one unless given. */
+type OutgoingMessage = Message extends infer M
+  ? M extends Message
+    ? Omit<M, 'from' | 'term'> & { term?: number }
+    : never
+  : never;
+
+export type ProposeResult =
+  | { readonly ok: true; readonly firstIndex: number; readonly term: number }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring'; readonly leader: NodeId | null };
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly progress: ReadonlyMap<
+    NodeId,
+    { match: number; next: number; state: string; recentActive: boolean }
+  >;
+}
+
+export interface RaftRestoreState {
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * The consensus core: a pure, synchronous state machine (etcd-io/raft's design). Inputs are `tick()`,
+ * `step()`, `propose()`, `readIndex()` and `transferLeadership()`; their effects accumulate until the
+ * driver takes them with `ready()`. Nothing here touches time, randomness (beyond the injected source)
+ * or I/O, so a seed replays a whole cluster exactly.
+ *
+ * The rules live next door: election.ts (votes, PreVote, CheckQuorum), replication.ts (AppendEntries,
+ * commit), read-index.ts (linearizable reads), leadership-transfer.ts (TimeoutNow).
+ */
+export class Raft {
+  readonly config: RaftConfig;
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly log: RaftLog;
+
+  term = 0;
+  vote: NodeId | null = null;
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  /** Votes (or pre-votes) received in the current campaign. */
+  readonly votes = new Map<NodeId, boolean>();
+  /** The leader's view of every other voter. */
+  readonly progress = new Map<NodeId, Progress>();
+  leadTransferee: NodeId | null = null;
+  /** Whether this leader has committed an entry of its own term: before that it cannot serve reads. */
+  committedInTerm = false;
+  readonly reads: ReadIndexQueue;
+
+  /** Set when the leader's commit index moved since the last flush, so followers must hear of it. */
+  commitChanged = false;
+  private messages: Message[] = [];
+  readonly readStates: ReadState[] = [];
+  readonly droppedReads: number[] = [];
+  private lastHardState: HardState;
+  private lastSoftState: SoftState;
+
+  constructor(options: RaftOptions, restore?: RaftRestoreState) {
+    this.config = resolveRaftConfig(options);
+    this.id = this.config.id;
+    this.voters = [...this.config.voters];
+    this.reads = new ReadIndexQueue(this);
+    const hardState = restore?.hardState ?? { term: 0, vote: null, commit: 0 };
+    this.log = new RaftLog(restore?.entries ?? [], hardState.commit);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.lastSoftState = this.softState();
+    this.resetElectionTimer();
+  }
+
+  // ---- inputs ----
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  step(message: Message): void {
+    assert(message.to === this.id, `message for ${message.to} delivered to ${this.id}`);
+    if (message.from === this.id || !this.voters.includes(message.from)) return;
+    if (!this.stepTerm(message)) return;
+
+    switch (message.type) {
+      case 'vote':
+      case 'pre-vote':
+        handleVoteRequest(this, message);
+        return;
+      case 'vote-response':
+      case 'pre-vote-response':
+        handleVoteResponse(this, message);
+        return;
+      case 'append':
+        assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
+        if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
+        this.heardFromLeader(message.from);
+        handleAppend(this, message);
+        return;
+      case 'heartbeat':
+        assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
+        if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
+        this.heardFromLeader(message.from);
+        handleHeartbeat(this, message);
+        return;
+      case 'append-response':
+        if (this.role === 'leader') handleAppendResponse(this, message);
+        return;
+      case 'heartbeat-response':
+        if (this.role === 'leader') handleHeartbeatResponse(this, message);
+        return;
+      case 'timeout-now':
+        if (this.role === 'follower') handleTimeoutNow(this);
+        return;
+      case 'read-index':
+        if (this.role === 'leader') this.reads.request(message.requestId, message.from);
+        return;
+      case 'read-index-response':
+        if (this.role === 'follower')
+          this.readStates.push({ requestId: message.requestId, index: message.index });
+        return;
+    }
+  }
+
+  /** Appends one command to the log if this node leads; replicated when the driver next takes `ready()`. */
+  propose(data: Uint8Array): ProposeResult {
+    return this.proposeBatch([data]);
+  }
+
+  /** Appends several commands as consecutive entries: one replication round for all of them. */
+  proposeBatch(commands: readonly Uint8Array[]): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
+    if (this.leadTransferee !== null) return { ok: false, reason: 'transferring', leader: this.leader };
+    const firstIndex = this.log.lastIndex() + 1;
+    for (const data of commands) this.appendEntry('command', data);
+    return { ok: true, firstIndex, term: this.term };
+  }
+
+  /**
+   * Asks for a linearizable read (Raft thesis §6.4). The answer arrives in a later Ready: a ReadState
+   * (serve the read once `applied >= index`) or the id in `droppedReads` (retry elsewhere).
+   */
+  readIndex(requestId: number): void {
+    if (this.role === 'leader') this.reads.request(requestId, this.id);
+    else if (this.leader !== null) this.send({ type: 'read-index', to: this.leader, requestId });
+    else this.droppedReads.push(requestId);
+  }
+
+  transferLeadership(target: NodeId): TransferResult {
+    return startLeadershipTransfer(this, target);
+  }
+
+  // ---- output ----
+
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.readStates.length > 0 ||
+      this.droppedReads.length > 0 ||
+      this.log.committed > this.log.applied ||
+      this.commitChanged ||
+      this.log.hasUnstable() ||
+      this.hardStateChanged() ||
+      this.softStateChanged() ||
+      (this.role === 'leader' && (this.reads.hasUnsentRound() || this.hasEntriesToSend()))
+    );
+  }
+
+  ready(): Ready {
+    if (this.role === 'leader') {
+      this.reads.flush();
+      flushReplication(this);
+    }
+    const softState = this.softStateChanged() ? this.softState() : null;
+    if (softState) this.lastSoftState = softState;
+    let hardState: HardState | null = null;
+    if (this.hardStateChanged()) {
+      hardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+      this.lastHardState = hardState;
+      if (this.config.testOnlyBugs?.forgetVoteOnRestart) hardState = { ...hardState, vote: null };
+    }
+    const messages = this.messages;
+    this.messages = [];
+    return {
+      hardState,
+      entries: this.log.takeUnstable(),
+      messages,
+      committedEntries: this.log.takeCommitted(),
+      readStates: this.readStates.splice(0),
+      droppedReads: this.droppedReads.splice(0),
+      softState,
+    };
+  }
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, { match: number; next: number; state: string; recentActive: boolean }>();
+    for (const [id, pr] of this.progress) {
+      progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      progress,
+    };
+  }
+
+  // ---- shared by the rule modules ----
+
+  send(message: OutgoingMessage): void {
+    this.messages.push({ ...message, from: this.id, term: message.term ?? this.term } as Message);
+  }
+
+  peers(): NodeId[] {
+    return this.voters.filter((id) => id !== this.id);
+  }
+
+  appendEntry(kind: Entry['kind'], data: Uint8Array): void {
+    this.log.append({ index: this.log.lastIndex() + 1, term: this.term, kind, data });
+    // A lone voter commits on its own append.
+    if (this.voters.length === 1) this.maybeCommit();
+  }
+
+  /** Leader: commit the highest index a majority stores, if it is from this term (Raft §5.4.2). */
+  maybeCommit(): boolean {
+    const index = quorumMin(this.voters, (id) =>
+      id === this.id ? this.log.lastIndex() : (this.progress.get(id)?.match ?? 0),
+    );
+    if (index <= this.log.committed) return false;
+    if (this.log.term(index) !== this.term && !this.config.testOnlyBugs?.commitPreviousTermEntries)
+      return false;
+    this.log.commitTo(index);
+    this.commitChanged = true;
+    if (!this.committedInTerm && this.log.term(index) === this.term) {
+      this.committedInTerm = true;
+      this.reads.onCommittedInTerm();
+    }
+    return true;
+  }
+
+  becomeFollower(term: number, leader: NodeId | null): void {
+    this.reset(term);
+    this.role = 'follower';
+    this.leader = leader;
+  }
+
+  becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become pre-candidate');
+    // PreVote does not touch the term or the vote: a node cut off cannot inflate terms and disrupt.
+    this.role = 'pre-candidate';
+    this.leader = null;
+    this.votes.clear();
+    this.reads.dropAll();
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  becomeLeader(): void {
+    assert(this.role === 'candidate', `${this.role} cannot become leader`);
+    this.reset(this.term);
+    this.role = 'leader';
+    this.leader = this.id;
+    for (const id of this.peers()) {
+      this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMessages));
+    }
+    // Raft §5.4.2 / §8: a no-op of the new term lets the leader commit (and read) what earlier terms left.
+    this.appendEntry('noop', new Uint8Array(0));
+    for (const id of this.peers()) sendAppend(this, id, true);
+  }
+
+  resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const base = this.config.electionTicks;
+    this.randomizedElectionTimeout = base + this.config.random.int(base);
+  }
+
+  // ---- internals ----
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.leader = null;
+    this.heartbeatElapsed = 0;
+    this.resetElectionTimer();
+    this.votes.clear();
+    this.progress.clear();
+    this.leadTransferee = null;
+    this.committedInTerm = false;
+    this.commitChanged = false;
+    this.reads.dropAll();
+  }
+
+  private heardFromLeader(leader: NodeId): void {
+    this.electionElapsed = 0;
+    this.leader = leader;
+  }
+
+  /**
+   * The term rules every message passes first (Raft §5.1 with etcd's PreVote and CheckQuorum refinements).
+   * Returns false when the message must go no further.
+   */
+  private stepTerm(m: Message): boolean {
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'pre-vote') {
+        // CheckQuorum's lease: while we hear from a live leader, a disruptive candidate is ignored.
+        const inLease =
+          this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks;
+        if (inLease && !m.transfer) return false;
+      }
+      if (m.type === 'pre-vote') return true;
+      if (m.type === 'pre-vote-response' && m.granted) return true;
+      const fromLeader = m.type === 'append' || m.type === 'heartbeat';
+      this.becomeFollower(m.term, fromLeader ? m.from : null);
+      return true;
+    }
+    if (m.term < this.term) {
+      if (
+        (this.config.checkQuorum || this.config.preVote) &&
+        (m.type === 'append' || m.type === 'heartbeat')
+      ) {
+        // Tell a stale leader our term, or it would keep a partitioned follower at bay forever.
+        this.send({
+          type: 'append-response',
+          to: m.from,
+          success: false,
+          index: 0,
+          hintIndex: 0,
+          hintTerm: 0,
+        });
+      } else if (m.type === 'pre-vote') {
+        this.send({ type: 'pre-vote-response', to: m.from, granted: false });
+      }
+      return false;
+    }
+    return true;
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      const kind: CampaignKind = this.config.preVote ? 'pre-election' : 'election';
+      campaign(this, kind, false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      this.leadTransferee = null;
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      broadcastHeartbeat(this);
+    }
+  }
+
+  /** CheckQuorum: has a majority (this leader included) been heard from since the last check? */
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const pr of this.progress.values()) {
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active >= majority(this.voters.length);
+  }
+
+  private hasEntriesToSend(): boolean {
+    for (const pr of this.progress.values())
+      if (pr.next <= this.log.lastIndex() && !pr.isPaused()) return true;
+    return false;
+  }
+
+  private softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  private softStateChanged(): boolean {
+    const s = this.lastSoftState;
+    return s.role !== this.role || s.leader !== this.leader || s.term !== this.term;
+  }
+
+  private hardStateChanged(): boolean {
+    const h = this.lastHardState;
+    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed;
+  }
+}

@@ -1,0 +1,113 @@
+import { continueLeadershipTransfer } from './leadership-transfer.ts';
+import type { Raft } from './raft.ts';
+import type {
+  AppendMessage,
+  AppendResponseMessage,
+  HeartbeatMessage,
+  HeartbeatResponseMessage,
+  NodeId,
+} from './types.ts';
+
+/**
+ * Sends the follower the entries it is missing, as many as fit in one message. With `sendIfEmpty` an
+ * append goes out even with no entries (a probe, or to carry the commit index).
+ * Returns whether a message was sent.
+ */
+export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+  const pr = r.progress.get(to)!;
+  if (pr.isPaused()) return false;
+  // Seam for log compaction: when pr.next falls below the first retained index, send a snapshot instead.
+  const entries = r.log.slice(pr.next, r.config.maxMessageBytes);
+  if (entries.length === 0 && !sendIfEmpty) return false;
+  const prevIndex = pr.next - 1;
+  const lastIndex = prevIndex + entries.length;
+  r.send({
+    type: 'append',
+    to,
+    prevIndex,
+    prevTerm: r.log.term(prevIndex),
+    entries,
+    commit: r.log.committed,
+  });
+  pr.sentCommit = Math.max(pr.sentCommit, Math.min(r.log.committed, lastIndex));
+  pr.sentAppend(lastIndex, entries.length);
+  return true;
+}
+
+/**
+ * Before the leader's effects are handed out: stream new entries to every follower (one batch per follower
+ * for everything proposed since the last Ready), and tell followers that got nothing of a commit that moved.
+ */
+export function flushReplication(r: Raft): void {
+  for (const [id, pr] of r.progress) {
+    while (pr.state === 'replicate' && sendAppend(r, id, false)) {
+      // Pipelining: keep sending while the in-flight window has room and entries remain.
+    }
+    if (pr.state === 'probe' && pr.next <= r.log.lastIndex()) sendAppend(r, id, false);
+    if (r.commitChanged && pr.sentCommit < Math.min(r.log.committed, pr.match)) sendHeartbeat(r, id);
+  }
+  r.commitChanged = false;
+}
+
+export function broadcastHeartbeat(r: Raft): void {
+  for (const id of r.peers()) sendHeartbeat(r, id);
+}
+
+function sendHeartbeat(r: Raft, to: NodeId): void {
+  const pr = r.progress.get(to)!;
+  // Never more than the follower is known to hold: it may not have the leader's later entries yet.
+  const commit = Math.min(pr.match, r.log.committed);
+  pr.sentCommit = Math.max(pr.sentCommit, commit);
+  r.send({ type: 'heartbeat', to, commit, readRound: r.reads.round });
+}
+
+/** Follower side of AppendEntries (Raft Figure 2, receiver rules 2-5). */
+export function handleAppend(r: Raft, m: AppendMessage): void {
+  const reply = { type: 'append-response', to: m.from } as const;
+  if (m.prevIndex < r.log.committed) {
+    r.send({ ...reply, success: true, index: r.log.committed, hintIndex: 0, hintTerm: 0 });
+    return;
+  }
+  if (r.log.matchTerm(m.prevIndex, m.prevTerm)) {
+    const lastNewIndex = r.log.appendFromLeader(m.prevIndex, m.entries);
+    r.log.commitTo(Math.min(m.commit, lastNewIndex));
+    r.send({ ...reply, success: true, index: lastNewIndex, hintIndex: 0, hintTerm: 0 });
+    return;
+  }
+  const hintIndex = r.log.findConflictByTerm(Math.min(m.prevIndex, r.log.lastIndex()), m.prevTerm);
+  r.send({ ...reply, success: false, index: m.prevIndex, hintIndex, hintTerm: r.log.term(hintIndex) });
+}
+
+export function handleHeartbeat(r: Raft, m: HeartbeatMessage): void {
+  r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
+  r.send({ type: 'heartbeat-response', to: m.from, readRound: m.readRound });
+}
+
+export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
+  const pr = r.progress.get(m.from);
+  if (!pr) return;
+  pr.recentActive = true;
+  if (!m.success) {
+    // The follower told us the last index where its log might match ours; skip to the leader's last
+    // entry of a term no newer than the follower's there.
+    const probeFrom = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
+    if (pr.maybeDecrement(m.index, probeFrom)) sendAppend(r, m.from, true);
+    return;
+  }
+  const wasProbing = pr.state === 'probe';
+  if (!pr.maybeUpdate(m.index)) return;
+  if (wasProbing) pr.becomeReplicate();
+  // A moved commit index reaches the followers in flushReplication, once for the whole batch.
+  r.maybeCommit();
+  continueLeadershipTransfer(r, m.from);
+}
+
+export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponseMessage): void {
+  const pr = r.progress.get(m.from);
+  if (!pr) return;
+  pr.recentActive = true;
+  pr.onHeartbeatResponse();
+  // An empty append at `next` makes a follower that lost appends reject, and the leader then probes back.
+  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
+  r.reads.onRoundAcknowledged(m.from, m.readRound);
+}

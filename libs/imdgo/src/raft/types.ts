@@ -1,0 +1,132 @@
+/** A member of the cluster, identified by its advertised `host:port`. */
+export type NodeId = string;
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/**
+ * `command` carries an application command; `noop` is the entry a new leader appends so that it can commit
+ * entries of earlier terms (Raft §5.4.2) and serve ReadIndex.
+ */
+export type EntryKind = 'command' | 'noop';
+
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  /** Opaque to the core: it only measures its size for batching. */
+  readonly data: Uint8Array;
+}
+
+/** What must be on stable storage before any message of the same Ready is sent (Raft Figure 2). */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly commit: number;
+}
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+export interface AppendMessage extends Envelope {
+  readonly type: 'append';
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+}
+
+export interface AppendResponseMessage extends Envelope {
+  readonly type: 'append-response';
+  readonly success: boolean;
+  /** On success the follower's last index matching the leader; on rejection the rejected prevIndex. */
+  readonly index: number;
+  /** Fast backtracking (etcd's findConflictByTerm): a follower index whose term is at most `hintTerm`. */
+  readonly hintIndex: number;
+  readonly hintTerm: number;
+}
+
+export interface HeartbeatMessage extends Envelope {
+  readonly type: 'heartbeat';
+  /** min(follower match, leader commit): safe for the follower to commit. */
+  readonly commit: number;
+  /** The leader's newest ReadIndex round; echoed back to confirm leadership for reads up to it. */
+  readonly readRound: number;
+}
+
+export interface HeartbeatResponseMessage extends Envelope {
+  readonly type: 'heartbeat-response';
+  readonly readRound: number;
+}
+
+export interface VoteMessage extends Envelope {
+  readonly type: 'vote' | 'pre-vote';
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  /** Set by a leadership transfer: voters must not ignore it because they heard from a leader recently. */
+  readonly transfer: boolean;
+}
+
+export interface VoteResponseMessage extends Envelope {
+  readonly type: 'vote-response' | 'pre-vote-response';
+  readonly granted: boolean;
+}
+
+export interface TimeoutNowMessage extends Envelope {
+  readonly type: 'timeout-now';
+}
+
+/** A follower asking the leader for a read index on behalf of its clients. */
+export interface ReadIndexMessage extends Envelope {
+  readonly type: 'read-index';
+  readonly requestId: number;
+}
+
+export interface ReadIndexResponseMessage extends Envelope {
+  readonly type: 'read-index-response';
+  readonly requestId: number;
+  readonly index: number;
+}
+
+export type Message =
+  | AppendMessage
+  | AppendResponseMessage
+  | HeartbeatMessage
+  | HeartbeatResponseMessage
+  | VoteMessage
+  | VoteResponseMessage
+  | TimeoutNowMessage
+  | ReadIndexMessage
+  | ReadIndexResponseMessage;
+
+export type MessageType = Message['type'];
+
+/** A read request that became safe: once the state machine has applied `index`, the read is linearizable. */
+export interface ReadState {
+  readonly requestId: number;
+  readonly index: number;
+}
+
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly term: number;
+}
+
+/**
+ * The effects of everything the core did since the last `ready()`. The driver must, in this order:
+ * persist `hardState` and `entries` (entries replace any stored entry at the same or a later index),
+ * then send `messages`, then apply `committedEntries` and serve `readStates`.
+ */
+export interface Ready {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  /** Read requests this node can no longer answer (it lost leadership or never had a leader to ask). */
+  readonly droppedReads: readonly number[];
+  readonly softState: SoftState | null;
+}
