@@ -1,0 +1,76 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatImdgoHistory } from '../src/checker/index.ts';
+import type { RaftTestOnlyBugs } from '../src/raft/index.ts';
+import { checkSeed } from './check-run.ts';
+
+const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--duration MS] [--bug NAME] [--verbose]
+  runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, and replays with --start SEED --seeds 1
+  --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart runs a deliberately broken core`;
+
+function main(): number {
+  const { values } = parseArgs({
+    options: {
+      seeds: { type: 'string', default: '100' },
+      start: { type: 'string', default: '1' },
+      duration: { type: 'string' },
+      bug: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const seeds = Number(values.seeds);
+  const start = Number(values.start);
+  const durationMs = values.duration === undefined ? undefined : Number(values.duration);
+  if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(start) || start < 0) {
+    console.error(`--seeds must be a positive integer and --start a non-negative one\n${USAGE}`);
+    return 2;
+  }
+  const bugs = ['commitPreviousTermEntries', 'skipLogUpToDateCheck', 'forgetVoteOnRestart'];
+  if (values.bug !== undefined && !bugs.includes(values.bug)) {
+    console.error(`--bug must be one of ${bugs.join(', ')}`);
+    return 2;
+  }
+  const testOnlyBugs: RaftTestOnlyBugs | undefined = values.bug ? { [values.bug]: true } : undefined;
+
+  const began = performance.now();
+  let passed = 0;
+  let failed = 0;
+  let operations = 0;
+  let largest = { seed: 0, operations: 0 };
+  for (let seed = start; seed < start + seeds; seed++) {
+    const run = checkSeed({ seed, durationMs, testOnlyBugs });
+    operations += run.operations;
+    if (run.operations > largest.operations) largest = { seed, operations: run.operations };
+    if (run.failure === null) {
+      passed++;
+      if (values.verbose)
+        console.log(`seed ${seed} ok trace=${run.traceDigest} ${JSON.stringify(run.stats)}`);
+      continue;
+    }
+    failed++;
+    const dir = '.sim-failures';
+    mkdirSync(dir, { recursive: true });
+    const historyFile = `${dir}/seed-${seed}.jsonl`;
+    writeFileSync(historyFile, formatImdgoHistory(run.history));
+    console.log(`FAIL seed ${seed}: ${run.failure}`);
+    console.log(`  stats ${JSON.stringify(run.stats)} trace=${run.traceDigest}`);
+    for (const line of run.traceTail) console.log(`  | ${line}`);
+    console.log(`  history: ${historyFile}`);
+    console.log(
+      `  replay:  npm run sim -- --start ${seed} --seeds 1${values.bug ? ` --bug ${values.bug}` : ''}`,
+    );
+  }
+  const seconds = (performance.now() - began) / 1000;
+  console.log(
+    `${seeds} seeds in ${seconds.toFixed(1)} s (${(seeds / seconds).toFixed(1)} seeds/s), ${operations} operations checked, largest history ${largest.operations} operations (seed ${largest.seed})`,
+  );
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = main();

@@ -1,0 +1,411 @@
+import { SeededRandom } from '../src/raft/random.ts';
+import type { RaftOptions, RaftTestOnlyBugs } from '../src/raft/index.ts';
+import type { NodeId } from '../src/raft/types.ts';
+import type { KvCommand } from '../src/state-machine/commands.ts';
+import { EventQueue } from './event-queue.ts';
+import { InvariantChecker } from './invariants.ts';
+import { drawNemesisPlan, runNemesisStep, type NemesisPlan, type NemesisTarget } from './nemesis.ts';
+import { drawNetworkFaults, SimNetwork } from './sim-network.ts';
+import { SimNode, type ClientReply, type Wire } from './sim-node.ts';
+import { Trace } from './trace.ts';
+import { Workload, type HistoryEvent, type WorkloadHost } from './workload.ts';
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Virtual milliseconds of load under faults, before the healing phase. */
+  readonly durationMs?: number;
+  readonly testOnlyBugs?: RaftTestOnlyBugs;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly violation: string | null;
+  readonly traceDigest: string;
+  readonly traceTail: readonly string[];
+  readonly history: readonly HistoryEvent[];
+  readonly stats: {
+    readonly nodes: number;
+    readonly virtualMs: number;
+    readonly events: number;
+    readonly committed: number;
+    readonly completedOps: number;
+    readonly unknownOps: number;
+    readonly faults: Readonly<Record<string, number>>;
+  };
+}
+
+type SimEvent =
+  | { readonly type: 'tick'; readonly node: NodeId }
+  | { readonly type: 'deliver'; readonly from: NodeId; readonly to: NodeId; readonly wire: Wire }
+  | { readonly type: 'client'; readonly client: number }
+  | { readonly type: 'client-timeout'; readonly client: number; readonly request: number }
+  | { readonly type: 'client-reply'; readonly request: number; readonly reply: ClientReply }
+  | { readonly type: 'nemesis' }
+  | { readonly type: 'crash'; readonly node: NodeId }
+  | { readonly type: 'restart'; readonly node: NodeId }
+  | { readonly type: 'resume'; readonly node: NodeId };
+
+const TICK_MS = 100;
+const HEAL_DEADLINE_MS = 20_000;
+const STORAGE_CHECK_MS = 1_000;
+
+/**
+ * One deterministic run: N real Raft cores on a virtual clock, a faulty network, crashes and pauses, and
+ * clients recording a history. Everything random comes from `seed`, so a run replays exactly.
+ */
+export class Simulation implements NemesisTarget, WorkloadHost {
+  now = 0;
+  private readonly random: SeededRandom;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly network: SimNetwork<Wire>;
+  private readonly checker = new InvariantChecker();
+  private readonly trace = new Trace();
+  private readonly workload: Workload;
+  private readonly plan: NemesisPlan;
+  private readonly pausedUntil = new Map<NodeId, number>();
+  private readonly downUntil = new Map<NodeId, number>();
+  private readonly faultCounts: Record<string, number> = {};
+  private readonly options: SimulationOptions;
+  private readonly raftTuning: Partial<RaftOptions>;
+  private restarts = 0;
+  private events = 0;
+  private healing = false;
+
+  constructor(options: SimulationOptions) {
+    this.options = options;
+    this.random = new SeededRandom(options.seed);
+    const size = this.random.chance(0.5) ? 3 : 5;
+    this.raftTuning = drawRaftTuning(this.random);
+    this.network = new SimNetwork(this.random, drawNetworkFaults(this.random));
+    this.plan = drawNemesisPlan(this.random);
+    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    for (const id of ids) {
+      this.nodes.set(id, new SimNode(this.raftOptions(id, ids), this.nodeHost()));
+      this.queue.push(1 + this.random.int(TICK_MS), { type: 'tick', node: id });
+    }
+    this.workload = new Workload(this.random, this, 1 + this.random.int(6), 1 + this.random.int(4));
+    this.queue.push(this.plan.minIntervalMs, { type: 'nemesis' });
+    this.trace.line(
+      0,
+      `start nodes=${size} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${this.plan.enabled}`,
+    );
+  }
+
+  run(): SimulationResult {
+    const durationMs = this.options.durationMs ?? 10_000;
+    let nextStorageCheck = STORAGE_CHECK_MS;
+    let healDeadline = Number.POSITIVE_INFINITY;
+    while (this.checker.violation === null) {
+      const next = this.queue.pop();
+      if (!next) break;
+      this.now = next.time;
+      if (!this.healing && this.now >= durationMs) {
+        this.startHealing();
+        healDeadline = this.now + HEAL_DEADLINE_MS;
+      }
+      if (this.now >= nextStorageCheck) {
+        nextStorageCheck = this.now + STORAGE_CHECK_MS;
+        this.checker.checkStorage([...this.nodes.values()]);
+        if (this.healing && this.converged()) break;
+      }
+      if (this.now > healDeadline) {
+        this.checker.violation ??= `liveness: no convergence ${HEAL_DEADLINE_MS} ms after healing`;
+        break;
+      }
+      this.events++;
+      this.handle(next.event);
+    }
+    if (this.checker.violation === null) this.checker.checkStorage([...this.nodes.values()]);
+    if (this.checker.violation === null) this.checkReplicasAgree();
+    return {
+      seed: this.options.seed,
+      violation: this.checker.violation,
+      traceDigest: this.trace.digest(),
+      traceTail: this.trace.lastLines(),
+      history: this.workload.history,
+      stats: {
+        nodes: this.nodes.size,
+        virtualMs: this.now,
+        events: this.events,
+        committed: this.checker.highestCommitted(),
+        completedOps: this.workload.completed,
+        unknownOps: this.workload.unknown,
+        faults: this.faultCounts,
+      },
+    };
+  }
+
+  // ---- WorkloadHost ----
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  submitWrite(
+    node: NodeId,
+    request: number,
+    session: { client: string; seq: number },
+    command: KvCommand,
+  ): void {
+    const target = this.nodes.get(node)!;
+    if (target.alive && !this.isPaused(node)) target.write(request, { session, command });
+  }
+
+  submitRead(node: NodeId, request: number, key: string): void {
+    const target = this.nodes.get(node)!;
+    if (target.alive && !this.isPaused(node)) target.read(request, key);
+  }
+
+  scheduleClient(delayMs: number, client: number): void {
+    this.queue.push(this.now + delayMs, { type: 'client', client });
+  }
+
+  scheduleTimeout(delayMs: number, client: number, request: number): void {
+    this.queue.push(this.now + delayMs, { type: 'client-timeout', client, request });
+  }
+
+  // ---- NemesisTarget ----
+
+  leader(): NodeId | null {
+    let best: SimNode | null = null;
+    for (const node of this.nodes.values()) {
+      if (node.alive && node.raft.role === 'leader' && (!best || node.raft.term > best.raft.term))
+        best = node;
+    }
+    return best?.id ?? null;
+  }
+
+  crashedCount(): number {
+    return this.downUntil.size;
+  }
+
+  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
+    this.count('partition');
+    this.network.partition(a, b);
+  }
+
+  blockOneWay(from: NodeId, to: NodeId): void {
+    this.count('one-way');
+    this.network.blockOneWay(from, to);
+  }
+
+  clog(from: NodeId, to: NodeId): void {
+    this.count('clog');
+    this.network.clog(from, to);
+  }
+
+  unclogOne(): void {
+    const released = this.network.unclogOne();
+    if (!released) return;
+    this.log(`nemesis unclog ${released.from} -> ${released.to} (${released.messages.length} held)`);
+    for (const wire of this.random.shuffle(released.messages)) {
+      this.queue.push(this.now + this.network.delay(), {
+        type: 'deliver',
+        from: released.from,
+        to: released.to,
+        wire,
+      });
+    }
+  }
+
+  crash(node: NodeId, downMs: number): void {
+    const target = this.nodes.get(node)!;
+    if (!target.alive) return;
+    this.count('crash');
+    target.crash();
+    this.downUntil.set(node, this.now + downMs);
+    this.queue.push(this.now + downMs, { type: 'restart', node });
+    this.log(`nemesis crash ${node} for ${downMs} ms`);
+  }
+
+  pause(node: NodeId, pausedMs: number): void {
+    if (this.isPaused(node) || !this.nodes.get(node)!.alive) return;
+    this.count('pause');
+    this.pausedUntil.set(node, this.now + pausedMs);
+    this.queue.push(this.now + pausedMs, { type: 'resume', node });
+    this.log(`nemesis pause ${node} for ${pausedMs} ms`);
+  }
+
+  heal(): void {
+    this.count('heal');
+    this.network.heal();
+  }
+
+  log(text: string): void {
+    this.trace.line(this.now, text);
+  }
+
+  // ---- internals ----
+
+  private raftOptions(id: NodeId, voters: readonly NodeId[]): RaftOptions {
+    // Each incarnation draws from its own stream, derived from the run's seed.
+    const random = new SeededRandom(this.random.int(2 ** 31));
+    return { ...this.raftTuning, id, voters, random, testOnlyBugs: this.options.testOnlyBugs };
+  }
+
+  private nodeHost() {
+    return {
+      send: (from: NodeId, to: NodeId, wire: Wire) => {
+        for (const delay of this.network.route(from, to, wire)) {
+          this.queue.push(this.now + delay, { type: 'deliver', from, to, wire });
+        }
+      },
+      reply: (request: number, reply: ClientReply) => {
+        // Deferred, so a client's next operation never re-enters the node mid-Ready.
+        this.queue.push(this.now, { type: 'client-reply', request, reply });
+      },
+      observeReady: (node: SimNode, ready: import('../src/raft/types.ts').Ready) => {
+        const voted = ready.hardState !== null && node.raft.vote !== null && node.raft.vote !== node.id;
+        const elected = ready.softState?.role === 'leader';
+        const committed = ready.hardState !== null && ready.committedEntries.length > 0;
+        const crashRate = voted
+          ? this.plan.crashAfterVoteRate
+          : elected
+            ? this.plan.crashAfterElectionRate
+            : committed && node.raft.role === 'leader'
+              ? this.plan.crashAfterCommitRate
+              : 0;
+        if (!this.healing && crashRate > 0 && this.random.chance(crashRate)) {
+          this.queue.push(this.now + this.random.int(20), { type: 'crash', node: node.id });
+        }
+        if (ready.softState) {
+          const s = ready.softState;
+          this.trace.line(this.now, `${node.id} ${s.role} term=${s.term} leader=${s.leader ?? '-'}`);
+        }
+        this.checker.onReady(node, ready);
+      },
+      observeApplied: (node: SimNode, entry: import('../src/raft/types.ts').Entry) => {
+        this.checker.onApplied(node, entry);
+      },
+    };
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.type) {
+      case 'tick': {
+        this.queue.push(this.now + TICK_MS, event);
+        const node = this.nodes.get(event.node)!;
+        if (node.alive && !this.isPaused(event.node)) node.tick();
+        return;
+      }
+      case 'deliver': {
+        const node = this.nodes.get(event.to)!;
+        if (!node.alive) return;
+        const resumeAt = this.pausedUntil.get(event.to);
+        if (resumeAt !== undefined) {
+          // A paused process still has its socket buffers: the message waits, it is not lost.
+          this.queue.push(resumeAt, event);
+          return;
+        }
+        const wire = event.wire;
+        this.trace.mix(
+          `${this.now}${event.from}${event.to}${wire.kind === 'raft' ? wire.message.type + wire.message.term : wire.kind}`,
+        );
+        node.receive(event.from, wire);
+        return;
+      }
+      case 'client':
+        this.workload.step(event.client);
+        return;
+      case 'client-timeout':
+        this.workload.onTimeout(event.client, event.request);
+        return;
+      case 'client-reply':
+        this.workload.onReply(event.request, event.reply);
+        return;
+      case 'nemesis':
+        if (this.healing) return;
+        runNemesisStep(this.random, this.plan, this);
+        if (this.network.isClogged() && this.random.chance(0.3)) this.unclogOne();
+        this.queue.push(
+          this.now +
+            this.plan.minIntervalMs +
+            this.random.int(this.plan.maxIntervalMs - this.plan.minIntervalMs + 1),
+          event,
+        );
+        return;
+      case 'crash':
+        this.crash(event.node, this.random.int(10));
+        return;
+      case 'restart': {
+        const node = this.nodes.get(event.node)!;
+        if (node.alive) return;
+        this.downUntil.delete(event.node);
+        this.restarts++;
+        node.restart(this.raftOptions(event.node, [...this.nodes.keys()]));
+        this.log(`restart ${event.node} (incarnation ${this.restarts})`);
+        return;
+      }
+      case 'resume':
+        if ((this.pausedUntil.get(event.node) ?? 0) <= this.now) {
+          this.pausedUntil.delete(event.node);
+          this.log(`resume ${event.node}`);
+        }
+        return;
+    }
+  }
+
+  private isPaused(node: NodeId): boolean {
+    return this.pausedUntil.has(node);
+  }
+
+  /** The end of the faulty period: everything heals, so that the cluster must converge. */
+  private startHealing(): void {
+    this.healing = true;
+    this.workload.stop();
+    this.network.heal();
+    while (this.network.isClogged()) this.unclogOne();
+    for (const id of this.downUntil.keys()) this.queue.push(this.now, { type: 'restart', node: id });
+    for (const id of this.pausedUntil.keys()) this.queue.push(this.now, { type: 'resume', node: id });
+    this.pausedUntil.clear();
+    this.log('healing: faults stopped');
+  }
+
+  private converged(): boolean {
+    const leaderId = this.leader();
+    if (!leaderId || this.downUntil.size > 0) return false;
+    const leader = this.nodes.get(leaderId)!;
+    if (!leader.raft.committedInTerm || leader.raft.log.committed !== leader.raft.log.lastIndex())
+      return false;
+    for (const node of this.nodes.values()) {
+      if (!node.alive || node.machine.appliedIndex !== leader.raft.log.committed) return false;
+    }
+    return true;
+  }
+
+  /** After convergence every replica holds the same data. */
+  private checkReplicasAgree(): void {
+    const digests = new Map<NodeId, string>();
+    for (const node of this.nodes.values()) {
+      const data = [...node.machine.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      digests.set(node.id, `${node.machine.appliedIndex}:${JSON.stringify(data)}`);
+    }
+    const distinct = new Set(digests.values());
+    if (distinct.size > 1)
+      this.checker.violation ??= `convergence: replicas differ ${[...digests.keys()].join(',')}`;
+  }
+
+  private count(kind: string): void {
+    this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
+  }
+}
+
+/**
+ * The core's settings vary by seed too: PreVote and CheckQuorum on or off, and small messages and windows
+ * so that appends split and pipelines fill (a new leader's no-op otherwise hides many commit-rule bugs).
+ */
+function drawRaftTuning(random: SeededRandom): Partial<RaftOptions> {
+  return {
+    preVote: random.chance(0.7),
+    checkQuorum: random.chance(0.7),
+    maxMessageBytes: random.pick([1, 64, 4096, 1024 * 1024]),
+    maxInflightMessages: random.pick([1, 4, 256]),
+    heartbeatTicks: 1 + random.int(2),
+    electionTicks: 5 + random.int(11),
+  };
+}
+
+export function runSimulation(options: SimulationOptions): SimulationResult {
+  return new Simulation(options).run();
+}
