@@ -1,0 +1,236 @@
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../testing/free-port.ts';
+import { NestTcpTransport, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
+import { PeerTransportError } from './peer-transport-error.ts';
+
+const started: NestTcpTransport[] = [];
+
+async function peerId(): Promise<string> {
+  return `127.0.0.1:${await freePort()}`;
+}
+
+async function startTransport(
+  id: string,
+  options: Omit<NestTcpTransportOptions, 'id'> = {},
+): Promise<NestTcpTransport> {
+  const transport = new NestTcpTransport({ id, ...options });
+  started.push(transport);
+  await transport.start();
+  return transport;
+}
+
+/** Resolves with the first message `transport` receives. */
+function nextMessage(transport: NestTcpTransport): Promise<{ from: string; message: unknown }> {
+  return new Promise((resolve) => transport.onMessage((from, message) => resolve({ from, message })));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<PeerTransportError> {
+  const error = await promise.then(
+    () => expect.fail('expected a rejection'),
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(PeerTransportError);
+  return error as PeerTransportError;
+}
+
+const echo = async (_: string, payload: unknown): Promise<unknown> => payload;
+const blob = (i: number): Buffer => Buffer.alloc(200 * 1024, i % 256);
+/** Handles open now beyond those in `before` (timers of earlier tests may have ended meanwhile). */
+function handlesOpenedSince(before: string[]): string[] {
+  const remaining = [...before];
+  return process.getActiveResourcesInfo().filter((type) => {
+    const index = remaining.indexOf(type);
+    if (index === -1) {
+      return true;
+    }
+    remaining.splice(index, 1);
+    return false;
+  });
+}
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((transport) => transport.stop()));
+});
+
+describe('NestTcpTransport', () => {
+  it('delivers one-way messages with the sender id', async () => {
+    const [a, b, c] = await Promise.all([peerId(), peerId(), peerId()]);
+    const [ta, tb, tc] = await Promise.all([startTransport(a), startTransport(b), startTransport(c)]);
+    const atB = nextMessage(tb);
+    ta.send(b, { type: 'vote', term: 3 });
+    expect(await atB).toStrictEqual({ from: a, message: { type: 'vote', term: 3 } });
+
+    const received: string[] = [];
+    ta.onMessage((from, message) => received.push(`${from}:${String(message)}`));
+    tb.send(a, 'x');
+    tc.send(a, 'y');
+    await expect.poll(() => received.toSorted()).toEqual([`${b}:x`, `${c}:y`].toSorted());
+  });
+
+  it('keeps the order of one-way messages to a peer', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    const received: unknown[] = [];
+    tb.onMessage((_, message) => received.push(message));
+    for (let i = 0; i < 500; i++) {
+      ta.send(b, i);
+    }
+    await expect.poll(() => received.length).toBe(500);
+    expect(received).toEqual([...Array(500).keys()]);
+  });
+
+  it('round-trips requests preserving types', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    tb.onRequest(async (from, payload) => ({ from, payload }));
+    const payload = {
+      n: 7,
+      f: 0.25,
+      at: new Date('2030-01-01T00:00:00.001Z'),
+      blob: Buffer.from([0, 255]),
+      bytes: new Uint8Array([9]),
+      big: 123n,
+      map: new Map([['k', { deep: [1, { deeper: null }] }]]),
+      missing: undefined,
+    };
+    const reply = await ta.request<{ from: string; payload: typeof payload }>(b, payload, 2_000);
+    expect(reply).toStrictEqual({ from: a, payload });
+    expect(reply.payload.blob).toBeInstanceOf(Buffer);
+    expect(typeof reply.payload.n).toBe('number');
+
+    tb.onRequest(async () => undefined);
+    expect(await ta.request(b, null, 2_000)).toBeUndefined();
+    tb.onRequest(async () => null);
+    expect(await ta.request(b, 'x', 2_000)).toBeNull();
+  });
+
+  it('rejects with the remote message when the handler fails', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    const error = await rejection(ta.request(b, 1, 2_000));
+    expect(error.code).toBe('remote');
+    expect(error.message).toBe(`${b} has no request handler`);
+
+    tb.onRequest(async () => {
+      throw new Error('not the leader');
+    });
+    expect(await rejection(ta.request(b, 1, 2_000))).toMatchObject({
+      code: 'remote',
+      message: 'not the leader',
+    });
+
+    tb.onRequest(() => Promise.reject('plain string'));
+    expect(await rejection(ta.request(b, 1, 2_000))).toMatchObject({
+      code: 'remote',
+      message: 'plain string',
+    });
+  });
+
+  it('rejects a request that is not answered in time', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    tb.onRequest(() => sleep(1_000));
+    const begin = Date.now();
+    const error = await rejection(ta.request(b, 1, 100));
+    expect(error.code).toBe('timeout');
+    expect(Date.now() - begin).toBeLessThan(900);
+  });
+
+  it('bounds requests in flight per peer', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a, { maxInFlightPerPeer: 2 }), startTransport(b)]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    tb.onRequest(async (_, payload) => {
+      await gate;
+      return payload;
+    });
+    const first = ta.request(b, 1, 2_000);
+    const second = ta.request(b, 2, 2_000);
+    expect(await rejection(ta.request(b, 3, 2_000))).toMatchObject({ code: 'overloaded' });
+    release();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(await ta.request(b, 4, 2_000)).toBe(4);
+  });
+
+  it('fails fast while a peer is down and reconnects once it is up', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const ta = await startTransport(a, { minBackoffMs: 20, maxBackoffMs: 100 });
+    expect(() => ta.send(b, 'lost')).not.toThrow();
+    const begin = Date.now();
+    const error = await rejection(ta.request(b, 1, 500));
+    expect(error.code).toBe('unavailable');
+    expect(Date.now() - begin).toBeLessThan(500);
+    expect(await rejection(ta.request(b, 1, 500))).toMatchObject({ code: 'unavailable' });
+
+    const tb = await startTransport(b);
+    const received: unknown[] = [];
+    tb.onMessage((_, message) => received.push(message));
+    await expect
+      .poll(() => (ta.send(b, 'hello'), received.length), { interval: 20, timeout: 3_000 })
+      .toBeGreaterThan(0);
+    expect(received).not.toContain('lost');
+    tb.onRequest(async (_, payload) => payload);
+    expect(await ta.request(b, 'back', 1_000)).toBe('back');
+  });
+
+  it('rejects requests in flight when the peer goes away, then reaches its restart', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const ta = await startTransport(a, { minBackoffMs: 20, maxBackoffMs: 100 });
+    const tb = await startTransport(b);
+    tb.onRequest(() => sleep(5_000));
+    const pending = ta.request(b, 1, 4_000);
+    await sleep(50);
+    await tb.stop();
+    expect(await rejection(pending)).toMatchObject({ code: 'disconnected' });
+
+    const restarted = await startTransport(b);
+    restarted.onRequest(async () => 'again');
+    await expect
+      .poll(() => ta.request(b, 1, 500).catch((error: PeerTransportError) => error.code), { timeout: 3_000 })
+      .toBe('again');
+  });
+
+  it('completes 200 concurrent 200 KB requests each way without deadlock', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    ta.onRequest(echo);
+    tb.onRequest(echo);
+    const calls = [...Array(200).keys()].flatMap((i) => [
+      ta.request<Buffer>(b, blob(i), 30_000),
+      tb.request<Buffer>(a, blob(i + 1), 30_000),
+    ]);
+    const replies = await Promise.all(calls);
+    replies.forEach((reply, k) => expect(reply.equals(blob(Math.floor(k / 2) + (k % 2)))).toBe(true));
+  });
+
+  it('leaves no handle open and its port free after stop', async () => {
+    const before = process.getActiveResourcesInfo();
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    tb.onRequest(async () => 'ok');
+    ta.onRequest(async () => 'ok');
+    expect(await ta.request(b, 1, 2_000)).toBe('ok');
+    expect(await tb.request(a, 1, 2_000)).toBe('ok');
+    await Promise.all([ta.stop(), tb.stop()]);
+    expect(handlesOpenedSince(before)).toEqual([]);
+    expect(await rejection(ta.request(b, 1, 100))).toMatchObject({ code: 'stopped' });
+    expect(() => ta.send(b, 1)).not.toThrow();
+    for (const id of [a, b]) {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(Number(id.split(':')[1]), '127.0.0.1', resolve);
+      });
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('fails to start on a port in use', async () => {
+    const a = await peerId();
+    await startTransport(a);
+    await expect(new NestTcpTransport({ id: a }).start()).rejects.toThrow(/EADDRINUSE/);
+  });
+});

@@ -1,0 +1,210 @@
+import type { Type } from '@nestjs/common';
+import { ClientTCP, type TcpSocket } from '@nestjs/microservices';
+import type { Socket } from 'node:net';
+import type { Subscription } from 'rxjs';
+import { parsePeerAddress } from './peer-address.ts';
+import { PeerTransportError } from './peer-transport-error.ts';
+
+export interface PeerLinkOptions {
+  socketClass: Type<TcpSocket>;
+  /** Gives up on a connection attempt after this long. */
+  connectTimeoutMs: number;
+  /** First delay before reconnecting after a failure; doubles per failure up to `maxBackoffMs`. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** Requests in flight, and messages waiting for the connection, beyond which new ones fail fast. */
+  maxInFlight: number;
+  /** Bytes queued on the socket beyond which `emit` drops. */
+  maxQueuedBytes: number;
+}
+
+type LinkState = 'idle' | 'connecting' | 'up' | 'backoff';
+
+/**
+ * The connection to one peer: a Nest ClientTCP plus what ClientTCP lacks, i.e.
+ * lazy connect with a connect timeout, capped exponential backoff between
+ * attempts (while backing off, emits drop and requests fail fast: ClientTCP
+ * would otherwise open a new connection for every call), request timeouts and
+ * a bound on requests in flight.
+ *
+ * There is no reconnect timer: the next emit or request after the backoff
+ * delay reconnects, and Raft keeps sending, so no timer outlives `close()`.
+ */
+export class PeerLink {
+  readonly peer: string;
+  private readonly options: PeerLinkOptions;
+  private readonly client: ClientTCP;
+  private state: LinkState = 'idle';
+  /** The socket of the current connection or attempt. */
+  private socket: Socket | null = null;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private inFlight = 0;
+  private emitsWaitingForConnection = 0;
+  private readonly pending = new Set<(error: PeerTransportError) => void>();
+  private closed = false;
+
+  constructor(peer: string, options: PeerLinkOptions) {
+    this.peer = peer;
+    this.options = options;
+    const { host, port } = parsePeerAddress(peer);
+    this.client = new ClientTCP({ host, port, socketClass: options.socketClass });
+  }
+
+  /** Sends an event; returns false when it was dropped. */
+  emit(pattern: string, data: object): boolean {
+    if (!this.usable()) {
+      return false;
+    }
+    if (this.state === 'connecting') {
+      if (this.emitsWaitingForConnection >= this.options.maxInFlight) {
+        return false;
+      }
+      this.emitsWaitingForConnection++;
+    } else if (this.socket!.writableLength > this.options.maxQueuedBytes) {
+      return false;
+    }
+    // Failures (connection lost meanwhile, unencodable message) end in the
+    // returned, already connected observable, which nothing subscribes to.
+    this.client.emit(pattern, data);
+    return true;
+  }
+
+  request<T>(pattern: string, data: object, timeoutMs: number): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(this.error('stopped', 'transport stopped'));
+    }
+    if (this.inFlight >= this.options.maxInFlight) {
+      return Promise.reject(
+        this.error('overloaded', `${this.options.maxInFlight} requests to ${this.peer} already in flight`),
+      );
+    }
+    if (!this.usable()) {
+      const wait = Math.max(0, this.retryAt - Date.now());
+      return Promise.reject(
+        this.error('unavailable', `${this.peer} is unreachable (next attempt in ${wait} ms)`),
+      );
+    }
+    this.inFlight++;
+    return new Promise<T>((resolve, reject) => {
+      let subscription: Subscription | undefined;
+      let settled = false;
+      const settle = (finish: () => void): void => {
+        if (settled) {
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        this.inFlight--;
+        subscription?.unsubscribe();
+        finish();
+      };
+      const fail = (error: PeerTransportError): void => settle(() => reject(error));
+      const timer = setTimeout(
+        () => fail(this.error('timeout', `request to ${this.peer} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.pending.add(fail);
+      subscription = this.client.send<T>(pattern, data).subscribe({
+        next: (value) => settle(() => resolve(value)),
+        // A handler that returns `undefined` answers with no value at all.
+        complete: () => settle(() => resolve(undefined as T)),
+        error: (error: unknown) => fail(this.requestError(error)),
+      });
+    });
+  }
+
+  /** Rejects what is pending, drops the connection and waits until its socket is closed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.connectTimer);
+    for (const fail of this.pending) {
+      fail(this.error('stopped', 'transport stopped'));
+    }
+    const socket = this.socket;
+    this.client.close();
+    if (socket !== null && !socket.closed) {
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.destroy();
+      await closed;
+    }
+  }
+
+  /** Whether calls may go to the client now; starts connecting once the backoff delay is over. */
+  private usable(): boolean {
+    if (this.closed) {
+      return false;
+    }
+    if (this.state === 'up' || this.state === 'connecting') {
+      return true;
+    }
+    if (Date.now() < this.retryAt) {
+      return false;
+    }
+    this.connect();
+    return true;
+  }
+
+  private connect(): void {
+    this.state = 'connecting';
+    const connected = this.client.connect();
+    const socket = this.client.unwrap<Socket>();
+    this.socket = socket;
+    this.connectTimer = setTimeout(() => {
+      // With an error, so that ClientTCP's pending connect() rejects instead of hanging.
+      const message = `connect to ${this.peer} timed out after ${this.options.connectTimeoutMs} ms`;
+      socket.destroy(Object.assign(new Error(message), { code: 'ETIMEDOUT' }));
+    }, this.options.connectTimeoutMs);
+    connected.then(
+      () => {
+        clearTimeout(this.connectTimer);
+        this.emitsWaitingForConnection = 0;
+        if (this.closed) {
+          return;
+        }
+        this.state = 'up';
+        this.failures = 0;
+        socket.once('close', () => this.backOff());
+      },
+      () => {
+        clearTimeout(this.connectTimer);
+        this.emitsWaitingForConnection = 0;
+        this.backOff();
+      },
+    );
+  }
+
+  private backOff(): void {
+    if (this.closed) {
+      return;
+    }
+    this.state = 'backoff';
+    this.socket = null;
+    this.failures++;
+    const delay = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** (this.failures - 1));
+    this.retryAt = Date.now() + delay;
+  }
+
+  /** Nest reports a remote failure as the `err` string of the reply, local ones as Errors. */
+  private requestError(error: unknown): PeerTransportError {
+    if (typeof error === 'string') {
+      return this.error('remote', error);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (message === 'Connection closed') {
+      // ClientTCP#handleClose fails every request awaiting a reply with this.
+      return this.error('disconnected', `connection to ${this.peer} closed before the reply`);
+    }
+    // Connection failures (ECONNREFUSED, the connect timeout above) carry a system error code.
+    if (typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string') {
+      return this.error('unavailable', `${this.peer} is unreachable: ${message}`);
+    }
+    return this.error('send-failed', `request to ${this.peer} failed: ${message}`);
+  }
+
+  private error(code: PeerTransportError['code'], message: string): PeerTransportError {
+    return new PeerTransportError(code, this.peer, message);
+  }
+}
