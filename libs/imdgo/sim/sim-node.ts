@@ -1,6 +1,11 @@
 import { Raft, type RaftOptions, type RaftRestoreState } from '../src/raft/index.ts';
 import type { Entry, HardState, Message, NodeId, Ready } from '../src/raft/types.ts';
-import { encodeCommand, type CommandResult, type LoggedCommand } from '../src/state-machine/commands.ts';
+import {
+  DEFAULT_MAP,
+  encodeCommand,
+  type CommandResult,
+  type LoggedCommand,
+} from '../src/state-machine/commands.ts';
 import { KvStateMachine } from '../src/state-machine/kv-state-machine.ts';
 
 /** What crosses the simulated network: Raft's own messages and the driver's write forwarding. */
@@ -158,7 +163,7 @@ export class SimNode {
     this.proposals.delete(entry.index);
     // Another leader's entry took this index: ours was never committed; its client will time out.
     if (proposal.term !== entry.term) return;
-    const result = applied.result ?? applied.duplicateOf;
+    const result = applied.result;
     if (!result) return;
     const origin = proposal.origin;
     if ('local' in origin) this.host.reply(origin.local, { kind: 'write', result });
@@ -173,7 +178,10 @@ export class SimNode {
       const read = this.readsAwaitingApply[i]!;
       if (read.index <= applied) {
         this.readsAwaitingApply.splice(i, 1);
-        this.host.reply(read.clientRequest, { kind: 'read', value: this.machine.get(read.key) ?? null });
+        this.host.reply(read.clientRequest, {
+          kind: 'read',
+          value: this.machine.get(DEFAULT_MAP, read.key, 0)?.value ?? null,
+        });
       } else {
         i++;
       }

@@ -1,7 +1,7 @@
 import { SeededRandom } from '../src/raft/random.ts';
 import type { RaftOptions, RaftTestOnlyBugs } from '../src/raft/index.ts';
 import type { NodeId } from '../src/raft/types.ts';
-import type { KvCommand } from '../src/state-machine/commands.ts';
+import { DEFAULT_MAP, type KvCommand } from '../src/state-machine/commands.ts';
 import { EventQueue } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';
 import { drawNemesisPlan, runNemesisStep, type NemesisPlan, type NemesisTarget } from './nemesis.ts';
@@ -378,7 +378,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private checkReplicasAgree(): void {
     const digests = new Map<NodeId, string>();
     for (const node of this.nodes.values()) {
-      const data = [...node.machine.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      const data = node.machine.list(DEFAULT_MAP, 0);
       digests.set(node.id, `${node.machine.appliedIndex}:${JSON.stringify(data)}`);
     }
     const distinct = new Set(digests.values());

@@ -114,8 +114,8 @@ export class Workload {
     }
     if (reply.kind === 'read') {
       this.finish(client, 'ok', reply.value);
-    } else if (reply.result.op === 'cas') {
-      this.finish(client, reply.result.ok ? 'ok' : 'fail', op.value);
+    } else if (op.f === 'cas') {
+      this.finish(client, reply.result.applied ? 'ok' : 'fail', op.value);
     } else {
       this.finish(client, 'ok', op.value);
     }

@@ -1,30 +1,68 @@
 import { Packr } from 'msgpackr';
 
-/** Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis §6.3). */
+/**
+ * Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis
+ * §6.3). `firstUnacked` lets the state machine forget the results the client has already received, so a
+ * client may have many writes in flight.
+ */
 export interface SessionStamp {
   readonly client: string;
   readonly seq: number;
+  /** Lowest sequence number still awaiting its result; defaults to `seq` (one write in flight). */
+  readonly firstUnacked?: number;
+}
+
+/** The map a command without `map` addresses. */
+export const DEFAULT_MAP = '';
+
+interface KeyedCommand {
+  readonly map?: string;
+  readonly key: string;
 }
 
 export type KvCommand =
-  | { readonly op: 'set'; readonly key: string; readonly value: unknown }
-  | { readonly op: 'delete'; readonly key: string }
-  | { readonly op: 'cas'; readonly key: string; readonly expected: unknown; readonly value: unknown };
+  | (KeyedCommand & {
+      readonly op: 'set';
+      readonly value: unknown;
+      readonly ttlMs?: number;
+      /** Only if the key is absent (putIfAbsent). */
+      readonly ifAbsent?: boolean;
+      /** Only if the key's version is this (0: absent). */
+      readonly ifVersion?: number;
+    })
+  | (KeyedCommand & { readonly op: 'delete'; readonly ifVersion?: number })
+  | (KeyedCommand & {
+      readonly op: 'cas';
+      readonly expected: unknown;
+      readonly value: unknown;
+      readonly ttlMs?: number;
+    })
+  | (KeyedCommand & { readonly op: 'increment'; readonly delta: number; readonly ttlMs?: number })
+  /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
+  | (KeyedCommand & { readonly op: 'expire'; readonly revision: number });
 
 export interface LoggedCommand {
   readonly session?: SessionStamp;
+  /**
+   * The leader's clock when it proposed the command (ms since the epoch): TTL deadlines are computed from
+   * it, so every node derives the same deadline from the log.
+   */
+  readonly time?: number;
   readonly command: KvCommand;
 }
 
-export type CommandResult =
-  | { readonly op: 'set'; readonly revision: number; readonly previous: unknown }
-  | {
-      readonly op: 'delete';
-      readonly revision: number;
-      readonly deleted: boolean;
-      readonly previous: unknown;
-    }
-  | { readonly op: 'cas'; readonly revision: number; readonly ok: boolean; readonly current: unknown };
+/** The outcome of a write, identical on every node. */
+export interface CommandResult {
+  /** False when a condition (cas, ifAbsent, ifVersion, expire of a rewritten key) did not hold. */
+  readonly applied: boolean;
+  /** The log index of the command: the revision at which it took effect (or was refused). */
+  readonly revision: number;
+  readonly previous: unknown;
+  /** The key's value after the command (undefined when absent). */
+  readonly value: unknown;
+  /** The key's version after the command: 1 on creation, +1 per write, 0 when absent. */
+  readonly version: number;
+}
 
 // Plain maps rather than msgpackr records: every node must decode what any other node encoded.
 const packr = new Packr({ useRecords: false, moreTypes: true });

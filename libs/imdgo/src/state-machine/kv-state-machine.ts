@@ -1,36 +1,94 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Entry } from '../raft/types.ts';
-import { decodeCommand, type CommandResult, type KvCommand } from './commands.ts';
+import { MinHeap } from '../util/min-heap.ts';
+import type { ChangeEvent } from './change-event.ts';
+import { decodeCommand, DEFAULT_MAP, type CommandResult, type KvCommand } from './commands.ts';
+import { isLive, type KvRecord } from './kv-record.ts';
 import { SessionTable } from './session-table.ts';
 
 export interface AppliedCommand {
   readonly index: number;
-  /** Null for no-op entries and for duplicates or stale retries that changed nothing. */
+  /** Null for no-op entries and for stale retries that changed nothing. */
   readonly result: CommandResult | null;
-  /** The remembered result of a duplicate, so its caller still gets an answer. */
-  readonly duplicateOf: CommandResult | null;
+  /** True when `result` is the remembered answer of an earlier, identical write. */
+  readonly duplicate: boolean;
+  readonly change: ChangeEvent | null;
 }
 
-/** The replicated key-value map: deterministic, so every node that applies the same log holds the same data. */
+export interface ListOptions {
+  readonly prefix?: string;
+  /** Exclusive cursor: only keys sorted after this one. */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+interface ExpiryCandidate {
+  readonly expiresAt: number;
+  readonly map: string;
+  readonly key: string;
+  readonly revision: number;
+}
+
+/**
+ * The replicated maps. Deterministic: applying the same log gives the same data on every node. Time enters
+ * only through the leader's timestamp in each command; reads take the caller's clock so that a key past its
+ * deadline is never returned, even before the leader's expire command is applied.
+ */
 export class KvStateMachine {
-  private readonly data = new Map<string, unknown>();
+  private readonly maps = new Map<string, Map<string, KvRecord>>();
   private readonly sessions = new SessionTable();
+  private readonly expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
   appliedIndex = 0;
 
-  get(key: string): unknown {
-    return this.data.get(key);
+  get(map: string, key: string, now: number): KvRecord | undefined {
+    const record = this.maps.get(map)?.get(key);
+    return isLive(record, now) ? record : undefined;
   }
 
-  has(key: string): boolean {
-    return this.data.has(key);
+  size(map: string, now: number): number {
+    const records = this.maps.get(map);
+    if (!records) return 0;
+    let count = 0;
+    for (const record of records.values()) if (isLive(record, now)) count++;
+    return count;
   }
 
-  get size(): number {
-    return this.data.size;
+  /** Live keys in ascending order, paged with a cursor. */
+  list(map: string, now: number, options: ListOptions = {}): [string, KvRecord][] {
+    const records = this.maps.get(map);
+    if (!records) return [];
+    const prefix = options.prefix ?? '';
+    const out: [string, KvRecord][] = [];
+    for (const [key, record] of records) {
+      if (!key.startsWith(prefix) || (options.after !== undefined && key <= options.after)) continue;
+      if (isLive(record, now)) out.push([key, record]);
+    }
+    out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return options.limit === undefined ? out : out.slice(0, options.limit);
   }
 
-  entries(): IterableIterator<[string, unknown]> {
-    return this.data.entries();
+  mapNames(): string[] {
+    return [...this.maps.keys()];
+  }
+
+  /** Keys whose deadline passed by `now` and that were not rewritten since: for the leader to expire. */
+  dueExpiries(now: number, limit: number): { map: string; key: string; revision: number }[] {
+    const due: { map: string; key: string; revision: number }[] = [];
+    const skipped: ExpiryCandidate[] = [];
+    while (due.length < limit) {
+      const next = this.expiries.peek();
+      if (!next || next.expiresAt > now) break;
+      this.expiries.pop();
+      const record = this.maps.get(next.map)?.get(next.key);
+      // Rewritten or deleted since: this candidate is obsolete (a newer one exists if still needed).
+      if (!record || record.modRevision !== next.revision) continue;
+      due.push({ map: next.map, key: next.key, revision: next.revision });
+      // Kept until the expire command is applied, in case the proposal is lost with a leader change.
+      skipped.push(next);
+    }
+    for (const candidate of skipped)
+      this.expiries.push({ ...candidate, expiresAt: candidate.expiresAt + 1000 });
+    return due;
   }
 
   apply(entry: Entry): AppliedCommand {
@@ -38,31 +96,115 @@ export class KvStateMachine {
       throw new Error(`apply out of order: index ${entry.index} after ${this.appliedIndex}`);
     }
     this.appliedIndex = entry.index;
-    if (entry.kind !== 'command') return { index: entry.index, result: null, duplicateOf: null };
-    const { session, command } = decodeCommand(entry.data);
+    if (entry.kind !== 'command') return { index: entry.index, result: null, duplicate: false, change: null };
+    const { session, time, command } = decodeCommand(entry.data);
     if (session) {
       const seen = this.sessions.lookup(session);
-      if (seen === 'stale') return { index: entry.index, result: null, duplicateOf: null };
-      if (seen) return { index: entry.index, result: null, duplicateOf: seen };
+      if (seen === 'stale') return { index: entry.index, result: null, duplicate: false, change: null };
+      if (seen) return { index: entry.index, result: seen, duplicate: true, change: null };
     }
-    const result = this.execute(command, entry.index);
+    const { result, change } = this.execute(command, entry.index, time ?? 0);
     if (session) this.sessions.record(session, result);
-    return { index: entry.index, result, duplicateOf: null };
+    return { index: entry.index, result, duplicate: false, change };
   }
 
-  private execute(command: KvCommand, revision: number): CommandResult {
-    const previous = this.data.get(command.key);
+  private execute(
+    command: KvCommand,
+    revision: number,
+    time: number,
+  ): { result: CommandResult; change: ChangeEvent | null } {
+    const map = command.map ?? DEFAULT_MAP;
+    const stored = this.maps.get(map)?.get(command.key);
+    // Conditions see the key as the leader's clock did: expired keys are absent.
+    const current = isLive(stored, time) ? stored : undefined;
+    const refuse = (): { result: CommandResult; change: null } => ({
+      result: {
+        applied: false,
+        revision,
+        previous: current?.value,
+        value: current?.value,
+        version: current?.version ?? 0,
+      },
+      change: null,
+    });
+
     switch (command.op) {
       case 'set':
-        this.data.set(command.key, command.value);
-        return { op: 'set', revision, previous };
-      case 'delete':
-        return { op: 'delete', revision, deleted: this.data.delete(command.key), previous };
-      case 'cas': {
-        const ok = isDeepStrictEqual(previous ?? null, command.expected ?? null);
-        if (ok) this.data.set(command.key, command.value);
-        return { op: 'cas', revision, ok, current: ok ? command.value : previous };
+        if (command.ifAbsent && current) return refuse();
+        if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
+        return this.write(map, command.key, command.value, command.ttlMs, current, revision, time);
+      case 'cas':
+        if (!isDeepStrictEqual(current?.value ?? null, command.expected ?? null)) return refuse();
+        return this.write(map, command.key, command.value, command.ttlMs, current, revision, time);
+      case 'increment': {
+        const base = current?.value ?? 0;
+        if (typeof base !== 'number') return refuse();
+        return this.write(map, command.key, base + command.delta, command.ttlMs, current, revision, time);
       }
+      case 'delete':
+        if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
+        return this.remove(map, command.key, stored, current, revision, 'delete');
+      case 'expire':
+        if (!stored || stored.modRevision !== command.revision) return refuse();
+        return this.remove(map, command.key, stored, stored, revision, 'expire');
     }
+  }
+
+  private write(
+    map: string,
+    key: string,
+    value: unknown,
+    ttlMs: number | undefined,
+    current: KvRecord | undefined,
+    revision: number,
+    time: number,
+  ): { result: CommandResult; change: ChangeEvent } {
+    const record: KvRecord = {
+      value,
+      version: (current?.version ?? 0) + 1,
+      createRevision: current?.createRevision ?? revision,
+      modRevision: revision,
+      expiresAt: ttlMs === undefined ? null : time + ttlMs,
+    };
+    let records = this.maps.get(map);
+    if (!records) {
+      records = new Map();
+      this.maps.set(map, records);
+    }
+    records.set(key, record);
+    if (record.expiresAt !== null) this.expiries.push({ expiresAt: record.expiresAt, map, key, revision });
+    const previous = current?.value;
+    return {
+      result: { applied: true, revision, previous, value, version: record.version },
+      change: { type: 'set', map, key, value, previous, revision },
+    };
+  }
+
+  private remove(
+    map: string,
+    key: string,
+    stored: KvRecord | undefined,
+    current: KvRecord | undefined,
+    revision: number,
+    type: 'delete' | 'expire',
+  ): { result: CommandResult; change: ChangeEvent | null } {
+    if (stored) {
+      const records = this.maps.get(map)!;
+      records.delete(key);
+      if (records.size === 0) this.maps.delete(map);
+    }
+    const previous = current?.value;
+    const result: CommandResult = {
+      applied: current !== undefined,
+      revision,
+      previous,
+      value: undefined,
+      version: 0,
+    };
+    // Removing a key that had already expired unseen still announces the expiry, so watchers hear of it.
+    const change: ChangeEvent | null = stored
+      ? { type: current ? type : 'expire', map, key, value: undefined, previous: stored.value, revision }
+      : null;
+    return { result, change };
   }
 }

@@ -1,21 +1,42 @@
 import type { CommandResult, SessionStamp } from './commands.ts';
 
+interface Session {
+  /** Results the client may still ask for again, by sequence number. */
+  readonly results: Map<number, CommandResult>;
+  /** Everything below was acknowledged by the client: its results are forgotten. */
+  firstKept: number;
+}
+
 /**
- * The last applied sequence number and result of every client (Raft thesis §6.3): a command whose sequence
- * number was already applied returns the remembered result instead of applying twice; an older one is
- * ignored, because its client has moved on.
+ * Raft thesis §6.3: the results of each client's writes, so that a retried write returns the first result
+ * instead of applying twice. Memory stays bounded by the writes each client has in flight.
  */
 export class SessionTable {
-  private readonly sessions = new Map<string, { seq: number; result: CommandResult }>();
+  private readonly sessions = new Map<string, Session>();
 
-  /** The remembered outcome for a duplicate, `'stale'` for an outdated command, or null to apply it. */
+  /** The remembered result of a duplicate, `'stale'` for a write the client already had answered, or null. */
   lookup(stamp: SessionStamp): CommandResult | 'stale' | null {
     const session = this.sessions.get(stamp.client);
-    if (!session || stamp.seq > session.seq) return null;
-    return stamp.seq === session.seq ? session.result : 'stale';
+    if (!session) return null;
+    if (stamp.seq < session.firstKept) return 'stale';
+    return session.results.get(stamp.seq) ?? null;
   }
 
   record(stamp: SessionStamp, result: CommandResult): void {
-    this.sessions.set(stamp.client, { seq: stamp.seq, result });
+    let session = this.sessions.get(stamp.client);
+    if (!session) {
+      session = { results: new Map(), firstKept: 0 };
+      this.sessions.set(stamp.client, session);
+    }
+    const firstUnacked = stamp.firstUnacked ?? stamp.seq;
+    if (firstUnacked > session.firstKept) {
+      session.firstKept = firstUnacked;
+      for (const seq of session.results.keys()) if (seq < firstUnacked) session.results.delete(seq);
+    }
+    session.results.set(stamp.seq, result);
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
   }
 }
