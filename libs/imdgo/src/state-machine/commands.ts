@@ -1,4 +1,5 @@
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
+import { msgpackOptions } from '../codec/msgpack-options.ts';
 
 /**
  * Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis
@@ -64,13 +65,14 @@ export interface CommandResult {
   readonly version: number;
 }
 
-// Plain maps rather than msgpackr records: every node must decode what any other node encoded.
-const packr = new Packr({ useRecords: false, moreTypes: true });
+const packr = new Packr(msgpackOptions());
+// Record definitions travel inside each command, so any node decodes what any other encoded.
+const unpackr = new Unpackr(msgpackOptions());
 
 export function encodeCommand(command: LoggedCommand): Uint8Array {
   return packr.pack(command);
 }
 
 export function decodeCommand(data: Uint8Array): LoggedCommand {
-  return packr.unpack(data) as LoggedCommand;
+  return unpackr.unpack(data) as LoggedCommand;
 }

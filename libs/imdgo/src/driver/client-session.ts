@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import type { SessionStamp } from '../state-machine/commands.ts';
+
+/**
+ * This node's identity as a client of the replicated state machine: every write gets the next sequence
+ * number, and carries the lowest one still unanswered so the state machine can forget older results.
+ */
+export class ClientSession {
+  private readonly client = randomUUID();
+  private nextSeq = 1;
+  private lowestUnanswered = 1;
+  private readonly inFlight = new Set<number>();
+
+  begin(): SessionStamp {
+    const seq = this.nextSeq++;
+    this.inFlight.add(seq);
+    return { client: this.client, seq, firstUnacked: this.lowestUnanswered };
+  }
+
+  /** Called once the write has an answer (or was given up): its result need not be kept any more. */
+  end(seq: number): void {
+    this.inFlight.delete(seq);
+    while (this.lowestUnanswered < this.nextSeq && !this.inFlight.has(this.lowestUnanswered)) {
+      this.lowestUnanswered++;
+    }
+  }
+}

@@ -1,0 +1,465 @@
+import { Logger } from '@nestjs/common';
+import { NoLeaderError, RequestTimeoutError, StoppedError, ValueTooLargeError } from '../errors.ts';
+import { Raft, type RaftOptions, type RaftStatus } from '../raft/index.ts';
+import type { RandomSource } from '../raft/random.ts';
+import type { Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
+import type { ChangeEvent } from '../state-machine/change-event.ts';
+import { encodeCommand, type CommandResult, type KvCommand } from '../state-machine/commands.ts';
+import type { KvRecord } from '../state-machine/kv-record.ts';
+import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
+import type { PeerTransport } from '../transport/peer-transport.ts';
+import { ClientSession } from './client-session.ts';
+import type { RaftStorage } from './storage.ts';
+import { toRaftMessage } from './wire-validation.ts';
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  readonly members: readonly NodeId[];
+  readonly transport: PeerTransport;
+  readonly storage: RaftStorage;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** How long a write or read may wait for a leader, forwarding and commit before it fails. */
+  readonly requestTimeoutMs: number;
+  readonly random: RandomSource;
+  readonly onChange: (change: ChangeEvent) => void;
+  readonly onRoleChange?: (state: SoftState) => void;
+}
+
+/** What followers send the leader over the request channel. */
+type PeerRequest =
+  | { readonly kind: 'propose'; readonly data: Uint8Array }
+  | { readonly kind: 'get'; readonly map: string; readonly key: string };
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: CommandResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface ReadWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly deadline: number;
+}
+
+/** Thrown inside the write loop for attempts that certainly did not take effect and may be retried. */
+class RetryableError extends Error {}
+
+const EXPIRE_BATCH = 256;
+
+/**
+ * The node driver: owns the timer, the transport, storage and the apply pipeline around the pure core.
+ * Inputs arriving in one event-loop turn are handled together: proposals become one batch, all messages to
+ * a peer one frame, and all linearizable reads one ReadIndex round.
+ */
+export class RaftNode {
+  readonly machine = new KvStateMachine();
+  private readonly logger: Logger;
+  private readonly options: RaftNodeOptions;
+  private raft!: Raft;
+  private readonly session = new ClientSession();
+  private timer: NodeJS.Timeout | null = null;
+  private processing = false;
+  private scheduled = false;
+  private stopped = false;
+  private started = false;
+
+  private proposalQueue: { data: Uint8Array; pending: Omit<PendingProposal, 'term'> }[] = [];
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readQueue: ReadWaiter[] = [];
+  private nextReadId = 1;
+  /** Read batches sent to the core, by request id, with the tick they were issued at (to reissue if lost). */
+  private readonly readBatches = new Map<number, { waiters: ReadWaiter[]; issuedTick: number }>();
+  /** Read batches whose index is known, waiting for the state machine to catch up. */
+  private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
+  private ticks = 0;
+  private leaderWaiters: (() => void)[] = [];
+
+  constructor(options: RaftNodeOptions) {
+    this.options = options;
+    this.logger = new Logger(`imdgo ${options.id}`);
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.options.storage.load();
+    const raftOptions: RaftOptions = {
+      id: this.options.id,
+      voters: this.options.members,
+      random: this.options.random,
+      electionTicks: this.options.electionTicks,
+      heartbeatTicks: this.options.heartbeatTicks,
+    };
+    this.raft = new Raft(raftOptions, stored);
+    this.options.transport.onMessage((from, body) => this.receive(from, body));
+    this.options.transport.onRequest((from, payload) => this.answer(from, payload));
+    await this.options.transport.start();
+    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+    this.started = true;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const stopped = new StoppedError();
+    for (const p of this.proposals.values()) p.reject(stopped);
+    this.proposals.clear();
+    for (const { pending } of this.proposalQueue) pending.reject(stopped);
+    this.proposalQueue = [];
+    for (const waiter of this.allReadWaiters()) waiter.reject(stopped);
+    this.readQueue = [];
+    this.readBatches.clear();
+    this.readsAwaitingApply.length = 0;
+    for (const wake of this.leaderWaiters.splice(0)) wake();
+    await this.options.transport.stop();
+    await this.options.storage.close();
+  }
+
+  status(): RaftStatus {
+    return this.raft.status();
+  }
+
+  isLeader(): boolean {
+    return this.started && this.raft.role === 'leader';
+  }
+
+  leaderId(): NodeId | null {
+    return this.started ? this.raft.leader : null;
+  }
+
+  transferLeadership(target: NodeId): boolean {
+    const result = this.raft.transferLeadership(target);
+    this.schedule();
+    return result.ok;
+  }
+
+  /**
+   * Replicates a write and returns its result once applied here. On a follower it is forwarded to the
+   * leader; retries (after a lost reply, a leader change) reuse the session stamp, so it applies at most once.
+   */
+  async write(command: KvCommand, maxValueBytes = Number.POSITIVE_INFINITY): Promise<CommandResult> {
+    this.assertRunning();
+    const stamp = this.session.begin();
+    const data = encodeCommand({ session: stamp, time: Date.now(), command });
+    try {
+      // The envelope (key, map, stamp) is allowed for on top of the value's own limit.
+      const envelopeBytes = 128 + 3 * (command.key.length + (command.map?.length ?? 0));
+      if (data.byteLength > maxValueBytes + envelopeBytes) {
+        throw new ValueTooLargeError(data.byteLength - envelopeBytes, maxValueBytes);
+      }
+      return await this.writeEncoded(data);
+    } finally {
+      this.session.end(stamp.seq);
+    }
+  }
+
+  /** Resolves once this node's state reflects every write acknowledged before the call (ReadIndex). */
+  linearizableBarrier(): Promise<void> {
+    this.assertRunning();
+    return new Promise((resolve, reject) => {
+      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.schedule();
+    });
+  }
+
+  /** Resolves at once on the leader; elsewhere waits for a ReadIndex round, which is at least as fresh. */
+  async leaderBarrier(): Promise<void> {
+    if (this.raft.role !== 'leader') await this.linearizableBarrier();
+  }
+
+  /** A read served by the leader's state, without a ReadIndex round (may be stale during a partition). */
+  async leaderRead(map: string, key: string): Promise<KvRecord | undefined> {
+    this.assertRunning();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    for (;;) {
+      if (this.raft.role === 'leader') return this.machine.get(map, key, Date.now());
+      const leader = await this.awaitLeader(deadline);
+      try {
+        const request: PeerRequest = { kind: 'get', map, key };
+        const reply = await this.options.transport.request<{ record: KvRecord | null }>(
+          leader,
+          request,
+          this.attemptTimeout(deadline),
+        );
+        return reply.record ?? undefined;
+      } catch (error) {
+        if (Date.now() >= deadline)
+          throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
+        this.logger.debug(`leader read via ${leader} failed, retrying: ${(error as Error).message}`);
+        await delay(this.options.tickMs);
+      }
+    }
+  }
+
+  // ---- write path ----
+
+  private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    for (;;) {
+      if (this.stopped) throw new StoppedError();
+      const leader = await this.awaitLeader(deadline);
+      try {
+        if (leader === this.id) return await this.proposeLocal(data);
+        const request: PeerRequest = { kind: 'propose', data };
+        return await this.options.transport.request<CommandResult>(
+          leader,
+          request,
+          this.attemptTimeout(deadline),
+        );
+      } catch (error) {
+        if (error instanceof StoppedError) throw error;
+        if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
+        // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
+        await delay(Math.min(this.options.tickMs, Math.max(1, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** One forwarding attempt waits at most two election timeouts, so a write outlives a partitioned leader. */
+  private attemptTimeout(deadline: number): number {
+    const twoElections = 2 * this.options.electionTicks * this.options.tickMs;
+    return Math.max(1, Math.min(twoElections, deadline - Date.now()));
+  }
+
+  private proposeLocal(data: Uint8Array): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+      this.proposalQueue.push({ data, pending: { resolve, reject } });
+      this.schedule();
+    });
+  }
+
+  private async awaitLeader(deadline: number): Promise<NodeId> {
+    for (;;) {
+      if (this.stopped) throw new StoppedError();
+      const leader = this.raft.leader;
+      if (leader !== null) return leader;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new NoLeaderError(this.options.requestTimeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.leaderWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  // ---- inputs ----
+
+  private tick(): void {
+    this.ticks++;
+    this.raft.tick();
+    this.expireReadWaiters();
+    this.reissueLostReads();
+    if (this.raft.role === 'leader') this.proposeExpiries();
+    this.schedule();
+  }
+
+  private receive(from: string, body: unknown): void {
+    if (this.stopped || !Array.isArray(body)) return;
+    for (const raw of body) {
+      const message = toRaftMessage(raw);
+      if (!message || message.from !== from || message.to !== this.id) {
+        this.logger.warn(`dropping a malformed or misaddressed message from ${from}`);
+        continue;
+      }
+      this.raft.step(message);
+    }
+    this.schedule();
+  }
+
+  private async answer(_from: string, payload: unknown): Promise<unknown> {
+    if (this.stopped) throw new StoppedError();
+    const request = payload as PeerRequest;
+    if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
+      if (this.raft.role !== 'leader')
+        throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
+      return this.proposeLocal(request.data);
+    }
+    if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
+      if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
+      return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
+    }
+    throw new Error('malformed request');
+  }
+
+  // ---- the loop ----
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped || !this.started) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: everything that arrived in this I/O turn joins one batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.process();
+    });
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing || this.stopped) return;
+    this.processing = true;
+    try {
+      this.submitProposals();
+      this.submitReads();
+      while (!this.stopped && this.raft.hasReady()) {
+        const ready = this.raft.ready();
+        const saving = this.options.storage.save(ready.hardState, ready.entries);
+        if (saving) await saving;
+        if (this.stopped) return;
+        this.sendMessages(ready.messages);
+        this.applyEntries(ready.committedEntries);
+        this.handleReads(ready);
+        if (ready.softState) this.onSoftState(ready.softState);
+      }
+    } catch (error) {
+      this.logger.error(`processing failed: ${(error as Error).stack ?? error}`);
+    } finally {
+      this.processing = false;
+    }
+    if (this.proposalQueue.length > 0 || this.readQueue.length > 0) this.schedule();
+  }
+
+  private submitProposals(): void {
+    if (this.proposalQueue.length === 0) return;
+    const batch = this.proposalQueue;
+    this.proposalQueue = [];
+    const result = this.raft.proposeBatch(batch.map((p) => p.data));
+    if (!result.ok) {
+      const error = new RetryableError(`proposal refused: ${result.reason}`);
+      for (const { pending } of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach(({ pending }, i) =>
+      this.proposals.set(result.firstIndex + i, { ...pending, term: result.term }),
+    );
+  }
+
+  private submitReads(): void {
+    if (this.readQueue.length === 0) return;
+    const waiters = this.readQueue;
+    this.readQueue = [];
+    const requestId = this.nextReadId++;
+    this.readBatches.set(requestId, { waiters, issuedTick: this.ticks });
+    this.raft.readIndex(requestId);
+  }
+
+  private sendMessages(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const message of messages) {
+      const list = byPeer.get(message.to);
+      if (list) list.push(message);
+      else byPeer.set(message.to, [message]);
+    }
+    for (const [to, list] of byPeer) this.options.transport.send(to, list);
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const applied = this.machine.apply(entry);
+      if (applied.change) this.options.onChange(applied.change);
+      const pending = this.proposals.get(entry.index);
+      if (!pending) continue;
+      this.proposals.delete(entry.index);
+      if (pending.term !== entry.term || !applied.result) {
+        // Another leader's entry took the index: ours was never committed and is retried by its writer.
+        pending.reject(new RetryableError('entry replaced by a new leader'));
+      } else {
+        pending.resolve(applied.result);
+      }
+    }
+    if (entries.length > 0) this.serveReadsUpTo(this.machine.appliedIndex);
+  }
+
+  private handleReads(ready: Ready): void {
+    for (const { requestId, index } of ready.readStates) {
+      const batch = this.readBatches.get(requestId);
+      if (!batch) continue;
+      this.readBatches.delete(requestId);
+      this.readsAwaitingApply.push({ index, waiters: batch.waiters });
+    }
+    for (const requestId of ready.droppedReads) {
+      const batch = this.readBatches.get(requestId);
+      if (!batch) continue;
+      this.readBatches.delete(requestId);
+      // No leader to confirm with right now: ask again on a later turn, until each waiter's deadline.
+      this.readQueue.push(...batch.waiters);
+    }
+    this.serveReadsUpTo(this.machine.appliedIndex);
+  }
+
+  private serveReadsUpTo(applied: number): void {
+    for (let i = this.readsAwaitingApply.length - 1; i >= 0; i--) {
+      const batch = this.readsAwaitingApply[i]!;
+      if (batch.index > applied) continue;
+      this.readsAwaitingApply.splice(i, 1);
+      for (const waiter of batch.waiters) waiter.resolve();
+    }
+  }
+
+  /** A follower's read-index request or its answer can be lost: ask again after an election timeout. */
+  private reissueLostReads(): void {
+    for (const [requestId, batch] of this.readBatches) {
+      if (this.ticks - batch.issuedTick < this.options.electionTicks) continue;
+      this.readBatches.delete(requestId);
+      this.readQueue.push(...batch.waiters);
+    }
+  }
+
+  private expireReadWaiters(): void {
+    const now = Date.now();
+    const expired = (w: ReadWaiter): boolean => {
+      if (w.deadline > now) return false;
+      w.reject(
+        this.raft.leader === null
+          ? new NoLeaderError(this.options.requestTimeoutMs)
+          : new RequestTimeoutError('linearizable read', this.options.requestTimeoutMs),
+      );
+      return true;
+    };
+    this.readQueue = this.readQueue.filter((w) => !expired(w));
+    for (const batch of this.readBatches.values()) batch.waiters = batch.waiters.filter((w) => !expired(w));
+    for (const batch of this.readsAwaitingApply) batch.waiters = batch.waiters.filter((w) => !expired(w));
+  }
+
+  /** TTL expiry is decided by the leader and goes through the log, so every node expires the same keys. */
+  private proposeExpiries(): void {
+    const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
+    for (const { map, key, revision } of due) {
+      const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
+      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
+    }
+  }
+
+  private onSoftState(state: SoftState): void {
+    if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
+    this.options.onRoleChange?.(state);
+  }
+
+  private allReadWaiters(): ReadWaiter[] {
+    return [
+      ...this.readQueue,
+      ...[...this.readBatches.values()].flatMap((b) => b.waiters),
+      ...this.readsAwaitingApply.flatMap((b) => b.waiters),
+    ];
+  }
+
+  private assertRunning(): void {
+    if (this.stopped || !this.started) throw new StoppedError();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function noop(): void {}

@@ -1,0 +1,68 @@
+/** Base class of every error imdgo throws on purpose: `code` is stable, the message explains. */
+export class ImdgoError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** No leader was known before the deadline (an election is under way, or no majority is reachable). */
+export class NoLeaderError extends ImdgoError {
+  constructor(waitedMs: number) {
+    super('NO_LEADER', `no leader elected within ${waitedMs} ms; the cluster may lack a majority`);
+  }
+}
+
+/**
+ * The request did not finish in time. For a write the outcome is unknown: it may still be applied (at most
+ * once), as with etcd's "request timed out".
+ */
+export class RequestTimeoutError extends ImdgoError {
+  constructor(what: string, waitedMs: number) {
+    super(
+      'TIMEOUT',
+      `${what} did not complete within ${waitedMs} ms; a write may or may not have been applied`,
+    );
+  }
+}
+
+export class ValueTooLargeError extends ImdgoError {
+  constructor(bytes: number, maxBytes: number) {
+    super('VALUE_TOO_LARGE', `value is ${bytes} bytes encoded, more than maxValueBytes (${maxBytes})`);
+  }
+}
+
+export class InvalidKeyError extends ImdgoError {
+  constructor(reason: string) {
+    super('INVALID_KEY', `invalid key: ${reason}`);
+  }
+}
+
+export class InvalidArgumentError extends ImdgoError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** The node is shutting down or stopped: nothing more is accepted. */
+export class StoppedError extends ImdgoError {
+  constructor() {
+    super('STOPPED', 'the imdgo node is stopped or shutting down');
+  }
+}
+
+/** A watch asked for history that was already discarded (etcd's ErrCompacted). */
+export class CompactedError extends ImdgoError {
+  readonly oldestRevision: number;
+
+  constructor(requested: number, oldestRevision: number) {
+    super(
+      'COMPACTED',
+      `revision ${requested} has been compacted; the oldest revision available is ${oldestRevision}`,
+    );
+    this.oldestRevision = oldestRevision;
+  }
+}

@@ -1,0 +1,25 @@
+export { ImdgoModule } from './nest/imdgo.module.ts';
+export { ImdgoStore } from './nest/imdgo-store.ts';
+export { ImdgoMap } from './nest/imdgo-map.ts';
+export type {
+  ConditionalResult,
+  Consistency,
+  DeleteResult,
+  Entry,
+  ListOptions,
+  Page,
+  ReadOptions,
+  SetResult,
+  WatchOptions,
+  WriteOptions,
+} from './nest/imdgo-map.ts';
+export { ImdgoRuntime } from './nest/imdgo-runtime.ts';
+export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
+export {
+  DEFAULT_PEER_PORT,
+  ImdgoOptionsError,
+  MAX_KEY_BYTES,
+  type ImdgoModuleOptions,
+} from './nest/imdgo-options.ts';
+export type { ChangeEvent } from './state-machine/change-event.ts';
+export * from './errors.ts';

@@ -1,0 +1,259 @@
+import { filter, type Observable } from 'rxjs';
+import { InvalidArgumentError, InvalidKeyError } from '../errors.ts';
+import type { ChangeEvent } from '../state-machine/change-event.ts';
+import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
+import type { KvRecord } from '../state-machine/kv-record.ts';
+import { MAX_KEY_BYTES } from './imdgo-options.ts';
+import type { ImdgoRuntime } from './imdgo-runtime.ts';
+
+/**
+ * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
+ * - `leader`: served from the leader's memory without a quorum round; can be stale while a deposed leader
+ *   still believes it leads.
+ * - `local`: this node's memory, at once; may lag the leader.
+ */
+export type Consistency = 'linearizable' | 'leader' | 'local';
+
+export interface ReadOptions {
+  readonly consistency?: Consistency;
+}
+
+export interface WriteOptions {
+  /** Time to live in milliseconds; the key expires on every node at the same log-decided deadline. */
+  readonly ttl?: number;
+}
+
+export interface ListOptions extends ReadOptions {
+  readonly prefix?: string;
+  /** Cursor: only keys after this one (the `cursor` of the previous page). */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+export interface Entry<V> {
+  readonly key: string;
+  readonly value: V;
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** Deadline in ms since the epoch, or null. */
+  readonly expiresAt: number | null;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass as `after` for the next page; null when this page is the last. */
+  readonly cursor: string | null;
+}
+
+export interface SetResult<V> {
+  readonly revision: number;
+  readonly previous: V | undefined;
+}
+
+export interface DeleteResult<V> {
+  readonly revision: number;
+  readonly deleted: boolean;
+  readonly previous: V | undefined;
+}
+
+export interface ConditionalResult<V> {
+  /** Whether the condition held and the write took effect. */
+  readonly applied: boolean;
+  readonly revision: number;
+  /** The value after the command: the new one if applied, else the one that stopped it. */
+  readonly current: V | undefined;
+  readonly version: number;
+}
+
+export interface WatchOptions {
+  /** Replay retained changes from this revision on (etcd's start_revision); live changes only if absent. */
+  readonly fromRevision?: number;
+}
+
+/** A typed view over one named key space; every operation goes through the Raft log or its ReadIndex. */
+export class ImdgoMap<V = unknown> {
+  protected readonly runtime: ImdgoRuntime;
+  readonly name: string;
+
+  constructor(runtime: ImdgoRuntime, name: string) {
+    this.runtime = runtime;
+    this.name = name;
+  }
+
+  async get(key: string, options?: ReadOptions): Promise<V | undefined> {
+    return (await this.getEntry(key, options))?.value;
+  }
+
+  async getEntry(key: string, options?: ReadOptions): Promise<Entry<V> | undefined> {
+    checkKey(key);
+    const record = await this.read(key, options?.consistency);
+    return record && toEntry<V>(key, record);
+  }
+
+  /** This node's value right now, synchronously: no network, no consistency guarantee. */
+  peek(key: string): V | undefined {
+    return this.runtime.node.machine.get(this.name, key, Date.now())?.value as V | undefined;
+  }
+
+  async has(key: string, options?: ReadOptions): Promise<boolean> {
+    return (await this.getEntry(key, options)) !== undefined;
+  }
+
+  async size(options?: ReadOptions): Promise<number> {
+    await this.barrier(options?.consistency);
+    return this.runtime.node.machine.size(this.name, Date.now());
+  }
+
+  async keys(options: ListOptions = {}): Promise<Page<string>> {
+    const page = await this.entries(options);
+    return { items: page.items.map((e) => e.key), cursor: page.cursor };
+  }
+
+  /** Live entries in key order, `limit` at a time (default 1000), resumable with `cursor`. */
+  async entries(options: ListOptions = {}): Promise<Page<Entry<V>>> {
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
+    await this.barrier(options.consistency);
+    const found = this.runtime.node.machine.list(this.name, Date.now(), {
+      prefix: options.prefix,
+      after: options.after,
+      limit: limit + 1,
+    });
+    const items = found.slice(0, limit).map(([key, record]) => toEntry<V>(key, record));
+    return { items, cursor: found.length > limit ? items[items.length - 1]!.key : null };
+  }
+
+  async set(key: string, value: V, options?: WriteOptions): Promise<SetResult<V>> {
+    const result = await this.write({ op: 'set', key, value, ttlMs: ttlOf(options) });
+    return { revision: result.revision, previous: result.previous as V | undefined };
+  }
+
+  async delete(key: string): Promise<DeleteResult<V>> {
+    const result = await this.write({ op: 'delete', key });
+    return { revision: result.revision, deleted: result.applied, previous: result.previous as V | undefined };
+  }
+
+  /** Sets the key only if it is absent (Hazelcast's putIfAbsent). */
+  async putIfAbsent(key: string, value: V, options?: WriteOptions): Promise<ConditionalResult<V>> {
+    return conditional<V>(await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifAbsent: true }));
+  }
+
+  /** Sets `next` only if the current value deeply equals `expected` (`undefined`/`null`: absent). */
+  async compareAndSet(
+    key: string,
+    expected: V | undefined,
+    next: V,
+    options?: WriteOptions,
+  ): Promise<ConditionalResult<V>> {
+    return conditional<V>(
+      await this.write({ op: 'cas', key, expected: expected ?? null, value: next, ttlMs: ttlOf(options) }),
+    );
+  }
+
+  /** Sets the value only if the key's version is `version` (0: the key must be absent), as etcd's txn does. */
+  async setIfVersion(
+    key: string,
+    version: number,
+    value: V,
+    options?: WriteOptions,
+  ): Promise<ConditionalResult<V>> {
+    if (!Number.isInteger(version) || version < 0) {
+      throw new InvalidArgumentError(`version must be a non-negative integer, got ${version}`);
+    }
+    return conditional<V>(
+      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifVersion: version }),
+    );
+  }
+
+  /** Adds `delta` to a numeric value (absent counts as 0) and returns the new value. */
+  async increment(
+    key: string,
+    delta = 1,
+    options?: WriteOptions,
+  ): Promise<{ value: number; revision: number }> {
+    if (typeof delta !== 'number' || !Number.isFinite(delta))
+      throw new InvalidArgumentError(`delta must be a finite number, got ${delta}`);
+    const result = await this.write({ op: 'increment', key, delta, ttlMs: ttlOf(options) });
+    if (!result.applied)
+      throw new InvalidArgumentError(`cannot increment key "${key}": its value is not a number`);
+    return { value: result.value as number, revision: result.revision };
+  }
+
+  /** Changes to this map, as they are applied on this node. */
+  get changes$(): Observable<ChangeEvent> {
+    return this.runtime.changes$.pipe(filter((change) => change.map === this.name));
+  }
+
+  /**
+   * Changes to `keyOrPrefix` (a key, or a prefix ending in `*`), optionally replayed from a past revision.
+   * Errors with CompactedError when that revision is no longer retained.
+   */
+  watch(keyOrPrefix: string, options: WatchOptions = {}): Observable<ChangeEvent> {
+    const matches = keyOrPrefix.endsWith('*')
+      ? (key: string) => key.startsWith(keyOrPrefix.slice(0, -1))
+      : (key: string) => key === keyOrPrefix;
+    const from = options.fromRevision;
+    if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
+      throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
+    }
+    const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
+    return source.pipe(filter((change) => change.map === this.name && matches(change.key)));
+  }
+
+  protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
+    checkKey(command.key);
+    return this.runtime.node.write({ ...command, map: this.name }, this.runtime.options.maxValueBytes);
+  }
+
+  private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {
+    if (consistency === 'leader') return this.runtime.node.leaderRead(this.name, key);
+    await this.barrier(consistency);
+    return this.runtime.node.machine.get(this.name, key, Date.now());
+  }
+
+  private async barrier(consistency: Consistency = 'linearizable'): Promise<void> {
+    if (consistency === 'linearizable') await this.runtime.node.linearizableBarrier();
+    else if (consistency === 'leader') await this.runtime.node.leaderBarrier();
+    else if (consistency !== 'local')
+      throw new InvalidArgumentError(`unknown consistency "${String(consistency)}"`);
+  }
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new InvalidKeyError(`keys are strings, got ${typeof key}`);
+  if (key.length === 0) throw new InvalidKeyError('the key is empty');
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES)
+    throw new InvalidKeyError(`the key is ${bytes} bytes, more than ${MAX_KEY_BYTES}`);
+}
+
+function ttlOf(options: WriteOptions | undefined): number | undefined {
+  const ttl = options?.ttl;
+  if (ttl === undefined) return undefined;
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) {
+    throw new InvalidArgumentError(`ttl must be a positive integer of milliseconds, got ${String(ttl)}`);
+  }
+  return ttl;
+}
+
+function conditional<V>(result: CommandResult): ConditionalResult<V> {
+  return {
+    applied: result.applied,
+    revision: result.revision,
+    current: result.value as V | undefined,
+    version: result.version,
+  };
+}
+
+function toEntry<V>(key: string, record: KvRecord): Entry<V> {
+  return {
+    key,
+    value: record.value as V,
+    version: record.version,
+    createRevision: record.createRevision,
+    modRevision: record.modRevision,
+    expiresAt: record.expiresAt,
+  };
+}

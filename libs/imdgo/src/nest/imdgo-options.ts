@@ -1,0 +1,137 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+/** What `ImdgoModule.forRoot()` takes. Times are in milliseconds unless named in ticks. */
+export interface ImdgoModuleOptions {
+  /** Every node of the cluster as `host:port` (port defaults to 6701), this one included. */
+  members: string[];
+  /** Which member this node is. Default: the one member whose host is an address of this machine. */
+  nodeId?: string;
+  /** Address the peer port binds to. Default: the host of this node's member entry. */
+  bindHost?: string;
+  /** Length of one Raft tick. Default 100 ms. */
+  tickMs?: number;
+  /** Election timeout in ticks (randomized up to twice this). Default 10 (1 s). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks. Default 1 (100 ms). */
+  heartbeatTicks?: number;
+  /** How long a write or linearizable read may wait for a leader and commit. Default 5000 ms. */
+  requestTimeoutMs?: number;
+  /** Largest encoded value accepted by a write. Default 1 MiB. */
+  maxValueBytes?: number;
+  /** Change events kept for `watch({ fromRevision })`. Default 10,000. */
+  watchHistorySize?: number;
+  /** Seeds the election timer's random source (tests); default: random. */
+  randomSeed?: number;
+}
+
+/** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
+export const DEFAULT_PEER_PORT = 6701;
+export const MAX_KEY_BYTES = 1024;
+
+const MEMBER_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** The class-validator schema of the options; unknown fields are refused. */
+class ImdgoOptionsSchema {
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsString({ each: true })
+  @Matches(MEMBER_PATTERN, { each: true, message: 'each member must be host or host:port' })
+  members!: string[];
+
+  @IsOptional() @IsString() @Matches(MEMBER_PATTERN, { message: 'nodeId must be host:port' }) nodeId?: string;
+  @IsOptional() @IsString() bindHost?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) tickMs?: number;
+  @IsOptional() @IsInt() @Min(2) @Max(10_000) electionTicks?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) heartbeatTicks?: number;
+  @IsOptional() @IsInt() @Min(1) requestTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(64 * 1024 * 1024) maxValueBytes?: number;
+  @IsOptional() @IsInt() @Min(0) watchHistorySize?: number;
+  @IsOptional() @IsInt() randomSeed?: number;
+}
+
+export interface ResolvedImdgoOptions {
+  readonly members: readonly string[];
+  /** Null until resolved against this machine's addresses (see resolveNodeId). */
+  readonly nodeId: string | null;
+  readonly bindHost: string | null;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly requestTimeoutMs: number;
+  readonly maxValueBytes: number;
+  readonly watchHistorySize: number;
+  readonly randomSeed: number | null;
+}
+
+export class ImdgoOptionsError extends Error {
+  override readonly name = 'ImdgoOptionsError';
+}
+
+/** Validates the options and fills in defaults; a bad option fails startup with its field and value named. */
+export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
+  if (typeof raw !== 'object' || raw === null) throw new ImdgoOptionsError('imdgo options must be an object');
+  const schema = plainToInstance(ImdgoOptionsSchema, raw);
+  const errors = validateSync(schema, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0)
+    throw new ImdgoOptionsError(`invalid imdgo options: ${errors.map(describe).join('; ')}`);
+
+  const members = schema.members.map(normalizeMember);
+  const duplicate = members.find((m, i) => members.indexOf(m) !== i);
+  if (duplicate) throw new ImdgoOptionsError(`invalid imdgo options: members lists "${duplicate}" twice`);
+  const nodeId = schema.nodeId === undefined ? null : normalizeMember(schema.nodeId);
+  if (nodeId !== null && !members.includes(nodeId)) {
+    throw new ImdgoOptionsError(
+      `invalid imdgo options: nodeId "${nodeId}" is not one of members (${members.join(', ')})`,
+    );
+  }
+  const electionTicks = schema.electionTicks ?? 10;
+  const heartbeatTicks = schema.heartbeatTicks ?? 1;
+  if (electionTicks <= heartbeatTicks) {
+    throw new ImdgoOptionsError(
+      `invalid imdgo options: electionTicks (${electionTicks}) must be greater than heartbeatTicks (${heartbeatTicks})`,
+    );
+  }
+  return {
+    members,
+    nodeId,
+    bindHost: schema.bindHost ?? null,
+    tickMs: schema.tickMs ?? 100,
+    electionTicks,
+    heartbeatTicks,
+    requestTimeoutMs: schema.requestTimeoutMs ?? 5_000,
+    maxValueBytes: schema.maxValueBytes ?? 1024 * 1024,
+    watchHistorySize: schema.watchHistorySize ?? 10_000,
+    randomSeed: schema.randomSeed ?? null,
+  };
+}
+
+function normalizeMember(member: string): string {
+  const lower = member.toLowerCase();
+  const hasPort = lower.startsWith('[') ? /\]:\d+$/.test(lower) : lower.includes(':');
+  const withPort = hasPort ? lower : `${lower}:${DEFAULT_PEER_PORT}`;
+  const port = Number(withPort.slice(withPort.lastIndexOf(':') + 1));
+  if (port < 1 || port > 65_535)
+    throw new ImdgoOptionsError(
+      `invalid imdgo options: member "${member}" has port ${port}, outside 1-65535`,
+    );
+  return withPort;
+}
+
+function describe(error: ValidationError): string {
+  if (error.constraints?.whitelistValidation) return `unknown option "${error.property}"`;
+  const reasons = Object.values(error.constraints ?? {}).join(', ');
+  return `"${error.property}" (value ${JSON.stringify(error.value)}): ${reasons}`;
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { randomInt } from 'node:crypto';
+import { Observable, Subject } from 'rxjs';
+import { MemoryStorage } from '../driver/storage.ts';
+import { RaftNode } from '../driver/raft-node.ts';
+import { StoppedError } from '../errors.ts';
+import { SeededRandom } from '../raft/random.ts';
+import type { ChangeEvent } from '../state-machine/change-event.ts';
+import { NestTcpTransport } from '../transport/nest-tcp-transport.ts';
+import { ChangeHistory } from './change-history.ts';
+import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
+import { validateImdgoOptions, type ImdgoModuleOptions, type ResolvedImdgoOptions } from './imdgo-options.ts';
+import { hostOf, resolveNodeId } from './node-identity.ts';
+
+/**
+ * The running node behind the injectable API: validates the options, starts the peer transport and the
+ * Raft driver when the module initializes, and stops both when the application closes.
+ */
+@Injectable()
+export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
+  readonly options: ResolvedImdgoOptions;
+  private readonly logger = new Logger('imdgo');
+  private readonly changeSubject = new Subject<ChangeEvent>();
+  private readonly history: ChangeHistory;
+  private raftNode: RaftNode | null = null;
+
+  constructor(@Inject(IMDGO_MODULE_OPTIONS) rawOptions: ImdgoModuleOptions) {
+    // Fails module creation, before anything listens, naming the bad field.
+    this.options = validateImdgoOptions(stripModuleExtras(rawOptions));
+    this.history = new ChangeHistory(this.options.watchHistorySize);
+  }
+
+  /** Every applied change, on every node, in log order. */
+  get changes$(): Observable<ChangeEvent> {
+    return this.changeSubject.asObservable();
+  }
+
+  get node(): RaftNode {
+    if (!this.raftNode) throw new StoppedError();
+    return this.raftNode;
+  }
+
+  /** Replays retained events from `fromRevision`, then follows live ones, with no gap between the two. */
+  changesFrom(fromRevision: number): Observable<ChangeEvent> {
+    return new Observable<ChangeEvent>((subscriber) => {
+      const past = this.history.since(fromRevision);
+      for (const event of past) subscriber.next(event);
+      return this.changeSubject.subscribe(subscriber);
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const options = this.options;
+    const id = await resolveNodeId(options.members, options.nodeId);
+    const transport = new NestTcpTransport({ id, host: options.bindHost ?? hostOf(id) });
+    this.raftNode = new RaftNode({
+      id,
+      members: options.members,
+      transport,
+      storage: new MemoryStorage(),
+      tickMs: options.tickMs,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      requestTimeoutMs: options.requestTimeoutMs,
+      random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
+      onChange: (change) => {
+        this.history.add(change);
+        this.changeSubject.next(change);
+      },
+      onRoleChange: (state) =>
+        this.logger.log(`${id}: ${state.role} in term ${state.term}, leader ${state.leader ?? 'unknown'}`),
+    });
+    await this.raftNode.start();
+    this.logger.log(`${id} started; members ${options.members.join(', ')}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const node = this.raftNode;
+    this.raftNode = null;
+    await node?.stop();
+    this.changeSubject.complete();
+  }
+}
+
+/** ConfigurableModuleBuilder passes its extras (isGlobal) along with the options. */
+function stripModuleExtras(options: ImdgoModuleOptions & { isGlobal?: boolean }): ImdgoModuleOptions {
+  const { isGlobal: _isGlobal, ...rest } = options;
+  return rest;
+}

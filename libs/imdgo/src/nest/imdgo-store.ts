@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { DEFAULT_MAP } from '../state-machine/commands.ts';
+import type { ChangeEvent } from '../state-machine/change-event.ts';
+import { ImdgoMap } from './imdgo-map.ts';
+import { ImdgoRuntime } from './imdgo-runtime.ts';
+
+/**
+ * The replicated store, injected anywhere in the app. Itself the default map; `map(name)` gives typed views
+ * of other key spaces. `changes$` carries the changes of every map.
+ */
+@Injectable()
+export class ImdgoStore extends ImdgoMap<unknown> {
+  private readonly maps = new Map<string, ImdgoMap<unknown>>();
+
+  constructor(runtime: ImdgoRuntime) {
+    super(runtime, DEFAULT_MAP);
+  }
+
+  map<V = unknown>(name: string): ImdgoMap<V> {
+    let map = this.maps.get(name);
+    if (!map) {
+      map = new ImdgoMap<unknown>(this.runtime, name);
+      this.maps.set(name, map);
+    }
+    return map as ImdgoMap<V>;
+  }
+
+  /** Changes of every map (the default map's are `map: ''`). */
+  override get changes$(): Observable<ChangeEvent> {
+    return this.runtime.changes$;
+  }
+}

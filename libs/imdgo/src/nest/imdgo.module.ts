@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ImdgoConfigurableModule } from './imdgo.module-definition.ts';
+import { ImdgoRuntime } from './imdgo-runtime.ts';
+import { ImdgoStore } from './imdgo-store.ts';
+import { KeyChangeExplorer } from './key-change.explorer.ts';
+
+/**
+ * `ImdgoModule.forRoot({ members })` or `forRootAsync({ useFactory, inject, imports })`. Global by default
+ * (`isGlobal: false` to opt out): one node per application.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [ImdgoRuntime, ImdgoStore, KeyChangeExplorer],
+  exports: [ImdgoStore, ImdgoRuntime],
+})
+export class ImdgoModule extends ImdgoConfigurableModule {}

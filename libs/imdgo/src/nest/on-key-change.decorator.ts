@@ -1,0 +1,24 @@
+import { SetMetadata } from '@nestjs/common';
+import type { ChangeEvent } from '../state-machine/change-event.ts';
+
+export const ON_KEY_CHANGE_METADATA = 'imdgo:on-key-change';
+
+export interface OnKeyChangeOptions {
+  /** Glob over keys: `*` any characters, `?` one. Default `*`. */
+  readonly key?: string;
+  /** Only changes of this named map (default: any map). */
+  readonly map?: string;
+  /** Only these kinds of change. */
+  readonly type?: ChangeEvent['type'] | readonly ChangeEvent['type'][];
+}
+
+/**
+ * Calls the decorated provider method with every matching change applied on this node, in log order:
+ * `@OnKeyChange('user:*')` or `@OnKeyChange({ map: 'sessions', type: 'expire' })`. A handler that throws
+ * (or rejects) is logged; other handlers and later changes are unaffected.
+ */
+export function OnKeyChange(patternOrOptions: string | OnKeyChangeOptions = {}): MethodDecorator {
+  const options: OnKeyChangeOptions =
+    typeof patternOrOptions === 'string' ? { key: patternOrOptions } : patternOrOptions;
+  return SetMetadata(ON_KEY_CHANGE_METADATA, options);
+}
