@@ -3,6 +3,7 @@ import type { ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ImdgoModule, ImdgoRuntime, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
+import { testLogger } from './quiet-logs.ts';
 
 export interface TestNode {
   readonly id: string;
@@ -44,7 +45,9 @@ export async function startCluster(
         ImdgoModule.forRoot({ members, nodeId: id, ...TEST_TIMING, ...options }),
         ...(metadata.imports ?? []),
       ],
-    }).compile();
+    })
+      .setLogger(testLogger())
+      .compile();
     await module.init();
     nodes.push({
       id,
