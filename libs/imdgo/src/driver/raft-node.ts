@@ -1,5 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { NoLeaderError, RequestTimeoutError, StoppedError, ValueTooLargeError } from '../errors.ts';
+import {
+  InvalidArgumentError,
+  NoLeaderError,
+  RequestTimeoutError,
+  StoppedError,
+  ValueTooLargeError,
+} from '../errors.ts';
 import { Raft, type RaftOptions, type RaftStatus } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
 import type { Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
@@ -9,6 +15,8 @@ import type { KvRecord } from '../state-machine/kv-record.ts';
 import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { ClientSession } from './client-session.ts';
+import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
+import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from './storage.ts';
 import { toRaftMessage } from './wire-validation.ts';
 
@@ -25,12 +33,15 @@ export interface RaftNodeOptions {
   readonly random: RandomSource;
   readonly onChange: (change: ChangeEvent) => void;
   readonly onRoleChange?: (state: SoftState) => void;
+  readonly observer?: NodeObserver;
 }
 
 /** What followers send the leader over the request channel. */
 type PeerRequest =
   | { readonly kind: 'propose'; readonly data: Uint8Array }
-  | { readonly kind: 'get'; readonly map: string; readonly key: string };
+  | { readonly kind: 'get'; readonly map: string; readonly key: string }
+  | { readonly kind: 'status' }
+  | { readonly kind: 'transfer'; readonly target: NodeId | null };
 
 interface PendingProposal {
   readonly term: number;
@@ -76,10 +87,14 @@ export class RaftNode {
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private ticks = 0;
   private leaderWaiters: (() => void)[] = [];
+  private readonly lastContact = new Map<NodeId, number>();
+  private readonly observer: NodeObserver;
+  private knownLeader: NodeId | null = null;
 
   constructor(options: RaftNodeOptions) {
     this.options = options;
     this.logger = new Logger(`imdgo ${options.id}`);
+    this.observer = options.observer ?? NO_OBSERVER;
   }
 
   get id(): NodeId {
@@ -123,8 +138,84 @@ export class RaftNode {
     await this.options.storage.close();
   }
 
-  status(): RaftStatus {
+  raftStatus(): RaftStatus {
     return this.raft.status();
+  }
+
+  /** This node's view of the cluster; complete only on the leader. */
+  localStatus(): ClusterStatus {
+    const raft = this.raft.status();
+    const now = Date.now();
+    const members = this.options.members.map((id): MemberStatus => {
+      const contact = id === this.id ? now : this.lastContact.get(id);
+      const progress = raft.progress.get(id);
+      const matchIndex = id === this.id ? raft.lastIndex : (progress?.match ?? null);
+      return {
+        id,
+        voter: true,
+        role:
+          id === this.id
+            ? raft.role
+            : id === raft.leader
+              ? 'leader'
+              : raft.role === 'leader'
+                ? 'follower'
+                : 'unknown',
+        matchIndex,
+        lag: raft.role === 'leader' && matchIndex !== null ? raft.lastIndex - matchIndex : null,
+        lastContactMs: contact === undefined ? null : now - contact,
+      };
+    });
+    return {
+      nodeId: this.id,
+      leader: raft.leader,
+      term: raft.term,
+      role: raft.role,
+      commitIndex: raft.commit,
+      appliedIndex: this.machine.appliedIndex,
+      lastIndex: raft.lastIndex,
+      members,
+    };
+  }
+
+  /** The leader's view of the cluster, or this node's own when no leader answers. */
+  async clusterStatus(): Promise<ClusterStatus> {
+    const leader = this.raft.leader;
+    if (leader === null || leader === this.id) return this.localStatus();
+    try {
+      return await this.options.transport.request<ClusterStatus>(
+        leader,
+        { kind: 'status' },
+        this.options.tickMs * 5,
+      );
+    } catch {
+      return this.localStatus();
+    }
+  }
+
+  /**
+   * Hands leadership to `target` (default: the most caught-up follower) and resolves with the new leader,
+   * asking the leader to do it when this node is a follower.
+   */
+  async transferLeadership(target: NodeId | null = null): Promise<NodeId> {
+    this.assertRunning();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const leader = await this.awaitLeader(deadline);
+    if (leader !== this.id) {
+      const request: PeerRequest = { kind: 'transfer', target };
+      return this.options.transport.request<NodeId>(leader, request, this.attemptTimeout(deadline));
+    }
+    const chosen = target ?? this.mostCaughtUpFollower();
+    if (chosen === null || chosen === this.id) return this.id;
+    if (!this.raft.transferLeadership(chosen).ok) throw new InvalidArgumentError(`${chosen} is not a member`);
+    this.schedule();
+    for (;;) {
+      const now = this.raft.leader;
+      if (now !== null && now !== this.id) return now;
+      if (Date.now() >= deadline)
+        throw new RequestTimeoutError('leadership transfer', this.options.requestTimeoutMs);
+      await delay(this.options.tickMs);
+    }
   }
 
   isLeader(): boolean {
@@ -133,12 +224,6 @@ export class RaftNode {
 
   leaderId(): NodeId | null {
     return this.started ? this.raft.leader : null;
-  }
-
-  transferLeadership(target: NodeId): boolean {
-    const result = this.raft.transferLeadership(target);
-    this.schedule();
-    return result.ok;
   }
 
   /**
@@ -155,7 +240,10 @@ export class RaftNode {
       if (data.byteLength > maxValueBytes + envelopeBytes) {
         throw new ValueTooLargeError(data.byteLength - envelopeBytes, maxValueBytes);
       }
-      return await this.writeEncoded(data);
+      const started = performance.now();
+      const result = await this.writeEncoded(data);
+      this.observer.writeCompleted((performance.now() - started) / 1000, !this.isLeader());
+      return result;
     } finally {
       this.session.end(stamp.seq);
     }
@@ -266,6 +354,7 @@ export class RaftNode {
 
   private receive(from: string, body: unknown): void {
     if (this.stopped || !Array.isArray(body)) return;
+    this.lastContact.set(from, Date.now());
     for (const raw of body) {
       const message = toRaftMessage(raw);
       if (!message || message.from !== from || message.to !== this.id) {
@@ -281,13 +370,20 @@ export class RaftNode {
     if (this.stopped) throw new StoppedError();
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      if (this.raft.role !== 'leader')
+      if (this.raft.role !== 'leader') {
         throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
+      }
+      this.observer.forwardedWriteServed();
       return this.proposeLocal(request.data);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
       return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
+    }
+    if (request?.kind === 'status') return this.localStatus();
+    if (request?.kind === 'transfer' && (request.target === null || typeof request.target === 'string')) {
+      if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
+      return this.transferLeadership(request.target);
     }
     throw new Error('malformed request');
   }
@@ -348,6 +444,7 @@ export class RaftNode {
     const waiters = this.readQueue;
     this.readQueue = [];
     const requestId = this.nextReadId++;
+    this.observer.readIndexRound(waiters.length);
     this.readBatches.set(requestId, { waiters, issuedTick: this.ticks });
     this.raft.readIndex(requestId);
   }
@@ -364,6 +461,8 @@ export class RaftNode {
   }
 
   private applyEntries(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const started = performance.now();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
       if (applied.change) this.options.onChange(applied.change);
@@ -377,7 +476,8 @@ export class RaftNode {
         pending.resolve(applied.result);
       }
     }
-    if (entries.length > 0) this.serveReadsUpTo(this.machine.appliedIndex);
+    this.observer.entriesApplied(entries.length, (performance.now() - started) / 1000);
+    this.serveReadsUpTo(this.machine.appliedIndex);
   }
 
   private handleReads(ready: Ready): void {
@@ -440,7 +540,19 @@ export class RaftNode {
     }
   }
 
+  private mostCaughtUpFollower(): NodeId | null {
+    let best: { id: NodeId; match: number } | null = null;
+    for (const [id, progress] of this.raft.status().progress) {
+      if (!best || progress.match > best.match) best = { id, match: progress.match };
+    }
+    return best?.id ?? null;
+  }
+
   private onSoftState(state: SoftState): void {
+    if (state.leader !== this.knownLeader) {
+      this.knownLeader = state.leader;
+      this.observer.leaderChanged();
+    }
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
     this.options.onRoleChange?.(state);
   }

@@ -1,7 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import {
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsInt,
   IsOptional,

@@ -6,6 +6,8 @@ import { RaftNode } from '../driver/raft-node.ts';
 import { StoppedError } from '../errors.ts';
 import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
+import type { SoftState } from '../raft/types.ts';
+import { NO_OBSERVER, type NodeObserver } from '../driver/node-observer.ts';
 import { NestTcpTransport } from '../transport/nest-tcp-transport.ts';
 import { ChangeHistory } from './change-history.ts';
 import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
@@ -23,6 +25,10 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   private readonly changeSubject = new Subject<ChangeEvent>();
   private readonly history: ChangeHistory;
   private raftNode: RaftNode | null = null;
+  private readonly roleSubject = new Subject<SoftState>();
+  private observer: NodeObserver = NO_OBSERVER;
+  /** Subscriptions to change streams, for the watch-subscribers metric. */
+  watchers = 0;
 
   constructor(@Inject(IMDGO_MODULE_OPTIONS) rawOptions: ImdgoModuleOptions) {
     // Fails module creation, before anything listens, naming the bad field.
@@ -32,7 +38,17 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
 
   /** Every applied change, on every node, in log order. */
   get changes$(): Observable<ChangeEvent> {
-    return this.changeSubject.asObservable();
+    return this.counted(this.changeSubject);
+  }
+
+  /** Role, term and leader of this node, each time one of them changes. */
+  get roleChanges$(): Observable<SoftState> {
+    return this.roleSubject.asObservable();
+  }
+
+  /** Set before the node starts (by ImdgoMetrics); the driver reports to it. */
+  observe(observer: NodeObserver): void {
+    this.observer = observer;
   }
 
   get node(): RaftNode {
@@ -42,10 +58,23 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
 
   /** Replays retained events from `fromRevision`, then follows live ones, with no gap between the two. */
   changesFrom(fromRevision: number): Observable<ChangeEvent> {
+    return this.counted(
+      new Observable<ChangeEvent>((subscriber) => {
+        const past = this.history.since(fromRevision);
+        for (const event of past) subscriber.next(event);
+        return this.changeSubject.subscribe(subscriber);
+      }),
+    );
+  }
+
+  private counted(source: Observable<ChangeEvent>): Observable<ChangeEvent> {
     return new Observable<ChangeEvent>((subscriber) => {
-      const past = this.history.since(fromRevision);
-      for (const event of past) subscriber.next(event);
-      return this.changeSubject.subscribe(subscriber);
+      this.watchers++;
+      const subscription = source.subscribe(subscriber);
+      return () => {
+        this.watchers--;
+        subscription.unsubscribe();
+      };
     });
   }
 
@@ -67,8 +96,11 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
         this.history.add(change);
         this.changeSubject.next(change);
       },
-      onRoleChange: (state) =>
-        this.logger.log(`${id}: ${state.role} in term ${state.term}, leader ${state.leader ?? 'unknown'}`),
+      onRoleChange: (state) => {
+        this.logger.log(`${id}: ${state.role} in term ${state.term}, leader ${state.leader ?? 'unknown'}`);
+        this.roleSubject.next(state);
+      },
+      observer: this.observer,
     });
     await this.raftNode.start();
     this.logger.log(`${id} started; members ${options.members.join(', ')}`);
@@ -79,6 +111,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     this.raftNode = null;
     await node?.stop();
     this.changeSubject.complete();
+    this.roleSubject.complete();
   }
 }
 

@@ -3,6 +3,9 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ImdgoConfigurableModule } from './imdgo.module-definition.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { ImdgoStore } from './imdgo-store.ts';
+import { ImdgoCluster } from './imdgo-cluster.ts';
+import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
+import { ImdgoMetrics } from './imdgo-metrics.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
 
 /**
@@ -11,7 +14,7 @@ import { KeyChangeExplorer } from './key-change.explorer.ts';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ImdgoRuntime, ImdgoStore, KeyChangeExplorer],
-  exports: [ImdgoStore, ImdgoRuntime],
+  providers: [ImdgoRuntime, ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, KeyChangeExplorer],
+  exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoRuntime],
 })
 export class ImdgoModule extends ImdgoConfigurableModule {}
