@@ -17,7 +17,7 @@ import type { PeerTransport } from '../transport/peer-transport.ts';
 import { ClientSession } from './client-session.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
-import type { RaftStorage } from './storage.ts';
+import type { RaftStorage } from '../storage/raft-storage.ts';
 import { toRaftMessage } from './wire-validation.ts';
 
 export interface RaftNodeOptions {

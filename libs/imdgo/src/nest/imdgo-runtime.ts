@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
-import { MemoryStorage } from '../driver/storage.ts';
+import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
 import { StoppedError } from '../errors.ts';
 import { SeededRandom } from '../raft/random.ts';

@@ -24,6 +24,13 @@ export interface HardState {
   readonly commit: number;
 }
 
+/** The state machine's image at `index`: replaces every entry up to it (log compaction). */
+export interface Snapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
 interface Envelope {
   readonly from: NodeId;
   readonly to: NodeId;

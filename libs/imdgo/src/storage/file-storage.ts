@@ -1,0 +1,220 @@
+import { Logger } from '@nestjs/common';
+import { Packr, Unpackr } from 'msgpackr';
+import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+import type { RaftStorage, StoredState } from './raft-storage.ts';
+import { frameRecord, scanRecords } from './record-file.ts';
+
+/**
+ * A log record: the hard state; entries that replace the stored log from their first index on; or the
+ * point from which an installed snapshot discarded the log.
+ */
+type WalRecord =
+  | { readonly hardState: HardState }
+  | { readonly entries: readonly Entry[] }
+  | { readonly truncateFrom: number };
+
+export class StorageCorruptionError extends Error {
+  override readonly name = 'StorageCorruptionError';
+}
+
+export interface FileStorageOptions {
+  readonly dir: string;
+  /** A new segment is started past this size, so compaction can delete whole files. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** fsync each write (default). Off only for benchmarks of the rest of the system. */
+  readonly sync?: boolean;
+}
+
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+const SNAPSHOTS_KEPT = 2;
+const packr = new Packr({ useRecords: false, moreTypes: true });
+const unpackr = new Unpackr({ useRecords: false, moreTypes: true });
+
+interface Segment {
+  readonly seq: number;
+  readonly path: string;
+  /** Highest entry index written into the segment (0 if none): it may be deleted once a snapshot covers it. */
+  maxIndex: number;
+}
+
+/**
+ * Durable storage in `dir`: an append-only write-ahead log in segments (a CRC-32 per record, one fsync per
+ * save, so one fsync covers a whole Ready) and snapshot files written atomically (temp file, fsync, rename).
+ */
+export class FileStorage implements RaftStorage {
+  private readonly logger = new Logger('imdgo storage');
+  private readonly walDir: string;
+  private readonly snapDir: string;
+  private readonly segmentBytes: number;
+  private readonly sync: boolean;
+  private segments: Segment[] = [];
+  private file: FileHandle | null = null;
+  private fileBytes = 0;
+  private hardState: HardState = { term: 0, vote: null, commit: 0 };
+  private snapshotIndex = 0;
+
+  constructor(options: FileStorageOptions) {
+    this.walDir = join(options.dir, 'wal');
+    this.snapDir = join(options.dir, 'snap');
+    this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.sync = options.sync ?? true;
+  }
+
+  async load(): Promise<StoredState> {
+    await mkdir(this.walDir, { recursive: true });
+    await mkdir(this.snapDir, { recursive: true });
+    const snapshot = await this.loadSnapshot();
+    this.snapshotIndex = snapshot?.index ?? 0;
+    const entries: Entry[] = [];
+    const names = (await readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
+    for (const [i, name] of names.entries()) {
+      const path = join(this.walDir, name);
+      const segment: Segment = { seq: Number.parseInt(name, 10), path, maxIndex: 0 };
+      const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES);
+      if (scan.kind === 'corrupt') {
+        throw new StorageCorruptionError(
+          `${path}: ${scan.reason} at byte ${scan.offset}; refusing to start with a damaged log`,
+        );
+      }
+      if (scan.kind === 'torn') {
+        if (i !== names.length - 1)
+          throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
+        this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
+        await truncate(path, scan.validBytes);
+      }
+      for (const payload of scan.payloads) {
+        const record = unpackr.unpack(payload) as WalRecord;
+        if ('hardState' in record) {
+          this.hardState = record.hardState;
+        } else if ('truncateFrom' in record) {
+          entries.length = Math.max(
+            0,
+            Math.min(entries.length, record.truncateFrom - (entries[0]?.index ?? 0)),
+          );
+        } else if (record.entries.length > 0) {
+          replaceFrom(entries, record.entries, this.snapshotIndex);
+          segment.maxIndex = Math.max(segment.maxIndex, record.entries[record.entries.length - 1]!.index);
+        }
+      }
+      this.segments.push(segment);
+    }
+    const live = entries.filter((e) => e.index > this.snapshotIndex);
+    if (live.length > 0 && live[0]!.index !== this.snapshotIndex + 1) {
+      throw new StorageCorruptionError(
+        `log starts at ${live[0]!.index} but the snapshot ends at ${this.snapshotIndex}: entries are missing`,
+      );
+    }
+    await this.openSegment();
+    return { hardState: this.hardState, snapshot, entries: live };
+  }
+
+  async save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+    if (!hardState && entries.length === 0) return;
+    const records: Buffer[] = [];
+    if (entries.length > 0) records.push(frameRecord(packr.pack({ entries } satisfies WalRecord)));
+    if (hardState) {
+      this.hardState = hardState;
+      records.push(frameRecord(packr.pack({ hardState } satisfies WalRecord)));
+    }
+    await this.append(Buffer.concat(records));
+    if (entries.length > 0) {
+      const current = this.segments[this.segments.length - 1]!;
+      current.maxIndex = Math.max(current.maxIndex, entries[entries.length - 1]!.index);
+    }
+    if (this.fileBytes >= this.segmentBytes) await this.openSegment();
+  }
+
+  async saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
+    if (!keepFollowingEntries)
+      await this.append(frameRecord(packr.pack({ truncateFrom: snapshot.index + 1 } satisfies WalRecord)));
+    const name = `${String(snapshot.index).padStart(20, '0')}-${snapshot.term}.snap`;
+    const temp = join(this.snapDir, `${name}.tmp`);
+    const file = await open(temp, 'w');
+    try {
+      await file.writeFile(frameRecord(packr.pack(snapshot)));
+      if (this.sync) await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, join(this.snapDir, name));
+    await this.syncDir(this.snapDir);
+    this.snapshotIndex = snapshot.index;
+    // The active segment may hold entries past the snapshot: start a fresh one so older ones can go.
+    await this.openSegment();
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.maxIndex <= snapshot.index) await rm(segment.path, { force: true });
+    }
+    this.segments = this.segments.filter(
+      (s, i) => i === this.segments.length - 1 || s.maxIndex > snapshot.index,
+    );
+    const snaps = (await readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
+    for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await rm(join(this.snapDir, old), { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.file?.close();
+    this.file = null;
+  }
+
+  private async loadSnapshot(): Promise<Snapshot | null> {
+    const names = (await readdir(this.snapDir)).sort();
+    for (const name of names) if (name.endsWith('.tmp')) await rm(join(this.snapDir, name), { force: true });
+    const newest = names.filter((n) => n.endsWith('.snap')).pop();
+    if (!newest) return null;
+    const path = join(this.snapDir, newest);
+    const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES * 4);
+    if (scan.kind !== 'complete' || scan.payloads.length !== 1) {
+      throw new StorageCorruptionError(`${path}: snapshot file is damaged`);
+    }
+    return unpackr.unpack(scan.payloads[0]!) as Snapshot;
+  }
+
+  private async append(data: Buffer): Promise<void> {
+    const file = this.file!;
+    await file.write(data, 0, data.length, null);
+    if (this.sync) await file.datasync();
+    this.fileBytes += data.length;
+  }
+
+  /** Starts the next segment, which opens with the current hard state so older segments can be deleted. */
+  private async openSegment(): Promise<void> {
+    await this.file?.close();
+    const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
+    const path = join(this.walDir, `${String(seq).padStart(20, '0')}.wal`);
+    this.file = await open(path, 'a');
+    this.fileBytes = 0;
+    this.segments.push({ seq, path, maxIndex: 0 });
+    await this.append(frameRecord(packr.pack({ hardState: this.hardState } satisfies WalRecord)));
+    await this.syncDir(this.walDir);
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    if (!this.sync) return;
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/**
+ * Replays "these entries replace the log from their first index" into `log`. A jump forward is allowed only
+ * where a snapshot covers the missing entries (a crash before older segments were deleted).
+ */
+function replaceFrom(log: Entry[], entries: readonly Entry[], snapshotIndex: number): void {
+  const first = entries[0]!.index;
+  if (log.length > 0) {
+    const base = log[0]!.index;
+    if (first > base + log.length) {
+      if (first > snapshotIndex + 1) throw new StorageCorruptionError(`log gap before index ${first}`);
+      log.length = 0;
+    } else {
+      log.length = Math.max(0, first - base);
+    }
+  }
+  for (const entry of entries) log.push(entry);
+}

@@ -1,0 +1,25 @@
+import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+
+export interface StoredState {
+  readonly hardState: HardState;
+  /** The latest snapshot, or null: the log then starts at index 1. */
+  readonly snapshot: Snapshot | null;
+  /** Entries after the snapshot, contiguous. */
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * Where a node keeps what Raft requires to be durable. `save` must be durable when it resolves (or returns):
+ * the driver sends no message and applies nothing of a Ready before that.
+ */
+export interface RaftStorage {
+  load(): Promise<StoredState>;
+  /** `entries` replace every stored entry at their first index and above. */
+  save(hardState: HardState | null, entries: readonly Entry[]): void | Promise<void>;
+  /**
+   * Stores a snapshot durably; entries up to its index may then be dropped. Without `keepFollowingEntries`
+   * (a snapshot installed from the leader over a log that disagrees) the entries after it go too.
+   */
+  saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void>;
+  close(): Promise<void>;
+}
