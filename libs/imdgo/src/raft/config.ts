@@ -12,12 +12,16 @@ export interface RaftTestOnlyBugs {
   readonly skipLogUpToDateCheck?: boolean;
   /** Leave the vote out of the persisted hard state, so a restart can vote twice in one term. */
   readonly forgetVoteOnRestart?: boolean;
+  /** Allow a configuration change before the leader committed an entry of its term (the unfixed §4.1 rule). */
+  readonly configChangeBeforeTermCommit?: boolean;
 }
 
 export interface RaftConfig {
   readonly id: NodeId;
-  /** Every voting member, this node included. */
+  /** The initial voting members (this node among them, unless it joins an existing cluster). */
   readonly voters: readonly NodeId[];
+  /** The initial non-voting members. */
+  readonly learners: readonly NodeId[];
   readonly random: RandomSource;
   /** Ticks without a leader before an election; randomized per node in [electionTicks, 2 × electionTicks). */
   readonly electionTicks: number;
@@ -28,6 +32,8 @@ export interface RaftConfig {
   readonly maxInflightMessages: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /** Entries kept before a snapshot's index, so a follower slightly behind catches up without a snapshot. */
+  readonly snapshotTrailingEntries: number;
   readonly testOnlyBugs?: RaftTestOnlyBugs;
 }
 
@@ -45,13 +51,17 @@ export const RAFT_DEFAULTS = {
   maxInflightMessages: 256,
   preVote: true,
   checkQuorum: true,
+  // hashicorp/raft keeps 10,240 trailing entries; the same serves here.
+  snapshotTrailingEntries: 10_240,
+  learners: [] as readonly string[],
 } as const;
 
 export function resolveRaftConfig(options: RaftOptions): RaftConfig {
   const config: RaftConfig = { ...RAFT_DEFAULTS, ...options };
   const problems: string[] = [];
-  if (!config.voters.includes(config.id)) problems.push(`voters must include id ${config.id}`);
-  if (new Set(config.voters).size !== config.voters.length) problems.push('voters must be distinct');
+  const members = [...config.voters, ...config.learners];
+  if (new Set(members).size !== members.length) problems.push('voters and learners must be distinct');
+  if (config.voters.length === 0) problems.push('there must be at least one voter');
   if (!(config.heartbeatTicks >= 1))
     problems.push(`heartbeatTicks must be >= 1, got ${config.heartbeatTicks}`);
   if (!(config.electionTicks > config.heartbeatTicks)) {
@@ -61,6 +71,7 @@ export function resolveRaftConfig(options: RaftOptions): RaftConfig {
   }
   if (!(config.maxMessageBytes >= 1)) problems.push('maxMessageBytes must be >= 1');
   if (!(config.maxInflightMessages >= 1)) problems.push('maxInflightMessages must be >= 1');
+  if (!(config.snapshotTrailingEntries >= 0)) problems.push('snapshotTrailingEntries must be >= 0');
   if (problems.length > 0) throw new Error(`invalid raft config: ${problems.join('; ')}`);
   return config;
 }

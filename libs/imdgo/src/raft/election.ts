@@ -6,7 +6,7 @@ import type { VoteMessage, VoteResponseMessage } from './types.ts';
 export type CampaignKind = 'pre-election' | 'election';
 
 export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
-  if (!r.voters.includes(r.id)) return;
+  if (!r.isVoter()) return;
   if (kind === 'pre-election') r.becomePreCandidate();
   else r.becomeCandidate();
   const type = kind === 'pre-election' ? 'pre-vote' : 'vote';
@@ -14,18 +14,22 @@ export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
   const term = kind === 'pre-election' ? r.term + 1 : r.term;
   r.votes.set(r.id, true);
   if (concludeIfDecided(r)) return;
-  for (const to of r.peers()) {
+  for (const to of r.voters) {
+    if (to === r.id) continue;
     r.send({ type, to, term, lastIndex: r.log.lastIndex(), lastTerm: r.log.lastTerm(), transfer });
   }
 }
 
 /** Raft §5.2 and §5.4.1: one vote per term, only for a candidate whose log is at least as up to date. */
 export function handleVoteRequest(r: Raft, m: VoteMessage): void {
+  // Only voters take part in elections: a learner or a removed server neither votes nor is voted for.
+  const eligible = r.isVoter() && r.isVoter(m.from);
   const canVote =
-    r.vote === m.from ||
-    (r.vote === null && r.leader === null) ||
-    // A pre-vote for a future term commits us to nothing.
-    (m.type === 'pre-vote' && m.term > r.term);
+    eligible &&
+    (r.vote === m.from ||
+      (r.vote === null && r.leader === null) ||
+      // A pre-vote for a future term commits us to nothing.
+      (m.type === 'pre-vote' && m.term > r.term));
   const upToDate = r.config.testOnlyBugs?.skipLogUpToDateCheck || r.log.isUpToDate(m.lastIndex, m.lastTerm);
   const responseType = m.type === 'vote' ? 'vote-response' : 'pre-vote-response';
   if (canVote && upToDate) {

@@ -15,7 +15,7 @@ export function startLeadershipTransfer(r: Raft, target: NodeId): TransferResult
   if (r.role !== 'leader') return { ok: false, reason: 'not-leader', leader: r.leader };
   if (target === r.id) return { ok: true };
   const pr = r.progress.get(target);
-  if (!pr) return { ok: false, reason: 'unknown-member', leader: r.leader };
+  if (!pr || !r.isVoter(target)) return { ok: false, reason: 'unknown-member', leader: r.leader };
   r.leadTransferee = target;
   r.electionElapsed = 0;
   if (pr.match === r.log.lastIndex()) sendTimeoutNow(r, target);

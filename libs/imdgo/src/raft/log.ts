@@ -2,40 +2,63 @@ import { assert } from './assert.ts';
 import type { Entry } from './types.ts';
 
 /**
- * The replicated log as this node holds it in memory. It remembers the lowest index changed since the
- * last Ready, so that the driver persists exactly the appended or overwritten suffix.
+ * The replicated log as this node holds it in memory: entries after `offset`, the index its latest
+ * snapshot covers (0 without one). It remembers the lowest index changed since the last Ready, so that the
+ * driver persists exactly the appended or overwritten suffix.
  */
 export class RaftLog {
-  private readonly entries: Entry[] = [];
+  private entries: Entry[] = [];
+  /** Index of the last entry folded into a snapshot; entries up to it are gone. */
+  offset = 0;
+  /** Term of the entry at `offset`, kept for the consistency check of the next append. */
+  offsetTerm = 0;
   committed = 0;
   applied = 0;
   /** Lowest index written since the last `takeUnstable()`; Infinity when nothing is pending. */
   private unstableFrom = Number.POSITIVE_INFINITY;
 
-  constructor(stored: readonly Entry[] = [], committed = 0) {
+  constructor(
+    stored: readonly Entry[] = [],
+    committed = 0,
+    snapshot: { index: number; term: number } | null = null,
+  ) {
+    if (snapshot) {
+      this.offset = snapshot.index;
+      this.offsetTerm = snapshot.term;
+      this.applied = snapshot.index;
+    }
     for (const entry of stored) {
-      assert(entry.index === this.entries.length + 1, `stored log has a gap before index ${entry.index}`);
+      assert(entry.index === this.lastIndex() + 1, `stored log has a gap before index ${entry.index}`);
       this.entries.push(entry);
     }
-    this.committed = Math.min(committed, this.lastIndex());
+    this.committed = Math.max(this.offset, Math.min(committed, this.lastIndex()));
+  }
+
+  firstIndex(): number {
+    return this.offset + 1;
   }
 
   lastIndex(): number {
-    return this.entries.length;
+    return this.offset + this.entries.length;
   }
 
   lastTerm(): number {
     return this.term(this.lastIndex());
   }
 
-  /** The term of the entry at `index`; 0 for index 0 and for indexes beyond the log. */
+  /**
+   * The term of the entry at `index`; 0 for index 0 and for indexes beyond the log, -1 for indexes
+   * compacted into the snapshot (their terms are no longer known).
+   */
   term(index: number): number {
-    if (index <= 0 || index > this.entries.length) return 0;
-    return this.entries[index - 1]!.term;
+    if (index === this.offset) return this.offsetTerm;
+    if (index < this.offset) return -1;
+    if (index > this.lastIndex()) return 0;
+    return this.entries[index - this.offset - 1]!.term;
   }
 
   entry(index: number): Entry | undefined {
-    return this.entries[index - 1];
+    return index > this.offset ? this.entries[index - this.offset - 1] : undefined;
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -59,15 +82,23 @@ export class RaftLog {
    * truncate at the first conflicting one and append the rest. Returns the last index now known to
    * match the leader.
    */
-  appendFromLeader(prevIndex: number, entries: readonly Entry[]): number {
+  appendFromLeader(
+    prevIndex: number,
+    entries: readonly Entry[],
+    onAppended: (entry: Entry) => void,
+    onTruncated: () => void,
+  ): number {
     for (const entry of entries) {
-      const existingTerm = this.term(entry.index);
-      if (entry.index <= this.lastIndex() && existingTerm === entry.term) continue;
+      // Compacted entries were committed, so they match the leader's (Log Matching).
+      if (entry.index <= this.offset) continue;
+      if (entry.index <= this.lastIndex() && this.term(entry.index) === entry.term) continue;
       if (entry.index <= this.lastIndex()) {
         assert(entry.index > this.committed, `conflict at committed index ${entry.index}`);
-        this.entries.length = entry.index - 1;
+        this.entries.length = entry.index - this.offset - 1;
+        onTruncated();
       }
       this.append(entry);
+      onAppended(entry);
     }
     return prevIndex + entries.length;
   }
@@ -78,21 +109,27 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): number {
     let i = Math.min(index, this.lastIndex());
-    while (i > 0 && this.term(i) > term) i--;
+    while (i > this.offset && this.term(i) > term) i--;
     return i;
   }
 
   /** Entries from `from` on, stopping once `maxBytes` is reached (always at least one entry if any). */
   slice(from: number, maxBytes: number): Entry[] {
+    assert(from > this.offset, `entries from ${from} were compacted (snapshot at ${this.offset})`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = from; i <= this.lastIndex(); i++) {
-      const entry = this.entries[i - 1]!;
+      const entry = this.entries[i - this.offset - 1]!;
       bytes += entry.data.byteLength + ENTRY_OVERHEAD_BYTES;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
     }
     return out;
+  }
+
+  /** Entries in [from, to], for scanning configuration entries. */
+  range(from: number, to: number): Entry[] {
+    return this.entries.slice(Math.max(0, from - this.offset - 1), Math.max(0, to - this.offset));
   }
 
   commitTo(index: number): boolean {
@@ -105,7 +142,7 @@ export class RaftLog {
   /** Committed entries not yet handed out for applying; marks them applied. */
   takeCommitted(): Entry[] {
     if (this.applied >= this.committed) return [];
-    const out = this.entries.slice(this.applied, this.committed);
+    const out = this.entries.slice(this.applied - this.offset, this.committed - this.offset);
     this.applied = this.committed;
     return out;
   }
@@ -119,9 +156,28 @@ export class RaftLog {
       this.unstableFrom = Number.POSITIVE_INFINITY;
       return [];
     }
-    const out = this.entries.slice(this.unstableFrom - 1);
+    const out = this.entries.slice(this.unstableFrom - this.offset - 1);
     this.unstableFrom = Number.POSITIVE_INFINITY;
     return out;
+  }
+
+  /** Drops entries up to `index`, which a snapshot of the applied state now covers. */
+  compact(index: number): void {
+    if (index <= this.offset) return;
+    assert(index <= this.applied, `compacting to ${index} beyond applied ${this.applied}`);
+    this.offsetTerm = this.term(index);
+    this.entries = this.entries.slice(index - this.offset);
+    this.offset = index;
+  }
+
+  /** Replaces the whole log with a snapshot from the leader (InstallSnapshot, Raft §7). */
+  restore(index: number, term: number): void {
+    this.entries = [];
+    this.offset = index;
+    this.offsetTerm = term;
+    this.committed = index;
+    this.applied = index;
+    this.unstableFrom = Number.POSITIVE_INFINITY;
   }
 }
 

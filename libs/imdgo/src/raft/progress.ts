@@ -8,7 +8,9 @@ import { assert } from './assert.ts';
 export class Progress {
   match = 0;
   next: number;
-  state: 'probe' | 'replicate' = 'probe';
+  state: 'probe' | 'replicate' | 'snapshot' = 'probe';
+  /** In snapshot state: the index of the snapshot being sent. */
+  pendingSnapshot = 0;
   /** In probe: an append is outstanding, wait for its answer or the next heartbeat. */
   probeSent = false;
   /** Set by any message from the follower; CheckQuorum reads and clears it once per election timeout. */
@@ -27,7 +29,28 @@ export class Progress {
   }
 
   isPaused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.maxInflight;
+  }
+
+  /** The follower needs entries the leader compacted: it gets the snapshot, and nothing else meanwhile. */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
+    this.inflight.length = 0;
+  }
+
+  /**
+   * The driver finished streaming the snapshot. Either way the leader probes next: after a success from
+   * just past the snapshot, once the follower answers or a heartbeat shows it alive.
+   */
+  snapshotFinished(ok: boolean): void {
+    const sent = this.pendingSnapshot;
+    this.becomeProbe();
+    if (ok) {
+      this.next = Math.max(this.next, sent + 1);
+      this.probeSent = true;
+    }
   }
 
   becomeProbe(): void {
@@ -58,6 +81,7 @@ export class Progress {
 
   /** A successful append response: returns whether the match index moved. */
   maybeUpdate(index: number): boolean {
+    if (this.state === 'snapshot' && index >= this.pendingSnapshot) this.becomeProbe();
     let updated = false;
     if (index > this.match) {
       this.match = index;
@@ -90,6 +114,7 @@ export class Progress {
 
   /** A heartbeat answer proves the follower is alive: let one more append through if we were stuck. */
   onHeartbeatResponse(): void {
+    if (this.state === 'snapshot') return;
     this.probeSent = false;
     if (this.inflight.length >= this.maxInflight) this.inflight.shift();
   }

@@ -15,7 +15,21 @@ import {
   handleHeartbeatResponse,
   sendAppend,
 } from './replication.ts';
-import type { Entry, HardState, Message, NodeId, Ready, ReadState, Role, SoftState } from './types.ts';
+import { changeConfig, encodeConfig, MembershipTracker } from './membership.ts';
+import { handleSnapshot } from './snapshot.ts';
+import type {
+  ClusterConfig,
+  ConfigChange,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  Ready,
+  ReadState,
+  Role,
+  SnapshotMeta,
+  SoftState,
+} from './types.ts';
 
 /** A message as a rule writes it: the sender is this node, and the term its current one unless given. */
 type OutgoingMessage = Message extends infer M
@@ -28,6 +42,15 @@ export type ProposeResult =
   | { readonly ok: true; readonly firstIndex: number; readonly term: number }
   | { readonly ok: false; readonly reason: 'not-leader' | 'transferring'; readonly leader: NodeId | null };
 
+export type ConfigChangeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | {
+      readonly ok: false;
+      readonly reason: 'not-leader' | 'transferring' | 'not-ready' | 'pending' | 'invalid';
+      readonly message: string;
+      readonly leader: NodeId | null;
+    };
+
 export interface RaftStatus {
   readonly id: NodeId;
   readonly role: Role;
@@ -36,6 +59,7 @@ export interface RaftStatus {
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
+  readonly config: ClusterConfig;
   readonly progress: ReadonlyMap<
     NodeId,
     { match: number; next: number; state: string; recentActive: boolean }
@@ -45,6 +69,8 @@ export interface RaftStatus {
 export interface RaftRestoreState {
   readonly hardState: HardState;
   readonly entries: readonly Entry[];
+  /** The snapshot the entries follow, if the log was compacted. */
+  readonly snapshot?: SnapshotMeta | null;
 }
 
 /**
@@ -54,13 +80,18 @@ export interface RaftRestoreState {
  * or I/O, so a seed replays a whole cluster exactly.
  *
  * The rules live next door: election.ts (votes, PreVote, CheckQuorum), replication.ts (AppendEntries,
- * commit), read-index.ts (linearizable reads), leadership-transfer.ts (TimeoutNow).
+ * commit), read-index.ts (linearizable reads), leadership-transfer.ts (TimeoutNow), membership.ts
+ * (single-server configuration changes), snapshot.ts (InstallSnapshot).
  */
 export class Raft {
   readonly config: RaftConfig;
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
   readonly log: RaftLog;
+  readonly membership: MembershipTracker;
+  /** The newest snapshot the driver took or installed: what a lagging follower is sent. */
+  latestSnapshot: SnapshotMeta | null;
+  /** A snapshot from the leader replaced the log; the driver restores it at the next Ready. */
+  pendingRestore: SnapshotMeta | null = null;
 
   term = 0;
   vote: NodeId | null = null;
@@ -90,10 +121,14 @@ export class Raft {
   constructor(options: RaftOptions, restore?: RaftRestoreState) {
     this.config = resolveRaftConfig(options);
     this.id = this.config.id;
-    this.voters = [...this.config.voters];
     this.reads = new ReadIndexQueue(this);
     const hardState = restore?.hardState ?? { term: 0, vote: null, commit: 0 };
-    this.log = new RaftLog(restore?.entries ?? [], hardState.commit);
+    const snapshot = restore?.snapshot ?? null;
+    this.latestSnapshot = snapshot;
+    this.log = new RaftLog(restore?.entries ?? [], hardState.commit, snapshot);
+    const initial = { voters: [...this.config.voters], learners: [...this.config.learners] };
+    this.membership = new MembershipTracker(snapshot?.config ?? initial, snapshot?.index ?? 0);
+    for (const entry of restore?.entries ?? []) this.membership.onAppended(entry);
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
@@ -110,7 +145,7 @@ export class Raft {
 
   step(message: Message): void {
     assert(message.to === this.id, `message for ${message.to} delivered to ${this.id}`);
-    if (message.from === this.id || !this.voters.includes(message.from)) return;
+    if (message.from === this.id) return;
     if (!this.stepTerm(message)) return;
 
     switch (message.type) {
@@ -145,6 +180,12 @@ export class Raft {
         return;
       case 'read-index':
         if (this.role === 'leader') this.reads.request(message.requestId, message.from);
+        return;
+      case 'snapshot':
+        assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
+        if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
+        this.heardFromLeader(message.from);
+        handleSnapshot(this, message);
         return;
       case 'read-index-response':
         if (this.role === 'follower')
@@ -181,6 +222,51 @@ export class Raft {
     return startLeadershipTransfer(this, target);
   }
 
+  /**
+   * Appends a single-server configuration change (Raft dissertation §4.1), in effect at once. Refused until
+   * this leader has committed an entry of its term, and while another change is uncommitted: the fix
+   * (Ongaro, 2015) that keeps the majorities of successive configurations overlapping across leader changes.
+   */
+  proposeConfigChange(change: ConfigChange): ConfigChangeResult {
+    const refuse = (reason: Exclude<ConfigChangeResult, { ok: true }>['reason'], message: string) =>
+      ({ ok: false, reason, message, leader: this.leader }) as const;
+    if (this.role !== 'leader') return refuse('not-leader', 'only the leader changes the configuration');
+    if (this.leadTransferee !== null) return refuse('transferring', 'a leadership transfer is in progress');
+    if (!this.committedInTerm && !this.config.testOnlyBugs?.configChangeBeforeTermCommit) {
+      return refuse('not-ready', 'the leader has not yet committed an entry of its term');
+    }
+    if (this.membership.currentIndex > this.log.committed) {
+      return refuse('pending', 'another configuration change is not yet committed');
+    }
+    const next = changeConfig(this.membership.current, change);
+    if (typeof next === 'string') return refuse('invalid', next);
+    this.appendEntry('config', encodeConfig(next));
+    return { ok: true, index: this.log.lastIndex(), term: this.term };
+  }
+
+  /**
+   * The driver took a snapshot of the state machine at `index` (applied, and durable): followers too far
+   * behind get it, and the log keeps only `snapshotTrailingEntries` before it, so slightly lagging
+   * followers still catch up from entries.
+   */
+  snapshotTaken(index: number): void {
+    if (index <= (this.latestSnapshot?.index ?? 0)) return;
+    assert(index <= this.log.applied, `snapshot at ${index} beyond applied ${this.log.applied}`);
+    this.latestSnapshot = { index, term: this.log.term(index), config: this.membership.configAt(index) };
+    const compactTo = index - this.config.snapshotTrailingEntries;
+    if (compactTo > this.log.offset) {
+      this.log.compact(compactTo);
+      this.membership.compact(compactTo);
+    }
+  }
+
+  /** The driver's verdict on streaming a snapshot to `to`; on failure the leader probes again later. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.progress.get(to);
+    if (this.role !== 'leader' || !pr || pr.state !== 'snapshot') return;
+    pr.snapshotFinished(ok);
+  }
+
   // ---- output ----
 
   hasReady(): boolean {
@@ -191,6 +277,7 @@ export class Raft {
       this.log.committed > this.log.applied ||
       this.commitChanged ||
       this.log.hasUnstable() ||
+      this.pendingRestore !== null ||
       this.hardStateChanged() ||
       this.softStateChanged() ||
       (this.role === 'leader' && (this.reads.hasUnsentRound() || this.hasEntriesToSend()))
@@ -220,6 +307,7 @@ export class Raft {
       readStates: this.readStates.splice(0),
       droppedReads: this.droppedReads.splice(0),
       softState,
+      snapshot: this.takePendingRestore(),
     };
   }
 
@@ -236,8 +324,18 @@ export class Raft {
       commit: this.log.committed,
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
+      config: this.membership.current,
       progress,
     };
+  }
+
+  /** Every voter, this node included if it is one. */
+  get voters(): readonly NodeId[] {
+    return this.membership.current.voters;
+  }
+
+  isVoter(id: NodeId = this.id): boolean {
+    return this.membership.current.voters.includes(id);
   }
 
   // ---- shared by the rule modules ----
@@ -246,14 +344,30 @@ export class Raft {
     this.messages.push({ ...message, from: this.id, term: message.term ?? this.term } as Message);
   }
 
+  /** Every other member, learners included: whom the leader replicates to. */
   peers(): NodeId[] {
-    return this.voters.filter((id) => id !== this.id);
+    const { voters, learners } = this.membership.current;
+    return [...voters, ...learners].filter((id) => id !== this.id);
   }
 
   appendEntry(kind: Entry['kind'], data: Uint8Array): void {
-    this.log.append({ index: this.log.lastIndex() + 1, term: this.term, kind, data });
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, kind, data };
+    this.log.append(entry);
+    this.membership.onAppended(entry);
+    if (kind === 'config' && this.role === 'leader') this.syncProgress();
     // A lone voter commits on its own append.
     if (this.voters.length === 1) this.maybeCommit();
+  }
+
+  /** The leader tracks exactly the current members: new ones start probing, removed ones are dropped. */
+  syncProgress(): void {
+    const members = new Set(this.peers());
+    for (const id of this.progress.keys()) if (!members.has(id)) this.progress.delete(id);
+    for (const id of members) {
+      if (!this.progress.has(id)) {
+        this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMessages));
+      }
+    }
   }
 
   /** Leader: commit the highest index a majority stores, if it is from this term (Raft §5.4.2). */
@@ -266,6 +380,11 @@ export class Raft {
       return false;
     this.log.commitTo(index);
     this.commitChanged = true;
+    // A leader removed by a configuration that is now committed hands over (dissertation §4.2.2).
+    if (!this.isVoter() && this.membership.currentIndex <= index) {
+      this.becomeFollower(this.term, null);
+      return true;
+    }
     if (!this.committedInTerm && this.log.term(index) === this.term) {
       this.committedInTerm = true;
       this.reads.onCommittedInTerm();
@@ -300,9 +419,7 @@ export class Raft {
     this.reset(this.term);
     this.role = 'leader';
     this.leader = this.id;
-    for (const id of this.peers()) {
-      this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMessages));
-    }
+    this.syncProgress();
     // Raft §5.4.2 / §8: a no-op of the new term lets the leader commit (and read) what earlier terms left.
     this.appendEntry('noop', new Uint8Array(0));
     for (const id of this.peers()) sendAppend(this, id, true);
@@ -406,12 +523,18 @@ export class Raft {
 
   /** CheckQuorum: has a majority (this leader included) been heard from since the last check? */
   private quorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
+    let active = this.isVoter() ? 1 : 0;
+    for (const [id, pr] of this.progress) {
+      if (pr.recentActive && this.isVoter(id)) active++;
       pr.recentActive = false;
     }
     return active >= majority(this.voters.length);
+  }
+
+  private takePendingRestore(): SnapshotMeta | null {
+    const restore = this.pendingRestore;
+    this.pendingRestore = null;
+    return restore;
   }
 
   private hasEntriesToSend(): boolean {

@@ -1,4 +1,5 @@
 import { continueLeadershipTransfer } from './leadership-transfer.ts';
+import { sendSnapshot } from './snapshot.ts';
 import type { Raft } from './raft.ts';
 import type {
   AppendMessage,
@@ -16,7 +17,8 @@ import type {
 export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.progress.get(to)!;
   if (pr.isPaused()) return false;
-  // Seam for log compaction: when pr.next falls below the first retained index, send a snapshot instead.
+  // The entry before `next` was compacted away: its term is unknown, so only a snapshot can help.
+  if (pr.next - 1 < r.log.offset) return sendSnapshot(r, to);
   const entries = r.log.slice(pr.next, r.config.maxMessageBytes);
   if (entries.length === 0 && !sendIfEmpty) return false;
   const prevIndex = pr.next - 1;
@@ -69,7 +71,12 @@ export function handleAppend(r: Raft, m: AppendMessage): void {
     return;
   }
   if (r.log.matchTerm(m.prevIndex, m.prevTerm)) {
-    const lastNewIndex = r.log.appendFromLeader(m.prevIndex, m.entries);
+    const lastNewIndex = r.log.appendFromLeader(
+      m.prevIndex,
+      m.entries,
+      (entry) => r.membership.onAppended(entry),
+      () => r.membership.onTruncated((index) => r.log.term(index)),
+    );
     r.log.commitTo(Math.min(m.commit, lastNewIndex));
     r.send({ ...reply, success: true, index: lastNewIndex, hintIndex: 0, hintTerm: 0 });
     return;

@@ -5,9 +5,22 @@ export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 /**
  * `command` carries an application command; `noop` is the entry a new leader appends so that it can commit
- * entries of earlier terms (Raft §5.4.2) and serve ReadIndex.
+ * entries of earlier terms (Raft §5.4.2) and serve ReadIndex; `config` carries a new ClusterConfig.
  */
-export type EntryKind = 'command' | 'noop';
+export type EntryKind = 'command' | 'noop' | 'config';
+
+/** Who votes and who only replicates. A configuration takes effect as soon as it is in a node's log (§4.1). */
+export interface ClusterConfig {
+  readonly voters: readonly NodeId[];
+  /** Non-voting members: they receive the log but neither vote nor count toward any majority. */
+  readonly learners: readonly NodeId[];
+}
+
+/** One single-server change (Raft dissertation §4.1): a cluster changes one member at a time. */
+export interface ConfigChange {
+  readonly type: 'add-learner' | 'promote' | 'remove';
+  readonly id: NodeId;
+}
 
 export interface Entry {
   readonly index: number;
@@ -24,10 +37,15 @@ export interface HardState {
   readonly commit: number;
 }
 
-/** The state machine's image at `index`: replaces every entry up to it (log compaction). */
-export interface Snapshot {
+/** What the core knows of a snapshot: the last entry it covers and the configuration at that point. */
+export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
+  readonly config: ClusterConfig;
+}
+
+/** The state machine's image at `index`: replaces every entry up to it (log compaction). */
+export interface Snapshot extends SnapshotMeta {
   readonly data: Uint8Array;
 }
 
@@ -97,6 +115,15 @@ export interface ReadIndexResponseMessage extends Envelope {
   readonly index: number;
 }
 
+/**
+ * InstallSnapshot (Raft §7), stepped into the follower's core once the driver has received the whole image
+ * (the data travels beside the core, in chunks).
+ */
+export interface SnapshotMessage extends Envelope {
+  readonly type: 'snapshot';
+  readonly snapshot: SnapshotMeta;
+}
+
 export type Message =
   | AppendMessage
   | AppendResponseMessage
@@ -106,7 +133,8 @@ export type Message =
   | VoteResponseMessage
   | TimeoutNowMessage
   | ReadIndexMessage
-  | ReadIndexResponseMessage;
+  | ReadIndexResponseMessage
+  | SnapshotMessage;
 
 export type MessageType = Message['type'];
 
@@ -136,4 +164,9 @@ export interface Ready {
   /** Read requests this node can no longer answer (it lost leadership or never had a leader to ask). */
   readonly droppedReads: readonly number[];
   readonly softState: SoftState | null;
+  /**
+   * A snapshot received from the leader that replaced the log: the driver persists it and restores the
+   * state machine from it before applying `committedEntries`.
+   */
+  readonly snapshot: SnapshotMeta | null;
 }

@@ -11,6 +11,7 @@ const entry = (index: number, term = 1, text = `v${index}`): Entry => ({
   kind: 'command',
   data: Buffer.from(text),
 });
+const CONFIG = { voters: ['a', 'b', 'c'], learners: [] };
 const range = (from: number, to: number, term = 1): Entry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
 
@@ -88,7 +89,7 @@ describe('FileStorage', () => {
     await storage.load();
     for (let i = 1; i <= 40; i++) await storage.save({ term: 1, vote: null, commit: i }, [entry(i)]);
     const before = (await readdir(join(dir, 'wal'))).length;
-    await storage.saveSnapshot({ index: 30, term: 1, data: Buffer.from('image') }, true);
+    await storage.saveSnapshot({ index: 30, term: 1, data: Buffer.from('image'), config: CONFIG }, true);
     await storage.save(null, [entry(41)]);
     await storage.close();
     const after = (await readdir(join(dir, 'wal'))).length;
@@ -103,7 +104,7 @@ describe('FileStorage', () => {
   it('discards the log when an installed snapshot says so', async () => {
     const { storage } = await reopen();
     await storage.save({ term: 1, vote: null, commit: 2 }, range(1, 10));
-    await storage.saveSnapshot({ index: 5, term: 3, data: Buffer.from('leader image') }, false);
+    await storage.saveSnapshot({ index: 5, term: 3, data: Buffer.from('leader image'), config: CONFIG }, false);
     await storage.close();
     const { state } = await reopen();
     expect(state.snapshot?.index).toBe(5);
@@ -112,7 +113,7 @@ describe('FileStorage', () => {
 
   it('writes snapshots atomically and ignores a leftover temp file', async () => {
     const { storage } = await reopen();
-    await storage.saveSnapshot({ index: 3, term: 1, data: Buffer.from('a') }, true);
+    await storage.saveSnapshot({ index: 3, term: 1, data: Buffer.from('a'), config: CONFIG }, true);
     await storage.close();
     await writeFile(join(dir, 'snap', `${'9'.padStart(20, '0')}-9.snap.tmp`), 'half written');
     const { state } = await reopen();
