@@ -34,6 +34,12 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Entries kept before a snapshot's index, so a follower slightly behind catches up without a snapshot. */
   readonly snapshotTrailingEntries: number;
+  /**
+   * Form or join a cluster by discovery instead of a static configuration (see discovery.ts): `members`
+   * are probed, and `incarnation` identifies this process, so that a restart without state rejoins as a
+   * new member. Ignored once this node's log admits it.
+   */
+  readonly discovery?: { readonly members: readonly NodeId[]; readonly incarnation: string };
   readonly testOnlyBugs?: RaftTestOnlyBugs;
 }
 
@@ -61,7 +67,7 @@ export function resolveRaftConfig(options: RaftOptions): RaftConfig {
   const problems: string[] = [];
   const members = [...config.voters, ...config.learners];
   if (new Set(members).size !== members.length) problems.push('voters and learners must be distinct');
-  if (config.voters.length === 0) problems.push('there must be at least one voter');
+  if (config.voters.length === 0 && !config.discovery) problems.push('there must be at least one voter');
   if (!(config.heartbeatTicks >= 1))
     problems.push(`heartbeatTicks must be >= 1, got ${config.heartbeatTicks}`);
   if (!(config.electionTicks > config.heartbeatTicks)) {

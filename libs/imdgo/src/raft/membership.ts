@@ -5,12 +5,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function encodeConfig(config: ClusterConfig): Uint8Array {
-  return encoder.encode(JSON.stringify({ voters: config.voters, learners: config.learners }));
+  return encoder.encode(JSON.stringify(config));
 }
 
 export function decodeConfig(data: Uint8Array): ClusterConfig {
-  const parsed = JSON.parse(decoder.decode(data)) as ClusterConfig;
-  return { voters: [...parsed.voters], learners: [...parsed.learners] };
+  return JSON.parse(decoder.decode(data)) as ClusterConfig;
 }
 
 export function isMember(config: ClusterConfig, id: NodeId): boolean {
@@ -21,19 +20,27 @@ export function isMember(config: ClusterConfig, id: NodeId): boolean {
 export function changeConfig(config: ClusterConfig, change: ConfigChange): ClusterConfig | string {
   const { id } = change;
   switch (change.type) {
-    case 'add-learner':
+    case 'add-learner': {
       if (isMember(config, id)) return `${id} is already a member`;
-      return { voters: config.voters, learners: [...config.learners, id] };
+      const incarnations = change.incarnation
+        ? { ...config.incarnations, [id]: change.incarnation }
+        : config.incarnations;
+      return { ...config, learners: [...config.learners, id], incarnations };
+    }
     case 'promote':
       if (!config.learners.includes(id)) return `${id} is not a learner`;
-      return { voters: [...config.voters, id], learners: config.learners.filter((l) => l !== id) };
-    case 'remove':
+      return { ...config, voters: [...config.voters, id], learners: config.learners.filter((l) => l !== id) };
+    case 'remove': {
       if (!isMember(config, id)) return `${id} is not a member`;
       if (config.voters.length === 1 && config.voters[0] === id) return `cannot remove the last voter ${id}`;
+      const incarnations = { ...config.incarnations };
+      delete incarnations[id];
       return {
         voters: config.voters.filter((v) => v !== id),
         learners: config.learners.filter((l) => l !== id),
+        incarnations,
       };
+    }
   }
 }
 

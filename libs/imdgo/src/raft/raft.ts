@@ -15,6 +15,7 @@ import {
   handleHeartbeatResponse,
   sendAppend,
 } from './replication.ts';
+import { answerProbe, Discovery, handleJoin, isAdmitted } from './discovery.ts';
 import { changeConfig, encodeConfig, MembershipTracker } from './membership.ts';
 import { handleSnapshot } from './snapshot.ts';
 import type {
@@ -92,6 +93,10 @@ export class Raft {
   latestSnapshot: SnapshotMeta | null;
   /** A snapshot from the leader replaced the log; the driver restores it at the next Ready. */
   pendingRestore: SnapshotMeta | null = null;
+  /** Set while this node, started without a seat, probes for a cluster or waits to be admitted. */
+  discovery: Discovery | null = null;
+  /** A bootstrapping node writes its one-voter configuration into the log once it leads. */
+  private needsConfigEntry = false;
 
   term = 0;
   vote: NodeId | null = null;
@@ -129,6 +134,10 @@ export class Raft {
     const initial = { voters: [...this.config.voters], learners: [...this.config.learners] };
     this.membership = new MembershipTracker(snapshot?.config ?? initial, snapshot?.index ?? 0);
     for (const entry of restore?.entries ?? []) this.membership.onAppended(entry);
+    const discovery = this.config.discovery;
+    if (discovery && !isAdmitted(this, discovery.incarnation)) {
+      this.discovery = new Discovery(this.id, discovery.members, discovery.incarnation);
+    }
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
@@ -139,6 +148,7 @@ export class Raft {
   // ---- inputs ----
 
   tick(): void {
+    if (this.discovery?.tick(this)) this.bootstrap();
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -146,6 +156,10 @@ export class Raft {
   step(message: Message): void {
     assert(message.to === this.id, `message for ${message.to} delivered to ${this.id}`);
     if (message.from === this.id) return;
+    // Discovery runs beside the terms: a node without state has no term worth comparing.
+    if (message.type === 'probe') return answerProbe(this, message.from);
+    if (message.type === 'probe-response') return this.discovery?.onProbeResponse(message);
+    if (message.type === 'join') return handleJoin(this, message);
     if (!this.stepTerm(message)) return;
 
     switch (message.type) {
@@ -162,6 +176,7 @@ export class Raft {
         if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
         this.heardFromLeader(message.from);
         handleAppend(this, message);
+        this.checkAdmitted();
         return;
       case 'heartbeat':
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
@@ -186,6 +201,7 @@ export class Raft {
         if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
         this.heardFromLeader(message.from);
         handleSnapshot(this, message);
+        this.checkAdmitted();
         return;
       case 'read-index-response':
         if (this.role === 'follower')
@@ -422,6 +438,10 @@ export class Raft {
     this.syncProgress();
     // Raft §5.4.2 / §8: a no-op of the new term lets the leader commit (and read) what earlier terms left.
     this.appendEntry('noop', new Uint8Array(0));
+    if (this.needsConfigEntry) {
+      this.needsConfigEntry = false;
+      this.appendEntry('config', encodeConfig(this.membership.current));
+    }
     for (const id of this.peers()) sendAppend(this, id, true);
   }
 
@@ -529,6 +549,19 @@ export class Raft {
       pr.recentActive = false;
     }
     return active >= majority(this.voters.length);
+  }
+
+  /** The coordinator of a cluster-to-be: a one-voter configuration, and an election it wins at once. */
+  private bootstrap(): void {
+    const incarnation = this.discovery!.incarnation;
+    this.discovery = null;
+    this.membership.restore(0, { voters: [this.id], learners: [], incarnations: { [this.id]: incarnation } });
+    this.needsConfigEntry = true;
+    campaign(this, 'election', false);
+  }
+
+  private checkAdmitted(): void {
+    if (this.discovery && isAdmitted(this, this.discovery.incarnation)) this.discovery = null;
   }
 
   private takePendingRestore(): SnapshotMeta | null {

@@ -1,5 +1,6 @@
 import { continueLeadershipTransfer } from './leadership-transfer.ts';
 import { sendSnapshot } from './snapshot.ts';
+import { maybePromote } from './discovery.ts';
 import type { Raft } from './raft.ts';
 import type {
   AppendMessage,
@@ -106,6 +107,7 @@ export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
   if (wasProbing) pr.becomeReplicate();
   // A moved commit index reaches the followers in flushReplication, once for the whole batch.
   r.maybeCommit();
+  maybePromote(r, m.from);
   continueLeadershipTransfer(r, m.from);
 }
 

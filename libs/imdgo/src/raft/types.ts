@@ -14,12 +14,19 @@ export interface ClusterConfig {
   readonly voters: readonly NodeId[];
   /** Non-voting members: they receive the log but neither vote nor count toward any majority. */
   readonly learners: readonly NodeId[];
+  /**
+   * The process incarnation of members that joined on their own (see discovery.ts): a member that comes
+   * back with another incarnation lost its memory, and is removed and added again as a new member.
+   */
+  readonly incarnations?: Readonly<Record<NodeId, string>>;
 }
 
 /** One single-server change (Raft dissertation §4.1): a cluster changes one member at a time. */
 export interface ConfigChange {
   readonly type: 'add-learner' | 'promote' | 'remove';
   readonly id: NodeId;
+  /** With add-learner: the joining process, whose promotion then follows once it has caught up. */
+  readonly incarnation?: string;
 }
 
 export interface Entry {
@@ -124,6 +131,24 @@ export interface SnapshotMessage extends Envelope {
   readonly snapshot: SnapshotMeta;
 }
 
+/** A node without state asking a member whether a cluster exists (discovery.ts). */
+export interface ProbeMessage extends Envelope {
+  readonly type: 'probe';
+}
+
+export interface ProbeResponseMessage extends Envelope {
+  readonly type: 'probe-response';
+  /** The responder has no state and belongs to no cluster yet. */
+  readonly fresh: boolean;
+  readonly leader: NodeId | null;
+}
+
+/** A node without state asking the leader to admit it as a new member. */
+export interface JoinMessage extends Envelope {
+  readonly type: 'join';
+  readonly incarnation: string;
+}
+
 export type Message =
   | AppendMessage
   | AppendResponseMessage
@@ -134,7 +159,10 @@ export type Message =
   | TimeoutNowMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage
-  | SnapshotMessage;
+  | SnapshotMessage
+  | ProbeMessage
+  | ProbeResponseMessage
+  | JoinMessage;
 
 export type MessageType = Message['type'];
 

@@ -1,0 +1,99 @@
+import { isMember } from './membership.ts';
+import type { Raft } from './raft.ts';
+import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
+
+/**
+ * How a node that starts without state finds its place: a node that lost its memory (a restart in memory
+ * mode, or a wiped data directory) must not vote or count toward any majority on the strength of promises
+ * it no longer remembers. So such a node never resumes its old seat: it joins as a new member.
+ *
+ * - It probes every configured member. If one of them belongs to a cluster, it asks the leader to admit
+ *   it; the leader removes its old seat if it had one, adds it as a learner with this incarnation, and
+ *   promotes it once it has caught up (each step a single-server change).
+ * - If every member is as fresh as itself, the coordinator (the lowest member id) bootstraps a
+ *   one-voter cluster, and the others join it.
+ */
+export class Discovery {
+  phase: 'probing' | 'joining' = 'probing';
+  readonly incarnation: string;
+  private readonly members: readonly NodeId[];
+  private readonly answers = new Map<NodeId, { fresh: boolean; leader: NodeId | null }>();
+  private joinTarget: NodeId | null = null;
+  private elapsed = 0;
+
+  constructor(selfId: NodeId, members: readonly NodeId[], incarnation: string) {
+    this.members = members.filter((id) => id !== selfId);
+    this.incarnation = incarnation;
+  }
+
+  /** Returns true when this node should bootstrap a new cluster now. */
+  tick(r: Raft): boolean {
+    this.elapsed++;
+    if (this.elapsed < r.config.heartbeatTicks * 2) return false;
+    this.elapsed = 0;
+    if (this.phase === 'probing' && this.isCoordinator(r.id) && this.allFresh()) return true;
+    this.answers.clear();
+    if (this.phase === 'joining' && this.joinTarget !== null) {
+      r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation });
+    } else {
+      for (const to of this.members) r.send({ type: 'probe', to, term: 0 });
+    }
+    return false;
+  }
+
+  onProbeResponse(m: ProbeResponseMessage): void {
+    this.answers.set(m.from, { fresh: m.fresh, leader: m.leader });
+    if (!m.fresh) {
+      // A cluster exists: ask its leader (or, until one is known, this member, which points onward).
+      this.phase = 'joining';
+      this.joinTarget = m.leader ?? m.from;
+    }
+  }
+
+  private isCoordinator(id: NodeId): boolean {
+    return this.members.every((other) => id < other);
+  }
+
+  private allFresh(): boolean {
+    return this.members.every((id) => this.answers.get(id)?.fresh === true);
+  }
+}
+
+/** Any node answers a probe: fresh while it is itself still probing, otherwise with its leader. */
+export function answerProbe(r: Raft, to: NodeId): void {
+  const fresh = r.discovery?.phase === 'probing';
+  r.send({ type: 'probe-response', to, term: 0, fresh, leader: fresh ? null : r.leader });
+}
+
+/**
+ * Leader side of a join: one configuration step per request (the joiner repeats its request until it is a
+ * voter): remove a seat held by an earlier incarnation, then add the joiner as a learner. Promotion follows
+ * in `maybePromote` once it has caught up.
+ */
+export function handleJoin(r: Raft, m: JoinMessage): void {
+  if (r.role !== 'leader') {
+    answerProbe(r, m.from);
+    return;
+  }
+  const config = r.membership.current;
+  if (isMember(config, m.from)) {
+    if (config.incarnations?.[m.from] === m.incarnation) return;
+    r.proposeConfigChange({ type: 'remove', id: m.from });
+    return;
+  }
+  r.proposeConfigChange({ type: 'add-learner', id: m.from, incarnation: m.incarnation });
+}
+
+/** Promotes a learner that joined on its own once it holds everything committed. */
+export function maybePromote(r: Raft, id: NodeId): void {
+  const config = r.membership.current;
+  if (!config.learners.includes(id) || config.incarnations?.[id] === undefined) return;
+  if ((r.progress.get(id)?.match ?? 0) < r.log.committed) return;
+  r.proposeConfigChange({ type: 'promote', id });
+}
+
+/** A joining node becomes a full member once its log admits this incarnation as a voter. */
+export function isAdmitted(r: Raft, incarnation: string): boolean {
+  const config = r.membership.current;
+  return config.voters.includes(r.id) && config.incarnations?.[r.id] === incarnation;
+}
