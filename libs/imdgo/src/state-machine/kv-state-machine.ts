@@ -5,6 +5,7 @@ import type { ChangeEvent } from './change-event.ts';
 import { decodeCommand, DEFAULT_MAP, type CommandResult, type KvCommand } from './commands.ts';
 import { isLive, type KvRecord } from './kv-record.ts';
 import { SessionTable } from './session-table.ts';
+import { decodeImage, type StateCapture } from './snapshot-image.ts';
 
 export interface AppliedCommand {
   readonly index: number;
@@ -35,10 +36,38 @@ interface ExpiryCandidate {
  * deadline is never returned, even before the leader's expire command is applied.
  */
 export class KvStateMachine {
-  private readonly maps = new Map<string, Map<string, KvRecord>>();
-  private readonly sessions = new SessionTable();
-  private readonly expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
+  private maps = new Map<string, Map<string, KvRecord>>();
+  private sessions = new SessionTable();
+  private expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
   appliedIndex = 0;
+
+  /**
+   * A consistent copy of the state for a snapshot, cheap enough to take between two applies: records are
+   * immutable, so copying the maps (not the values) freezes the state while the image is encoded later.
+   */
+  capture(): StateCapture {
+    return {
+      appliedIndex: this.appliedIndex,
+      sessions: this.sessions.export(),
+      maps: [...this.maps].map(([name, records]) => [name, new Map(records)]),
+    };
+  }
+
+  /** Replaces the whole state with a snapshot image (InstallSnapshot, or a restart from disk). */
+  restore(image: Uint8Array): void {
+    const decoded = decodeImage(image);
+    this.maps = decoded.maps;
+    this.sessions = SessionTable.import(decoded.sessions);
+    this.appliedIndex = decoded.appliedIndex;
+    this.expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
+    for (const [map, records] of this.maps) {
+      for (const [key, record] of records) {
+        if (record.expiresAt !== null) {
+          this.expiries.push({ expiresAt: record.expiresAt, map, key, revision: record.modRevision });
+        }
+      }
+    }
+  }
 
   get(map: string, key: string, now: number): KvRecord | undefined {
     const record = this.maps.get(map)?.get(key);

@@ -39,4 +39,18 @@ export class SessionTable {
   get clientCount(): number {
     return this.sessions.size;
   }
+
+  /** Plain data for a snapshot image. */
+  export(): SessionExport {
+    return [...this.sessions].map(([client, s]) => [client, s.firstKept, [...s.results]]);
+  }
+
+  static import(data: SessionExport): SessionTable {
+    const table = new SessionTable();
+    for (const [client, firstKept, results] of data)
+      table.sessions.set(client, { firstKept, results: new Map(results) });
+    return table;
+  }
 }
+
+export type SessionExport = [client: string, firstKept: number, results: [number, CommandResult][]][];

@@ -1,0 +1,79 @@
+import { Packr, Unpackr } from 'msgpackr';
+import { msgpackOptions } from '../codec/msgpack-options.ts';
+import type { KvRecord } from './kv-record.ts';
+import type { SessionExport } from './session-table.ts';
+
+/** A frozen copy of the state machine, from which an image is encoded at leisure. */
+export interface StateCapture {
+  readonly appliedIndex: number;
+  readonly sessions: SessionExport;
+  readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
+}
+
+type RecordRow = [
+  key: string,
+  value: unknown,
+  version: number,
+  created: number,
+  modified: number,
+  expiresAt: number | null,
+];
+
+interface ImageHeader {
+  readonly format: 1;
+  readonly appliedIndex: number;
+  readonly sessions: SessionExport;
+}
+
+interface ImageChunk {
+  readonly map: string;
+  readonly rows: RecordRow[];
+}
+
+const packr = new Packr(msgpackOptions());
+const unpackr = new Unpackr(msgpackOptions());
+
+/**
+ * The image as a sequence of msgpack values (a header, then chunks of rows), produced one chunk at a time
+ * so the driver can yield to the event loop between chunks instead of stalling writes.
+ */
+export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000): Generator<Uint8Array> {
+  const header: ImageHeader = { format: 1, appliedIndex: capture.appliedIndex, sessions: capture.sessions };
+  yield packr.pack(header);
+  for (const [map, records] of capture.maps) {
+    let rows: RecordRow[] = [];
+    for (const [key, r] of records) {
+      rows.push([key, r.value, r.version, r.createRevision, r.modRevision, r.expiresAt]);
+      if (rows.length === rowsPerChunk) {
+        yield packr.pack({ map, rows } satisfies ImageChunk);
+        rows = [];
+      }
+    }
+    if (rows.length > 0) yield packr.pack({ map, rows } satisfies ImageChunk);
+  }
+}
+
+export function encodeImage(capture: StateCapture): Uint8Array {
+  return Buffer.concat([...encodeImageChunks(capture)]);
+}
+
+export function decodeImage(image: Uint8Array): {
+  appliedIndex: number;
+  sessions: SessionExport;
+  maps: Map<string, Map<string, KvRecord>>;
+} {
+  const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
+  if (header?.format !== 1) throw new Error('not an imdgo snapshot image');
+  const maps = new Map<string, Map<string, KvRecord>>();
+  for (const { map, rows } of chunks) {
+    let records = maps.get(map);
+    if (!records) {
+      records = new Map();
+      maps.set(map, records);
+    }
+    for (const [key, value, version, createRevision, modRevision, expiresAt] of rows) {
+      records.set(key, { value, version, createRevision, modRevision, expiresAt });
+    }
+  }
+  return { appliedIndex: header.appliedIndex, sessions: header.sessions, maps };
+}
