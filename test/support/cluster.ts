@@ -57,6 +57,11 @@ export async function startCluster(
       closed: false,
     });
   }
+  // Nodes form the cluster by discovery: wait until every one of them is a voter.
+  await waitFor(
+    () => nodes.every((n) => n.runtime.node.localStatus().members.filter((m) => m.voter).length === size),
+    `all ${size} nodes to be voters`,
+  );
   const live = () => nodes.filter((n) => !n.closed);
   const cluster: TestCluster = {
     nodes,

@@ -8,7 +8,17 @@ import {
 } from '../errors.ts';
 import { Raft, type RaftOptions, type RaftStatus } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
-import type { Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
+import type {
+  ConfigChange,
+  Entry,
+  Message,
+  NodeId,
+  Ready,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+} from '../raft/types.ts';
+import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import { encodeCommand, type CommandResult, type KvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
@@ -22,7 +32,12 @@ import { toRaftMessage } from './wire-validation.ts';
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
+  /** Members to probe when this node has no state (discovery.ts); the cluster's own configuration rules after. */
   readonly members: readonly NodeId[];
+  /** This process's identity: new on every start in memory mode, kept in the data directory otherwise. */
+  readonly incarnation: string;
+  /** Applied entries between two snapshots of the state machine. */
+  readonly snapshotThreshold: number;
   readonly transport: PeerTransport;
   readonly storage: RaftStorage;
   readonly tickMs: number;
@@ -39,6 +54,8 @@ export interface RaftNodeOptions {
 /** What followers send the leader over the request channel. */
 type PeerRequest =
   | { readonly kind: 'propose'; readonly data: Uint8Array }
+  | { readonly kind: 'config'; readonly change: ConfigChange }
+  | SnapshotChunk
   | { readonly kind: 'get'; readonly map: string; readonly key: string }
   | { readonly kind: 'status' }
   | { readonly kind: 'transfer'; readonly target: NodeId | null };
@@ -54,6 +71,21 @@ interface ReadWaiter {
   readonly reject: (error: Error) => void;
   readonly deadline: number;
 }
+
+/** One piece of a snapshot image on its way to a follower; the last piece carries the Raft message. */
+interface SnapshotChunk {
+  readonly kind: 'snapshot-chunk';
+  readonly index: number;
+  readonly term: number;
+  readonly offset: number;
+  readonly total: number;
+  readonly data: Uint8Array;
+  readonly message?: Message;
+}
+
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Above this size, snapshot transfers report their progress in the log. */
+const SNAPSHOT_PROGRESS_BYTES = 16 * 1024 * 1024;
 
 /** Thrown inside the write loop for attempts that certainly did not take effect and may be retried. */
 class RetryableError extends Error {}
@@ -88,6 +120,19 @@ export class RaftNode {
   private ticks = 0;
   private leaderWaiters: (() => void)[] = [];
   private readonly lastContact = new Map<NodeId, number>();
+  /** The newest snapshot image this node holds (taken or installed): what lagging followers receive. */
+  private latestImage: Snapshot | null = null;
+  private snapshotting = false;
+  private readonly outgoingSnapshots = new Set<NodeId>();
+  private incomingSnapshot: {
+    from: NodeId;
+    index: number;
+    term: number;
+    parts: Uint8Array[];
+    received: number;
+  } | null = null;
+  private readonly receivedImages = new Map<string, Uint8Array>();
+  private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
   private knownLeader: NodeId | null = null;
 
@@ -105,11 +150,16 @@ export class RaftNode {
     const stored = await this.options.storage.load();
     const raftOptions: RaftOptions = {
       id: this.options.id,
-      voters: this.options.members,
+      voters: [],
       random: this.options.random,
       electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks,
+      discovery: { members: this.options.members, incarnation: this.options.incarnation },
     };
+    if (stored.snapshot) {
+      this.machine.restore(stored.snapshot.data);
+      this.latestImage = stored.snapshot;
+    }
     this.raft = new Raft(raftOptions, stored);
     this.options.transport.onMessage((from, body) => this.receive(from, body));
     this.options.transport.onRequest((from, payload) => this.answer(from, payload));
@@ -128,6 +178,8 @@ export class RaftNode {
     for (const p of this.proposals.values()) p.reject(stopped);
     this.proposals.clear();
     for (const { pending } of this.proposalQueue) pending.reject(stopped);
+    for (const waiter of this.configWaiters.values()) waiter.reject(stopped);
+    this.configWaiters.clear();
     this.proposalQueue = [];
     for (const waiter of this.allReadWaiters()) waiter.reject(stopped);
     this.readQueue = [];
@@ -146,13 +198,15 @@ export class RaftNode {
   localStatus(): ClusterStatus {
     const raft = this.raft.status();
     const now = Date.now();
-    const members = this.options.members.map((id): MemberStatus => {
+    const ids = [...raft.config.voters, ...raft.config.learners];
+    if (!ids.includes(this.id)) ids.push(this.id);
+    const members = ids.map((id): MemberStatus => {
       const contact = id === this.id ? now : this.lastContact.get(id);
       const progress = raft.progress.get(id);
       const matchIndex = id === this.id ? raft.lastIndex : (progress?.match ?? null);
       return {
         id,
-        voter: true,
+        voter: raft.config.voters.includes(id),
         role:
           id === this.id
             ? raft.role
@@ -287,6 +341,51 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Applies one single-server configuration change through the leader and resolves once it is applied
+   * here. Retried while the leader cannot take it yet (no entry of its term committed, or another change
+   * pending).
+   */
+  async changeMembership(change: ConfigChange): Promise<void> {
+    this.assertRunning();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    for (;;) {
+      const leader = await this.awaitLeader(deadline);
+      try {
+        if (leader !== this.id) {
+          const request: PeerRequest = { kind: 'config', change };
+          await this.options.transport.request(leader, request, this.attemptTimeout(deadline));
+          return;
+        }
+        const result = this.raft.proposeConfigChange(change);
+        if (result.ok) {
+          this.schedule();
+          await new Promise<CommandResult>((resolve, reject) =>
+            this.configWaiters.set(result.index, { term: result.term, resolve, reject }),
+          );
+          return;
+        }
+        if (result.reason === 'invalid') throw new InvalidArgumentError(result.message);
+        throw new RetryableError(result.message);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError || error instanceof StoppedError) throw error;
+        if (/is already a member|is not a (member|learner)|cannot remove/.test((error as Error).message)) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+        if (Date.now() >= deadline)
+          throw new RequestTimeoutError('membership change', this.options.requestTimeoutMs);
+        await delay(this.options.tickMs);
+      }
+    }
+  }
+
+  /** Whether `id` holds everything the leader has committed (asked of the leader). */
+  async isCaughtUp(id: NodeId): Promise<boolean> {
+    const status = await this.clusterStatus();
+    const member = status.members.find((m) => m.id === id);
+    return member?.matchIndex !== null && member !== undefined && member.matchIndex >= status.commitIndex;
+  }
+
   // ---- write path ----
 
   private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
@@ -381,6 +480,11 @@ export class RaftNode {
       return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
+    if (request?.kind === 'snapshot-chunk') return this.receiveSnapshotChunk(_from, request);
+    if (request?.kind === 'config' && typeof request.change?.id === 'string') {
+      if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
+      return this.changeMembership(request.change);
+    }
     if (request?.kind === 'transfer' && (request.target === null || typeof request.target === 'string')) {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
       return this.transferLeadership(request.target);
@@ -410,9 +514,11 @@ export class RaftNode {
         const ready = this.raft.ready();
         const saving = this.options.storage.save(ready.hardState, ready.entries);
         if (saving) await saving;
+        if (ready.snapshot) await this.installSnapshot(ready.snapshot);
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
+        this.maybeSnapshot();
         this.handleReads(ready);
         if (ready.softState) this.onSoftState(ready.softState);
       }
@@ -453,6 +559,10 @@ export class RaftNode {
     if (messages.length === 0) return;
     const byPeer = new Map<NodeId, Message[]>();
     for (const message of messages) {
+      if (message.type === 'snapshot') {
+        void this.streamSnapshot(message);
+        continue;
+      }
       const list = byPeer.get(message.to);
       if (list) list.push(message);
       else byPeer.set(message.to, [message]);
@@ -466,6 +576,12 @@ export class RaftNode {
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
       if (applied.change) this.options.onChange(applied.change);
+      const configWaiter = this.configWaiters.get(entry.index);
+      if (configWaiter) {
+        this.configWaiters.delete(entry.index);
+        if (configWaiter.term === entry.term) configWaiter.resolve(NO_RESULT);
+        else configWaiter.reject(new RetryableError('configuration entry replaced by a new leader'));
+      }
       const pending = this.proposals.get(entry.index);
       if (!pending) continue;
       this.proposals.delete(entry.index);
@@ -540,6 +656,142 @@ export class RaftNode {
     }
   }
 
+  // ---- snapshots ----
+
+  /** Takes a snapshot once enough entries were applied since the last one, without blocking the loop. */
+  private maybeSnapshot(): void {
+    const since = this.machine.appliedIndex - (this.latestImage?.index ?? 0);
+    if (this.snapshotting || since < this.options.snapshotThreshold) return;
+    this.snapshotting = true;
+    void this.takeSnapshot().finally(() => {
+      this.snapshotting = false;
+    });
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const capture = this.machine.capture();
+    const meta = this.raft.snapshotMeta(capture.appliedIndex);
+    const started = performance.now();
+    const chunks: Uint8Array[] = [];
+    for (const chunk of encodeImageChunks(capture)) {
+      chunks.push(chunk);
+      // Writes keep flowing while a large image is encoded.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
+    try {
+      await this.options.storage.saveSnapshot(snapshot, true);
+    } catch (error) {
+      this.logger.error(`snapshot at ${meta.index} could not be saved: ${(error as Error).message}`);
+      return;
+    }
+    if (this.stopped) return;
+    this.latestImage = snapshot;
+    this.raft.snapshotTaken(meta.index);
+    this.logger.log(
+      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(performance.now() - started).toFixed(0)} ms`,
+    );
+  }
+
+  /** Streams the latest image to a follower in chunks, one at a time, then steps the message into its core. */
+  private async streamSnapshot(message: Message & { type: 'snapshot' }): Promise<void> {
+    const to = message.to;
+    const image = this.latestImage;
+    if (this.outgoingSnapshots.has(to)) return;
+    if (!image || image.index !== message.snapshot.index) {
+      this.raft.reportSnapshot(to, false);
+      return;
+    }
+    this.outgoingSnapshots.add(to);
+    const total = image.data.byteLength;
+    let ok = false;
+    try {
+      let reported = 0;
+      for (let offset = 0; offset < total || offset === 0; offset += SNAPSHOT_CHUNK_BYTES) {
+        const end = Math.min(total, offset + SNAPSHOT_CHUNK_BYTES);
+        const last = end === total;
+        const chunk: SnapshotChunk = {
+          kind: 'snapshot-chunk',
+          index: image.index,
+          term: image.term,
+          offset,
+          total,
+          data: image.data.subarray(offset, end),
+          message: last ? message : undefined,
+        };
+        await this.options.transport.request(to, chunk, this.options.requestTimeoutMs);
+        if (total > SNAPSHOT_PROGRESS_BYTES && end - reported >= total / 10) {
+          reported = end;
+          this.logger.log(`snapshot ${image.index} to ${to}: ${Math.round((end / total) * 100)}%`);
+        }
+        if (last) break;
+      }
+      ok = true;
+    } catch (error) {
+      this.logger.warn(`snapshot ${image.index} to ${to} failed: ${(error as Error).message}`);
+    } finally {
+      this.outgoingSnapshots.delete(to);
+    }
+    if (this.stopped) return;
+    this.raft.reportSnapshot(to, ok);
+    this.schedule();
+  }
+
+  private receiveSnapshotChunk(from: NodeId, chunk: SnapshotChunk): { received: number } {
+    if (
+      !isIndex(chunk.index) ||
+      !isIndex(chunk.offset) ||
+      !isIndex(chunk.total) ||
+      !(chunk.data instanceof Uint8Array)
+    ) {
+      throw new Error('malformed snapshot chunk');
+    }
+    if (chunk.offset === 0) {
+      this.incomingSnapshot = { from, index: chunk.index, term: chunk.term, parts: [], received: 0 };
+    }
+    const incoming = this.incomingSnapshot;
+    if (
+      !incoming ||
+      incoming.from !== from ||
+      incoming.index !== chunk.index ||
+      incoming.received !== chunk.offset
+    ) {
+      throw new Error(`snapshot chunk out of order (offset ${chunk.offset})`);
+    }
+    incoming.parts.push(chunk.data);
+    incoming.received += chunk.data.byteLength;
+    if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
+    if (chunk.message !== undefined) {
+      const message = toRaftMessage(chunk.message);
+      if (
+        !message ||
+        message.type !== 'snapshot' ||
+        incoming.received !== chunk.total ||
+        message.from !== from
+      ) {
+        throw new Error('malformed final snapshot chunk');
+      }
+      this.receivedImages.clear();
+      this.receivedImages.set(`${incoming.index}:${incoming.term}`, Buffer.concat(incoming.parts));
+      this.incomingSnapshot = null;
+      this.raft.step(message);
+      this.schedule();
+    }
+    return { received: incoming.received };
+  }
+
+  /** The core replaced its log with a snapshot from the leader: the state machine follows, durably. */
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const data = this.receivedImages.get(`${meta.index}:${meta.term}`);
+    this.receivedImages.clear();
+    if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
+    const snapshot: Snapshot = { ...meta, data };
+    await this.options.storage.saveSnapshot(snapshot, false);
+    this.machine.restore(data);
+    this.latestImage = snapshot;
+    this.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
+  }
+
   private mostCaughtUpFollower(): NodeId | null {
     let best: { id: NodeId; match: number } | null = null;
     for (const [id, progress] of this.raft.status().progress) {
@@ -575,3 +827,16 @@ function delay(ms: number): Promise<void> {
 }
 
 function noop(): void {}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** What a configuration entry resolves its waiter with: it has no command result of its own. */
+const NO_RESULT: CommandResult = {
+  applied: true,
+  revision: 0,
+  previous: undefined,
+  value: undefined,
+  version: 0,
+};

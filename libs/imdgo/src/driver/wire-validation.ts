@@ -38,9 +38,37 @@ export function toRaftMessage(value: unknown): Message | null {
       return isIndex(m.requestId) ? (m as unknown as Message) : null;
     case 'read-index-response':
       return isIndex(m.requestId) && isIndex(m.index) ? (m as unknown as Message) : null;
+    case 'snapshot':
+      return isSnapshotMeta(m.snapshot) ? (m as unknown as Message) : null;
+    case 'probe':
+      return m as unknown as Message;
+    case 'probe-response':
+      return typeof m.fresh === 'boolean' && (m.leader === null || typeof m.leader === 'string')
+        ? (m as unknown as Message)
+        : null;
+    case 'join':
+      return typeof m.incarnation === 'string' ? (m as unknown as Message) : null;
     default:
       return null;
   }
+}
+
+function isSnapshotMeta(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Record<string, unknown>;
+  const config = s.config as Record<string, unknown> | null;
+  return (
+    isIndex(s.index) &&
+    isIndex(s.term) &&
+    typeof config === 'object' &&
+    config !== null &&
+    isIdList(config.voters) &&
+    isIdList(config.learners)
+  );
+}
+
+function isIdList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((id) => typeof id === 'string');
 }
 
 function isIndex(value: unknown): value is number {
@@ -53,7 +81,7 @@ function isEntries(value: unknown, prevIndex: number): value is Entry[] {
     const e = value[i] as Record<string, unknown> | null;
     if (typeof e !== 'object' || e === null) return false;
     if (e.index !== prevIndex + i + 1 || !isIndex(e.term) || !(e.data instanceof Uint8Array)) return false;
-    if (e.kind !== 'command' && e.kind !== 'noop') return false;
+    if (e.kind !== 'command' && e.kind !== 'noop' && e.kind !== 'config') return false;
   }
   return true;
 }

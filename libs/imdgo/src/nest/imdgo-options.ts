@@ -16,8 +16,18 @@ import {
 export interface ImdgoModuleOptions {
   /** Every node of the cluster as `host:port` (port defaults to 6701), this one included. */
   members: string[];
-  /** Which member this node is. Default: the one member whose host is an address of this machine. */
+  /**
+   * Which member this node is. Default: the one member whose host is an address of this machine. A node
+   * whose id is not among `members` joins the cluster those members form.
+   */
   nodeId?: string;
+  /**
+   * Keep the Raft log, votes and snapshots in this directory (one per node), so a restarted node resumes
+   * with everything it acknowledged. Without it (memory mode) a restarted node rejoins as a new member.
+   */
+  dataDir?: string;
+  /** Applied entries between snapshots (then the log is compacted). Default 8192. */
+  snapshotThreshold?: number;
   /** Address the peer port binds to. Default: the host of this node's member entry. */
   bindHost?: string;
   /** Length of one Raft tick. Default 100 ms. */
@@ -52,6 +62,8 @@ class ImdgoOptionsSchema {
 
   @IsOptional() @IsString() @Matches(MEMBER_PATTERN, { message: 'nodeId must be host:port' }) nodeId?: string;
   @IsOptional() @IsString() bindHost?: string;
+  @IsOptional() @IsString() dataDir?: string;
+  @IsOptional() @IsInt() @Min(1) snapshotThreshold?: number;
   @IsOptional() @IsInt() @Min(1) @Max(60_000) tickMs?: number;
   @IsOptional() @IsInt() @Min(2) @Max(10_000) electionTicks?: number;
   @IsOptional() @IsInt() @Min(1) @Max(10_000) heartbeatTicks?: number;
@@ -66,6 +78,8 @@ export interface ResolvedImdgoOptions {
   /** Null until resolved against this machine's addresses (see resolveNodeId). */
   readonly nodeId: string | null;
   readonly bindHost: string | null;
+  readonly dataDir: string | null;
+  readonly snapshotThreshold: number;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -91,11 +105,6 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
   const duplicate = members.find((m, i) => members.indexOf(m) !== i);
   if (duplicate) throw new ImdgoOptionsError(`invalid imdgo options: members lists "${duplicate}" twice`);
   const nodeId = schema.nodeId === undefined ? null : normalizeMember(schema.nodeId);
-  if (nodeId !== null && !members.includes(nodeId)) {
-    throw new ImdgoOptionsError(
-      `invalid imdgo options: nodeId "${nodeId}" is not one of members (${members.join(', ')})`,
-    );
-  }
   const electionTicks = schema.electionTicks ?? 10;
   const heartbeatTicks = schema.heartbeatTicks ?? 1;
   if (electionTicks <= heartbeatTicks) {
@@ -107,6 +116,8 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     members,
     nodeId,
     bindHost: schema.bindHost ?? null,
+    dataDir: schema.dataDir ?? null,
+    snapshotThreshold: schema.snapshotThreshold ?? 8192,
     tickMs: schema.tickMs ?? 100,
     electionTicks,
     heartbeatTicks,

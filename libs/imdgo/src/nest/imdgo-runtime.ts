@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { FileStorage } from '../storage/file-storage.ts';
+import { persistentIncarnation } from '../storage/incarnation-file.ts';
 import { Observable, Subject } from 'rxjs';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
@@ -82,11 +84,14 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     const options = this.options;
     const id = await resolveNodeId(options.members, options.nodeId);
     const transport = new NestTcpTransport({ id, host: options.bindHost ?? hostOf(id) });
+    const storage = options.dataDir ? new FileStorage({ dir: options.dataDir }) : new MemoryStorage();
     this.raftNode = new RaftNode({
       id,
       members: options.members,
+      incarnation: options.dataDir ? await persistentIncarnation(options.dataDir) : randomUUID(),
+      snapshotThreshold: options.snapshotThreshold,
       transport,
-      storage: new MemoryStorage(),
+      storage,
       tickMs: options.tickMs,
       electionTicks: options.electionTicks,
       heartbeatTicks: options.heartbeatTicks,

@@ -66,7 +66,7 @@ describe('leader election', () => {
     const restore = { hardState: { term: 1, vote: null, commit: 0 }, entries: entriesOfTerms([1, 1]) };
     const net = new TestNetwork(ids3, { preVote: false }, { n2: restore, n3: restore });
     net.campaign('n1');
-    expect(net.raft('n1')).toMatchObject({ role: 'follower', term: 2, leader: null });
+    expect(net.raft('n1')).toMatchObject({ role: 'follower', term: 1, leader: null });
   });
 
   it('a leader steps down when it hears of a higher term', () => {

@@ -115,7 +115,7 @@ export class Raft {
   committedInTerm = false;
   readonly reads: ReadIndexQueue;
 
-  /** Set when the leader's commit index moved since the last flush, so followers must hear of it. */
+  /** Set when followers must hear of a commit index: it moved, or an ack showed a follower lacking it. */
   commitChanged = false;
   private messages: Message[] = [];
   readonly readStates: ReadState[] = [];
@@ -267,13 +267,18 @@ export class Raft {
    */
   snapshotTaken(index: number): void {
     if (index <= (this.latestSnapshot?.index ?? 0)) return;
-    assert(index <= this.log.applied, `snapshot at ${index} beyond applied ${this.log.applied}`);
-    this.latestSnapshot = { index, term: this.log.term(index), config: this.membership.configAt(index) };
+    this.latestSnapshot = this.snapshotMeta(index);
     const compactTo = index - this.config.snapshotTrailingEntries;
     if (compactTo > this.log.offset) {
       this.log.compact(compactTo);
       this.membership.compact(compactTo);
     }
+  }
+
+  /** What a snapshot of the state machine at `index` (applied, not compacted) must record beside the image. */
+  snapshotMeta(index: number): SnapshotMeta {
+    assert(index <= this.log.applied && index >= this.log.offset, `no snapshot possible at ${index}`);
+    return { index, term: this.log.term(index), config: this.membership.configAt(index) };
   }
 
   /** The driver's verdict on streaming a snapshot to `to`; on failure the leader probes again later. */

@@ -105,8 +105,10 @@ export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
   const wasProbing = pr.state === 'probe';
   if (!pr.maybeUpdate(m.index)) return;
   if (wasProbing) pr.becomeReplicate();
-  // A moved commit index reaches the followers in flushReplication, once for the whole batch.
+  // A moved commit index reaches the followers in flushReplication, once for the whole batch; so does one
+  // that moved before this follower's ack arrived, or the follower would wait for the next heartbeat.
   r.maybeCommit();
+  if (pr.sentCommit < Math.min(r.log.committed, pr.match)) r.commitChanged = true;
   maybePromote(r, m.from);
   continueLeadershipTransfer(r, m.from);
 }

@@ -104,7 +104,10 @@ describe('FileStorage', () => {
   it('discards the log when an installed snapshot says so', async () => {
     const { storage } = await reopen();
     await storage.save({ term: 1, vote: null, commit: 2 }, range(1, 10));
-    await storage.saveSnapshot({ index: 5, term: 3, data: Buffer.from('leader image'), config: CONFIG }, false);
+    await storage.saveSnapshot(
+      { index: 5, term: 3, data: Buffer.from('leader image'), config: CONFIG },
+      false,
+    );
     await storage.close();
     const { state } = await reopen();
     expect(state.snapshot?.index).toBe(5);
