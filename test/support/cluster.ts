@@ -1,23 +1,30 @@
 import 'reflect-metadata';
 import type { ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { ImdgoModule, ImdgoRuntime, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoCluster, ImdgoModule, ImdgoRuntime, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { testLogger } from './quiet-logs.ts';
 
 export interface TestNode {
   readonly id: string;
-  readonly module: TestingModule;
-  readonly store: ImdgoStore;
-  readonly runtime: ImdgoRuntime;
+  module: TestingModule;
+  store: ImdgoStore;
+  runtime: ImdgoRuntime;
+  cluster: ImdgoCluster;
   closed: boolean;
 }
 
 export interface TestCluster {
   readonly nodes: TestNode[];
+  /** The members every node was started with (nodes added later join these). */
+  readonly members: readonly string[];
   leader(): Promise<TestNode>;
   followers(): Promise<TestNode[]>;
   close(node: TestNode): Promise<void>;
+  /** Starts a closed node again on its port, with its options (and its data directory, if it has one). */
+  restart(node: TestNode): Promise<void>;
+  /** Starts one more node, which joins the cluster through discovery. */
+  addNode(options?: Partial<ImdgoModuleOptions>): Promise<TestNode>;
   closeAll(): Promise<void>;
 }
 
@@ -34,37 +41,41 @@ export async function startCluster(
   size: number,
   options: Partial<ImdgoModuleOptions> = {},
   metadata: ModuleMetadata = {},
+  perNode: (index: number) => Partial<ImdgoModuleOptions> = () => ({}),
 ): Promise<TestCluster> {
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const members = ports.map((port) => `127.0.0.1:${port}`);
-  const nodes: TestNode[] = [];
-  for (const id of members) {
+  const nodeOptions = new Map<string, Partial<ImdgoModuleOptions>>();
+
+  async function boot(id: string): Promise<Omit<TestNode, 'id' | 'closed'>> {
     const module = await Test.createTestingModule({
       ...metadata,
       imports: [
-        ImdgoModule.forRoot({ members, nodeId: id, ...TEST_TIMING, ...options }),
+        ImdgoModule.forRoot({ members, nodeId: id, ...TEST_TIMING, ...options, ...nodeOptions.get(id) }),
         ...(metadata.imports ?? []),
       ],
     })
       .setLogger(testLogger())
       .compile();
     await module.init();
-    nodes.push({
-      id,
+    return {
       module,
       store: module.get(ImdgoStore),
       runtime: module.get(ImdgoRuntime),
-      closed: false,
-    });
+      cluster: module.get(ImdgoCluster),
+    };
   }
-  // Nodes form the cluster by discovery: wait until every one of them is a voter.
-  await waitFor(
-    () => nodes.every((n) => n.runtime.node.localStatus().members.filter((m) => m.voter).length === size),
-    `all ${size} nodes to be voters`,
-  );
+
+  const nodes: TestNode[] = [];
+  for (const [index, id] of members.entries()) {
+    nodeOptions.set(id, perNode(index));
+    nodes.push({ id, closed: false, ...(await boot(id)) });
+  }
+  await waitForVoters(nodes, size);
   const live = () => nodes.filter((n) => !n.closed);
   const cluster: TestCluster = {
     nodes,
+    members,
     async leader() {
       return waitFor(() => live().find((n) => n.runtime.node.isLeader()), 'a leader');
     },
@@ -76,11 +87,33 @@ export async function startCluster(
       node.closed = true;
       await node.module.close();
     },
+    async restart(node) {
+      Object.assign(node, await boot(node.id), { closed: false });
+    },
+    async addNode(extra = {}) {
+      const id = `127.0.0.1:${await freePort()}`;
+      nodeOptions.set(id, extra);
+      const node: TestNode = { id, closed: false, ...(await boot(id)) };
+      nodes.push(node);
+      return node;
+    },
     async closeAll() {
       await Promise.all(live().map((n) => cluster.close(n)));
     },
   };
   return cluster;
+}
+
+/** Nodes form the cluster by discovery: waits until each of them sees `count` voters. */
+export async function waitForVoters(nodes: readonly TestNode[], count: number): Promise<void> {
+  await waitFor(
+    () =>
+      nodes.every(
+        (n) => n.closed || n.runtime.node.localStatus().members.filter((m) => m.voter).length === count,
+      ),
+    `${count} voters`,
+    15_000,
+  );
 }
 
 /** Polls until `probe` returns a value (not undefined/false), or fails after `timeoutMs`. */

@@ -10,6 +10,8 @@ export interface NodeObserver {
   readIndexRound(reads: number): void;
   /** The known leader changed (including to none). */
   leaderChanged(): void;
+  /** A snapshot image was streamed to a follower (as leader), or installed from the leader. */
+  snapshotTransferred(direction: 'sent' | 'installed', bytes: number): void;
 }
 
 export const NO_OBSERVER: NodeObserver = {
@@ -18,4 +20,5 @@ export const NO_OBSERVER: NodeObserver = {
   forwardedWriteServed() {},
   readIndexRound() {},
   leaderChanged() {},
+  snapshotTransferred() {},
 };

@@ -523,7 +523,9 @@ export class RaftNode {
         if (ready.softState) this.onSoftState(ready.softState);
       }
     } catch (error) {
-      this.logger.error(`processing failed: ${(error as Error).stack ?? error}`);
+      // Storage or state-machine failure: going on could apply or acknowledge what is not durable. Halt.
+      this.logger.error(`halting: processing failed: ${(error as Error).stack ?? error}`);
+      void this.stop();
     } finally {
       this.processing = false;
     }
@@ -727,6 +729,7 @@ export class RaftNode {
         if (last) break;
       }
       ok = true;
+      this.observer.snapshotTransferred('sent', total);
     } catch (error) {
       this.logger.warn(`snapshot ${image.index} to ${to} failed: ${(error as Error).message}`);
     } finally {
@@ -789,6 +792,7 @@ export class RaftNode {
     await this.options.storage.saveSnapshot(snapshot, false);
     this.machine.restore(data);
     this.latestImage = snapshot;
+    this.observer.snapshotTransferred('installed', data.byteLength);
     this.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
   }
 

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { ClusterStatus } from '../driver/cluster-status.ts';
 import type { SoftState } from '../raft/types.ts';
+import { RequestTimeoutError } from '../errors.ts';
+import { normalizeMemberId } from './imdgo-options.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 
 /** Cluster administration: who leads, how far each member is, and handing leadership over. */
@@ -26,6 +28,40 @@ export class ImdgoCluster {
   /** Moves leadership to `target` (default: the most caught-up follower); resolves with the new leader. */
   async transferLeadership(target?: string): Promise<{ leader: string }> {
     return { leader: await this.runtime.node.transferLeadership(target ?? null) };
+  }
+
+  /**
+   * Adds a voting member: first as a learner, promoted once it holds everything committed, so the majority
+   * never depends on a member that is still catching up. The new node itself is started with `members`
+   * naming this cluster (it then joins on its own; this call is for members started without that).
+   */
+  async addMember(id: string): Promise<void> {
+    const member = normalizeMemberId(id);
+    await this.addLearner(member);
+    const node = this.runtime.node;
+    const deadline = Date.now() + this.runtime.options.requestTimeoutMs * 6;
+    while (!(await node.isCaughtUp(member))) {
+      if (Date.now() > deadline) throw new RequestTimeoutError(`catching up ${member}`, deadline);
+      await new Promise((resolve) => setTimeout(resolve, this.runtime.options.tickMs));
+    }
+    await this.promote(member);
+  }
+
+  /** Adds a non-voting member: it receives the log but never counts toward a majority. */
+  addLearner(id: string): Promise<void> {
+    return this.runtime.node.changeMembership({ type: 'add-learner', id: normalizeMemberId(id) });
+  }
+
+  promote(id: string): Promise<void> {
+    return this.runtime.node.changeMembership({ type: 'promote', id: normalizeMemberId(id) });
+  }
+
+  /** Removes a member; removing the leader first hands leadership to another voter. */
+  async removeMember(id: string): Promise<void> {
+    const member = normalizeMemberId(id);
+    const node = this.runtime.node;
+    if ((await node.clusterStatus()).leader === member) await node.transferLeadership(null);
+    await node.changeMembership({ type: 'remove', id: member });
   }
 
   get roleChanges$(): Observable<SoftState> {

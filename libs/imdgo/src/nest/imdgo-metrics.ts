@@ -20,6 +20,8 @@ export class ImdgoMetrics implements NodeObserver {
   private readonly readIndexRounds: Counter;
   private readonly readIndexReads: Counter;
   private readonly leaderChanges: Counter;
+  private readonly snapshotTransfers: Counter<'direction'>;
+  private readonly snapshotBytes: Counter<'direction'>;
   /** Read from the node at each scrape. */
   private readonly gauges: Gauge[] = [];
 
@@ -57,6 +59,18 @@ export class ImdgoMetrics implements NodeObserver {
     this.readIndexReads = new Counter({
       name: 'imdgo_read_index_reads_total',
       help: 'Linearizable reads served through ReadIndex rounds',
+      registers,
+    });
+    this.snapshotTransfers = new Counter({
+      name: 'imdgo_snapshot_transfers_total',
+      help: 'Snapshots streamed to followers (sent) or installed from the leader (installed)',
+      labelNames: ['direction'],
+      registers,
+    });
+    this.snapshotBytes = new Counter({
+      name: 'imdgo_snapshot_transfer_bytes_total',
+      help: 'Bytes of snapshot images sent or installed',
+      labelNames: ['direction'],
       registers,
     });
     this.leaderChanges = new Counter({
@@ -169,5 +183,10 @@ export class ImdgoMetrics implements NodeObserver {
 
   leaderChanged(): void {
     this.leaderChanges.inc();
+  }
+
+  snapshotTransferred(direction: 'sent' | 'installed', bytes: number): void {
+    this.snapshotTransfers.inc({ direction });
+    this.snapshotBytes.inc({ direction }, bytes);
   }
 }

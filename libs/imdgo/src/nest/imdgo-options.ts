@@ -101,10 +101,10 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
   if (errors.length > 0)
     throw new ImdgoOptionsError(`invalid imdgo options: ${errors.map(describe).join('; ')}`);
 
-  const members = schema.members.map(normalizeMember);
+  const members = schema.members.map(normalizeMemberId);
   const duplicate = members.find((m, i) => members.indexOf(m) !== i);
   if (duplicate) throw new ImdgoOptionsError(`invalid imdgo options: members lists "${duplicate}" twice`);
-  const nodeId = schema.nodeId === undefined ? null : normalizeMember(schema.nodeId);
+  const nodeId = schema.nodeId === undefined ? null : normalizeMemberId(schema.nodeId);
   const electionTicks = schema.electionTicks ?? 10;
   const heartbeatTicks = schema.heartbeatTicks ?? 1;
   if (electionTicks <= heartbeatTicks) {
@@ -128,7 +128,8 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
   };
 }
 
-function normalizeMember(member: string): string {
+/** `host` or `host:port` as the canonical `host:port` member id (lower case, default port 6701). */
+export function normalizeMemberId(member: string): string {
   const lower = member.toLowerCase();
   const hasPort = lower.startsWith('[') ? /\]:\d+$/.test(lower) : lower.includes(':');
   const withPort = hasPort ? lower : `${lower}:${DEFAULT_PEER_PORT}`;

@@ -54,6 +54,8 @@ export class FileStorage implements RaftStorage {
   private fileBytes = 0;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshotIndex = 0;
+  /** Saves and snapshots touch the same open segment: they run one after the other. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: FileStorageOptions) {
     this.walDir = join(options.dir, 'wal');
@@ -110,8 +112,29 @@ export class FileStorage implements RaftStorage {
     return { hardState: this.hardState, snapshot, entries: live };
   }
 
-  async save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
-    if (!hardState && entries.length === 0) return;
+  save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+    if (!hardState && entries.length === 0) return Promise.resolve();
+    return this.serialized(() => this.saveNow(hardState, entries));
+  }
+
+  saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
+    return this.serialized(() => this.saveSnapshotNow(snapshot, keepFollowingEntries));
+  }
+
+  close(): Promise<void> {
+    return this.serialized(async () => {
+      await this.file?.close();
+      this.file = null;
+    });
+  }
+
+  private serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(operation);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async saveNow(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     const records: Buffer[] = [];
     if (entries.length > 0) records.push(frameRecord(packr.pack({ entries } satisfies WalRecord)));
     if (hardState) {
@@ -126,7 +149,7 @@ export class FileStorage implements RaftStorage {
     if (this.fileBytes >= this.segmentBytes) await this.openSegment();
   }
 
-  async saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
+  private async saveSnapshotNow(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
     if (!keepFollowingEntries)
       await this.append(frameRecord(packr.pack({ truncateFrom: snapshot.index + 1 } satisfies WalRecord)));
     const name = `${String(snapshot.index).padStart(20, '0')}-${snapshot.term}.snap`;
@@ -151,11 +174,6 @@ export class FileStorage implements RaftStorage {
     );
     const snaps = (await readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
     for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await rm(join(this.snapDir, old), { force: true });
-  }
-
-  async close(): Promise<void> {
-    await this.file?.close();
-    this.file = null;
   }
 
   private async loadSnapshot(): Promise<Snapshot | null> {
