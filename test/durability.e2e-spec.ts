@@ -73,11 +73,11 @@ describe('durability, snapshots and membership', () => {
     cluster = await startCluster(3);
     const original = [...cluster.nodes];
     const acknowledged = new Map<string, number>();
-    let writing = true;
+    const stopWriting = new AbortController();
     let counter = 0;
     const writer = original[0]!;
     const load = (async () => {
-      while (writing) {
+      while (!stopWriting.signal.aborted) {
         const key = `load:${counter % 200}`;
         const value = counter++;
         await writer.store.set(key, value);
@@ -97,7 +97,7 @@ describe('durability, snapshots and membership', () => {
       await cluster.close(victim);
     }
     await waitForVoters(cluster.nodes, 3);
-    writing = false;
+    stopWriting.abort();
     await load;
     expect(counter).toBeGreaterThan(50);
     for (const node of cluster.nodes.filter((n) => !n.closed)) {
