@@ -1,5 +1,49 @@
-import { Module } from '@nestjs/common';
-import { HealthController } from './health.controller.ts';
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
+import { ClusterController } from './cluster/cluster.controller.ts';
+import type { DemoConfig } from './config/demo-config.ts';
+import { DEMO_CONFIG, DemoConfigModule } from './config/demo-config.module.ts';
+import { ImdgoExceptionFilter } from './errors/imdgo-exception.filter.ts';
+import { HealthController } from './health/health.controller.ts';
+import { KvController, MapsController } from './kv/kv.controllers.ts';
+import { MetricsController } from './metrics/metrics.controller.ts';
+import { WatchController } from './watch/watch.controller.ts';
 
-@Module({ controllers: [HealthController] })
-export class AppModule {}
+/** One demo node: the imdgo store configured from DemoConfig, and its REST, SSE, health and metrics API. */
+@Module({})
+export class AppModule {
+  static forRoot(config: DemoConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        DemoConfigModule.forRoot(config),
+        ImdgoModule.forRootAsync({
+          inject: [DEMO_CONFIG],
+          useFactory: (demo: DemoConfig): ImdgoModuleOptions => ({
+            members: demo.members,
+            nodeId: demo.nodeId,
+            ...demo.tuning,
+          }),
+        }),
+        TerminusModule,
+      ],
+      controllers: [
+        KvController,
+        MapsController,
+        WatchController,
+        ClusterController,
+        HealthController,
+        MetricsController,
+      ],
+      providers: [
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        },
+        { provide: APP_FILTER, useClass: ImdgoExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,13 +1,16 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.ts';
+import { ImdgoCluster } from 'imdgo';
+import { readDemoConfig } from './config/demo-config.ts';
+import { createDemoApp } from './create-demo-app.ts';
 
-async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
-  app.enableShutdownHooks();
-  const port = Number(process.env.HTTP_PORT ?? 3000);
-  await app.listen(port, '127.0.0.1');
-  console.log(`imdgo demo listening on http://127.0.0.1:${port}`);
+let config;
+try {
+  config = readDemoConfig(process.argv.slice(2), process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
 }
-
-await bootstrap();
+const app = await createDemoApp(config);
+app.enableShutdownHooks();
+await app.listen(config.httpPort, config.httpHost);
+console.log(`imdgo node ${app.get(ImdgoCluster).localStatus().nodeId} serving ${await app.getUrl()}`);

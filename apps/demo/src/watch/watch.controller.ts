@@ -1,0 +1,40 @@
+import { BadRequestException, Controller, Headers, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ImdgoStore } from 'imdgo';
+import { map, type Observable } from 'rxjs';
+import { WatchQueryDto } from './watch-query.dto.ts';
+
+@ApiTags('watch')
+@Controller('watch')
+export class WatchController {
+  private readonly store: ImdgoStore;
+
+  constructor(store: ImdgoStore) {
+    this.store = store;
+  }
+
+  /** Each event's id is its revision, so an EventSource that reconnects resumes right after the last one. */
+  @Sse()
+  @ApiOperation({ summary: 'Server-Sent Events: one per change (set, delete, expire), id = revision' })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this revision' })
+  @ApiResponse({ status: 410, description: 'The revision to resume from is no longer retained' })
+  watch(
+    @Query() query: WatchQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+  ): Observable<MessageEvent> {
+    const fromRevision = lastEventId === undefined ? query.fromRevision : revisionAfter(lastEventId);
+    const target = query.map === undefined ? this.store : this.store.map(query.map);
+    return target
+      .watch(`${query.prefix ?? ''}*`, { fromRevision })
+      .pipe(map((change) => ({ id: String(change.revision), data: change })));
+  }
+}
+
+function revisionAfter(lastEventId: string): number {
+  const revision = Number(lastEventId);
+  if (lastEventId.trim() === '' || !Number.isInteger(revision) || revision < 0) {
+    throw new BadRequestException(`Last-Event-ID must be a revision (an integer), got "${lastEventId}"`);
+  }
+  return revision + 1;
+}
