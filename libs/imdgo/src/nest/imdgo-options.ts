@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsInt,
   IsOptional,
   IsString,
@@ -44,6 +45,8 @@ export interface ImdgoModuleOptions {
   watchHistorySize?: number;
   /** Seeds the election timer's random source (tests); default: random. */
   randomSeed?: number;
+  /** Lets tests cut this node's links through ImdgoFaultInjector. Never enable it in production. */
+  faultInjection?: boolean;
 }
 
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
@@ -71,6 +74,7 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsInt() @Min(1) @Max(64 * 1024 * 1024) maxValueBytes?: number;
   @IsOptional() @IsInt() @Min(0) watchHistorySize?: number;
   @IsOptional() @IsInt() randomSeed?: number;
+  @IsOptional() @IsBoolean() faultInjection?: boolean;
 }
 
 export interface ResolvedImdgoOptions {
@@ -87,6 +91,7 @@ export interface ResolvedImdgoOptions {
   readonly maxValueBytes: number;
   readonly watchHistorySize: number;
   readonly randomSeed: number | null;
+  readonly faultInjection: boolean;
 }
 
 export class ImdgoOptionsError extends Error {
@@ -125,6 +130,7 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     maxValueBytes: schema.maxValueBytes ?? 1024 * 1024,
     watchHistorySize: schema.watchHistorySize ?? 10_000,
     randomSeed: schema.randomSeed ?? null,
+    faultInjection: schema.faultInjection ?? false,
   };
 }
 

@@ -10,6 +10,7 @@ import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { SoftState } from '../raft/types.ts';
 import { NO_OBSERVER, type NodeObserver } from '../driver/node-observer.ts';
+import { FaultInjectingTransport } from '../transport/fault-injecting-transport.ts';
 import { NestTcpTransport } from '../transport/nest-tcp-transport.ts';
 import { ChangeHistory } from './change-history.ts';
 import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
@@ -29,6 +30,8 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   private raftNode: RaftNode | null = null;
   private readonly roleSubject = new Subject<SoftState>();
   private observer: NodeObserver = NO_OBSERVER;
+  /** The link cutter, when the faultInjection option is on. */
+  faults: FaultInjectingTransport | null = null;
   /** Subscriptions to change streams, for the watch-subscribers metric. */
   watchers = 0;
 
@@ -83,7 +86,9 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     const options = this.options;
     const id = await resolveNodeId(options.members, options.nodeId);
-    const transport = new NestTcpTransport({ id, host: options.bindHost ?? hostOf(id) });
+    const tcp = new NestTcpTransport({ id, host: options.bindHost ?? hostOf(id) });
+    const transport = options.faultInjection ? new FaultInjectingTransport(tcp) : tcp;
+    this.faults = transport instanceof FaultInjectingTransport ? transport : null;
     const storage = options.dataDir ? new FileStorage({ dir: options.dataDir }) : new MemoryStorage();
     this.raftNode = new RaftNode({
       id,

@@ -6,6 +6,7 @@ import { ImdgoStore } from './imdgo-store.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
 import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
 import { ImdgoMetrics } from './imdgo-metrics.ts';
+import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
 
 /**
@@ -14,7 +15,15 @@ import { KeyChangeExplorer } from './key-change.explorer.ts';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ImdgoRuntime, ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, KeyChangeExplorer],
-  exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoRuntime],
+  providers: [
+    ImdgoRuntime,
+    ImdgoStore,
+    ImdgoCluster,
+    ImdgoMetrics,
+    ImdgoHealthIndicator,
+    ImdgoFaultInjector,
+    KeyChangeExplorer,
+  ],
+  exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoFaultInjector, ImdgoRuntime],
 })
 export class ImdgoModule extends ImdgoConfigurableModule {}
