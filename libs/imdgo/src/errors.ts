@@ -47,6 +47,20 @@ export class InvalidArgumentError extends ImdgoError {
   }
 }
 
+/** The memory cap (`maxStoreBytes`) is reached: writes that would grow the store fail; reads and deletes work. */
+export class StoreFullError extends ImdgoError {
+  constructor(maxBytes: number) {
+    super('NO_SPACE', `the store is full (maxStoreBytes ${maxBytes}); delete keys or raise the limit`);
+  }
+}
+
+/** More writes are waiting for the log than `maxPendingWrites`: retry later (the write was not applied). */
+export class BusyError extends ImdgoError {
+  constructor(pending: number) {
+    super('BUSY', `too many writes in flight (${pending}); the write was not applied, retry later`);
+  }
+}
+
 /** The node is shutting down or stopped: nothing more is accepted. */
 export class StoppedError extends ImdgoError {
   constructor() {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import {
+  BusyError,
   InvalidArgumentError,
   NoLeaderError,
   RequestTimeoutError,
@@ -20,10 +21,16 @@ import type {
 } from '../raft/types.ts';
 import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
-import { encodeCommand, type CommandResult, type KvCommand } from '../state-machine/commands.ts';
+import {
+  encodeCommand,
+  type CommandResult,
+  type KvCommand,
+  type StoreLimit,
+} from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
+import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
@@ -38,6 +45,10 @@ export interface RaftNodeOptions {
   readonly incarnation: string;
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotThreshold: number;
+  /** The memory cap stamped into every write, or null for none. */
+  readonly storeLimit: StoreLimit | null;
+  /** Writes in flight (started here, or queued here as leader) beyond which new ones fail with BusyError. */
+  readonly maxPendingWrites: number;
   readonly transport: PeerTransport;
   readonly storage: RaftStorage;
   readonly tickMs: number;
@@ -135,6 +146,7 @@ export class RaftNode {
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
   private knownLeader: NodeId | null = null;
+  private writesInFlight = 0;
 
   constructor(options: RaftNodeOptions) {
     this.options = options;
@@ -286,8 +298,12 @@ export class RaftNode {
    */
   async write(command: KvCommand, maxValueBytes = Number.POSITIVE_INFINITY): Promise<CommandResult> {
     this.assertRunning();
+    // Overload: a bounded queue and a clear error beat unbounded memory and ever-growing latency.
+    if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     const stamp = this.session.begin();
-    const data = encodeCommand({ session: stamp, time: Date.now(), command });
+    const storeLimit = this.options.storeLimit ?? undefined;
+    const data = encodeCommand({ session: stamp, time: Date.now(), storeLimit, command });
+    this.writesInFlight++;
     try {
       // The envelope (key, map, stamp) is allowed for on top of the value's own limit.
       const envelopeBytes = 128 + 3 * (command.key.length + (command.map?.length ?? 0));
@@ -299,6 +315,7 @@ export class RaftNode {
       this.observer.writeCompleted((performance.now() - started) / 1000, !this.isLeader());
       return result;
     } finally {
+      this.writesInFlight--;
       this.session.end(stamp.seq);
     }
   }
@@ -402,7 +419,15 @@ export class RaftNode {
           this.attemptTimeout(deadline),
         );
       } catch (error) {
-        if (error instanceof StoppedError) throw error;
+        if (error instanceof StoppedError || error instanceof BusyError) throw error;
+        // The leader refused it as overloaded: certainly not applied, and retrying now only adds load.
+        if (
+          error instanceof PeerTransportError &&
+          error.code === 'remote' &&
+          error.message.includes('too many writes')
+        ) {
+          throw new BusyError(this.options.maxPendingWrites);
+        }
         if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
         // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
         await delay(Math.min(this.options.tickMs, Math.max(1, deadline - Date.now())));
@@ -417,6 +442,8 @@ export class RaftNode {
   }
 
   private proposeLocal(data: Uint8Array): Promise<CommandResult> {
+    const queued = this.proposalQueue.length + this.proposals.size;
+    if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
       this.proposalQueue.push({ data, pending: { resolve, reject } });
       this.schedule();
@@ -577,7 +604,7 @@ export class RaftNode {
     const started = performance.now();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
-      if (applied.change) this.options.onChange(applied.change);
+      for (const change of applied.changes) this.options.onChange(change);
       const configWaiter = this.configWaiters.get(entry.index);
       if (configWaiter) {
         this.configWaiters.delete(entry.index);

@@ -1,5 +1,5 @@
 import { filter, type Observable } from 'rxjs';
-import { InvalidArgumentError, InvalidKeyError } from '../errors.ts';
+import { InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
@@ -204,7 +204,12 @@ export class ImdgoMap<V = unknown> {
 
   protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
     checkKey(command.key);
-    return this.runtime.node.write({ ...command, map: this.name }, this.runtime.options.maxValueBytes);
+    const result = await this.runtime.node.write(
+      { ...command, map: this.name },
+      this.runtime.options.maxValueBytes,
+    );
+    if (result.refusal === 'no-space') throw new StoreFullError(this.runtime.options.maxStoreBytes ?? 0);
+    return result;
   }
 
   private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {

@@ -3,6 +3,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -29,6 +30,15 @@ export interface ImdgoModuleOptions {
   dataDir?: string;
   /** Applied entries between snapshots (then the log is compacted). Default 8192. */
   snapshotThreshold?: number;
+  /**
+   * Memory cap: bytes of stored data (keys and encoded values) beyond which writes that would grow the
+   * store fail with StoreFullError (reads and deletes keep working). Default: no cap.
+   */
+  maxStoreBytes?: number;
+  /** At the cap: `'reject'` (default) refuses the write; `'evict-ttl'` first evicts keys nearest to expiry. */
+  memoryPolicy?: 'reject' | 'evict-ttl';
+  /** Writes waiting for the log beyond which new ones fail at once with BusyError. Default 10,000. */
+  maxPendingWrites?: number;
   /** Address the peer port binds to. Default: the host of this node's member entry. */
   bindHost?: string;
   /** Length of one Raft tick. Default 100 ms. */
@@ -67,6 +77,9 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsString() bindHost?: string;
   @IsOptional() @IsString() dataDir?: string;
   @IsOptional() @IsInt() @Min(1) snapshotThreshold?: number;
+  @IsOptional() @IsInt() @Min(1) maxStoreBytes?: number;
+  @IsOptional() @IsIn(['reject', 'evict-ttl']) memoryPolicy?: 'reject' | 'evict-ttl';
+  @IsOptional() @IsInt() @Min(1) maxPendingWrites?: number;
   @IsOptional() @IsInt() @Min(1) @Max(60_000) tickMs?: number;
   @IsOptional() @IsInt() @Min(2) @Max(10_000) electionTicks?: number;
   @IsOptional() @IsInt() @Min(1) @Max(10_000) heartbeatTicks?: number;
@@ -84,6 +97,9 @@ export interface ResolvedImdgoOptions {
   readonly bindHost: string | null;
   readonly dataDir: string | null;
   readonly snapshotThreshold: number;
+  readonly maxStoreBytes: number | null;
+  readonly memoryPolicy: 'reject' | 'evict-ttl';
+  readonly maxPendingWrites: number;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -123,6 +139,9 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     bindHost: schema.bindHost ?? null,
     dataDir: schema.dataDir ?? null,
     snapshotThreshold: schema.snapshotThreshold ?? 8192,
+    maxStoreBytes: schema.maxStoreBytes ?? null,
+    memoryPolicy: schema.memoryPolicy ?? 'reject',
+    maxPendingWrites: schema.maxPendingWrites ?? 10_000,
     tickMs: schema.tickMs ?? 100,
     electionTicks,
     heartbeatTicks,

@@ -95,6 +95,11 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       members: options.members,
       incarnation: options.dataDir ? await persistentIncarnation(options.dataDir) : randomUUID(),
       snapshotThreshold: options.snapshotThreshold,
+      storeLimit:
+        options.maxStoreBytes === null
+          ? null
+          : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
+      maxPendingWrites: options.maxPendingWrites,
       transport,
       storage,
       tickMs: options.tickMs,

@@ -1,6 +1,7 @@
 /** One applied change of a key, emitted on every node in log order. */
 export interface ChangeEvent {
-  readonly type: 'set' | 'delete' | 'expire';
+  /** `evict`: removed by the memory cap's eviction policy to make room for a write. */
+  readonly type: 'set' | 'delete' | 'expire' | 'evict';
   readonly map: string;
   readonly key: string;
   /** The value after the change (undefined for delete and expire). */

@@ -42,8 +42,16 @@ export type KvCommand =
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
   | (KeyedCommand & { readonly op: 'expire'; readonly revision: number });
 
+/** The memory cap as the writing node was configured: carried in the entry so every node decides alike. */
+export interface StoreLimit {
+  readonly maxBytes: number;
+  /** Make room by evicting the keys with a TTL nearest to expiry, instead of refusing the write. */
+  readonly evictTtl: boolean;
+}
+
 export interface LoggedCommand {
   readonly session?: SessionStamp;
+  readonly storeLimit?: StoreLimit;
   /**
    * The leader's clock when it proposed the command (ms since the epoch): TTL deadlines are computed from
    * it, so every node derives the same deadline from the log.
@@ -63,6 +71,8 @@ export interface CommandResult {
   readonly value: unknown;
   /** The key's version after the command: 1 on creation, +1 per write, 0 when absent. */
   readonly version: number;
+  /** Set when the write was refused by the memory cap rather than by a condition. */
+  readonly refusal?: 'no-space';
 }
 
 const packr = new Packr(msgpackOptions());

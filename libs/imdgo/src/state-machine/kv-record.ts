@@ -9,6 +9,8 @@ export interface KvRecord {
   readonly modRevision: number;
   /** Deadline in ms since the epoch (leader clock), or null for no TTL. */
   readonly expiresAt: number | null;
+  /** Bytes accounted against the memory cap: the encoded size of the entry that wrote it. */
+  readonly size: number;
 }
 
 export function isLive(record: KvRecord | undefined, now: number): record is KvRecord {

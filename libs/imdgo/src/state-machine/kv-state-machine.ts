@@ -2,7 +2,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Entry } from '../raft/types.ts';
 import { MinHeap } from '../util/min-heap.ts';
 import type { ChangeEvent } from './change-event.ts';
-import { decodeCommand, DEFAULT_MAP, type CommandResult, type KvCommand } from './commands.ts';
+import {
+  decodeCommand,
+  DEFAULT_MAP,
+  type CommandResult,
+  type KvCommand,
+  type StoreLimit,
+} from './commands.ts';
 import { isLive, type KvRecord } from './kv-record.ts';
 import { SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
@@ -13,7 +19,8 @@ export interface AppliedCommand {
   readonly result: CommandResult | null;
   /** True when `result` is the remembered answer of an earlier, identical write. */
   readonly duplicate: boolean;
-  readonly change: ChangeEvent | null;
+  /** What changed, in order: usually one change, more when keys were evicted to make room. */
+  readonly changes: readonly ChangeEvent[];
 }
 
 export interface ListOptions {
@@ -23,11 +30,28 @@ export interface ListOptions {
   readonly limit?: number;
 }
 
+interface ApplyContext {
+  readonly revision: number;
+  readonly time: number;
+  /** Encoded size of the entry: what a record it writes is accounted at (identical on every node). */
+  readonly size: number;
+  readonly storeLimit: StoreLimit | undefined;
+}
+
 interface ExpiryCandidate {
   readonly expiresAt: number;
   readonly map: string;
   readonly key: string;
   readonly revision: number;
+}
+
+/** Deadline order; ties by map and key, so every node (restored from a snapshot or not) agrees. */
+function newExpiryHeap(): MinHeap<ExpiryCandidate> {
+  return new MinHeap<ExpiryCandidate>(
+    (a, b) =>
+      a.expiresAt - b.expiresAt ||
+      (a.map < b.map ? -1 : a.map > b.map ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
 }
 
 /**
@@ -38,8 +62,11 @@ interface ExpiryCandidate {
 export class KvStateMachine {
   private maps = new Map<string, Map<string, KvRecord>>();
   private sessions = new SessionTable();
-  private expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
+  private expiries = newExpiryHeap();
   appliedIndex = 0;
+  /** Sum of the accounted size of every record, for the memory cap. */
+  dataBytes = 0;
+  private changes: ChangeEvent[] = [];
 
   /**
    * A consistent copy of the state for a snapshot, cheap enough to take between two applies: records are
@@ -59,9 +86,11 @@ export class KvStateMachine {
     this.maps = decoded.maps;
     this.sessions = SessionTable.import(decoded.sessions);
     this.appliedIndex = decoded.appliedIndex;
-    this.expiries = new MinHeap<ExpiryCandidate>((a, b) => a.expiresAt - b.expiresAt);
+    this.expiries = newExpiryHeap();
+    this.dataBytes = 0;
     for (const [map, records] of this.maps) {
       for (const [key, record] of records) {
+        this.dataBytes += record.size;
         if (record.expiresAt !== null) {
           this.expiries.push({ expiresAt: record.expiresAt, map, key, revision: record.modRevision });
         }
@@ -125,50 +154,52 @@ export class KvStateMachine {
       throw new Error(`apply out of order: index ${entry.index} after ${this.appliedIndex}`);
     }
     this.appliedIndex = entry.index;
-    if (entry.kind !== 'command') return { index: entry.index, result: null, duplicate: false, change: null };
-    const { session, time, command } = decodeCommand(entry.data);
+    const nothing = { index: entry.index, result: null, duplicate: false, changes: [] };
+    if (entry.kind !== 'command') return nothing;
+    const { session, time, command, storeLimit } = decodeCommand(entry.data);
     if (session) {
       const seen = this.sessions.lookup(session);
-      if (seen === 'stale') return { index: entry.index, result: null, duplicate: false, change: null };
-      if (seen) return { index: entry.index, result: seen, duplicate: true, change: null };
+      if (seen === 'stale') return nothing;
+      if (seen) return { index: entry.index, result: seen, duplicate: true, changes: [] };
     }
-    const { result, change } = this.execute(command, entry.index, time ?? 0);
+    this.changes = [];
+    const context: ApplyContext = {
+      revision: entry.index,
+      time: time ?? 0,
+      size: entry.data.byteLength,
+      storeLimit,
+    };
+    const result = this.execute(command, context);
     if (session) this.sessions.record(session, result);
-    return { index: entry.index, result, duplicate: false, change };
+    return { index: entry.index, result, duplicate: false, changes: this.changes };
   }
 
-  private execute(
-    command: KvCommand,
-    revision: number,
-    time: number,
-  ): { result: CommandResult; change: ChangeEvent | null } {
+  private execute(command: KvCommand, context: ApplyContext): CommandResult {
+    const { revision, time } = context;
     const map = command.map ?? DEFAULT_MAP;
     const stored = this.maps.get(map)?.get(command.key);
-    // Conditions see the key as the leader's clock did: expired keys are absent.
+    // Conditions see the key as the writer's clock did: expired keys are absent.
     const current = isLive(stored, time) ? stored : undefined;
-    const refuse = (): { result: CommandResult; change: null } => ({
-      result: {
-        applied: false,
-        revision,
-        previous: current?.value,
-        value: current?.value,
-        version: current?.version ?? 0,
-      },
-      change: null,
+    const refuse = (): CommandResult => ({
+      applied: false,
+      revision,
+      previous: current?.value,
+      value: current?.value,
+      version: current?.version ?? 0,
     });
 
     switch (command.op) {
       case 'set':
         if (command.ifAbsent && current) return refuse();
         if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
-        return this.write(map, command.key, command.value, command.ttlMs, current, revision, time);
+        return this.write(map, command.key, command.value, command.ttlMs, stored, current, context);
       case 'cas':
         if (!isDeepStrictEqual(current?.value ?? null, command.expected ?? null)) return refuse();
-        return this.write(map, command.key, command.value, command.ttlMs, current, revision, time);
+        return this.write(map, command.key, command.value, command.ttlMs, stored, current, context);
       case 'increment': {
         const base = current?.value ?? 0;
         if (typeof base !== 'number') return refuse();
-        return this.write(map, command.key, base + command.delta, command.ttlMs, current, revision, time);
+        return this.write(map, command.key, base + command.delta, command.ttlMs, stored, current, context);
       }
       case 'delete':
         if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
@@ -184,16 +215,33 @@ export class KvStateMachine {
     key: string,
     value: unknown,
     ttlMs: number | undefined,
+    stored: KvRecord | undefined,
     current: KvRecord | undefined,
-    revision: number,
-    time: number,
-  ): { result: CommandResult; change: ChangeEvent } {
+    context: ApplyContext,
+  ): CommandResult {
+    const { revision, time, size, storeLimit } = context;
+    const growth = size - (stored?.size ?? 0);
+    if (storeLimit && growth > 0 && this.dataBytes + growth > storeLimit.maxBytes) {
+      if (storeLimit.evictTtl)
+        this.evictNearestExpiry(this.dataBytes + growth - storeLimit.maxBytes, map, key, revision);
+      if (this.dataBytes + growth > storeLimit.maxBytes) {
+        return {
+          applied: false,
+          revision,
+          previous: current?.value,
+          value: current?.value,
+          version: current?.version ?? 0,
+          refusal: 'no-space',
+        };
+      }
+    }
     const record: KvRecord = {
       value,
       version: (current?.version ?? 0) + 1,
       createRevision: current?.createRevision ?? revision,
       modRevision: revision,
       expiresAt: ttlMs === undefined ? null : time + ttlMs,
+      size,
     };
     let records = this.maps.get(map);
     if (!records) {
@@ -201,12 +249,48 @@ export class KvStateMachine {
       this.maps.set(map, records);
     }
     records.set(key, record);
+    this.dataBytes += growth;
     if (record.expiresAt !== null) this.expiries.push({ expiresAt: record.expiresAt, map, key, revision });
     const previous = current?.value;
-    return {
-      result: { applied: true, revision, previous, value, version: record.version },
-      change: { type: 'set', map, key, value, previous, revision },
-    };
+    this.changes.push({ type: 'set', map, key, value, previous, revision });
+    return { applied: true, revision, previous, value, version: record.version };
+  }
+
+  /**
+   * The memory cap's eviction policy: frees at least `bytes` by removing the keys with a TTL nearest to
+   * expiry (never the key being written). Deterministic: the heap orders ties by map and key.
+   */
+  private evictNearestExpiry(bytes: number, writingMap: string, writingKey: string, revision: number): void {
+    let freed = 0;
+    const kept: ExpiryCandidate[] = [];
+    while (freed < bytes) {
+      const next = this.expiries.pop();
+      if (!next) break;
+      const record = this.maps.get(next.map)?.get(next.key);
+      if (!record || record.modRevision !== next.revision) continue;
+      if (next.map === writingMap && next.key === writingKey) {
+        kept.push(next);
+        continue;
+      }
+      freed += record.size;
+      this.deleteRecord(next.map, next.key, record);
+      this.changes.push({
+        type: 'evict',
+        map: next.map,
+        key: next.key,
+        value: undefined,
+        previous: record.value,
+        revision,
+      });
+    }
+    for (const candidate of kept) this.expiries.push(candidate);
+  }
+
+  private deleteRecord(map: string, key: string, record: KvRecord): void {
+    const records = this.maps.get(map)!;
+    records.delete(key);
+    if (records.size === 0) this.maps.delete(map);
+    this.dataBytes -= record.size;
   }
 
   private remove(
@@ -216,24 +300,25 @@ export class KvStateMachine {
     current: KvRecord | undefined,
     revision: number,
     type: 'delete' | 'expire',
-  ): { result: CommandResult; change: ChangeEvent | null } {
+  ): CommandResult {
     if (stored) {
-      const records = this.maps.get(map)!;
-      records.delete(key);
-      if (records.size === 0) this.maps.delete(map);
+      this.deleteRecord(map, key, stored);
+      // Removing a key that had already expired unseen still announces the expiry, so watchers hear of it.
+      this.changes.push({
+        type: current ? type : 'expire',
+        map,
+        key,
+        value: undefined,
+        previous: stored.value,
+        revision,
+      });
     }
-    const previous = current?.value;
-    const result: CommandResult = {
+    return {
       applied: current !== undefined,
       revision,
-      previous,
+      previous: current?.value,
       value: undefined,
       version: 0,
     };
-    // Removing a key that had already expired unseen still announces the expiry, so watchers hear of it.
-    const change: ChangeEvent | null = stored
-      ? { type: current ? type : 'expire', map, key, value: undefined, previous: stored.value, revision }
-      : null;
-    return { result, change };
   }
 }

@@ -17,6 +17,7 @@ type RecordRow = [
   created: number,
   modified: number,
   expiresAt: number | null,
+  size: number,
 ];
 
 interface ImageHeader {
@@ -43,7 +44,7 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
   for (const [map, records] of capture.maps) {
     let rows: RecordRow[] = [];
     for (const [key, r] of records) {
-      rows.push([key, r.value, r.version, r.createRevision, r.modRevision, r.expiresAt]);
+      rows.push([key, r.value, r.version, r.createRevision, r.modRevision, r.expiresAt, r.size]);
       if (rows.length === rowsPerChunk) {
         yield packr.pack({ map, rows } satisfies ImageChunk);
         rows = [];
@@ -71,8 +72,8 @@ export function decodeImage(image: Uint8Array): {
       records = new Map();
       maps.set(map, records);
     }
-    for (const [key, value, version, createRevision, modRevision, expiresAt] of rows) {
-      records.set(key, { value, version, createRevision, modRevision, expiresAt });
+    for (const [key, value, version, createRevision, modRevision, expiresAt, size] of rows) {
+      records.set(key, { value, version, createRevision, modRevision, expiresAt, size });
     }
   }
   return { appliedIndex: header.appliedIndex, sessions: header.sessions, maps };
