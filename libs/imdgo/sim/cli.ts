@@ -4,8 +4,9 @@ import { formatImdgoHistory } from '../src/checker/index.ts';
 import type { RaftTestOnlyBugs } from '../src/raft/index.ts';
 import { checkSeed } from './check-run.ts';
 
-const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--duration MS] [--bug NAME] [--verbose]
-  runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, and replays with --start SEED --seeds 1
+const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--duration MS] [--bug NAME] [--failures-dir DIR] [--verbose]
+  runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
+  DIR (default .sim-failures), and replays with --start SEED --seeds 1
   --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart runs a deliberately broken core`;
 
 function main(): number {
@@ -15,6 +16,7 @@ function main(): number {
       start: { type: 'string', default: '1' },
       duration: { type: 'string' },
       bug: { type: 'string' },
+      'failures-dir': { type: 'string', default: '.sim-failures' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -28,6 +30,10 @@ function main(): number {
   const durationMs = values.duration === undefined ? undefined : Number(values.duration);
   if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(start) || start < 0) {
     console.error(`--seeds must be a positive integer and --start a non-negative one\n${USAGE}`);
+    return 2;
+  }
+  if (durationMs !== undefined && !(Number.isInteger(durationMs) && durationMs > 0)) {
+    console.error(`--duration must be a positive integer (virtual ms)\n${USAGE}`);
     return 2;
   }
   const bugs = ['commitPreviousTermEntries', 'skipLogUpToDateCheck', 'forgetVoteOnRestart'];
@@ -53,7 +59,7 @@ function main(): number {
       continue;
     }
     failed++;
-    const dir = '.sim-failures';
+    const dir = values['failures-dir'];
     mkdirSync(dir, { recursive: true });
     const historyFile = `${dir}/seed-${seed}.jsonl`;
     writeFileSync(historyFile, formatImdgoHistory(run.history));
@@ -61,9 +67,8 @@ function main(): number {
     console.log(`  stats ${JSON.stringify(run.stats)} trace=${run.traceDigest}`);
     for (const line of run.traceTail) console.log(`  | ${line}`);
     console.log(`  history: ${historyFile}`);
-    console.log(
-      `  replay:  npm run sim -- --start ${seed} --seeds 1${values.bug ? ` --bug ${values.bug}` : ''}`,
-    );
+    const flags = `${durationMs === undefined ? '' : ` --duration ${durationMs}`}${values.bug ? ` --bug ${values.bug}` : ''}`;
+    console.log(`  replay:  npm run sim -- --start ${seed} --seeds 1${flags}`);
   }
   const seconds = (performance.now() - began) / 1000;
   console.log(

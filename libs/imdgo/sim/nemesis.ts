@@ -4,38 +4,96 @@ import type { NodeId } from '../src/raft/types.ts';
 export type FaultKind =
   'partition' | 'isolate-leader' | 'one-way' | 'clog' | 'unclog' | 'crash' | 'pause' | 'heal';
 
+/**
+ * Moments in a node's Ready where a fault does the most damage, because what was just persisted and what
+ * was not yet sent decide safety: a vote granted, a leadership won (its no-op not yet out), entries a
+ * leader appended, a new leader's first commit (which commits what earlier terms left), a later commit,
+ * entries a follower accepted.
+ */
+export type FaultPoint =
+  'vote' | 'elected' | 'leader-append' | 'first-commit' | 'leader-commit' | 'follower-append';
+
+/**
+ * `crash-unsent`: the process dies after its fsync and before sending (the Ready's messages are lost and
+ * its entries not applied). `crash-soon`: it dies a few ms later, its messages already out. `isolate`: its
+ * links fail before it sends, for a while.
+ */
+export type PointAction = 'crash-unsent' | 'crash-soon' | 'isolate';
+
+export interface PointFault {
+  readonly rate: number;
+  readonly action: PointAction;
+  /** Chance that the node is back (restarted or reconnected) within 30 ms rather than after seconds. */
+  readonly quickRate: number;
+}
+
 /** Which faults this seed uses and how often it acts (swarm testing). */
 export interface NemesisPlan {
   readonly enabled: readonly FaultKind[];
-  /**
-   * Chance that a node crashes right after it persisted a vote for another node, and restarts at once:
-   * the moment where what was (or was not) persisted decides election safety.
-   */
-  readonly crashAfterVoteRate: number;
-  /** Chance that a new leader crashes within moments of its election, its no-op barely replicated (Figure 8). */
-  readonly crashAfterElectionRate: number;
-  /** Chance that a leader crashes right after its commit index moved, before followers hear of it. */
-  readonly crashAfterCommitRate: number;
+  /** Faults fired at Ready moments: either leader churn or scattered (see below). */
+  readonly points: Readonly<Partial<Record<FaultPoint, PointFault>>>;
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
 }
 
+/**
+ * Swarm testing: each seed draws its own mix, so that every fault is also absent from many runs (faults
+ * mask one another). Most seeds churn leaders; the others scatter point faults at random.
+ */
 export function drawNemesisPlan(random: SeededRandom): NemesisPlan {
+  const churn = random.chance(0.6);
   const all: FaultKind[] = ['partition', 'isolate-leader', 'one-way', 'clog', 'crash', 'pause'];
-  const enabled = all.filter(() => random.chance(0.5));
+  // Under leader churn, fewer random faults: they would mostly interrupt the interleavings churn builds.
+  const enabled = all.filter(() => random.chance(churn ? 0.25 : 0.5));
   if (enabled.includes('clog')) enabled.push('unclog');
   if (enabled.length > 0) enabled.push('heal');
   const minIntervalMs = 100 + random.int(900);
-  const crashAfterVoteRate = random.chance(0.5) ? 0 : random.next() * 0.5;
-  const crashAfterElectionRate = random.chance(0.5) ? 0 : random.next() * 0.5;
-  const crashAfterCommitRate = random.chance(0.5) ? 0 : random.next() * 0.2;
   return {
     enabled,
-    crashAfterVoteRate,
-    crashAfterElectionRate,
-    crashAfterCommitRate,
+    points: churn ? drawLeaderChurn(random) : drawScatteredPointFaults(random),
     minIntervalMs,
     maxIntervalMs: minIntervalMs + random.int(3000),
+  };
+}
+
+const SCATTERED_MAX_RATES: Readonly<Record<FaultPoint, number>> = {
+  vote: 0.5,
+  elected: 0.5,
+  'leader-append': 0.2,
+  'first-commit': 0.5,
+  'leader-commit': 0.2,
+  'follower-append': 0.05,
+};
+
+/** Any point may be armed, with any action, at a rate of its own. */
+function drawScatteredPointFaults(random: SeededRandom): Partial<Record<FaultPoint, PointFault>> {
+  const points: Partial<Record<FaultPoint, PointFault>> = {};
+  const actions: PointAction[] = ['crash-unsent', 'crash-soon', 'isolate'];
+  for (const [point, maxRate] of Object.entries(SCATTERED_MAX_RATES) as [FaultPoint, number][]) {
+    if (!random.chance(0.5)) continue;
+    points[point] = { rate: random.next() * maxRate, action: random.pick(actions), quickRate: random.next() };
+  }
+  return points;
+}
+
+/**
+ * Most new leaders are cut off right after their election or their first commit, before telling anyone,
+ * and voters bounce right after voting. Uncommitted tails of different terms then pile up on different
+ * nodes and compete in later elections (Raft Figure 8), and a vote not kept across a restart elects a
+ * second leader.
+ */
+function drawLeaderChurn(random: SeededRandom): Partial<Record<FaultPoint, PointFault>> {
+  const cutOff = (rate: number): PointFault => ({
+    rate,
+    // Mostly crashes: an isolated leader lingers, and its reconnection often undoes the interleaving.
+    action: random.chance(0.8) ? 'crash-unsent' : 'isolate',
+    quickRate: random.next() * 0.5,
+  });
+  return {
+    vote: { rate: 0.2 + random.next() * 0.4, action: 'crash-soon', quickRate: 1 },
+    elected: cutOff(0.3 + random.next() * 0.4),
+    'first-commit': cutOff(0.8 + random.next() * 0.2),
+    'leader-append': cutOff(random.next() * 0.4),
   };
 }
 

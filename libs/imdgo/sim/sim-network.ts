@@ -86,6 +86,14 @@ export class SimNetwork<M> {
     this.blocked.add(link(from, to));
   }
 
+  /** Restores every link of `node`, whichever fault cut it. */
+  reconnect(node: string): void {
+    for (const key of this.blocked) {
+      const [from, to] = key.split('>');
+      if (from === node || to === node) this.blocked.delete(key);
+    }
+  }
+
   clog(from: string, to: string): void {
     if (!this.clogged.has(link(from, to))) this.clogged.set(link(from, to), []);
   }

@@ -30,6 +30,7 @@ export type ClientReply =
 export interface SimNodeHost {
   send(from: NodeId, to: NodeId, wire: Wire): void;
   reply(clientRequest: number, reply: ClientReply): void;
+  /** Called once the Ready is persisted, before its messages go out. */
   observeReady(node: SimNode, ready: Ready): void;
   observeApplied(node: SimNode, entry: Entry): void;
 }
@@ -131,14 +132,16 @@ export class SimNode {
 
   /** Carries out everything the core asked for, in Ready's order. */
   private process(): void {
-    while (this.raft.hasReady()) {
+    while (this.alive && this.raft.hasReady()) {
       const ready = this.raft.ready();
-      this.host.observeReady(this, ready);
       if (ready.hardState) this.disk.hardState = ready.hardState;
       if (ready.entries.length > 0) {
         this.disk.entries.length = ready.entries[0]!.index - 1;
         this.disk.entries.push(...ready.entries);
       }
+      // Between the fsync and the sends: the host may crash the node or cut its links right here.
+      this.host.observeReady(this, ready);
+      if (!this.alive) return;
       for (const message of ready.messages) this.host.send(this.id, message.to, { kind: 'raft', message });
       for (const entry of ready.committedEntries) this.apply(entry);
       for (const { requestId, index } of ready.readStates) {

@@ -1,10 +1,16 @@
 import { SeededRandom } from '../src/raft/random.ts';
-import type { RaftOptions, RaftTestOnlyBugs } from '../src/raft/index.ts';
-import type { NodeId } from '../src/raft/types.ts';
+import { RaftInvariantError, type RaftOptions, type RaftTestOnlyBugs } from '../src/raft/index.ts';
+import type { Entry, NodeId, Ready } from '../src/raft/types.ts';
 import { DEFAULT_MAP, type KvCommand } from '../src/state-machine/commands.ts';
 import { EventQueue } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';
-import { drawNemesisPlan, runNemesisStep, type NemesisPlan, type NemesisTarget } from './nemesis.ts';
+import {
+  drawNemesisPlan,
+  runNemesisStep,
+  type FaultPoint,
+  type NemesisPlan,
+  type NemesisTarget,
+} from './nemesis.ts';
 import { drawNetworkFaults, SimNetwork } from './sim-network.ts';
 import { SimNode, type ClientReply, type Wire } from './sim-node.ts';
 import { Trace } from './trace.ts';
@@ -41,7 +47,8 @@ type SimEvent =
   | { readonly type: 'client-timeout'; readonly client: number; readonly request: number }
   | { readonly type: 'client-reply'; readonly request: number; readonly reply: ClientReply }
   | { readonly type: 'nemesis' }
-  | { readonly type: 'crash'; readonly node: NodeId }
+  | { readonly type: 'crash'; readonly node: NodeId; readonly downMs: number }
+  | { readonly type: 'reconnect'; readonly node: NodeId }
   | { readonly type: 'restart'; readonly node: NodeId }
   | { readonly type: 'resume'; readonly node: NodeId };
 
@@ -65,6 +72,10 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private readonly plan: NemesisPlan;
   private readonly pausedUntil = new Map<NodeId, number>();
   private readonly downUntil = new Map<NodeId, number>();
+  /** The last `term:vote` each node granted, to tell a fresh vote from a hard state persisted for the commit. */
+  private readonly grantedVotes = new Map<NodeId, string>();
+  /** The term of each node's latest commit as leader, to tell a new leader's first commit. */
+  private readonly commitTerms = new Map<NodeId, number>();
   private readonly faultCounts: Record<string, number> = {};
   private readonly options: SimulationOptions;
   private readonly raftTuning: Partial<RaftOptions>;
@@ -88,7 +99,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     this.queue.push(this.plan.minIntervalMs, { type: 'nemesis' });
     this.trace.line(
       0,
-      `start nodes=${size} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${this.plan.enabled}`,
+      `start nodes=${size} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${JSON.stringify(this.plan)}`,
     );
   }
 
@@ -114,7 +125,13 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         break;
       }
       this.events++;
-      this.handle(next.event);
+      try {
+        this.handle(next.event);
+      } catch (error) {
+        // The core caught itself breaking an invariant (say, two leaders in a term): a failure of this seed.
+        if (!(error instanceof RaftInvariantError)) throw error;
+        this.checker.violation ??= `core invariant: ${error.message}`;
+      }
     }
     if (this.checker.violation === null) this.checker.checkStorage([...this.nodes.values()]);
     if (this.checker.violation === null) this.checkReplicasAgree();
@@ -255,27 +272,15 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         // Deferred, so a client's next operation never re-enters the node mid-Ready.
         this.queue.push(this.now, { type: 'client-reply', request, reply });
       },
-      observeReady: (node: SimNode, ready: import('../src/raft/types.ts').Ready) => {
-        const voted = ready.hardState !== null && node.raft.vote !== null && node.raft.vote !== node.id;
-        const elected = ready.softState?.role === 'leader';
-        const committed = ready.hardState !== null && ready.committedEntries.length > 0;
-        const crashRate = voted
-          ? this.plan.crashAfterVoteRate
-          : elected
-            ? this.plan.crashAfterElectionRate
-            : committed && node.raft.role === 'leader'
-              ? this.plan.crashAfterCommitRate
-              : 0;
-        if (!this.healing && crashRate > 0 && this.random.chance(crashRate)) {
-          this.queue.push(this.now + this.random.int(20), { type: 'crash', node: node.id });
-        }
+      observeReady: (node: SimNode, ready: Ready) => {
         if (ready.softState) {
           const s = ready.softState;
           this.trace.line(this.now, `${node.id} ${s.role} term=${s.term} leader=${s.leader ?? '-'}`);
         }
         this.checker.onReady(node, ready);
+        if (!this.healing) this.faultAtPoint(node, ready);
       },
-      observeApplied: (node: SimNode, entry: import('../src/raft/types.ts').Entry) => {
+      observeApplied: (node: SimNode, entry: Entry) => {
         this.checker.onApplied(node, entry);
       },
     };
@@ -326,7 +331,11 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         );
         return;
       case 'crash':
-        this.crash(event.node, this.random.int(10));
+        if (!this.healing) this.crash(event.node, event.downMs);
+        return;
+      case 'reconnect':
+        this.network.reconnect(event.node);
+        this.log(`reconnect ${event.node}`);
         return;
       case 'restart': {
         const node = this.nodes.get(event.node)!;
@@ -343,6 +352,57 @@ export class Simulation implements NemesisTarget, WorkloadHost {
           this.log(`resume ${event.node}`);
         }
         return;
+    }
+  }
+
+  /** The Ready moments this one is, most specific first. */
+  private pointsOf(node: SimNode, ready: Ready): FaultPoint[] {
+    const raft = node.raft;
+    const points: FaultPoint[] = [];
+    if (ready.softState?.role === 'leader') points.push('elected');
+    if (ready.hardState && raft.vote !== null && raft.vote !== node.id) {
+      const vote = `${raft.term}:${raft.vote}`;
+      if (this.grantedVotes.get(node.id) !== vote) points.push('vote');
+      this.grantedVotes.set(node.id, vote);
+    }
+    if (raft.role === 'leader') {
+      if (ready.entries.length > 0) points.push('leader-append');
+      if (ready.committedEntries.length > 0) {
+        const first = this.commitTerms.get(node.id) !== raft.term;
+        this.commitTerms.set(node.id, raft.term);
+        points.push(first ? 'first-commit' : 'leader-commit');
+      }
+    } else if (ready.entries.length > 0) {
+      points.push('follower-append');
+    }
+    return points;
+  }
+
+  /** Fires the seed's targeted fault, if any, at this persisted but not yet sent Ready. */
+  private faultAtPoint(node: SimNode, ready: Ready): void {
+    for (const point of this.pointsOf(node, ready)) {
+      const fault = this.plan.points[point];
+      if (!fault || !this.random.chance(fault.rate)) continue;
+      this.count(`${fault.action}@${point}`);
+      const downMs = this.random.chance(fault.quickRate) ? this.random.int(30) : 100 + this.random.int(3000);
+      switch (fault.action) {
+        case 'crash-unsent':
+          this.log(`nemesis ${point}: crash ${node.id} before it sends`);
+          this.crash(node.id, downMs);
+          break;
+        case 'crash-soon':
+          this.queue.push(this.now + this.random.int(20), { type: 'crash', node: node.id, downMs });
+          break;
+        case 'isolate':
+          this.log(`nemesis ${point}: isolate ${node.id} for ${downMs} ms`);
+          this.network.partition(
+            [node.id],
+            this.nodeIds().filter((id) => id !== node.id),
+          );
+          this.queue.push(this.now + downMs, { type: 'reconnect', node: node.id });
+          break;
+      }
+      return;
     }
   }
 
@@ -392,17 +452,18 @@ export class Simulation implements NemesisTarget, WorkloadHost {
 }
 
 /**
- * The core's settings vary by seed too: PreVote and CheckQuorum on or off, and small messages and windows
- * so that appends split and pipelines fill (a new leader's no-op otherwise hides many commit-rule bugs).
+ * The core's settings vary by seed too: PreVote and CheckQuorum on or off, small messages and windows so
+ * that appends split and pipelines fill (a new leader's no-op otherwise hides many commit-rule bugs), and in
+ * half the seeds short election timeouts, so that a run sees more elections.
  */
 function drawRaftTuning(random: SeededRandom): Partial<RaftOptions> {
   return {
     preVote: random.chance(0.7),
     checkQuorum: random.chance(0.7),
-    maxMessageBytes: random.pick([1, 64, 4096, 1024 * 1024]),
+    maxMessageBytes: random.pick([1, 1, 64, 4096, 1024 * 1024]),
     maxInflightMessages: random.pick([1, 4, 256]),
     heartbeatTicks: 1 + random.int(2),
-    electionTicks: 5 + random.int(11),
+    electionTicks: 3 + random.int(random.pick([5, 13])),
   };
 }
 

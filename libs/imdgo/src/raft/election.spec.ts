@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Raft } from './raft.ts';
+import type { RaftOptions } from './config.ts';
+import { Raft, type RaftRestoreState } from './raft.ts';
 import { entriesOfTerms, noJitter, TestNetwork } from './testing/network.ts';
 import type { Message, VoteMessage } from './types.ts';
 
@@ -11,18 +12,15 @@ function voteRequest(from: string, to: string, fields: Partial<VoteMessage> = {}
 }
 
 /** A lone follower, fed messages by hand; `preVote` and `checkQuorum` off unless asked for. */
-function follower(
-  options: Partial<ConstructorParameters<typeof Raft>[0]> = {},
-  restore?: ConstructorParameters<typeof Raft>[1],
-) {
+function follower(options: Partial<RaftOptions> = {}, restore?: RaftRestoreState): Raft {
   return new Raft(
     { id: 'n1', voters: ids3, random: noJitter, preVote: false, checkQuorum: false, ...options },
     restore,
   );
 }
 
-function responses(raft: Raft): Message[] {
-  return [...raft.ready().messages];
+function responses(raft: Raft): readonly Message[] {
+  return raft.ready().messages;
 }
 
 describe('leader election', () => {

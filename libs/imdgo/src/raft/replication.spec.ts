@@ -110,6 +110,9 @@ describe('commitment only by counting entries of the current term (Raft §5.4.2,
   });
 });
 
+/** `count` entries of `term`, for building logs. */
+const run = (term: number, count: number): number[] => Array<number>(count).fill(term);
+
 /** Rejected appends the leader got from `id` before that follower accepted one. */
 function rejectionsFrom(net: TestNetwork, id: string): number {
   return net.delivered.filter((m) => m.type === 'append-response' && m.from === id && !m.success).length;
@@ -117,27 +120,21 @@ function rejectionsFrom(net: TestNetwork, id: string): number {
 
 describe('conflict resolution with fast backtracking', () => {
   it('a follower with a long divergent tail of several terms catches up after one rejection', () => {
-    const common = Array.from({ length: 5 }, () => 1);
     const net = new TestNetwork(
       ids3,
       { preVote: false },
       {
         n1: {
           hardState: { term: 5, vote: null, commit: 5 },
-          entries: entriesOfTerms([...common, ...Array(60).fill(5)]),
+          entries: entriesOfTerms([...run(1, 5), ...run(5, 60)]),
         },
         n2: {
           hardState: { term: 4, vote: null, commit: 5 },
-          entries: entriesOfTerms([
-            ...common,
-            ...Array(20).fill(2),
-            ...Array(20).fill(3),
-            ...Array(20).fill(4),
-          ]),
+          entries: entriesOfTerms([...run(1, 5), ...run(2, 20), ...run(3, 20), ...run(4, 20)]),
         },
         n3: {
           hardState: { term: 5, vote: null, commit: 5 },
-          entries: entriesOfTerms([...common, ...Array(60).fill(5)]),
+          entries: entriesOfTerms([...run(1, 5), ...run(5, 60)]),
         },
       },
     );
@@ -153,7 +150,7 @@ describe('conflict resolution with fast backtracking', () => {
   it('skips a whole term of the leader per round trip when the follower holds older terms', () => {
     // Leader: 1×5, 2×10, 4×10. Follower: 1×5, 2×10, 3×10. The follower's hint (term 3 at 25) lets the
     // leader skip its term-4 entries at once, to 15, where the logs agree.
-    const leaderLog = entriesOfTerms([...Array(5).fill(1), ...Array(10).fill(2), ...Array(10).fill(4)]);
+    const leaderLog = entriesOfTerms([...run(1, 5), ...run(2, 10), ...run(4, 10)]);
     const net = new TestNetwork(
       ids3,
       { preVote: false },
@@ -161,7 +158,7 @@ describe('conflict resolution with fast backtracking', () => {
         n1: { hardState: { term: 4, vote: null, commit: 5 }, entries: leaderLog },
         n2: {
           hardState: { term: 3, vote: null, commit: 5 },
-          entries: entriesOfTerms([...Array(5).fill(1), ...Array(10).fill(2), ...Array(10).fill(3)]),
+          entries: entriesOfTerms([...run(1, 5), ...run(2, 10), ...run(3, 10)]),
         },
         n3: { hardState: { term: 4, vote: null, commit: 5 }, entries: leaderLog },
       },
@@ -172,7 +169,7 @@ describe('conflict resolution with fast backtracking', () => {
   });
 
   it('a follower far behind answers with its last index, and the leader jumps there', () => {
-    const leaderLog = entriesOfTerms(Array(100).fill(1));
+    const leaderLog = entriesOfTerms(run(1, 100));
     const net = new TestNetwork(
       ids3,
       { preVote: false },

@@ -107,8 +107,8 @@ export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
   if (wasProbing) pr.becomeReplicate();
   // A moved commit index reaches the followers in flushReplication, once for the whole batch; so does one
   // that moved before this follower's ack arrived, or the follower would wait for the next heartbeat.
-  r.maybeCommit();
   if (pr.sentCommit < Math.min(r.log.committed, pr.match)) r.commitChanged = true;
+  r.maybeCommit();
   maybePromote(r, m.from);
   continueLeadershipTransfer(r, m.from);
 }
