@@ -7,7 +7,8 @@ import { checkSeed } from './check-run.ts';
 const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--duration MS] [--bug NAME] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
   DIR (default .sim-failures), and replays with --start SEED --seeds 1
-  --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart runs a deliberately broken core`;
+  --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart|configChangeBeforeTermCommit
+      runs a deliberately broken core`;
 
 function main(): number {
   const { values } = parseArgs({
@@ -36,7 +37,12 @@ function main(): number {
     console.error(`--duration must be a positive integer (virtual ms)\n${USAGE}`);
     return 2;
   }
-  const bugs = ['commitPreviousTermEntries', 'skipLogUpToDateCheck', 'forgetVoteOnRestart'];
+  const bugs = [
+    'commitPreviousTermEntries',
+    'skipLogUpToDateCheck',
+    'forgetVoteOnRestart',
+    'configChangeBeforeTermCommit',
+  ];
   if (values.bug !== undefined && !bugs.includes(values.bug)) {
     console.error(`--bug must be one of ${bugs.join(', ')}`);
     return 2;

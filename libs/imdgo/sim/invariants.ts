@@ -1,6 +1,6 @@
 import type { Entry, NodeId, Ready } from '../src/raft/types.ts';
 import { majority } from '../src/raft/quorum.ts';
-import type { SimNode } from './sim-node.ts';
+import { diskEntry, type SimNode } from './sim-node.ts';
 
 function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
   if (a === b) return true;
@@ -35,6 +35,8 @@ export class InvariantChecker {
     this.leaders.set(soft.term, node.id);
     for (let index = 1; index < this.committed.length; index++) {
       if (this.committedByTerm[index]! >= soft.term) continue;
+      // Folded into the new leader's snapshot: a snapshot holds only committed state.
+      if (index <= node.raft.log.offset) continue;
       if (!sameEntry(this.committed[index], node.raft.log.entry(index))) {
         this.fail(`leader completeness: ${node.id} leads term ${soft.term} without committed entry ${index}`);
         return;
@@ -63,21 +65,29 @@ export class InvariantChecker {
   }
 
   /**
-   * Committed entries are never lost: a majority stores each on disk. Log matching: two logs holding an
-   * entry of the same index and term agree on everything before it.
+   * Committed entries are never lost: a majority stores each on disk, in its log or folded into its
+   * snapshot (checked only where disks are durable: data-directory mode with a fixed membership). Log
+   * matching: two logs holding an entry of the same index and term agree on everything before it.
    */
-  checkStorage(nodes: readonly SimNode[]): void {
+  checkStorage(nodes: readonly SimNode[], durableDisks: boolean): void {
+    if (durableDisks) this.checkDurability(nodes);
+    for (let i = 0; i < nodes.length; i++) {
+      for (let j = i + 1; j < nodes.length; j++) this.checkLogMatching(nodes[i]!, nodes[j]!);
+    }
+  }
+
+  private checkDurability(nodes: readonly SimNode[]): void {
     const needed = majority(nodes.length);
     for (let index = 1; index < this.committed.length; index++) {
       let stored = 0;
-      for (const node of nodes) if (sameEntry(node.disk.entries[index - 1], this.committed[index])) stored++;
+      for (const node of nodes) {
+        const inSnapshot = index <= (node.disk.snapshot?.index ?? 0);
+        if (inSnapshot || sameEntry(diskEntry(node.disk, index), this.committed[index])) stored++;
+      }
       if (stored < needed) {
         this.fail(`durability: committed entry ${index} is on ${stored} disks, fewer than a majority`);
         return;
       }
-    }
-    for (let i = 0; i < nodes.length; i++) {
-      for (let j = i + 1; j < nodes.length; j++) this.checkLogMatching(nodes[i]!, nodes[j]!);
     }
   }
 
@@ -86,17 +96,21 @@ export class InvariantChecker {
   }
 
   private checkLogMatching(a: SimNode, b: SimNode): void {
-    const common = Math.min(a.disk.entries.length, b.disk.entries.length);
-    let agreeFrom = 0;
-    for (let index = common; index >= 1; index--) {
-      if (a.disk.entries[index - 1]!.term === b.disk.entries[index - 1]!.term) {
-        agreeFrom = index;
+    const from = Math.max(a.disk.snapshot?.index ?? 0, b.disk.snapshot?.index ?? 0) + 1;
+    const to = Math.min(
+      (a.disk.snapshot?.index ?? 0) + a.disk.entries.length,
+      (b.disk.snapshot?.index ?? 0) + b.disk.entries.length,
+    );
+    let agreeAt = 0;
+    for (let index = to; index >= from; index--) {
+      if (diskEntry(a.disk, index)!.term === diskEntry(b.disk, index)!.term) {
+        agreeAt = index;
         break;
       }
     }
-    for (let index = 1; index <= agreeFrom; index++) {
-      if (!sameEntry(a.disk.entries[index - 1], b.disk.entries[index - 1])) {
-        this.fail(`log matching: ${a.id} and ${b.id} agree at ${agreeFrom} but differ at ${index}`);
+    for (let index = from; index <= agreeAt; index++) {
+      if (!sameEntry(diskEntry(a.disk, index), diskEntry(b.disk, index))) {
+        this.fail(`log matching: ${a.id} and ${b.id} agree at ${agreeAt} but differ at ${index}`);
         return;
       }
     }

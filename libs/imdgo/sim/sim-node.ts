@@ -1,5 +1,6 @@
 import { Raft, type RaftOptions, type RaftRestoreState } from '../src/raft/index.ts';
-import type { Entry, HardState, Message, NodeId, Ready } from '../src/raft/types.ts';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot, SnapshotMeta } from '../src/raft/types.ts';
+import { encodeImage } from '../src/state-machine/snapshot-image.ts';
 import {
   DEFAULT_MAP,
   encodeCommand,
@@ -11,13 +12,31 @@ import { KvStateMachine } from '../src/state-machine/kv-state-machine.ts';
 /** What crosses the simulated network: Raft's own messages and the driver's write forwarding. */
 export type Wire =
   | { readonly kind: 'raft'; readonly message: Message }
+  /** InstallSnapshot with its image, as the driver streams it beside the core's message. */
+  | {
+      readonly kind: 'snapshot';
+      readonly message: Message & { type: 'snapshot' };
+      readonly image: Uint8Array;
+    }
   | { readonly kind: 'forward'; readonly requestId: number; readonly command: LoggedCommand }
   | { readonly kind: 'forward-result'; readonly requestId: number; readonly result: CommandResult };
 
-/** The node's persisted state: what survives a crash. */
+/** The node's persisted state: what survives a crash (in data-directory mode). */
 export interface SimDisk {
   hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Entries after the snapshot, contiguous. */
   entries: Entry[];
+}
+
+export function emptyDisk(): SimDisk {
+  return { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
+}
+
+/** The entry at `index` on this disk, or undefined if absent or folded into the snapshot. */
+export function diskEntry(disk: SimDisk, index: number): Entry | undefined {
+  const offset = disk.snapshot?.index ?? 0;
+  return index > offset ? disk.entries[index - offset - 1] : undefined;
 }
 
 export type ClientReply =
@@ -30,6 +49,8 @@ export type ClientReply =
 export interface SimNodeHost {
   send(from: NodeId, to: NodeId, wire: Wire): void;
   reply(clientRequest: number, reply: ClientReply): void;
+  /** Decides whether this Ready's write is torn by a crash: then only a prefix of it reaches the disk. */
+  tearsWrite(node: SimNode, ready: Ready): boolean;
   /** Called once the Ready is persisted, before its messages go out. */
   observeReady(node: SimNode, ready: Ready): void;
   observeApplied(node: SimNode, entry: Entry): void;
@@ -45,8 +66,12 @@ export class SimNode {
   readonly id: NodeId;
   raft: Raft;
   machine = new KvStateMachine();
-  readonly disk: SimDisk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] };
+  disk: SimDisk = emptyDisk();
   alive = true;
+  /** The newest snapshot this node holds, taken or installed: what it sends a lagging follower. */
+  private latestImage: Snapshot | null = null;
+  private receivedImage: { index: number; term: number; image: Uint8Array } | null = null;
+  private readonly snapshotEvery: number;
   private readonly host: SimNodeHost;
   private nextRequestId = 1;
   private readonly proposals = new Map<number, { term: number; origin: Origin }>();
@@ -54,14 +79,18 @@ export class SimNode {
   private readonly readsAwaitingApply: { index: number; clientRequest: number; key: string }[] = [];
   private readonly forwarded = new Map<number, number>();
 
-  constructor(options: RaftOptions, host: SimNodeHost) {
+  constructor(options: RaftOptions, host: SimNodeHost, snapshotEvery: number) {
     this.id = options.id;
     this.host = host;
+    this.snapshotEvery = snapshotEvery;
     this.raft = new Raft(options);
   }
 
-  crash(): void {
+  /** Stops the node; with `loseDisk` (memory mode, or a decommissioned member) nothing survives. */
+  crash(loseDisk = false): void {
     this.alive = false;
+    if (loseDisk) this.disk = emptyDisk();
+    this.receivedImage = null;
     this.proposals.clear();
     this.reads.clear();
     this.readsAwaitingApply.length = 0;
@@ -70,9 +99,17 @@ export class SimNode {
 
   /** Comes back with only what was on disk; the state machine is rebuilt by re-applying the log. */
   restart(options: RaftOptions): void {
-    const restore: RaftRestoreState = { hardState: this.disk.hardState, entries: [...this.disk.entries] };
+    const { hardState, snapshot, entries } = this.disk;
+    const meta: SnapshotMeta | null = snapshot && {
+      index: snapshot.index,
+      term: snapshot.term,
+      config: snapshot.config,
+    };
+    const restore: RaftRestoreState = { hardState, entries: [...entries], snapshot: meta };
     this.raft = new Raft(options, restore);
     this.machine = new KvStateMachine();
+    if (snapshot) this.machine.restore(snapshot.data);
+    this.latestImage = snapshot;
     this.alive = true;
   }
 
@@ -86,6 +123,12 @@ export class SimNode {
       case 'raft':
         this.raft.step(wire.message);
         break;
+      case 'snapshot': {
+        const { index, term } = wire.message.snapshot;
+        this.receivedImage = { index, term, image: wire.image };
+        this.raft.step(wire.message);
+        break;
+      }
       case 'forward':
         this.propose(wire.command, { from, requestId: wire.requestId });
         break;
@@ -134,16 +177,22 @@ export class SimNode {
   private process(): void {
     while (this.alive && this.raft.hasReady()) {
       const ready = this.raft.ready();
-      if (ready.hardState) this.disk.hardState = ready.hardState;
-      if (ready.entries.length > 0) {
-        this.disk.entries.length = ready.entries[0]!.index - 1;
-        this.disk.entries.push(...ready.entries);
+      if (this.host.tearsWrite(this, ready)) {
+        // A crash mid-write: part of the entries reached the disk, the hard state did not. Nothing of this
+        // Ready was sent or acknowledged, so losing the rest is allowed.
+        this.persistEntries(ready.entries.slice(0, Math.floor(ready.entries.length / 2)));
+        this.crash();
+        return;
       }
+      if (ready.hardState) this.disk.hardState = ready.hardState;
+      this.persistEntries(ready.entries);
+      if (ready.snapshot) this.installSnapshot(ready.snapshot);
       // Between the fsync and the sends: the host may crash the node or cut its links right here.
       this.host.observeReady(this, ready);
       if (!this.alive) return;
-      for (const message of ready.messages) this.host.send(this.id, message.to, { kind: 'raft', message });
+      for (const message of ready.messages) this.sendMessage(message);
       for (const entry of ready.committedEntries) this.apply(entry);
+      this.maybeSnapshot();
       for (const { requestId, index } of ready.readStates) {
         const read = this.reads.get(requestId);
         this.reads.delete(requestId);
@@ -156,6 +205,50 @@ export class SimNode {
       }
       this.serveReads();
     }
+  }
+
+  private persistEntries(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const offset = this.disk.snapshot?.index ?? 0;
+    this.disk.entries.length = Math.max(0, entries[0]!.index - offset - 1);
+    this.disk.entries.push(...entries);
+  }
+
+  private sendMessage(message: Message): void {
+    if (message.type !== 'snapshot') {
+      this.host.send(this.id, message.to, { kind: 'raft', message });
+      return;
+    }
+    const image = this.latestImage;
+    const sendable = image !== null && image.index === message.snapshot.index;
+    if (sendable) this.host.send(this.id, message.to, { kind: 'snapshot', message, image: image.data });
+    // The transfer's fate is the network's; the leader probes again if the answer never comes.
+    this.raft.reportSnapshot(message.to, sendable);
+  }
+
+  private installSnapshot(meta: SnapshotMeta): void {
+    const received = this.receivedImage;
+    if (!received || received.index !== meta.index || received.term !== meta.term) {
+      throw new Error(`${this.id}: the core installed snapshot ${meta.index} without its image`);
+    }
+    this.receivedImage = null;
+    const snapshot: Snapshot = { ...meta, data: received.image };
+    this.disk.snapshot = snapshot;
+    this.disk.entries = [];
+    this.machine.restore(received.image);
+    this.latestImage = snapshot;
+  }
+
+  /** Every `snapshotEvery` applied entries, an image of the state machine; the core then compacts. */
+  private maybeSnapshot(): void {
+    const applied = this.machine.appliedIndex;
+    if (this.snapshotEvery === 0 || applied - (this.latestImage?.index ?? 0) < this.snapshotEvery) return;
+    const meta = this.raft.snapshotMeta(applied);
+    const snapshot: Snapshot = { ...meta, data: encodeImage(this.machine.capture()) };
+    this.disk.snapshot = snapshot;
+    this.disk.entries = this.disk.entries.filter((e) => e.index > meta.index);
+    this.latestImage = snapshot;
+    this.raft.snapshotTaken(meta.index);
   }
 
   private apply(entry: Entry): void {

@@ -1,5 +1,7 @@
 import { SeededRandom } from '../src/raft/random.ts';
 import { RaftInvariantError, type RaftOptions, type RaftTestOnlyBugs } from '../src/raft/index.ts';
+import { isMember } from '../src/raft/membership.ts';
+import { majority } from '../src/raft/quorum.ts';
 import type { Entry, NodeId, Ready } from '../src/raft/types.ts';
 import { DEFAULT_MAP, type KvCommand } from '../src/state-machine/commands.ts';
 import { EventQueue } from './event-queue.ts';
@@ -50,11 +52,46 @@ type SimEvent =
   | { readonly type: 'crash'; readonly node: NodeId; readonly downMs: number }
   | { readonly type: 'reconnect'; readonly node: NodeId }
   | { readonly type: 'restart'; readonly node: NodeId }
-  | { readonly type: 'resume'; readonly node: NodeId };
+  | { readonly type: 'resume'; readonly node: NodeId }
+  | { readonly type: 'membership' };
 
 const TICK_MS = 100;
 const HEAL_DEADLINE_MS = 20_000;
 const STORAGE_CHECK_MS = 1_000;
+const MEMBERSHIP_CHECK_MS = 200;
+
+/**
+ * How nodes keep their state and how the cluster's membership moves, per seed (a separate random stream,
+ * so the other draws of a seed stay as they were).
+ * - memory mode: a crash loses everything; the node comes back without state and rejoins as a new member.
+ * - data-directory mode: a crash keeps what was fsynced; a crash can tear the write in progress.
+ * - snapshots every `snapshotEvery` applied entries (0: never), keeping `trailing` entries before them.
+ * - membership: the leader removes members, which come back wiped and rejoin through discovery.
+ */
+interface StorageProfile {
+  readonly memoryMode: boolean;
+  readonly bootstrapByDiscovery: boolean;
+  readonly snapshotEvery: number;
+  readonly trailing: number;
+  readonly tornWriteRate: number;
+  readonly membership: boolean;
+  /** Chance that a new leader proposes a configuration change at once (the unfixed §4.1 race). */
+  readonly earlyConfigChangeRate: number;
+}
+
+function drawStorageProfile(random: SeededRandom): StorageProfile {
+  const memoryMode = random.chance(0.3);
+  const membership = !memoryMode && random.chance(0.35);
+  return {
+    memoryMode,
+    bootstrapByDiscovery: random.chance(0.3),
+    snapshotEvery: random.chance(0.6) ? 5 + random.int(150) : 0,
+    trailing: random.pick([0, 3, 40]),
+    tornWriteRate: memoryMode || random.chance(0.5) ? 0 : random.next() * 0.05,
+    membership,
+    earlyConfigChangeRate: membership ? random.next() * 0.6 : 0,
+  };
+}
 
 /**
  * One deterministic run: N real Raft cores on a virtual clock, a faulty network, crashes and pauses, and
@@ -79,6 +116,12 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private readonly faultCounts: Record<string, number> = {};
   private readonly options: SimulationOptions;
   private readonly raftTuning: Partial<RaftOptions>;
+  private readonly profile: StorageProfile;
+  /** Members the leader was asked to remove; once removed they are wiped and rejoin as new members. */
+  private readonly decommissioning = new Set<NodeId>();
+  /** Nodes whose next start is without state (memory mode, or wiped): they rejoin through discovery. */
+  private readonly startFresh = new Set<NodeId>();
+  private readonly incarnations = new Map<NodeId, string>();
   private restarts = 0;
   private events = 0;
   private healing = false;
@@ -87,19 +130,21 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     this.options = options;
     this.random = new SeededRandom(options.seed);
     const size = this.random.chance(0.5) ? 3 : 5;
-    this.raftTuning = drawRaftTuning(this.random);
+    this.profile = drawStorageProfile(new SeededRandom(options.seed ^ 0x5eed5eed));
+    this.raftTuning = { ...drawRaftTuning(this.random), snapshotTrailingEntries: this.profile.trailing };
     this.network = new SimNetwork(this.random, drawNetworkFaults(this.random));
     this.plan = drawNemesisPlan(this.random);
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
     for (const id of ids) {
-      this.nodes.set(id, new SimNode(this.raftOptions(id, ids), this.nodeHost()));
+      this.nodes.set(id, new SimNode(this.raftOptions(id, ids), this.nodeHost(), this.profile.snapshotEvery));
       this.queue.push(1 + this.random.int(TICK_MS), { type: 'tick', node: id });
     }
     this.workload = new Workload(this.random, this, 1 + this.random.int(6), 1 + this.random.int(4));
     this.queue.push(this.plan.minIntervalMs, { type: 'nemesis' });
+    if (this.profile.membership) this.queue.push(MEMBERSHIP_CHECK_MS, { type: 'membership' });
     this.trace.line(
       0,
-      `start nodes=${size} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${JSON.stringify(this.plan)}`,
+      `start nodes=${size} storage=${JSON.stringify(this.profile)} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${JSON.stringify(this.plan)}`,
     );
   }
 
@@ -117,7 +162,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
       }
       if (this.now >= nextStorageCheck) {
         nextStorageCheck = this.now + STORAGE_CHECK_MS;
-        this.checker.checkStorage([...this.nodes.values()]);
+        this.checker.checkStorage([...this.nodes.values()], this.durableDisks());
         if (this.healing && this.converged()) break;
       }
       if (this.now > healDeadline) {
@@ -133,7 +178,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         this.checker.violation ??= `core invariant: ${error.message}`;
       }
     }
-    if (this.checker.violation === null) this.checker.checkStorage([...this.nodes.values()]);
+    if (this.checker.violation === null)
+      this.checker.checkStorage([...this.nodes.values()], this.durableDisks());
     if (this.checker.violation === null) this.checkReplicasAgree();
     return {
       seed: this.options.seed,
@@ -229,8 +275,12 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   crash(node: NodeId, downMs: number): void {
     const target = this.nodes.get(node)!;
     if (!target.alive) return;
-    this.count('crash');
-    target.crash();
+    const memoryLoss = this.profile.memoryMode;
+    // The guarantee holds while fewer than a majority have lost their memory at once: keep runs inside it.
+    if (memoryLoss && !this.mayLoseMemory(node)) return;
+    this.count(memoryLoss ? 'crash (memory lost)' : 'crash');
+    target.crash(memoryLoss);
+    if (memoryLoss) this.startFresh.add(node);
     this.downUntil.set(node, this.now + downMs);
     this.queue.push(this.now + downMs, { type: 'restart', node });
     this.log(`nemesis crash ${node} for ${downMs} ms`);
@@ -258,11 +308,102 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private raftOptions(id: NodeId, voters: readonly NodeId[]): RaftOptions {
     // Each incarnation draws from its own stream, derived from the run's seed.
     const random = new SeededRandom(this.random.int(2 ** 31));
-    return { ...this.raftTuning, id, voters, random, testOnlyBugs: this.options.testOnlyBugs };
+    const base = { ...this.raftTuning, id, random, testOnlyBugs: this.options.testOnlyBugs };
+    // As the production driver does, a node that ever started by discovery always starts that way: with
+    // state it resumes its seat, without state it rejoins.
+    const discovers =
+      this.startFresh.has(id) || this.profile.bootstrapByDiscovery || this.incarnations.has(id);
+    if (!discovers) return { ...base, voters };
+    // Kept with the disk, as the driver keeps it in the data directory; new when the memory is gone.
+    if (this.startFresh.has(id) || !this.incarnations.has(id))
+      this.incarnations.set(id, `${id}.${this.restarts}`);
+    const incarnation = this.incarnations.get(id)!;
+    return {
+      ...base,
+      voters: [],
+      discovery: { members: [...new Set([...this.nodes.keys(), ...voters])], incarnation },
+    };
+  }
+
+  /** The majority-on-disk check counts against a fixed voter set: only for static clusters with disks. */
+  private durableDisks(): boolean {
+    return !this.profile.memoryMode && !this.profile.membership && !this.profile.bootstrapByDiscovery;
+  }
+
+  /**
+   * Memory-mode crashes happen only while the cluster is whole: every node up and admitted, and the
+   * leader's committed configuration naming every node a voter. A node that rejoins briefly shrinks the
+   * configuration (its old seat is removed first), and a second loss then could take a majority of it:
+   * beyond the guarantee (README: memory mode).
+   */
+  private mayLoseMemory(node: NodeId): boolean {
+    const leaderId = this.leader();
+    if (!leaderId) return false;
+    const leader = this.nodes.get(leaderId)!.raft;
+    const config = leader.membership.current;
+    if (leader.membership.currentIndex > leader.log.committed || config.voters.length !== this.nodes.size)
+      return false;
+    for (const other of this.nodes.values()) {
+      if (!other.alive || other.raft.discovery !== null || this.isPaused(other.id)) return false;
+    }
+    return this.nodes.has(node);
+  }
+
+  /**
+   * Membership churn: the leader removes a member; once the removal is committed the member is wiped and,
+   * a little later, started again without state, so it rejoins as a new member through discovery.
+   */
+  private membershipStep(): void {
+    for (const id of this.decommissioning) {
+      const leader = this.leader();
+      if (!leader) break;
+      const raft = this.nodes.get(leader)!.raft;
+      const removed =
+        !isMember(raft.membership.current, id) && raft.membership.currentIndex <= raft.log.committed;
+      if (!removed) continue;
+      this.decommissioning.delete(id);
+      const node = this.nodes.get(id)!;
+      node.crash(true);
+      this.startFresh.add(id);
+      const downMs = this.healing ? 0 : 100 + this.random.int(2000);
+      this.downUntil.set(id, this.now + downMs);
+      this.queue.push(this.now + downMs, { type: 'restart', node: id });
+      this.log(`membership: ${id} removed, wiped, back in ${downMs} ms`);
+    }
+    if (this.healing || this.decommissioning.size > 0 || !this.random.chance(0.15)) return;
+    const leader = this.leader();
+    if (leader) this.proposeRemoval(leader);
+  }
+
+  private proposeRemoval(leader: NodeId): void {
+    const raft = this.nodes.get(leader)!.raft;
+    const voters = raft.membership.current.voters;
+    if (voters.length < 3 || this.downUntil.size > 0) return;
+    const victim = this.random.pick(voters);
+    const result = raft.proposeConfigChange({ type: 'remove', id: victim });
+    if (!result.ok) return;
+    this.count('membership remove');
+    this.decommissioning.add(victim);
+    this.log(`membership: ${leader} proposes removing ${victim} at ${result.index}`);
   }
 
   private nodeHost() {
     return {
+      tearsWrite: (node: SimNode, ready: Ready) => {
+        const tears =
+          !this.healing &&
+          (ready.entries.length > 0 || ready.hardState !== null) &&
+          this.random.chance(this.profile.tornWriteRate);
+        if (tears) {
+          // The node crashes itself mid-write; it restarts like any crashed node.
+          const downMs = 50 + this.random.int(1000);
+          this.count('torn write');
+          this.downUntil.set(node.id, this.now + downMs);
+          this.queue.push(this.now + downMs, { type: 'restart', node: node.id });
+          this.log(`nemesis torn write: crash ${node.id} mid-write for ${downMs} ms`);
+        }
+        return tears;
+      },
       send: (from: NodeId, to: NodeId, wire: Wire) => {
         for (const delay of this.network.route(from, to, wire)) {
           this.queue.push(this.now + delay, { type: 'deliver', from, to, wire });
@@ -279,6 +420,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         }
         this.checker.onReady(node, ready);
         if (!this.healing) this.faultAtPoint(node, ready);
+        if (ready.softState?.role === 'leader' && this.random.chance(this.profile.earlyConfigChangeRate)) {
+          this.proposeRemoval(node.id);
+        }
       },
       observeApplied: (node: SimNode, entry: Entry) => {
         this.checker.onApplied(node, entry);
@@ -343,9 +487,14 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         this.downUntil.delete(event.node);
         this.restarts++;
         node.restart(this.raftOptions(event.node, [...this.nodes.keys()]));
+        this.startFresh.delete(event.node);
         this.log(`restart ${event.node} (incarnation ${this.restarts})`);
         return;
       }
+      case 'membership':
+        this.membershipStep();
+        this.queue.push(this.now + MEMBERSHIP_CHECK_MS, event);
+        return;
       case 'resume':
         if ((this.pausedUntil.get(event.node) ?? 0) <= this.now) {
           this.pausedUntil.delete(event.node);

@@ -35,19 +35,19 @@ export class Discovery {
     this.answers.clear();
     if (this.phase === 'joining' && this.joinTarget !== null) {
       r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation });
-    } else {
-      for (const to of this.members) r.send({ type: 'probe', to, term: 0 });
     }
+    // Probing goes on while joining: the leader may change, or be unknown to whoever answered first.
+    for (const to of this.members) r.send({ type: 'probe', to, term: 0 });
     return false;
   }
 
   onProbeResponse(m: ProbeResponseMessage): void {
     this.answers.set(m.from, { fresh: m.fresh, leader: m.leader });
-    if (!m.fresh) {
-      // A cluster exists: ask its leader (or, until one is known, this member, which points onward).
-      this.phase = 'joining';
-      this.joinTarget = m.leader ?? m.from;
-    }
+    if (m.fresh) return;
+    // A cluster exists: ask its leader, once someone names one.
+    this.phase = 'joining';
+    if (m.leader !== null) this.joinTarget = m.leader;
+    else if (m.from === this.joinTarget) this.joinTarget = null;
   }
 
   private isCoordinator(id: NodeId): boolean {

@@ -6,7 +6,7 @@ import type { VoteMessage, VoteResponseMessage } from './types.ts';
 export type CampaignKind = 'pre-election' | 'election';
 
 export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
-  if (!r.isVoter()) return;
+  if (!r.isVoter() || r.discovery !== null) return;
   if (kind === 'pre-election') r.becomePreCandidate();
   else r.becomeCandidate();
   const type = kind === 'pre-election' ? 'pre-vote' : 'vote';
@@ -14,16 +14,25 @@ export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
   const term = kind === 'pre-election' ? r.term + 1 : r.term;
   r.votes.set(r.id, true);
   if (concludeIfDecided(r)) return;
-  for (const to of r.voters) {
-    if (to === r.id) continue;
-    r.send({ type, to, term, lastIndex: r.log.lastIndex(), lastTerm: r.log.lastTerm(), transfer });
+  const seats = r.membership.current.incarnations ?? {};
+  // Learners are asked too, though only voters' answers count: a learner whose log already promotes it
+  // must hear of our term, or two candidates with diverging configurations can step in lockstep forever.
+  for (const to of r.peers()) {
+    const seat = seats[to];
+    const lastIndex = r.log.lastIndex();
+    r.send({ type, to, term, lastIndex, lastTerm: r.log.lastTerm(), transfer, ...(seat ? { seat } : {}) });
   }
 }
 
 /** Raft §5.2 and §5.4.1: one vote per term, only for a candidate whose log is at least as up to date. */
 export function handleVoteRequest(r: Raft, m: VoteMessage): void {
-  // Only voters take part in elections: a learner or a removed server neither votes nor is voted for.
-  const eligible = r.isVoter() && r.isVoter(m.from);
+  // Only voters vote, and a node that lost its memory votes again only once readmitted (its old promises
+  // are gone). The candidate may be missing from our configuration: ours can be stale (dissertation §4.2.3).
+  const eligible =
+    r.discovery === null
+      ? r.isVoter()
+      : // Still unaware of its promotion, but seated as this incarnation: its promises are its own.
+        m.seat !== undefined && m.seat === r.discovery.incarnation;
   const canVote =
     eligible &&
     (r.vote === m.from ||

@@ -15,6 +15,13 @@ export class Progress {
   probeSent = false;
   /** Set by any message from the follower; CheckQuorum reads and clears it once per election timeout. */
   recentActive = false;
+  /**
+   * The follower answers as a node that lost its memory and awaits readmission: its acknowledgements move
+   * replication along but count toward no majority (commit, reads, CheckQuorum).
+   */
+  unadmitted = false;
+  /** The process incarnation a rejoining follower answers as (undefined for an ordinary member). */
+  incarnation: string | undefined = undefined;
   /** Highest commit index already sent to the follower, so a moved commit is announced once. */
   sentCommit = 0;
   /** Newest ReadIndex round the follower confirmed. */
@@ -110,6 +117,15 @@ export class Progress {
     assert(this.next >= 1, 'next index below 1');
     this.probeSent = false;
     return true;
+  }
+
+  /** The member restarted without its state: forget what it held and probe it from the start. */
+  restartedAs(incarnation: string): void {
+    this.incarnation = incarnation;
+    this.match = 0;
+    this.sentCommit = 0;
+    this.readRound = 0;
+    this.becomeProbe();
   }
 
   /** A heartbeat answer proves the follower is alive: let one more append through if we were stuck. */

@@ -362,7 +362,20 @@ export class Raft {
   // ---- shared by the rule modules ----
 
   send(message: OutgoingMessage): void {
-    this.messages.push({ ...message, from: this.id, term: message.term ?? this.term } as Message);
+    const rejoining =
+      this.discovery !== null &&
+      (message.type === 'append-response' || message.type === 'heartbeat-response');
+    this.messages.push({
+      ...message,
+      ...(rejoining ? { incarnation: this.discovery!.incarnation } : {}),
+      from: this.id,
+      term: message.term ?? this.term,
+    } as Message);
+  }
+
+  /** A voter whose acknowledgements count: in the configuration, and not a memory-less stand-in for it. */
+  countsToward(id: NodeId): boolean {
+    return this.isVoter(id) && !this.progress.get(id)?.unadmitted;
   }
 
   /** Every other member, learners included: whom the leader replicates to. */
@@ -394,7 +407,7 @@ export class Raft {
   /** Leader: commit the highest index a majority stores, if it is from this term (Raft §5.4.2). */
   maybeCommit(): boolean {
     const index = quorumMin(this.voters, (id) =>
-      id === this.id ? this.log.lastIndex() : (this.progress.get(id)?.match ?? 0),
+      id === this.id ? this.log.lastIndex() : this.countsToward(id) ? (this.progress.get(id)?.match ?? 0) : 0,
     );
     if (index <= this.log.committed) return false;
     if (this.log.term(index) !== this.term && !this.config.testOnlyBugs?.commitPreviousTermEntries)
@@ -493,8 +506,12 @@ export class Raft {
       }
       if (m.type === 'pre-vote') return true;
       if (m.type === 'pre-vote-response' && m.granted) return true;
-      const fromLeader = m.type === 'append' || m.type === 'heartbeat';
+      const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+      const elapsed = this.electionElapsed;
       this.becomeFollower(m.term, fromLeader ? m.from : null);
+      // Raft §5.2: only a granted vote (or a leader) restarts the election timer. A candidate whose log
+      // is behind must not, by failing over and over, keep the most up-to-date node from ever campaigning.
+      if (m.type === 'vote') this.electionElapsed = elapsed;
       return true;
     }
     if (m.term < this.term) {
@@ -521,7 +538,10 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // A node that cannot campaign lets the time since it heard from a leader grow, so its CheckQuorum
+    // lease runs out and it answers the (pre-)votes of those that can (etcd's promotable()).
+    const promotable = this.isVoter() && this.discovery === null;
+    if (promotable && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       const kind: CampaignKind = this.config.preVote ? 'pre-election' : 'election';
       campaign(this, kind, false);
@@ -550,6 +570,8 @@ export class Raft {
   private quorumActive(): boolean {
     let active = this.isVoter() ? 1 : 0;
     for (const [id, pr] of this.progress) {
+      // Liveness, not a majority decision: a rejoining voter that follows us proves contact too, and must,
+      // or a leader that just promoted it would step down before it can learn of its promotion.
       if (pr.recentActive && this.isVoter(id)) active++;
       pr.recentActive = false;
     }

@@ -95,7 +95,9 @@ export class ReadIndexQueue {
   /** The newest round a majority of voters (this leader included) has confirmed. */
   private confirmedRound(): number {
     const r = this.raft;
-    return quorumMin(r.voters, (id) => (id === r.id ? this.round : (r.progress.get(id)?.readRound ?? 0)));
+    return quorumMin(r.voters, (id) =>
+      id === r.id ? this.round : r.countsToward(id) ? (r.progress.get(id)?.readRound ?? 0) : 0,
+    );
   }
 
   private answer(read: PendingRead): void {

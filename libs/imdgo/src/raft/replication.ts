@@ -95,6 +95,7 @@ export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
   const pr = r.progress.get(m.from);
   if (!pr) return;
   pr.recentActive = true;
+  noteAdmission(r, m.from, m.incarnation);
   if (!m.success) {
     // The follower told us the last index where its log might match ours; skip to the leader's last
     // entry of a term no newer than the follower's there.
@@ -117,8 +118,25 @@ export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponseMessage): v
   const pr = r.progress.get(m.from);
   if (!pr) return;
   pr.recentActive = true;
+  noteAdmission(r, m.from, m.incarnation);
   pr.onHeartbeatResponse();
   // An empty append at `next` makes a follower that lost appends reject, and the leader then probes back.
   if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
   r.reads.onRoundAcknowledged(m.from, m.readRound);
+}
+
+/**
+ * A rejoining follower counts toward majorities once it answers as admitted; its earlier acknowledgements
+ * (the promotion entry itself among them) may now complete a majority.
+ */
+function noteAdmission(r: Raft, id: NodeId, incarnation: string | undefined): void {
+  const pr = r.progress.get(id)!;
+  if (incarnation !== undefined && incarnation !== pr.incarnation) {
+    // Another process answers for this member: whatever the last one held is gone.
+    pr.restartedAs(incarnation);
+  }
+  const unadmitted = incarnation !== undefined && r.membership.current.incarnations?.[id] !== incarnation;
+  const admittedNow = pr.unadmitted && !unadmitted;
+  pr.unadmitted = unadmitted;
+  if (admittedNow) r.maybeCommit();
 }

@@ -78,6 +78,11 @@ export interface AppendResponseMessage extends Envelope {
   /** Fast backtracking (etcd's findConflictByTerm): a follower index whose term is at most `hintTerm`. */
   readonly hintIndex: number;
   readonly hintTerm: number;
+  /**
+   * Sent by a node that started without state and does not yet know itself admitted: the leader counts it
+   * toward majorities only if its configuration seats this very incarnation (discovery.ts).
+   */
+  readonly incarnation?: string;
 }
 
 export interface HeartbeatMessage extends Envelope {
@@ -91,6 +96,7 @@ export interface HeartbeatMessage extends Envelope {
 export interface HeartbeatResponseMessage extends Envelope {
   readonly type: 'heartbeat-response';
   readonly readRound: number;
+  readonly incarnation?: string;
 }
 
 export interface VoteMessage extends Envelope {
@@ -99,6 +105,8 @@ export interface VoteMessage extends Envelope {
   readonly lastTerm: number;
   /** Set by a leadership transfer: voters must not ignore it because they heard from a leader recently. */
   readonly transfer: boolean;
+  /** The incarnation the candidate's configuration seats the recipient with, if recorded. */
+  readonly seat?: string;
 }
 
 export interface VoteResponseMessage extends Envelope {
