@@ -1,7 +1,6 @@
 import { SeededRandom } from '../src/raft/random.ts';
 import { RaftInvariantError, type RaftOptions, type RaftTestOnlyBugs } from '../src/raft/index.ts';
 import { isMember } from '../src/raft/membership.ts';
-import { majority } from '../src/raft/quorum.ts';
 import type { Entry, NodeId, Ready } from '../src/raft/types.ts';
 import { DEFAULT_MAP, type KvCommand } from '../src/state-machine/commands.ts';
 import { EventQueue } from './event-queue.ts';

@@ -1,4 +1,4 @@
-import { plainToInstance } from 'class-transformer';
+import { plainToInstance, Type } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
@@ -10,9 +10,13 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
+  ValidateNested,
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
+import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
 
 /** What `ImdgoModule.forRoot()` takes. Times are in milliseconds unless named in ticks. */
 export interface ImdgoModuleOptions {
@@ -57,6 +61,16 @@ export interface ImdgoModuleOptions {
   randomSeed?: number;
   /** Lets tests cut this node's links through ImdgoFaultInjector. Never enable it in production. */
   faultInjection?: boolean;
+  /**
+   * Mutual TLS between members: each presents `cert` and accepts only peers whose certificate chains to
+   * `ca` (PEM strings or Buffers). Default: plain TCP.
+   */
+  tls?: PeerTlsOptions;
+  /**
+   * A secret (at least 16 characters) every member must hold: each peer connection proves it both ways
+   * before anything else crosses. Default: none, so whoever reaches the peer port is taken for a member.
+   */
+  clusterSecret?: string;
 }
 
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
@@ -88,6 +102,8 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsInt() @Min(0) watchHistorySize?: number;
   @IsOptional() @IsInt() randomSeed?: number;
   @IsOptional() @IsBoolean() faultInjection?: boolean;
+  @IsOptional() @ValidateNested() @Type(() => PeerTlsSchema) tls?: PeerTlsSchema;
+  @IsOptional() @IsString() @MinLength(MIN_CLUSTER_SECRET_LENGTH) clusterSecret?: string;
 }
 
 export interface ResolvedImdgoOptions {
@@ -108,6 +124,8 @@ export interface ResolvedImdgoOptions {
   readonly watchHistorySize: number;
   readonly randomSeed: number | null;
   readonly faultInjection: boolean;
+  readonly tls: PeerTlsOptions | null;
+  readonly clusterSecret: string | null;
 }
 
 export class ImdgoOptionsError extends Error {
@@ -120,7 +138,9 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
   const schema = plainToInstance(ImdgoOptionsSchema, raw);
   const errors = validateSync(schema, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0)
-    throw new ImdgoOptionsError(`invalid imdgo options: ${errors.map(describe).join('; ')}`);
+    throw new ImdgoOptionsError(
+      `invalid imdgo options: ${errors.map((error) => describe(error)).join('; ')}`,
+    );
 
   const members = schema.members.map(normalizeMemberId);
   const duplicate = members.find((m, i) => members.indexOf(m) !== i);
@@ -150,6 +170,8 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     watchHistorySize: schema.watchHistorySize ?? 10_000,
     randomSeed: schema.randomSeed ?? null,
     faultInjection: schema.faultInjection ?? false,
+    tls: schema.tls ?? null,
+    clusterSecret: schema.clusterSecret ?? null,
   };
 }
 
@@ -166,8 +188,14 @@ export function normalizeMemberId(member: string): string {
   return withPort;
 }
 
-function describe(error: ValidationError): string {
-  if (error.constraints?.whitelistValidation) return `unknown option "${error.property}"`;
+/** Options whose values must not end up in a log: keys and secrets. */
+const SECRET_OPTIONS = new Set(['tls', 'clusterSecret']);
+
+function describe(error: ValidationError, parent = ''): string {
+  const path = `${parent}${error.property}`;
+  if (error.children?.length) return error.children.map((child) => describe(child, `${path}.`)).join('; ');
+  if (error.constraints?.whitelistValidation) return `unknown option "${path}"`;
   const reasons = Object.values(error.constraints ?? {}).join(', ');
-  return `"${error.property}" (value ${JSON.stringify(error.value)}): ${reasons}`;
+  const secret = SECRET_OPTIONS.has(path.split('.')[0]!);
+  return `"${path}" (value ${secret ? 'not shown' : JSON.stringify(error.value)}): ${reasons}`;
 }

@@ -86,7 +86,12 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     const options = this.options;
     const id = await resolveNodeId(options.members, options.nodeId);
-    const tcp = new NestTcpTransport({ id, host: options.bindHost ?? hostOf(id) });
+    const tcp = new NestTcpTransport({
+      id,
+      host: options.bindHost ?? hostOf(id),
+      tls: options.tls ?? undefined,
+      clusterSecret: options.clusterSecret ?? undefined,
+    });
     const transport = options.faultInjection ? new FaultInjectingTransport(tcp) : tcp;
     this.faults = transport instanceof FaultInjectingTransport ? transport : null;
     const storage = options.dataDir ? new FileStorage({ dir: options.dataDir }) : new MemoryStorage();

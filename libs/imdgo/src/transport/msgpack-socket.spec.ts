@@ -2,15 +2,20 @@ import { Logger } from '@nestjs/common';
 import { ClientTCP, ServerTCP } from '@nestjs/microservices';
 import { connect, Socket, type Server } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
 import { FRAME_HEADER_BYTES, packFrame } from './msgpack-codec.ts';
-import { isNestPacket, MsgpackSocket, msgpackSocketClass } from './msgpack-socket.ts';
+import {
+  isNestPacket,
+  MsgpackSocket,
+  msgpackSocketClass,
+  type MsgpackSocketOptions,
+} from './msgpack-socket.ts';
 
 /** A MsgpackSocket over an unconnected socket, fed by emitting 'data' on it. */
-function parser(maxFrameBytes?: number) {
+function parser(options: MsgpackSocketOptions = {}) {
   const socket = new Socket();
-  const framing = new MsgpackSocket(socket, { maxFrameBytes });
+  const framing = new MsgpackSocket(socket, options);
   const messages: unknown[] = [];
   socket.on('message', (message) => messages.push(message));
   return { framing, socket, messages, feed: (chunk: Buffer) => socket.emit('data', chunk) };
@@ -48,12 +53,52 @@ describe('MsgpackSocket parsing', () => {
 
   it('drops the connection on a length over the limit before any body arrives', () => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-    const { feed, messages, socket } = parser(1024);
+    const { feed, messages, socket } = parser({ maxFrameBytes: 1024 });
     feed(header(1025));
     expect(socket.destroyed).toBe(true);
     expect(messages).toEqual([]);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('exceeds the 1024-byte limit'));
     warn.mockRestore();
+  });
+
+  it.each([
+    [['p'], { pattern: 'q', data: 1 }, 'unexpected packet: pattern "q"'],
+    [['p'], { id: 'x', response: 1 }, 'unexpected packet: a response'],
+    ['responses' as const, { pattern: 'p', data: 1 }, 'unexpected packet: pattern "p"'],
+  ])('expecting %j, drops the connection on %j', (expects, packet, reason) => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { feed, messages, socket } = parser({ expects });
+    feed(packFrame(packet));
+    expect(socket.destroyed).toBe(true);
+    expect(messages).toEqual([]);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(reason));
+    warn.mockRestore();
+  });
+
+  it('passes the packets it expects', () => {
+    const server = parser({ expects: ['p'] });
+    server.feed(packFrame({ pattern: 'p', data: 1, id: 'a' }));
+    const client = parser({ expects: 'responses' });
+    client.feed(packFrame({ id: 'a', response: 2 }));
+    expect([...server.messages, ...client.messages]).toEqual([
+      { pattern: 'p', data: 1, id: 'a' },
+      { id: 'a', response: 2 },
+    ]);
+  });
+
+  it('holds what it sends until the handshake is done, up to one frame limit', () => {
+    const socket = new Socket();
+    const write = vi.spyOn(socket, 'write');
+    const client = new MsgpackSocket(socket, {
+      maxFrameBytes: 100,
+      handshake: { role: 'client', secret: 'sixteen chars at least', timeoutMs: 1_000 },
+    });
+    client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) });
+    expect(() => client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) })).toThrow(
+      /bytes already wait for the handshake/,
+    );
+    expect(write).not.toHaveBeenCalled();
+    socket.destroy();
   });
 
   it('refuses to send a frame over the limit', () => {
@@ -136,13 +181,133 @@ describe('ServerTCP with MsgpackSocket', () => {
     expect(await echoThroughClient({ still: 'serving' })).toEqual({ still: 'serving' });
   });
 
-  it('survives a frame cut short by the peer closing', async () => {
+  it('logs a frame cut short by the peer closing, and keeps serving', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
     const frame = packFrame({ pattern: 'echo', data: 'x'.repeat(1000), id: '1' });
     const socket = connect(port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
+    const localPort = socket.localPort;
     socket.end(frame.subarray(0, 500));
     socket.resume();
     await new Promise((resolve) => socket.once('close', resolve));
+    await vi.waitFor(() =>
+      expect(warn).toHaveBeenCalledWith(
+        `Connection with 127.0.0.1:${localPort} ended in the middle of a frame`,
+      ),
+    );
+    warn.mockRestore();
     expect(await echoThroughClient(1)).toBe(1);
+  });
+});
+
+describe('the cluster-secret handshake between ServerTCP and ClientTCP', () => {
+  const SECRET = 'a shared secret of the cluster';
+  const handshake = (role: 'server' | 'client', secret = SECRET) =>
+    msgpackSocketClass({ handshake: { role, secret, timeoutMs: 300 } });
+  let server: ServerTCP;
+  let port: number;
+  const handled: unknown[] = [];
+  let warn: ReturnType<typeof vi.spyOn>;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = new ServerTCP({ host: '127.0.0.1', port, socketClass: handshake('server') });
+    server.addHandler('echo', async (data: unknown) => (handled.push(data), data));
+    await new Promise<void>((resolve, reject) =>
+      server.listen((error) => (error ? reject(error) : resolve())),
+    );
+  });
+
+  beforeEach(() => {
+    handled.length = 0;
+    warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+  });
+
+  afterEach(() => warn.mockRestore());
+
+  afterAll(async () => {
+    const closed = new Promise((resolve) => server.unwrap<Server>().once('close', resolve));
+    server.close();
+    await closed;
+  });
+
+  async function echo(socketClass: ReturnType<typeof handshake>, target = port): Promise<unknown> {
+    const client = new ClientTCP({ host: '127.0.0.1', port: target, socketClass });
+    client.on('error', () => {});
+    try {
+      return await firstValueFrom(client.send('echo', { blob: Buffer.from('hi') }));
+    } finally {
+      client.close();
+    }
+  }
+
+  /** A raw connection: writes `bytes` and resolves with what came back once the server closed it. */
+  async function rawExchange(bytes: Buffer | null): Promise<{ received: Buffer; localPort: number }> {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const localPort = socket.localPort!;
+    if (bytes) socket.write(bytes);
+    await new Promise((resolve) => socket.once('close', resolve));
+    return { received: Buffer.concat(chunks), localPort };
+  }
+
+  const droppedWith = (localPort: number, reason: RegExp) =>
+    vi.waitFor(() =>
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          new RegExp(`^Dropping connection with 127\\.0\\.0\\.1:${localPort}: ${reason.source}`),
+        ),
+      ),
+    );
+
+  it('lets requests through once both sides proved the secret, queueing what was sent before', async () => {
+    expect(await echo(handshake('client'))).toStrictEqual({ blob: Buffer.from('hi') });
+    expect(handled).toHaveLength(1);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('drops a client with another secret before Nest sees its request', async () => {
+    await expect(echo(handshake('client', 'not the secret of this cluster'))).rejects.toThrow(
+      'Connection closed',
+    );
+    await vi.waitFor(() =>
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/handshake failed: wrong client proof/)),
+    );
+    expect(handled).toEqual([]);
+  });
+
+  it('drops a raw connection sending a Nest packet, after sending it only a challenge', async () => {
+    const packet = packFrame({ pattern: 'echo', data: 1, id: '1' });
+    const { received, localPort } = await rawExchange(packet);
+    await droppedWith(localPort, /packet before the cluster-secret handshake completed/);
+    expect(received.readUInt32BE(0)).toBe(received.length - FRAME_HEADER_BYTES);
+    expect(received.subarray(FRAME_HEADER_BYTES).includes('challenge')).toBe(true);
+    expect(handled).toEqual([]);
+  });
+
+  it('refuses a large frame before authentication without waiting for its body', async () => {
+    const { localPort } = await rawExchange(header(100_000));
+    await droppedWith(localPort, /frame length 100000 exceeds the 256-byte limit/);
+  });
+
+  it('drops a connection that does not authenticate in time', async () => {
+    const { localPort } = await rawExchange(null);
+    await droppedWith(localPort, /not authenticated within 300 ms/);
+  });
+
+  it('gives up on a server that does not challenge', async () => {
+    const plainPort = await freePort();
+    const plain = new ServerTCP({ host: '127.0.0.1', port: plainPort, socketClass: msgpackSocketClass() });
+    plain.addHandler('echo', async (data: unknown) => data);
+    await new Promise<void>((resolve) => plain.listen(() => resolve()));
+    try {
+      await expect(echo(handshake('client'), plainPort)).rejects.toThrow('Connection closed');
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/not authenticated within 300 ms/));
+    } finally {
+      plain.close();
+    }
   });
 });

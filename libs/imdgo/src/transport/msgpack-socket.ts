@@ -2,6 +2,7 @@ import { Logger, type Type } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
+import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake } from './peer-handshake.ts';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_ALIVE_MS = 5_000;
@@ -11,6 +12,21 @@ export interface MsgpackSocketOptions {
   maxFrameBytes?: number;
   /** Idle time before TCP keepalive probes start, in ms (default 5 s). */
   keepAliveMs?: number;
+  /** Authenticate with the cluster secret before any packet passes (see peer-handshake.ts). */
+  handshake?: HandshakeOptions;
+  /**
+   * What the peer may send: only responses (the socket of a client), or only requests and events with
+   * one of these patterns (of a server). Anything else drops the connection. Default: any Nest packet.
+   */
+  expects?: 'responses' | readonly string[];
+}
+
+export interface HandshakeOptions {
+  /** The accepting side challenges; the connecting side answers. */
+  role: 'server' | 'client';
+  secret: string;
+  /** A connection not authenticated this long after it was wrapped is dropped. */
+  timeoutMs: number;
 }
 
 /** A frame that cannot be accepted; the connection it came on is dropped. */
@@ -51,26 +67,66 @@ export function isNestPacket(value: unknown): value is Record<string, unknown> {
  *
  * A bad length, an undecodable body or a value that is not a Nest packet logs
  * one line and destroys the connection; nothing is thrown into the process.
+ *
+ * With the `handshake` option the connection first runs the cluster-secret
+ * handshake (peer-handshake.ts) in frames of its own shape, consumed here, so
+ * Nest never sees them and sees nothing before they succeed: the server sends
+ * its challenge on accept, and until the peer is authenticated, incoming
+ * frames are capped at a few hundred bytes and anything but the expected
+ * handshake frame drops the connection. The client queues what Nest sends
+ * meanwhile and writes it once the server has proven the secret too.
  */
 export class MsgpackSocket extends TcpSocket {
   private static readonly logger = new Logger('MsgpackSocket');
 
   private readonly maxFrameBytes: number;
+  private readonly expects: MsgpackSocketOptions['expects'];
   /** Received bytes not consumed yet; a frame is copied out of them at most once. */
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   /** Body length of the frame being received, once its header is in. */
   private bodyBytes: number | null = null;
   private failed = false;
+  /** Null when the connection needs no authentication. */
+  private readonly handshake: PeerHandshake | null = null;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  /** Frames Nest sent before the handshake completed, in order. */
+  private waiting: { frame: Buffer; callback?: (err?: unknown) => void }[] = [];
+  private waitingBytes = 0;
 
   constructor(socket: Socket, options: MsgpackSocketOptions = {}) {
     super(socket);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.expects = options.expects;
     // Set here as this class wraps both accepted and outgoing sockets (Node
     // applies them on connect): small Raft messages must not wait on Nagle, and
     // a peer that vanished without a FIN must still be noticed.
     socket.setNoDelay(true);
     socket.setKeepAlive(true, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS);
+    // A peer that hangs up in the middle of a frame sent something broken.
+    socket.on('end', () => {
+      if (!this.failed && (this.bufferedBytes > 0 || this.bodyBytes !== null)) {
+        MsgpackSocket.logger.warn(`Connection with ${this.peer()} ended in the middle of a frame`);
+      }
+    });
+    if (options.handshake) {
+      const { role, secret, timeoutMs } = options.handshake;
+      this.handshake = new PeerHandshake(role, secret);
+      this.handshakeTimer = setTimeout(
+        () => this.handleDataError(new FrameError(`not authenticated within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      socket.once('close', () => clearTimeout(this.handshakeTimer));
+      // An accepted connection may already be reset by the time it is wrapped.
+      if (role === 'server' && !socket.destroyed) {
+        socket.write(packFrame(this.handshake.challenge()));
+      }
+    }
+  }
+
+  /** Whether the handshake is still under way: only its frames may pass. */
+  private get authenticating(): boolean {
+    return this.handshake !== null && !this.handshake.authenticated;
   }
 
   protected handleSend(message: unknown, callback?: (err?: unknown) => void): void {
@@ -78,6 +134,19 @@ export class MsgpackSocket extends TcpSocket {
     if (frame.length - FRAME_HEADER_BYTES > this.maxFrameBytes) {
       // The receiver would drop the whole connection, failing every other request on it.
       throw new FrameError(`frame of ${frame.length} bytes exceeds the ${this.maxFrameBytes}-byte limit`);
+    }
+    if (this.socket.destroyed) {
+      // E.g. a reply to a request whose connection was just dropped for misbehaving.
+      callback?.(new Error('connection closed'));
+      return;
+    }
+    if (this.authenticating) {
+      if (this.waitingBytes + frame.length > this.maxFrameBytes) {
+        throw new FrameError(`${this.waitingBytes} bytes already wait for the handshake`);
+      }
+      this.waiting.push({ frame, callback });
+      this.waitingBytes += frame.length;
+      return;
     }
     this.socket.write(frame, callback);
   }
@@ -98,8 +167,9 @@ export class MsgpackSocket extends TcpSocket {
         if (length === 0) {
           throw new FrameError('empty frame');
         }
-        if (length > this.maxFrameBytes) {
-          throw new FrameError(`frame length ${length} exceeds the ${this.maxFrameBytes}-byte limit`);
+        const limit = this.authenticating ? HANDSHAKE_MAX_FRAME_BYTES : this.maxFrameBytes;
+        if (length > limit) {
+          throw new FrameError(`frame length ${length} exceeds the ${limit}-byte limit`);
         }
         this.bodyBytes = length;
       }
@@ -108,32 +178,86 @@ export class MsgpackSocket extends TcpSocket {
       }
       const body = this.take(this.bodyBytes);
       this.bodyBytes = null;
-      this.socket.emit('message', this.decode(body));
+      const value = this.decode(body);
+      if (this.handshake !== null && !this.handshake.authenticated) {
+        this.authenticate(this.handshake, value);
+      } else {
+        this.socket.emit('message', this.expected(value));
+      }
     }
   }
 
-  /** Reached through TcpSocket#onData when handleData throws. */
+  private expected(value: unknown): Record<string, unknown> {
+    if (!isNestPacket(value)) {
+      throw new FrameError('frame body is not a Nest packet');
+    }
+    const { expects } = this;
+    const { pattern } = value;
+    const unexpected =
+      expects === 'responses' ? 'pattern' in value : expects?.includes(pattern as string) === false;
+    if (unexpected) {
+      const what =
+        typeof pattern === 'string'
+          ? `pattern ${JSON.stringify(pattern.slice(0, 100))}`
+          : 'pattern' in value
+            ? 'an object pattern'
+            : 'a response';
+      throw new FrameError(`unexpected packet: ${what}`);
+    }
+    return value;
+  }
+
+  /** Reached through TcpSocket#onData when handleData throws, and on a handshake timeout. */
   protected override handleDataError(error: unknown): void {
+    if (this.failed) {
+      return;
+    }
     this.failed = true;
     this.chunks = [];
     this.bufferedBytes = 0;
     const reason = error instanceof Error ? error.message : String(error);
-    const peer = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-    MsgpackSocket.logger.warn(`Dropping connection with ${peer}: ${reason}`);
+    for (const { callback } of this.waiting) {
+      callback?.(new Error(`connection dropped during the handshake: ${reason}`));
+    }
+    this.waiting = [];
+    MsgpackSocket.logger.warn(`Dropping connection with ${this.peer()}: ${reason}`);
     this.socket.destroy();
   }
 
-  private decode(body: Buffer): Record<string, unknown> {
-    let packet: unknown;
+  /** One step of the handshake; once it succeeds, Nest's frames flow (see the class comment). */
+  private authenticate(handshake: PeerHandshake, value: unknown): void {
+    if (isNestPacket(value)) {
+      throw new FrameError('packet before the cluster-secret handshake completed');
+    }
+    let reply;
     try {
-      packet = unpackBody(body);
+      reply = handshake.receive(value);
+    } catch (error) {
+      throw new FrameError(`handshake failed: ${(error as Error).message}`);
+    }
+    if (reply !== null) {
+      this.socket.write(packFrame(reply));
+    }
+    if (handshake.authenticated) {
+      clearTimeout(this.handshakeTimer);
+      for (const { frame, callback } of this.waiting) {
+        this.socket.write(frame, callback);
+      }
+      this.waiting = [];
+      this.waitingBytes = 0;
+    }
+  }
+
+  private decode(body: Buffer): unknown {
+    try {
+      return unpackBody(body);
     } catch (error) {
       throw new FrameError(`undecodable frame body (${(error as Error).message})`);
     }
-    if (!isNestPacket(packet)) {
-      throw new FrameError('frame body is not a Nest packet');
-    }
-    return packet;
+  }
+
+  private peer(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
   /** Removes the first `n` buffered bytes; a view when they sit in one chunk, else one copy. */

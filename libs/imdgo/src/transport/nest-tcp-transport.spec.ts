@@ -1,8 +1,11 @@
-import { createServer } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
-import { NestTcpTransport, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
+import { createTestPki } from '../../testing/test-certificates.ts';
+import { packFrame } from './msgpack-codec.ts';
+import { NestTcpTransport, RAFT_PATTERN, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 
 const started: NestTcpTransport[] = [];
@@ -232,5 +235,127 @@ describe('NestTcpTransport', () => {
     const a = await peerId();
     await startTransport(a);
     await expect(new NestTcpTransport({ id: a }).start()).rejects.toThrow(/EADDRINUSE/);
+  });
+});
+
+describe('NestTcpTransport security', () => {
+  const pki = createTestPki();
+  const SECRET = 'the secret of this test cluster';
+  const tls = { key: pki.node.key, cert: pki.node.cert, ca: pki.ca };
+  let warn: ReturnType<typeof vi.spyOn>;
+
+  beforeEach(() => {
+    warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    // ClientTCP logs each failed TLS connection as an error.
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  const warned = (pattern: RegExp) =>
+    vi.waitFor(() => expect(warn).toHaveBeenCalledWith(expect.stringMatching(pattern)));
+
+  it('carries messages and requests over mutual TLS with a cluster secret', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const secure = { tls, clusterSecret: SECRET };
+    const [ta, tb] = await Promise.all([startTransport(a, secure), startTransport(b, secure)]);
+    tb.onRequest(echo);
+    const atB = nextMessage(tb);
+    ta.send(b, { type: 'vote' });
+    expect(await atB).toStrictEqual({ from: a, message: { type: 'vote' } });
+    expect(await ta.request(b, blob(1), 2_000)).toEqual(blob(1));
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    [
+      'a certificate of another CA',
+      { key: pki.rogue.key, cert: pki.rogue.cert, ca: pki.ca },
+      /^Refusing TLS connection from a peer: client certificate refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/,
+    ],
+    [
+      'no certificate',
+      { ca: pki.ca },
+      /^Refusing TLS connection from 127\.0\.0\.1:\d+: .*peer did not return a certificate/,
+    ],
+  ])('refuses a client presenting %s', async (_, clientTls, logged) => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const tb = await startTransport(b, { tls });
+    const requests: unknown[] = [];
+    tb.onRequest(async (_from, payload) => requests.push(payload));
+    const ta = await startTransport(a, { tls: clientTls as typeof tls });
+    expect((await rejection(ta.request(b, 1, 2_000))).code).toMatch(/disconnected|unavailable/);
+    await warned(logged);
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses a plain TCP client on a TLS port', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    await startTransport(b, { tls });
+    const ta = await startTransport(a);
+    expect((await rejection(ta.request(b, 1, 2_000))).code).toMatch(/disconnected|unavailable|timeout/);
+    await warned(/^Refusing TLS connection from 127\.0\.0\.1:\d+: /);
+  });
+
+  it('checks that the server certificate names the member, unless verifyHostname is off', async () => {
+    const [a, b, c] = await Promise.all([peerId(), peerId(), peerId()]);
+    const misnamed = { ...tls, key: pki.wrongName.key, cert: pki.wrongName.cert };
+    const tb = await startTransport(b, { tls: misnamed });
+    tb.onRequest(echo);
+    const strict = await startTransport(a, { tls });
+    expect((await rejection(strict.request(b, 1, 2_000))).message).toMatch(
+      /IP: 127\.0\.0\.1 is not in the cert's list/,
+    );
+    const lenient = await startTransport(c, { tls: { ...tls, verifyHostname: false } });
+    expect(await lenient.request(b, 'chain only', 2_000)).toBe('chain only');
+  });
+
+  it('refuses a peer with another cluster secret before its request is handled', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const tb = await startTransport(b, { clusterSecret: SECRET });
+    const requests: unknown[] = [];
+    tb.onRequest(async (_from, payload) => requests.push(payload));
+    const ta = await startTransport(a, { clusterSecret: 'some other secret, as long' });
+    expect((await rejection(ta.request(b, 1, 2_000))).code).toBe('disconnected');
+    await warned(/handshake failed: wrong client proof/);
+    expect(requests).toEqual([]);
+  });
+
+  it.each([
+    ['a malformed envelope', [{ body: [] }], /malformed envelope/],
+    ['a sender that is no peer id', [{ from: 'nobody', body: [] }], /malformed envelope/],
+    [
+      'two senders',
+      [
+        { from: '127.0.0.1:1', body: [] },
+        { from: '127.0.0.1:2', body: [] },
+      ],
+      /envelope from 127\.0\.0\.1:2 on the connection of 127\.0\.0\.1:1/,
+    ],
+  ])('drops a connection that sends %s', async (_, envelopes, reason) => {
+    const b = await peerId();
+    const tb = await startTransport(b);
+    const received: unknown[] = [];
+    tb.onMessage((from) => received.push(from));
+    const socket = connect(Number(b.split(':')[1]), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const localPort = socket.localPort;
+    for (const data of envelopes) socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
+    await new Promise((resolve) => socket.once('close', resolve));
+    await warned(new RegExp(`^Dropping connection with 127\\.0\\.0\\.1:${localPort}: ${reason.source}`));
+    expect(received).toEqual(envelopes.length === 2 ? ['127.0.0.1:1'] : []);
+  });
+
+  it('drops the connection of a message its handler refuses', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    tb.onMessage(() => {
+      throw new Error('malformed Raft message');
+    });
+    ta.send(b, 'garbage');
+    await warned(
+      /^Dropping connection with 127\.0\.0\.1:\d+: message handler failed on a message from .*: malformed Raft message$/,
+    );
   });
 });

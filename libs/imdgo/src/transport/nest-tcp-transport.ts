@@ -1,12 +1,14 @@
 import { Logger, type Type } from '@nestjs/common';
-import { ServerTCP, type TcpSocket } from '@nestjs/microservices';
+import { ServerTCP, type TcpContext, type TcpSocket } from '@nestjs/microservices';
 import type { Server } from 'node:net';
+import type { ConnectionOptions, Server as TlsServer } from 'node:tls';
 import { catchError, from, throwError, type Observable } from 'rxjs';
-import { msgpackSocketClass } from './msgpack-socket.ts';
+import { msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
 import { PeerLink } from './peer-link.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 import type { PeerTransport } from './peer-transport.ts';
+import { clientTlsOptions, serverTlsOptions, type PeerTlsOptions } from './peer-tls.ts';
 
 /** Nest pattern of one-way Raft messages (`client.emit`, event handler). */
 export const RAFT_PATTERN = 'imdgo.raft';
@@ -31,6 +33,12 @@ export interface NestTcpTransportOptions {
   maxInFlightPerPeer?: number;
   /** Bytes queued on a peer's socket beyond which `send` drops (default 32 MiB). */
   maxQueuedBytesPerPeer?: number;
+  /** Mutual TLS with every peer (see peer-tls.ts). */
+  tls?: PeerTlsOptions;
+  /** Every connection must prove this shared secret before anything else crosses (see peer-handshake.ts). */
+  clusterSecret?: string;
+  /** How long a new connection may take for its TLS and secret handshakes (default 5 s). */
+  handshakeTimeoutMs?: number;
 }
 
 /** What travels in `data` of both patterns: the sender's id and the caller's value. */
@@ -40,7 +48,16 @@ interface Envelope {
 }
 
 function isEnvelope(data: unknown): data is Envelope {
-  return typeof data === 'object' && data !== null && typeof (data as Envelope).from === 'string';
+  if (data === null || typeof data !== 'object' || Object.getPrototypeOf(data) !== Object.prototype) {
+    return false;
+  }
+  const { from: sender } = data as Envelope;
+  try {
+    parsePeerAddress(sender);
+  } catch {
+    return false;
+  }
+  return Object.keys(data).every((key) => key === 'from' || key === 'body');
 }
 
 /** The `err` of a Nest reply must be truthy, and only the message should cross. */
@@ -57,12 +74,21 @@ function errorMessage(error: unknown): string {
  * The ServerTCP is driven directly (constructor, `addHandler`, `listen`,
  * `close`) because the library lives inside an HTTP app and cannot count on
  * `connectMicroservice`; ServerTCP needs nothing else from a Nest context.
+ *
+ * An accepted connection speaks for one member: the first envelope's `from`
+ * binds it, and a malformed envelope, another `from` or a message its handler
+ * throws on closes the connection with a log line.
  */
 export class NestTcpTransport implements PeerTransport {
   private readonly logger = new Logger(NestTcpTransport.name);
   private readonly id: string;
   private readonly options: NestTcpTransportOptions;
-  private readonly socketClass: Type<TcpSocket>;
+  /** Wraps accepted connections, which challenge their client when there is a cluster secret. */
+  private readonly serverSocketClass: Type<TcpSocket>;
+  private readonly clientSocketClass: Type<TcpSocket>;
+  private readonly clientTls: ConnectionOptions | undefined;
+  /** The member each accepted connection speaks for. */
+  private readonly speakers = new WeakMap<TcpSocket, string>();
   private readonly links = new Map<string, PeerLink>();
   private server: ServerTCP | null = null;
   private stopped = false;
@@ -73,10 +99,17 @@ export class NestTcpTransport implements PeerTransport {
     parsePeerAddress(options.id);
     this.id = options.id;
     this.options = options;
-    this.socketClass = msgpackSocketClass({
-      maxFrameBytes: options.maxFrameBytes,
-      keepAliveMs: options.keepAliveMs,
-    });
+    const framing = { maxFrameBytes: options.maxFrameBytes, keepAliveMs: options.keepAliveMs };
+    const secret = options.clusterSecret;
+    const timeoutMs = this.handshakeTimeoutMs();
+    const socketClass = (role: 'server' | 'client'): Type<TcpSocket> => {
+      const handshake: MsgpackSocketOptions['handshake'] = secret ? { role, secret, timeoutMs } : undefined;
+      const expects = role === 'server' ? [RAFT_PATTERN, REQUEST_PATTERN] : 'responses';
+      return msgpackSocketClass({ ...framing, handshake, expects });
+    };
+    this.serverSocketClass = socketClass('server');
+    this.clientSocketClass = socketClass('client');
+    this.clientTls = options.tls && clientTlsOptions(options.tls);
   }
 
   async start(): Promise<void> {
@@ -84,17 +117,40 @@ export class NestTcpTransport implements PeerTransport {
       throw new Error(`transport ${this.id} already started or stopped`);
     }
     const own = parsePeerAddress(this.id);
+    const { tls } = this.options;
     const server = new ServerTCP({
       host: this.options.host ?? own.host,
       port: own.port,
-      socketClass: this.socketClass,
+      socketClass: this.serverSocketClass,
+      tlsOptions: tls && serverTlsOptions(tls, this.handshakeTimeoutMs()),
     });
-    server.addHandler(RAFT_PATTERN, async (data: unknown) => this.deliver(data), true);
+    // A connection refused during the TLS handshake (no, or a wrong, client
+    // certificate; not TLS at all) never reaches Nest, so it is logged here.
+    if (tls) {
+      server.unwrap<TlsServer>().on('tlsClientError', (error, socket) => {
+        // A client certificate that fails verification is refused by destroying the socket, which then
+        // reports only "socket hang up" and has lost its address; the verdict (a code, despite its
+        // declared type) stays on the socket.
+        const address = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a peer';
+        const verdict = socket.authorizationError as unknown as string | undefined;
+        const reason = verdict ? `client certificate refused (${verdict})` : error.message;
+        this.logger.warn(`Refusing TLS connection from ${address}: ${reason}`);
+      });
+    }
+    server.addHandler(
+      RAFT_PATTERN,
+      async (data: unknown, context: TcpContext) => this.deliver(data, context.getSocketRef()),
+      true,
+    );
     // A handler that throws leaves the client without a reply (ServerTCP only
     // logs it), so failures are turned into an erroring stream, which ServerTCP
     // sends back as the reply's `err`.
-    server.addHandler(REQUEST_PATTERN, async (data: unknown): Promise<Observable<unknown>> =>
-      from(this.answer(data)).pipe(catchError((error: unknown) => throwError(() => errorMessage(error)))),
+    server.addHandler(
+      REQUEST_PATTERN,
+      async (data: unknown, context: TcpContext): Promise<Observable<unknown>> =>
+        from(this.answer(data, context.getSocketRef())).pipe(
+          catchError((error: unknown) => throwError(() => errorMessage(error))),
+        ),
     );
     await new Promise<void>((resolve, reject) => {
       // ServerTCP#listen only calls back on EADDRINUSE/ECONNREFUSED, not on other errors.
@@ -165,7 +221,8 @@ export class NestTcpTransport implements PeerTransport {
     if (link === undefined) {
       const { options } = this;
       link = new PeerLink(to, {
-        socketClass: this.socketClass,
+        socketClass: this.clientSocketClass,
+        tlsOptions: this.clientTls,
         connectTimeoutMs: options.connectTimeoutMs ?? 1_000,
         minBackoffMs: options.minBackoffMs ?? 50,
         maxBackoffMs: options.maxBackoffMs ?? 2_000,
@@ -177,25 +234,52 @@ export class NestTcpTransport implements PeerTransport {
     return link;
   }
 
-  private deliver(data: unknown): void {
-    if (!isEnvelope(data)) {
-      this.logger.warn('Ignoring a Raft message without sender');
+  private deliver(data: unknown, socket: TcpSocket): void {
+    const sender = this.speaker(data, socket);
+    if (sender === null) {
       return;
     }
     try {
-      this.messageHandler?.(data.from, data.body);
+      this.messageHandler?.(sender, (data as Envelope).body);
     } catch (error) {
-      this.logger.error(`Message handler failed on a message from ${data.from}`, error);
+      this.drop(socket, `message handler failed on a message from ${sender}: ${errorMessage(error)}`);
     }
   }
 
-  private async answer(data: unknown): Promise<unknown> {
-    if (!isEnvelope(data)) {
-      throw new Error('malformed request: no sender');
+  private async answer(data: unknown, socket: TcpSocket): Promise<unknown> {
+    const sender = this.speaker(data, socket);
+    if (sender === null) {
+      throw new Error('malformed request');
     }
     if (this.requestHandler === null) {
       throw new Error(`${this.id} has no request handler`);
     }
-    return this.requestHandler(data.from, data.body);
+    return this.requestHandler(sender, (data as Envelope).body);
+  }
+
+  /** The sender of a well-formed envelope from the member this connection speaks for; else drops it. */
+  private speaker(data: unknown, socket: TcpSocket): string | null {
+    if (!isEnvelope(data)) {
+      this.drop(socket, 'malformed envelope (expected { from: "host:port", body })');
+      return null;
+    }
+    const bound = this.speakers.get(socket);
+    if (bound === undefined) {
+      this.speakers.set(socket, data.from);
+    } else if (bound !== data.from) {
+      this.drop(socket, `envelope from ${data.from} on the connection of ${bound}`);
+      return null;
+    }
+    return data.from;
+  }
+
+  private drop(socket: TcpSocket, reason: string): void {
+    const { remoteAddress, remotePort } = socket.netSocket;
+    this.logger.warn(`Dropping connection with ${remoteAddress}:${remotePort}: ${reason}`);
+    socket.netSocket.destroy();
+  }
+
+  private handshakeTimeoutMs(): number {
+    return this.options.handshakeTimeoutMs ?? 5_000;
   }
 }

@@ -1,12 +1,16 @@
 import type { Type } from '@nestjs/common';
 import { ClientTCP, type TcpSocket } from '@nestjs/microservices';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Subscription } from 'rxjs';
 import { parsePeerAddress } from './peer-address.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 
 export interface PeerLinkOptions {
   socketClass: Type<TcpSocket>;
+  /** Connect with TLS (see peer-tls.ts). */
+  tlsOptions?: ConnectionOptions;
   /** Gives up on a connection attempt after this long. */
   connectTimeoutMs: number;
   /** First delay before reconnecting after a failure; doubles per failure up to `maxBackoffMs`. */
@@ -38,6 +42,8 @@ export class PeerLink {
   /** The socket of the current connection or attempt. */
   private socket: Socket | null = null;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** What broke the current connection, if it reported why (a refused certificate, a reset). */
+  private socketError: Error | null = null;
   private failures = 0;
   private retryAt = 0;
   private inFlight = 0;
@@ -49,7 +55,12 @@ export class PeerLink {
     this.peer = peer;
     this.options = options;
     const { host, port } = parsePeerAddress(peer);
-    this.client = new ClientTCP({ host, port, socketClass: options.socketClass });
+    this.client = new ClientTCP({
+      host,
+      port,
+      socketClass: options.socketClass,
+      tlsOptions: options.tlsOptions,
+    });
   }
 
   /** Sends an event; returns false when it was dropped. */
@@ -149,9 +160,18 @@ export class PeerLink {
 
   private connect(): void {
     this.state = 'connecting';
-    const connected = this.client.connect();
+    // ClientTCP counts a TLS connection as made once TCP is; the link waits for the TLS handshake too, so
+    // that the connect timeout covers it and a refused certificate is a failed attempt.
+    const connected = this.options.tlsOptions
+      ? Promise.all([this.client.connect(), once(this.client.unwrap<Socket>(), 'secureConnect')])
+      : this.client.connect();
     const socket = this.client.unwrap<Socket>();
     this.socket = socket;
+    this.socketError = null;
+    // Recorded at once: the requests it fails learn of it in the same tick, through ClientTCP's 'close'.
+    socket.on('error', (error) => {
+      if (this.socket === socket) this.socketError = error;
+    });
     this.connectTimer = setTimeout(() => {
       // With an error, so that ClientTCP's pending connect() rejects instead of hanging.
       const message = `connect to ${this.peer} timed out after ${this.options.connectTimeoutMs} ms`;
@@ -195,7 +215,8 @@ export class PeerLink {
     const message = error instanceof Error ? error.message : String(error);
     if (message === 'Connection closed') {
       // ClientTCP#handleClose fails every request awaiting a reply with this.
-      return this.error('disconnected', `connection to ${this.peer} closed before the reply`);
+      const cause = this.socketError ? ` (${this.socketError.message})` : '';
+      return this.error('disconnected', `connection to ${this.peer} closed before the reply${cause}`);
     }
     // Connection failures (ECONNREFUSED, the connect timeout above) carry a system error code.
     if (typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string') {

@@ -1,0 +1,54 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { FRAME_HEADER_BYTES, packFrame, unpackBody } from '../../libs/imdgo/src/transport/msgpack-codec.ts';
+import { RAFT_PATTERN } from '../../libs/imdgo/src/transport/nest-tcp-transport.ts';
+
+/** A raw connection to a node's peer port, for sending it what no well-behaved member would. */
+export interface HostileConnection {
+  readonly socket: Socket;
+  /** The local port, as the node's log lines name it (`127.0.0.1:<port>`). */
+  readonly localPort: number;
+  write(bytes: Buffer): void;
+  /** Frames the node sent, decoded, once they are complete. */
+  readonly frames: unknown[];
+  /** Resolves true once the node has closed the connection, false if it is still open after `ms`. */
+  closedWithin(ms: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Opens a connection to the member `id` (`host:port`), over TLS when `tls` is given. */
+export async function connectHostile(id: string, tls?: ConnectionOptions): Promise<HostileConnection> {
+  const [host, port] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
+  const socket = tls ? connectTls({ ...tls, host, port }) : connectTcp(port, host);
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise((resolve) => socket.once(tls ? 'secureConnect' : 'connect', resolve));
+  const frames: unknown[] = [];
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= FRAME_HEADER_BYTES) {
+      const end = FRAME_HEADER_BYTES + pending.readUInt32BE(0);
+      if (pending.length < end) break;
+      frames.push(unpackBody(pending.subarray(FRAME_HEADER_BYTES, end)));
+      pending = pending.subarray(end);
+    }
+  });
+  return {
+    socket,
+    localPort: socket.localPort!,
+    frames,
+    write: (bytes) => socket.write(bytes),
+    closedWithin: (ms) =>
+      Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
+      ]),
+    close: () => socket.destroy(),
+  };
+}
+
+/** A Raft message batch in the Nest event shape the peer port takes, as one frame. */
+export function raftFrame(from: string, body: unknown): Buffer {
+  return packFrame({ pattern: RAFT_PATTERN, data: { from, body } });
+}
