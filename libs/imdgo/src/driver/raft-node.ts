@@ -22,11 +22,13 @@ import type {
 import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import {
+  parseCommand,
   encodeCommand,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
 } from '../state-machine/commands.ts';
+import { isConfigChange } from '../raft/membership.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
@@ -478,14 +480,17 @@ export class RaftNode {
     this.schedule();
   }
 
+  /** Throwing makes the transport close the connection, with one log line for a whole bad frame. */
   private receive(from: string, body: unknown): void {
-    if (this.stopped || !Array.isArray(body)) return;
+    if (this.stopped) return;
+    if (!Array.isArray(body)) throw new Error(`malformed Raft batch from ${from}`);
     this.lastContact.set(from, Date.now());
     for (const raw of body) {
       const message = toRaftMessage(raw);
-      if (!message || message.from !== from || message.to !== this.id) {
-        this.logger.warn(`dropping a malformed or misaddressed message from ${from}`);
-        continue;
+      // A snapshot is stepped only with its image, from the last chunk of a transfer.
+      if (!message || message.from !== from || message.to !== this.id || message.type === 'snapshot') {
+        this.schedule();
+        throw new Error(`malformed or misaddressed Raft message from ${from}`);
       }
       this.raft.step(message);
     }
@@ -496,6 +501,9 @@ export class RaftNode {
     if (this.stopped) throw new StoppedError();
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
+      // Only a well-formed command may reach the log, where every node would have to apply it.
+      const parsed = parseCommand(request.data);
+      if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
       if (this.raft.role !== 'leader') {
         throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
       }
@@ -508,7 +516,7 @@ export class RaftNode {
     }
     if (request?.kind === 'status') return this.localStatus();
     if (request?.kind === 'snapshot-chunk') return this.receiveSnapshotChunk(_from, request);
-    if (request?.kind === 'config' && typeof request.change?.id === 'string') {
+    if (request?.kind === 'config' && isConfigChange(request.change)) {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
       return this.changeMembership(request.change);
     }

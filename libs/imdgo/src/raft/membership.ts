@@ -16,6 +16,18 @@ export function isMember(config: ClusterConfig, id: NodeId): boolean {
   return config.voters.includes(id) || config.learners.includes(id);
 }
 
+/** A configuration change as it may arrive from a peer: checked before it can reach the log. */
+export function isConfigChange(value: unknown): value is ConfigChange {
+  if (typeof value !== 'object' || value === null) return false;
+  const change = value as Record<string, unknown>;
+  const types: readonly unknown[] = ['add-learner', 'promote', 'remove'];
+  return (
+    types.includes(change.type) &&
+    typeof change.id === 'string' &&
+    (change.incarnation === undefined || typeof change.incarnation === 'string')
+  );
+}
+
 /** The configuration after `change`, or the reason it is not allowed. */
 export function changeConfig(config: ClusterConfig, change: ConfigChange): ClusterConfig | string {
   const { id } = change;
@@ -41,6 +53,8 @@ export function changeConfig(config: ClusterConfig, change: ConfigChange): Clust
         incarnations,
       };
     }
+    default:
+      return `unknown configuration change ${String((change as { type: unknown }).type)}`;
   }
 }
 

@@ -86,3 +86,26 @@ export function encodeCommand(command: LoggedCommand): Uint8Array {
 export function decodeCommand(data: Uint8Array): LoggedCommand {
   return unpackr.unpack(data) as LoggedCommand;
 }
+
+const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire'];
+
+/** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
+export function parseCommand(data: Uint8Array): LoggedCommand | string {
+  let decoded: unknown;
+  try {
+    decoded = decodeCommand(data);
+  } catch {
+    return 'the command does not decode';
+  }
+  const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
+  if (typeof command !== 'object' || command === null) return 'no command';
+  if (!OPERATIONS.includes(command.op)) return `unknown operation ${String(command.op)}`;
+  if (typeof command.key !== 'string') return 'the key is not a string';
+  if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';
+  if (command.op === 'increment' && typeof command.delta !== 'number') return 'the delta is not a number';
+  if (command.op === 'expire' && typeof command.revision !== 'number') return 'the revision is not a number';
+  for (const field of ['ttlMs', 'ifVersion']) {
+    if (command[field] !== undefined && typeof command[field] !== 'number') return `${field} is not a number`;
+  }
+  return decoded as LoggedCommand;
+}

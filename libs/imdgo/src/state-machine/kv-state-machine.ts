@@ -3,7 +3,7 @@ import type { Entry } from '../raft/types.ts';
 import { MinHeap } from '../util/min-heap.ts';
 import type { ChangeEvent } from './change-event.ts';
 import {
-  decodeCommand,
+  parseCommand,
   DEFAULT_MAP,
   type CommandResult,
   type KvCommand,
@@ -156,7 +156,10 @@ export class KvStateMachine {
     this.appliedIndex = entry.index;
     const nothing = { index: entry.index, result: null, duplicate: false, changes: [] };
     if (entry.kind !== 'command') return nothing;
-    const { session, time, command, storeLimit } = decodeCommand(entry.data);
+    const parsed = parseCommand(entry.data);
+    // A command no node can apply is skipped by all alike, rather than halting every replica.
+    if (typeof parsed === 'string') return nothing;
+    const { session, time, command, storeLimit } = parsed;
     if (session) {
       const seen = this.sessions.lookup(session);
       if (seen === 'stale') return nothing;
