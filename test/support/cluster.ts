@@ -106,14 +106,17 @@ export async function startCluster(
 
 /** Nodes form the cluster by discovery: waits until each of them sees `count` voters. */
 export async function waitForVoters(nodes: readonly TestNode[], count: number): Promise<void> {
-  await waitFor(
-    () =>
-      nodes.every(
-        (n) => n.closed || n.runtime.node.localStatus().members.filter((m) => m.voter).length === count,
-      ),
-    `${count} voters`,
-    15_000,
-  );
+  const voters = (n: TestNode) => n.runtime.node.localStatus().members.filter((m) => m.voter);
+  try {
+    await waitFor(
+      () => nodes.every((n) => n.closed || voters(n).length === count),
+      `${count} voters`,
+      15_000,
+    );
+  } catch (error) {
+    const views = nodes.filter((n) => !n.closed).map((n) => `${n.id} sees ${voters(n).map((m) => m.id)}`);
+    throw new Error(`${(error as Error).message}; ${views.join('; ')}`);
+  }
 }
 
 /** Polls until `probe` returns a value (not undefined/false), or fails after `timeoutMs`. */

@@ -77,7 +77,8 @@ export function handleJoin(r: Raft, m: JoinMessage): void {
   }
   const config = r.membership.current;
   if (isMember(config, m.from)) {
-    if (config.incarnations?.[m.from] === m.incarnation) return;
+    // Seated already: its promotion may have been refused while another change was pending; retry it.
+    if (config.incarnations?.[m.from] === m.incarnation) return maybePromote(r, m.from);
     r.proposeConfigChange({ type: 'remove', id: m.from });
     return;
   }
