@@ -115,7 +115,7 @@ export async function waitForVoters(nodes: readonly TestNode[], count: number): 
     );
   } catch (error) {
     const views = nodes.filter((n) => !n.closed).map((n) => `${n.id} sees ${voters(n).map((m) => m.id)}`);
-    throw new Error(`${(error as Error).message}; ${views.join('; ')}`);
+    throw new Error(`${(error as Error).message}; ${views.join('; ')}`, { cause: error });
   }
 }
 
