@@ -1,0 +1,96 @@
+/**
+ * One imdgo node of the benchmark cluster, in its own process: a Nest application context with
+ * ImdgoModule, which runs the load it is asked for through the injected ImdgoStore (the embedded use)
+ * and answers the orchestrator over IPC. Argument: a JSON NodeArgs.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { BackgroundLoad } from '../load/background-load.ts';
+import { runClosedLoop } from '../load/closed-loop.ts';
+import { makeDataset } from '../load/dataset.ts';
+import { operation, preload, type KvClient } from '../load/kv-client.ts';
+import { runTightLoop } from '../load/tight-loop.ts';
+import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
+
+const args = JSON.parse(process.argv[2]!) as NodeArgs;
+// Without the orchestrator nobody would stop this process.
+process.on('disconnect', () => process.exit(1));
+
+const app = await NestFactory.createApplicationContext(
+  { imports: [ImdgoModule.forRoot({ members: [...args.members], nodeId: args.nodeId })] },
+  { logger: ['error', 'warn'] },
+);
+const store = app.get(ImdgoStore);
+const cluster = app.get(ImdgoCluster);
+const data = makeDataset(args.keys, args.valueBytes);
+const linearizable: KvClient = { put: (key, value) => store.set(key, value), get: (key) => store.get(key) };
+const local: KvClient = {
+  put: (key, value) => store.set(key, value),
+  get: (key) => store.get(key, { consistency: 'local' }),
+};
+let background: BackgroundLoad | null = null;
+
+async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
+  switch (request.kind) {
+    case 'status': {
+      const status = cluster.localStatus();
+      const answer: NodeStatus = {
+        role: status.role,
+        leader: status.leader,
+        commitIndex: status.commitIndex,
+        appliedIndex: status.appliedIndex,
+        voters: status.members.filter((member) => member.voter).map((member) => member.id),
+        rssBytes: process.memoryUsage.rss(),
+      };
+      return answer;
+    }
+    case 'cpu': {
+      const usage = process.cpuUsage();
+      return usage.user + usage.system;
+    }
+    case 'preload':
+      await preload(linearizable, data);
+      return null;
+    case 'run': {
+      const window = { warmupMs: request.warmupMs, durationMs: request.durationMs };
+      if (request.workload === 'local-peek') return runTightLoop(() => store.peek(data.randomKey()), window);
+      const client = request.workload === 'local-get' ? local : linearizable;
+      return runClosedLoop(operation(request.workload, client, data), request.concurrency, window);
+    }
+    case 'background-start':
+      background = new BackgroundLoad(operation('write', linearizable, data), request.concurrency);
+      return null;
+    case 'background-first-success':
+      if (!background) throw new Error('no background load is running');
+      return background.firstSuccessAfter(request.after, request.timeoutMs);
+    case 'background-stop': {
+      if (!background) throw new Error('no background load is running');
+      const stopped = await background.stop();
+      background = null;
+      return stopped;
+    }
+    case 'stop':
+      await app.close();
+      return null;
+  }
+}
+
+function reply(message: NodeMessage, then?: () => void): void {
+  process.send!(message, undefined, undefined, then);
+}
+
+process.on('message', (message: { id: number; request: NodeRequest }) => {
+  const { id, request } = message;
+  handle(request).then(
+    (result) => reply({ type: 'reply', id, ok: true, result }, request.kind === 'stop' ? exit : undefined),
+    (error: unknown) =>
+      reply({ type: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+});
+reply({ type: 'ready' });
+
+function exit(): void {
+  // A normal exit, so that --cpu-prof writes its profile.
+  process.exit(0);
+}

@@ -1,0 +1,56 @@
+import type { LoadSummary } from '../load/latency.ts';
+import type { Workload } from '../load/kv-client.ts';
+
+/** What the orchestrator asks a bench node process over IPC; each request carries an id for its reply. */
+export type NodeRequest =
+  | { readonly kind: 'status' }
+  | { readonly kind: 'cpu' }
+  | { readonly kind: 'preload' }
+  | {
+      readonly kind: 'run';
+      readonly workload: Workload;
+      readonly concurrency: number;
+      readonly warmupMs: number;
+      readonly durationMs: number;
+    }
+  | { readonly kind: 'background-start'; readonly concurrency: number }
+  | { readonly kind: 'background-first-success'; readonly after: number; readonly timeoutMs: number }
+  | { readonly kind: 'background-stop' }
+  | { readonly kind: 'stop' };
+
+/** The answer to each kind of request. */
+export interface NodeReplies {
+  status: NodeStatus;
+  /** User + system CPU time of the process so far, in µs. */
+  cpu: number;
+  preload: null;
+  run: LoadSummary;
+  'background-start': null;
+  'background-first-success': number | null;
+  'background-stop': { errors: number };
+  stop: null;
+}
+
+export interface NodeStatus {
+  readonly role: string;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** The voters in this node's configuration: a restarted node counts once promoted from learner. */
+  readonly voters: readonly string[];
+  /** The process's resident memory, to show what the runs left behind. */
+  readonly rssBytes: number;
+}
+
+export type NodeMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: string };
+
+/** Command-line arguments of a bench node process. */
+export interface NodeArgs {
+  readonly nodeId: string;
+  readonly members: readonly string[];
+  readonly keys: number;
+  readonly valueBytes: number;
+}

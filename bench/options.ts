@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
+
+export interface BenchOptions {
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly keys: number;
+  readonly valueBytes: number;
+  readonly workloads: readonly WorkloadGroup[];
+  readonly concurrency: readonly number[];
+  /** Where imdgo and etcd loads are issued: the leader, a follower, or both (to isolate a profile). */
+  readonly targets: readonly ('leader' | 'follower')[];
+  readonly compare: boolean;
+  /** Also run etcd with its data on disk, besides tmpfs. */
+  readonly etcdDisk: boolean;
+  readonly json: string | null;
+  readonly smoke: boolean;
+  readonly failoverRounds: number;
+  readonly failoverConcurrency: number;
+  readonly memoryKeys: number;
+  /** Where imdgo node processes write V8 CPU profiles (--cpu-prof), or null. */
+  readonly cpuProfDir: string | null;
+  readonly verbose: boolean;
+}
+
+export const USAGE = `npm run bench -- [options]
+  --duration S           measured seconds per run (default 10)
+  --warmup S             warm-up seconds before each run (default 2)
+  --keys N               keys loaded and addressed at random (default 10000)
+  --value-bytes N        value size (default 100)
+  --workloads LIST       of ${WORKLOAD_GROUPS.join(',')} (default: all)
+  --concurrency LIST     closed-loop concurrencies (default 1,64)
+  --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
+  --compare              also run etcd (3 members, data on tmpfs) and Redis
+  --etcd-disk            with --compare: also etcd with its data on disk
+  --json FILE            write every result as one JSON object per line
+  --smoke                5 s: imdgo writes and reads only, exits 1 if they fail
+  --failover-rounds N    kill -9 the leader N times (default 5)
+  --failover-concurrency N  writers during failover (default 8)
+  --memory-keys N        keys for the memory workload (default 1000000)
+  --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
+  --verbose              show the output of every process started`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      keys: { type: 'string', default: '10000' },
+      'value-bytes': { type: 'string', default: '100' },
+      workloads: { type: 'string', default: WORKLOAD_GROUPS.join(',') },
+      concurrency: { type: 'string', default: '1,64' },
+      targets: { type: 'string', default: 'leader,follower' },
+      compare: { type: 'boolean', default: false },
+      'etcd-disk': { type: 'boolean', default: false },
+      json: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      'failover-rounds': { type: 'string', default: '5' },
+      'failover-concurrency': { type: 'string', default: '8' },
+      'memory-keys': { type: 'string', default: '1000000' },
+      'cpu-prof': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const workloads = values.workloads.split(',').map((name) => {
+    if (!(WORKLOAD_GROUPS as readonly string[]).includes(name)) {
+      throw new Error(`unknown workload "${name}" (known: ${WORKLOAD_GROUPS.join(', ')})`);
+    }
+    return name as WorkloadGroup;
+  });
+  const smoke = values.smoke;
+  return {
+    durationMs: smoke ? 1_000 : seconds('duration', values.duration),
+    warmupMs: smoke ? 250 : seconds('warmup', values.warmup, true),
+    // A smaller data set loads faster; the smoke run checks that the paths work, not their speed.
+    keys: smoke ? Math.min(1_000, positive('keys', values.keys)) : positive('keys', values.keys),
+    valueBytes: positive('value-bytes', values['value-bytes']),
+    workloads: smoke ? ['write', 'read'] : workloads,
+    concurrency: values.concurrency.split(',').map((c) => positive('concurrency', c)),
+    targets: values.targets.split(',').map((target) => {
+      if (target !== 'leader' && target !== 'follower') {
+        throw new Error(`--targets takes leader and follower, got "${target}"`);
+      }
+      return target;
+    }),
+    compare: values.compare && !smoke,
+    etcdDisk: values['etcd-disk'],
+    json: values.json ?? null,
+    smoke,
+    failoverRounds: positive('failover-rounds', values['failover-rounds']),
+    failoverConcurrency: positive('failover-concurrency', values['failover-concurrency']),
+    memoryKeys: positive('memory-keys', values['memory-keys']),
+    cpuProfDir: values['cpu-prof'] ?? null,
+    verbose: values.verbose,
+  };
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+function seconds(name: string, text: string, zeroAllowed = false): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s < 0 || (s === 0 && !zeroAllowed)) {
+    throw new Error(`--${name} must be a positive number of seconds, got "${text}"`);
+  }
+  return Math.round(s * 1000);
+}
