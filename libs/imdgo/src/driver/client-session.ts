@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SessionStamp } from '../state-machine/commands.ts';
 
 /**
@@ -6,7 +6,8 @@ import type { SessionStamp } from '../state-machine/commands.ts';
  * number, and carries the lowest one still unanswered so the state machine can forget older results.
  */
 export class ClientSession {
-  private readonly client = randomUUID();
+  // 72 random bits: unique enough for the life of a cluster, and short, since every write carries it.
+  private readonly client = randomBytes(9).toString('base64url');
   private nextSeq = 1;
   private lowestUnanswered = 1;
   private readonly inFlight = new Set<number>();

@@ -136,6 +136,7 @@ export class RaftNode {
   /** The newest snapshot image this node holds (taken or installed): what lagging followers receive. */
   private latestImage: Snapshot | null = null;
   private snapshotting = false;
+  private appliedBytesSinceSnapshot = 0;
   private readonly outgoingSnapshots = new Set<NodeId>();
   private incomingSnapshot: {
     from: NodeId;
@@ -177,6 +178,11 @@ export class RaftNode {
     this.raft = new Raft(raftOptions, stored);
     this.options.transport.onMessage((from, body) => this.receive(from, body));
     this.options.transport.onRequest((from, payload) => this.answer(from, payload));
+    this.options.transport.onPeerDown((peer) => {
+      if (this.stopped) return;
+      this.raft.peerUnreachable(peer);
+      this.schedule();
+    });
     await this.options.transport.start();
     this.timer = setInterval(() => this.tick(), this.options.tickMs);
     this.started = true;
@@ -612,6 +618,7 @@ export class RaftNode {
     const started = performance.now();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
+      this.appliedBytesSinceSnapshot += entry.data.byteLength;
       for (const change of applied.changes) this.options.onChange(change);
       const configWaiter = this.configWaiters.get(entry.index);
       if (configWaiter) {
@@ -696,9 +703,16 @@ export class RaftNode {
   // ---- snapshots ----
 
   /** Takes a snapshot once enough entries were applied since the last one, without blocking the loop. */
+  /**
+   * Snapshots once `snapshotThreshold` entries were applied since the last one, and once the log since
+   * then is at least as large as the last image: encoding a large state every few thousand small writes
+   * would cost more than the log it saves.
+   */
   private maybeSnapshot(): void {
     const since = this.machine.appliedIndex - (this.latestImage?.index ?? 0);
     if (this.snapshotting || since < this.options.snapshotThreshold) return;
+    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return;
+    this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = true;
     void this.takeSnapshot().finally(() => {
       this.snapshotting = false;

@@ -239,6 +239,18 @@ export class Raft {
   }
 
   /**
+   * The driver saw the connection to `peer` close. If it was our leader it has likely crashed: forget it,
+   * give up the CheckQuorum lease and campaign within a few ticks instead of a full election timeout.
+   * Only a hint, never trusted for safety: with PreVote a live leader's followers still refuse.
+   */
+  peerUnreachable(peer: NodeId): void {
+    if (this.role !== 'follower' || this.leader !== peer) return;
+    this.leader = null;
+    const soon = 1 + this.config.random.int(3);
+    this.electionElapsed = Math.max(this.config.electionTicks, this.randomizedElectionTimeout - soon);
+  }
+
+  /**
    * Appends a single-server configuration change (Raft dissertation §4.1), in effect at once. Refused until
    * this leader has committed an entry of its term, and while another change is uncommitted: the fix
    * (Ongaro, 2015) that keeps the majorities of successive configurations overlapping across leader changes.

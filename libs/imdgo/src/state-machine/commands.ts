@@ -80,7 +80,8 @@ const packr = new Packr(msgpackOptions());
 const unpackr = new Unpackr(msgpackOptions());
 
 export function encodeCommand(command: LoggedCommand): Uint8Array {
-  return packr.pack(command);
+  // A copy: msgpackr returns a view of its shared pack buffer, which a log entry would then keep alive.
+  return Uint8Array.prototype.slice.call(packr.pack(command));
 }
 
 export function decodeCommand(data: Uint8Array): LoggedCommand {

@@ -57,6 +57,10 @@ export class FaultInjectingTransport implements PeerTransport {
     });
   }
 
+  onPeerDown(handler: (peer: string) => void): void {
+    this.inner.onPeerDown(handler);
+  }
+
   onRequest(handler: (from: string, payload: unknown) => Promise<unknown>): void {
     this.inner.onRequest((from, payload) =>
       this.blocked.has(from) ? new Promise<never>(() => {}) : handler(from, payload),

@@ -136,6 +136,9 @@ export class MemoryTransport implements PeerTransport {
     this.messageHandler = handler;
   }
 
+  /** In-process peers have no connections to lose. */
+  onPeerDown(): void {}
+
   onRequest(handler: (from: string, payload: unknown) => Promise<unknown>): void {
     this.requestHandler = handler;
   }

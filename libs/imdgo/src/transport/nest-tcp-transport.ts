@@ -93,6 +93,7 @@ export class NestTcpTransport implements PeerTransport {
   private server: ServerTCP | null = null;
   private stopped = false;
   private messageHandler: ((from: string, message: unknown) => void) | null = null;
+  private peerDownHandler: ((peer: string) => void) | null = null;
   private requestHandler: ((from: string, payload: unknown) => Promise<unknown>) | null = null;
 
   constructor(options: NestTcpTransportOptions) {
@@ -209,6 +210,10 @@ export class NestTcpTransport implements PeerTransport {
     this.messageHandler = handler;
   }
 
+  onPeerDown(handler: (peer: string) => void): void {
+    this.peerDownHandler = handler;
+  }
+
   onRequest(handler: (from: string, payload: unknown) => Promise<unknown>): void {
     this.requestHandler = handler;
   }
@@ -228,6 +233,7 @@ export class NestTcpTransport implements PeerTransport {
         maxBackoffMs: options.maxBackoffMs ?? 2_000,
         maxInFlight: options.maxInFlightPerPeer ?? 1_024,
         maxQueuedBytes: options.maxQueuedBytesPerPeer ?? 32 * 1024 * 1024,
+        onDown: () => this.peerDownHandler?.(to),
       });
       this.links.set(to, link);
     }

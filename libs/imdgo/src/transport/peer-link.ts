@@ -20,6 +20,8 @@ export interface PeerLinkOptions {
   maxInFlight: number;
   /** Bytes queued on the socket beyond which `emit` drops. */
   maxQueuedBytes: number;
+  /** Called when an established connection to the peer closes (the peer crashed or reset it). */
+  onDown?: () => void;
 }
 
 type LinkState = 'idle' | 'connecting' | 'up' | 'backoff';
@@ -186,7 +188,10 @@ export class PeerLink {
         }
         this.state = 'up';
         this.failures = 0;
-        socket.once('close', () => this.backOff());
+        socket.once('close', () => {
+          this.backOff();
+          if (!this.closed) this.options.onDown?.();
+        });
       },
       () => {
         clearTimeout(this.connectTimer);

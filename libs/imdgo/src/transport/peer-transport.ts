@@ -13,4 +13,6 @@ export interface PeerTransport {
   request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T>;
   onMessage(handler: (from: string, message: unknown) => void): void;
   onRequest(handler: (from: string, payload: unknown) => Promise<unknown>): void;
+  /** Learns when an established connection to a peer closes: a hint that the peer died, never proof. */
+  onPeerDown(handler: (peer: string) => void): void;
 }
