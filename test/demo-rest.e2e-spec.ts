@@ -347,6 +347,22 @@ describe('demo REST API', () => {
     expect((await leader()).id).toBe(target.id);
   });
 
+  it('adds and removes members through the admin endpoints', async () => {
+    const node = await follower();
+    expect((await call(node, 'POST', '/cluster/members', { id: 'not an address' })).status).toBe(400);
+    // A learner counts toward no majority, so one that never starts is harmless.
+    const added = await call(node, 'POST', '/cluster/members', { id: '127.0.0.1:1', learner: true });
+    expect(added.status).toBe(200);
+    expect(added.body.members).toContainEqual(expect.objectContaining({ id: '127.0.0.1:1', voter: false }));
+    expect((await call(node, 'POST', '/cluster/members', { id: '127.0.0.1:1', learner: true })).status).toBe(
+      400,
+    );
+    const removed = await call(node, 'DELETE', '/cluster/members/127.0.0.1:1');
+    expect(removed.status).toBe(200);
+    expect(removed.body.members.map((m: { id: string }) => m.id)).not.toContain('127.0.0.1:1');
+    expect((await call(node, 'DELETE', '/cluster/members/127.0.0.1:1')).status).toBe(400);
+  });
+
   it('serves health, readiness, Prometheus metrics, the OpenAPI docs and the dashboard', async () => {
     const node = nodes[1]!;
     const health = await call(node, 'GET', '/health');

@@ -55,6 +55,12 @@ describe('bad input through the store', () => {
     await expect(store.set(42 as unknown as string, 1)).rejects.toBeInstanceOf(InvalidKeyError);
     await expect(store.set('big', 'x'.repeat(5000))).rejects.toBeInstanceOf(ValueTooLargeError);
     expect(await store.has('big')).toBe(false);
+    await expect(store.set('sym', Symbol('s') as unknown)).rejects.toThrow(/symbol value cannot be stored/);
+    await expect(store.set('fn', (() => 1) as unknown)).rejects.toThrow(/function value cannot be stored/);
+    await expect(store.set('undef', undefined)).rejects.toThrow(/undefined value cannot be stored/);
+    await expect(store.set('ttl', 1, { ttl: Number.NaN })).rejects.toThrow(/ttl must be a positive integer/);
+    await expect(store.set('nested-symbol', { s: Symbol('s') })).rejects.toThrow(/cannot be encoded/);
+    expect(await store.has('sym')).toBe(false);
     await store.set('small', 'x'.repeat(1000));
     expect(await store.get('small')).toHaveLength(1000);
   });

@@ -1,6 +1,17 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+} from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ImdgoCluster, type ClusterStatus } from 'imdgo';
+import { AddMemberDto } from './add-member.dto.ts';
 import { TransferLeadershipDto } from './transfer-leadership.dto.ts';
 
 @ApiTags('cluster')
@@ -38,5 +49,30 @@ export class ClusterController {
       throw new BadRequestException(`target "${body.target}" is not a member (${members.join(', ')})`);
     }
     return this.cluster.transferLeadership(body.target);
+  }
+
+  @Post('members')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Add a member: as a learner, promoted to voter once caught up (or a learner only)',
+    description:
+      'A node started with this cluster in its members list joins on its own; this is for the others.',
+  })
+  @ApiResponse({ status: 400, description: 'Invalid id, or already a member' })
+  async addMember(@Body() body: AddMemberDto): Promise<ClusterStatus> {
+    if (body.learner) await this.cluster.addLearner(body.id);
+    else await this.cluster.addMember(body.id);
+    return this.cluster.status();
+  }
+
+  @Delete('members/:id')
+  @ApiOperation({ summary: 'Remove a member (removing the leader first hands leadership over)' })
+  @ApiResponse({ status: 400, description: 'Not a member, or the last voter' })
+  async removeMember(@Param('id') id: string): Promise<ClusterStatus> {
+    const members = this.cluster.localStatus().members.map((member) => member.id);
+    if (!members.includes(id))
+      throw new BadRequestException(`"${id}" is not a member (${members.join(', ')})`);
+    await this.cluster.removeMember(id);
+    return this.cluster.status();
   }
 }

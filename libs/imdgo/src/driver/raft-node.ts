@@ -24,6 +24,7 @@ import type { ChangeEvent } from '../state-machine/change-event.ts';
 import {
   parseCommand,
   encodeCommand,
+  encodedSize,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
@@ -310,13 +311,13 @@ export class RaftNode {
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     const stamp = this.session.begin();
     const storeLimit = this.options.storeLimit ?? undefined;
-    const data = encodeCommand({ session: stamp, time: Date.now(), storeLimit, command });
     this.writesInFlight++;
     try {
-      // The envelope (key, map, stamp) is allowed for on top of the value's own limit.
-      const envelopeBytes = 128 + 3 * (command.key.length + (command.map?.length ?? 0));
-      if (data.byteLength > maxValueBytes + envelopeBytes) {
-        throw new ValueTooLargeError(data.byteLength - envelopeBytes, maxValueBytes);
+      const data = encodable(() => encodeCommand({ session: stamp, time: Date.now(), storeLimit, command }));
+      // A command within the limit holds a value within it; only a larger one is measured exactly.
+      if (data.byteLength > maxValueBytes && 'value' in command) {
+        const valueBytes = encodedSize(command.value);
+        if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
       const started = performance.now();
       const result = await this.writeEncoded(data);
@@ -880,6 +881,15 @@ function delay(ms: number): Promise<void> {
 }
 
 function noop(): void {}
+
+/** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
+function encodable(encode: () => Uint8Array): Uint8Array {
+  try {
+    return encode();
+  } catch (error) {
+    throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
+  }
+}
 
 function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;

@@ -204,6 +204,7 @@ export class ImdgoMap<V = unknown> {
 
   protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
     checkKey(command.key);
+    if ('value' in command) checkValue(command.value);
     const result = await this.runtime.node.write(
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
@@ -232,6 +233,15 @@ function checkKey(key: unknown): asserts key is string {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES)
     throw new InvalidKeyError(`the key is ${bytes} bytes, more than ${MAX_KEY_BYTES}`);
+}
+
+/** What msgpack would silently turn into nothing is refused (nested functions are dropped, as JSON does). */
+function checkValue(value: unknown): void {
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    throw new InvalidArgumentError(
+      `a ${value === undefined ? 'undefined' : typeof value} value cannot be stored`,
+    );
+  }
 }
 
 function ttlOf(options: WriteOptions | undefined): number | undefined {

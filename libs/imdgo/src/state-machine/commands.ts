@@ -84,6 +84,11 @@ export function encodeCommand(command: LoggedCommand): Uint8Array {
   return Uint8Array.prototype.slice.call(packr.pack(command));
 }
 
+/** Bytes `value` takes encoded, as it would in a command. */
+export function encodedSize(value: unknown): number {
+  return packr.pack(value).byteLength;
+}
+
 export function decodeCommand(data: Uint8Array): LoggedCommand {
   return unpackr.unpack(data) as LoggedCommand;
 }
