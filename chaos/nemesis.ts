@@ -1,0 +1,161 @@
+import { SeededRandom } from '../libs/imdgo/src/raft/random.ts';
+import type { ChaosCluster } from './cluster.ts';
+import type { NodeProcess } from './node-process.ts';
+import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
+
+/** After this long without a healthy cluster, a wait is reported as a stall. */
+const STALL_MS = 10_000;
+
+/**
+ * Carries out planned faults on the cluster, one at a time: inject, hold, heal, pause. Faults that lose a
+ * node's state or change the membership wait for a healthy cluster first, so that at most one seat is
+ * being rebuilt at a time; the others may land while the cluster is still recovering from the last one.
+ */
+export class Nemesis {
+  readonly counts = new Map<FaultKind, number>();
+  /** Waits for a healthy cluster that took longer than STALL_MS, in ms. */
+  readonly stalls: number[] = [];
+  private readonly cluster: ChaosCluster;
+  private readonly mode: 'memory' | 'data';
+  private readonly log: (line: string) => void;
+
+  constructor(cluster: ChaosCluster, mode: 'memory' | 'data', log: (line: string) => void) {
+    this.cluster = cluster;
+    this.mode = mode;
+    this.log = log;
+  }
+
+  /** Runs one fault; returns false, having done nothing, if the cluster did not get healthy by `deadline`. */
+  async run(fault: PlannedFault, deadline: number): Promise<boolean> {
+    const losesState =
+      fault.kind.startsWith('member-') || (this.mode === 'memory' && fault.kind.startsWith('kill-'));
+    if (losesState && !(await this.healthyBefore(deadline))) return false;
+    const heal = await this.inject(fault);
+    this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
+    await sleep(fault.holdMs);
+    await heal();
+    await sleep(fault.gapMs);
+    return true;
+  }
+
+  /** Undoes every fault: heals the network, resumes paused nodes and restarts killed ones. */
+  async healAll(): Promise<void> {
+    for (const node of this.cluster.nodes) if (node.paused) node.resume();
+    for (const node of this.cluster.nodes) if (!node.running) await this.cluster.restart(node);
+    await this.cluster.healNetwork();
+  }
+
+  private async healthyBefore(deadline: number): Promise<boolean> {
+    const began = Date.now();
+    const healthy = await this.cluster.waitHealthy(Math.max(0, deadline - began));
+    const waited = Date.now() - began;
+    if (waited > STALL_MS) {
+      this.stalls.push(waited);
+      this.log(
+        `stall: the cluster took ${(waited / 1000).toFixed(1)} s to get healthy${healthy ? '' : ' (it did not)'}`,
+      );
+    }
+    return healthy;
+  }
+
+  /** Injects the fault and returns what heals it. */
+  private async inject(fault: PlannedFault): Promise<() => Promise<void>> {
+    const { kind, draws, holdMs } = fault;
+    const cluster = this.cluster;
+    const say = (what: string) => this.log(`fault ${fault.index} ${kind}: ${what} for ${holdMs} ms`);
+    const nodes = byName(cluster.responsive());
+    const leader = await cluster.leader();
+    switch (kind) {
+      case 'kill-leader':
+      case 'kill-follower': {
+        const victim = this.target(kind === 'kill-leader', leader, nodes, draws[0]!);
+        say(
+          `kill -9 ${victim.name} (${this.mode === 'memory' ? 'restarts empty' : 'restarts from its data'})`,
+        );
+        await cluster.kill(victim);
+        return () => cluster.restart(victim);
+      }
+      case 'pause-leader':
+      case 'pause-follower': {
+        const victim = this.target(kind === 'pause-leader', leader, nodes, draws[0]!);
+        say(`SIGSTOP ${victim.name}`);
+        victim.pause();
+        return async () => victim.resume();
+      }
+      case 'partition-halves': {
+        const order = shuffled(nodes, draws[0]!);
+        const minority = order.slice(0, 1 + Math.floor(draws[1]! * Math.floor((order.length - 1) / 2)));
+        const majority = order.filter((n) => !minority.includes(n));
+        say(`cut ${names(minority)} | ${names(majority)}`);
+        await cluster.cut(pairs(minority, majority));
+        return () => cluster.healNetwork();
+      }
+      case 'partition-leader': {
+        const isolated = leader ?? pick(nodes, draws[0]!);
+        const rest = nodes.filter((n) => n !== isolated);
+        say(`cut the leader ${isolated.name} off from ${names(rest)}`);
+        await cluster.cut(pairs([isolated], rest));
+        return () => cluster.healNetwork();
+      }
+      case 'partition-bridge': {
+        const [bridge, ...rest] = shuffled(nodes, draws[0]!);
+        const left = rest.slice(0, Math.ceil(rest.length / 2));
+        const right = rest.slice(left.length);
+        say(`cut ${names(left)} | ${names(right)}, ${bridge!.name} sees both sides`);
+        await cluster.cut(pairs(left, right));
+        return () => cluster.healNetwork();
+      }
+      case 'member-replace': {
+        const victim = pick(byName(cluster.nodes), draws[0]!);
+        say(`remove ${victim.name}${victim === leader ? ' (the leader)' : ''}, then start a new node`);
+        if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+        return async () => {
+          const added = await cluster.addNode();
+          this.log(`${added.name} (${added.id}) joins`);
+        };
+      }
+      case 'member-grow-shrink': {
+        const added = await cluster.addNode();
+        await cluster.waitHealthy(holdMs * 4);
+        const victim = pick(byName(cluster.nodes), draws[0]!);
+        say(
+          `${added.name} (${added.id}) joined; remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`,
+        );
+        return async () => {
+          if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+        };
+      }
+    }
+  }
+
+  private target(
+    leaderWanted: boolean,
+    leader: NodeProcess | null,
+    nodes: NodeProcess[],
+    draw: number,
+  ): NodeProcess {
+    if (leaderWanted && leader) return leader;
+    const followers = nodes.filter((n) => n !== leader);
+    return pick(followers.length > 0 ? followers : nodes, draw);
+  }
+}
+
+function byName(nodes: readonly NodeProcess[]): NodeProcess[] {
+  return [...nodes].sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
+}
+
+function shuffled(nodes: readonly NodeProcess[], draw: number): NodeProcess[] {
+  return new SeededRandom(Math.floor(draw * 2 ** 32)).shuffle(nodes);
+}
+
+function pairs(a: readonly NodeProcess[], b: readonly NodeProcess[]): [NodeProcess, NodeProcess][] {
+  return a.flatMap((x) => b.map((y): [NodeProcess, NodeProcess] => [x, y]));
+}
+
+function names(nodes: readonly NodeProcess[]): string {
+  return `{${nodes.map((n) => n.name).join(',')}}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
