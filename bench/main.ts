@@ -10,7 +10,7 @@ import { measureMemory } from './imdgo/memory.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
 import { planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
-import { installCleanup } from './processes.ts';
+import { installCleanup } from '../scripts/child-processes.ts';
 import { runRedisSuite } from './redis/redis-suite.ts';
 import { formatRow, printSummary, TABLE_HEADER, writeJsonLines } from './report.ts';
 import type { FailoverResult, MemoryResult, ResultRow } from './results.ts';
@@ -26,7 +26,7 @@ try {
   console.error(`${(error as Error).message}\n\n${USAGE}`);
   process.exit(2);
 }
-installCleanup();
+installCleanup('benchmark');
 setTimeout(
   () => {
     console.error('the benchmark ran out of time');

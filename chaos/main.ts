@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODE_ENTRY } from './node-process.ts';
 import { parseChaosOptions, USAGE, UsageError, type ChaosOptions } from './options.ts';
-import { installCleanup, keepDir, trackDir } from './processes.ts';
+import { installCleanup, keepDir, trackDir } from '../scripts/child-processes.ts';
 import { formatReport } from './report.ts';
 import { runChaos } from './run.ts';
 
@@ -35,7 +35,7 @@ if (!existsSync(NODE_ENTRY)) {
   console.error(`${NODE_ENTRY} is missing: run "npm run build" first (npm run chaos does)`);
   process.exit(2);
 }
-installCleanup();
+installCleanup('chaos run');
 const runDir = trackDir(mkdtempSync(join(tmpdir(), 'imdgo-chaos-')));
 const began = Date.now();
 const log = (line: string) =>

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isRunning, track } from './processes.ts';
+import { isRunning, track } from '../scripts/child-processes.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest, RemoteError } from './protocol.ts';
 
 /** The node runs from the build: its Nest module is decorated (see chaos/node.ts). */

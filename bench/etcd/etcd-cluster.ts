@@ -4,7 +4,7 @@ import type { Etcd3, IStatusResponse } from 'etcd3';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { monotonicMs } from '../load/clock.ts';
 import { processCpuUs } from '../load/cpu.ts';
-import { isRunning, makeTempDir, removeTempDir, terminate, track } from '../processes.ts';
+import { isRunning, makeTempDir, removeTempDir, terminate, track } from '../../scripts/child-processes.ts';
 import { etcdClient } from './etcd-client.ts';
 
 export interface EtcdMember {

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isRunning, terminate, track } from '../processes.ts';
+import { isRunning, terminate, track } from '../../scripts/child-processes.ts';
 import type { MemoryResult } from '../results.ts';
 import type { MemoryArgs, MemoryGrowth } from './memory-node.ts';
 

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { monotonicMs } from '../load/clock.ts';
-import { isRunning, terminate, track } from '../processes.ts';
+import { isRunning, terminate, track } from '../../scripts/child-processes.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest } from './protocol.ts';
 
 const ENTRY = fileURLToPath(new URL('./bench-node.ts', import.meta.url));

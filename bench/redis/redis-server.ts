@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { processCpuUs } from '../load/cpu.ts';
-import { makeTempDir, removeTempDir, terminate, track } from '../processes.ts';
+import { makeTempDir, removeTempDir, terminate, track } from '../../scripts/child-processes.ts';
 
 const START_TIMEOUT_MS = 10_000;
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Everything the benchmark starts or creates, so that it can all be taken down by pid and deleted: at
- * the normal end, on an error, and on SIGINT, SIGTERM or SIGHUP.
+ * Every process and temporary directory a harness (benchmark, chaos run) creates, so that all of it goes
+ * by pid and path: at the normal end, on an error, and on SIGINT, SIGTERM or SIGHUP.
  */
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -32,7 +32,11 @@ export async function terminate(child: ChildProcess, graceMs = 5_000): Promise<v
 }
 
 export function makeTempDir(parent: string, prefix: string): string {
-  const dir = mkdtempSync(join(parent, prefix));
+  return trackDir(mkdtempSync(join(parent, prefix)));
+}
+
+/** Deletes `dir` at the end unless kept. */
+export function trackDir(dir: string): string {
   tempDirs.add(dir);
   return dir;
 }
@@ -42,7 +46,12 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-/** Synchronous, so that it also runs from the 'exit' event: kills what is left and deletes temp dirs. */
+/** Keeps a directory that was to be deleted (it holds the evidence of a failure). */
+export function keepDir(dir: string): void {
+  tempDirs.delete(dir);
+}
+
+/** Synchronous, so that it also runs from the 'exit' event: kills what is left (paused ones too). */
 function cleanUp(): void {
   for (const child of children) {
     if (isRunning(child) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
@@ -51,11 +60,12 @@ function cleanUp(): void {
   tempDirs.clear();
 }
 
-export function installCleanup(): void {
+/** `harness` names who started the processes, in the message printed on a signal. */
+export function installCleanup(harness: string): void {
   process.on('exit', cleanUp);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      console.error(`\n${signal}: stopping every process the benchmark started`);
+      console.error(`\n${signal}: stopping every process the ${harness} started`);
       process.exit(130);
     });
   }
