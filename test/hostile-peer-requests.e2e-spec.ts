@@ -55,7 +55,7 @@ describe('well-formed hostile input past the transport', () => {
   it('survives a snapshot message outside a snapshot transfer', async () => {
     const leader = await cluster.leader();
     const [follower] = await cluster.followers();
-    const { term } = follower!.runtime.node.raftStatus();
+    const { term } = follower!.runtime.node.localStatus();
     const snapshot = { index: 10_000, term, config: { voters: [leader.id], learners: [] } };
     const connection = await connectHostile(follower!.id);
     connection.write(

@@ -17,7 +17,7 @@ const tls = { key: pki.node.key, cert: pki.node.cert, ca: pki.ca };
 
 /** What an outsider who reached a follower's port would send: an append of a forged write, and a vote. */
 function forgedFrames(leader: TestNode, target: TestNode): Buffer {
-  const { term, lastIndex } = target.runtime.node.raftStatus();
+  const { term, lastIndex } = target.runtime.node.localStatus();
   const data = encodeCommand({ time: Date.now(), command: { op: 'set', map: '', key: 'forged', value: 1 } });
   const append = {
     type: 'append',
@@ -44,7 +44,7 @@ function forgedFrames(leader: TestNode, target: TestNode): Buffer {
 /** Term and last index of every node: what a forged frame that got through would have moved. */
 const raftState = (cluster: TestCluster) =>
   cluster.nodes.map((node) => {
-    const { term, lastIndex } = node.runtime.node.raftStatus();
+    const { term, lastIndex } = node.runtime.node.localStatus();
     return { term, lastIndex };
   });
 

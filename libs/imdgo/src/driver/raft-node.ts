@@ -7,7 +7,7 @@ import {
   StoppedError,
   ValueTooLargeError,
 } from '../errors.ts';
-import { Raft, type RaftOptions, type RaftStatus } from '../raft/index.ts';
+import { Raft, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
 import type {
   ConfigChange,
@@ -211,10 +211,6 @@ export class RaftNode {
     await this.options.storage.close();
   }
 
-  raftStatus(): RaftStatus {
-    return this.raft.status();
-  }
-
   /** This node's view of the cluster; complete only on the leader. */
   localStatus(): ClusterStatus {
     const raft = this.raft.status();
@@ -295,10 +291,6 @@ export class RaftNode {
 
   isLeader(): boolean {
     return this.started && this.raft.role === 'leader';
-  }
-
-  leaderId(): NodeId | null {
-    return this.started ? this.raft.leader : null;
   }
 
   /**

@@ -36,10 +36,6 @@ export class SessionTable {
     session.results.set(stamp.seq, result);
   }
 
-  get clientCount(): number {
-    return this.sessions.size;
-  }
-
   /** Plain data for a snapshot image. */
   export(): SessionExport {
     return [...this.sessions].map(([client, s]) => [client, s.firstKept, [...s.results]]);
