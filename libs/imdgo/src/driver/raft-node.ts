@@ -9,17 +9,7 @@ import {
 } from '../errors.ts';
 import { Raft, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
-import type {
-  ConfigChange,
-  Entry,
-  Message,
-  NodeId,
-  Ready,
-  Snapshot,
-  SnapshotMeta,
-  SoftState,
-} from '../raft/types.ts';
-import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
+import type { ConfigChange, Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import {
   parseCommand,
@@ -35,6 +25,7 @@ import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
+import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
@@ -86,21 +77,6 @@ interface ReadWaiter {
   readonly deadline: number;
 }
 
-/** One piece of a snapshot image on its way to a follower; the last piece carries the Raft message. */
-interface SnapshotChunk {
-  readonly kind: 'snapshot-chunk';
-  readonly index: number;
-  readonly term: number;
-  readonly offset: number;
-  readonly total: number;
-  readonly data: Uint8Array;
-  readonly message?: Message;
-}
-
-const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Above this size, snapshot transfers report their progress in the log. */
-const SNAPSHOT_PROGRESS_BYTES = 16 * 1024 * 1024;
-
 /** Thrown inside the write loop for attempts that certainly did not take effect and may be retried. */
 class RetryableError extends Error {}
 
@@ -134,21 +110,9 @@ export class RaftNode {
   private ticks = 0;
   private leaderWaiters: (() => void)[] = [];
   private readonly lastContact = new Map<NodeId, number>();
-  /** The newest snapshot image this node holds (taken or installed): what lagging followers receive. */
-  private latestImage: Snapshot | null = null;
-  private snapshotting = false;
-  private appliedBytesSinceSnapshot = 0;
-  private readonly outgoingSnapshots = new Set<NodeId>();
-  private incomingSnapshot: {
-    from: NodeId;
-    index: number;
-    term: number;
-    parts: Uint8Array[];
-    received: number;
-  } | null = null;
-  private readonly receivedImages = new Map<string, Uint8Array>();
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
+  private readonly snapshots: SnapshotTransfer;
   private knownLeader: NodeId | null = null;
   private writesInFlight = 0;
 
@@ -156,6 +120,18 @@ export class RaftNode {
     this.options = options;
     this.logger = new Logger(`imdgo ${options.id}`);
     this.observer = options.observer ?? NO_OBSERVER;
+    this.snapshots = new SnapshotTransfer({
+      raft: () => this.raft,
+      machine: () => this.machine,
+      storage: options.storage,
+      transport: options.transport,
+      logger: this.logger,
+      observer: this.observer,
+      requestTimeoutMs: options.requestTimeoutMs,
+      snapshotThreshold: options.snapshotThreshold,
+      isStopped: () => this.stopped,
+      schedule: () => this.schedule(),
+    });
   }
 
   get id(): NodeId {
@@ -174,7 +150,7 @@ export class RaftNode {
     };
     if (stored.snapshot) {
       this.machine.restore(stored.snapshot.data);
-      this.latestImage = stored.snapshot;
+      this.snapshots.restoredFrom(stored.snapshot);
     }
     this.raft = new Raft(raftOptions, stored);
     this.options.transport.onMessage((from, body) => this.receive(from, body));
@@ -514,7 +490,7 @@ export class RaftNode {
       return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
-    if (request?.kind === 'snapshot-chunk') return this.receiveSnapshotChunk(_from, request);
+    if (request?.kind === 'snapshot-chunk') return this.snapshots.receiveChunk(_from, request);
     if (request?.kind === 'config' && isConfigChange(request.change)) {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
       return this.changeMembership(request.change);
@@ -548,11 +524,11 @@ export class RaftNode {
         const ready = this.raft.ready();
         const saving = this.options.storage.save(ready.hardState, ready.entries);
         if (saving) await saving;
-        if (ready.snapshot) await this.installSnapshot(ready.snapshot);
+        if (ready.snapshot) await this.snapshots.install(ready.snapshot);
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
-        this.maybeSnapshot();
+        this.snapshots.maybeSnapshot();
         this.handleReads(ready);
         if (ready.softState) this.onSoftState(ready.softState);
       }
@@ -596,7 +572,7 @@ export class RaftNode {
     const byPeer = new Map<NodeId, Message[]>();
     for (const message of messages) {
       if (message.type === 'snapshot') {
-        void this.streamSnapshot(message);
+        void this.snapshots.stream(message);
         continue;
       }
       const list = byPeer.get(message.to);
@@ -611,7 +587,7 @@ export class RaftNode {
     const started = performance.now();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
-      this.appliedBytesSinceSnapshot += entry.data.byteLength;
+      this.snapshots.applied(entry.data.byteLength);
       for (const change of applied.changes) this.options.onChange(change);
       const configWaiter = this.configWaiters.get(entry.index);
       if (configWaiter) {
@@ -693,151 +669,6 @@ export class RaftNode {
     }
   }
 
-  // ---- snapshots ----
-
-  /** Takes a snapshot once enough entries were applied since the last one, without blocking the loop. */
-  /**
-   * Snapshots once `snapshotThreshold` entries were applied since the last one, and once the log since
-   * then is at least as large as the last image: encoding a large state every few thousand small writes
-   * would cost more than the log it saves.
-   */
-  private maybeSnapshot(): void {
-    const since = this.machine.appliedIndex - (this.latestImage?.index ?? 0);
-    if (this.snapshotting || since < this.options.snapshotThreshold) return;
-    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return;
-    this.appliedBytesSinceSnapshot = 0;
-    this.snapshotting = true;
-    void this.takeSnapshot().finally(() => {
-      this.snapshotting = false;
-    });
-  }
-
-  private async takeSnapshot(): Promise<void> {
-    const capture = this.machine.capture();
-    const meta = this.raft.snapshotMeta(capture.appliedIndex);
-    const started = performance.now();
-    const chunks: Uint8Array[] = [];
-    for (const chunk of encodeImageChunks(capture)) {
-      chunks.push(chunk);
-      // Writes keep flowing while a large image is encoded.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
-    try {
-      await this.options.storage.saveSnapshot(snapshot, true);
-    } catch (error) {
-      this.logger.error(`snapshot at ${meta.index} could not be saved: ${(error as Error).message}`);
-      return;
-    }
-    if (this.stopped) return;
-    this.latestImage = snapshot;
-    this.raft.snapshotTaken(meta.index);
-    this.logger.log(
-      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(performance.now() - started).toFixed(0)} ms`,
-    );
-  }
-
-  /** Streams the latest image to a follower in chunks, one at a time, then steps the message into its core. */
-  private async streamSnapshot(message: Message & { type: 'snapshot' }): Promise<void> {
-    const to = message.to;
-    const image = this.latestImage;
-    if (this.outgoingSnapshots.has(to)) return;
-    if (!image || image.index !== message.snapshot.index) {
-      this.raft.reportSnapshot(to, false);
-      return;
-    }
-    this.outgoingSnapshots.add(to);
-    const total = image.data.byteLength;
-    let ok = false;
-    try {
-      let reported = 0;
-      for (let offset = 0; offset < total || offset === 0; offset += SNAPSHOT_CHUNK_BYTES) {
-        const end = Math.min(total, offset + SNAPSHOT_CHUNK_BYTES);
-        const last = end === total;
-        const chunk: SnapshotChunk = {
-          kind: 'snapshot-chunk',
-          index: image.index,
-          term: image.term,
-          offset,
-          total,
-          data: image.data.subarray(offset, end),
-          message: last ? message : undefined,
-        };
-        await this.options.transport.request(to, chunk, this.options.requestTimeoutMs);
-        if (total > SNAPSHOT_PROGRESS_BYTES && end - reported >= total / 10) {
-          reported = end;
-          this.logger.log(`snapshot ${image.index} to ${to}: ${Math.round((end / total) * 100)}%`);
-        }
-        if (last) break;
-      }
-      ok = true;
-      this.observer.snapshotTransferred('sent', total);
-    } catch (error) {
-      this.logger.warn(`snapshot ${image.index} to ${to} failed: ${(error as Error).message}`);
-    } finally {
-      this.outgoingSnapshots.delete(to);
-    }
-    if (this.stopped) return;
-    this.raft.reportSnapshot(to, ok);
-    this.schedule();
-  }
-
-  private receiveSnapshotChunk(from: NodeId, chunk: SnapshotChunk): { received: number } {
-    if (
-      !isIndex(chunk.index) ||
-      !isIndex(chunk.offset) ||
-      !isIndex(chunk.total) ||
-      !(chunk.data instanceof Uint8Array)
-    ) {
-      throw new Error('malformed snapshot chunk');
-    }
-    if (chunk.offset === 0) {
-      this.incomingSnapshot = { from, index: chunk.index, term: chunk.term, parts: [], received: 0 };
-    }
-    const incoming = this.incomingSnapshot;
-    if (
-      !incoming ||
-      incoming.from !== from ||
-      incoming.index !== chunk.index ||
-      incoming.received !== chunk.offset
-    ) {
-      throw new Error(`snapshot chunk out of order (offset ${chunk.offset})`);
-    }
-    incoming.parts.push(chunk.data);
-    incoming.received += chunk.data.byteLength;
-    if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
-    if (chunk.message !== undefined) {
-      const message = toRaftMessage(chunk.message);
-      if (
-        !message ||
-        message.type !== 'snapshot' ||
-        incoming.received !== chunk.total ||
-        message.from !== from
-      ) {
-        throw new Error('malformed final snapshot chunk');
-      }
-      this.receivedImages.clear();
-      this.receivedImages.set(`${incoming.index}:${incoming.term}`, Buffer.concat(incoming.parts));
-      this.incomingSnapshot = null;
-      this.raft.step(message);
-      this.schedule();
-    }
-    return { received: incoming.received };
-  }
-
-  /** The core replaced its log with a snapshot from the leader: the state machine follows, durably. */
-  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
-    const data = this.receivedImages.get(`${meta.index}:${meta.term}`);
-    this.receivedImages.clear();
-    if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
-    const snapshot: Snapshot = { ...meta, data };
-    await this.options.storage.saveSnapshot(snapshot, false);
-    this.machine.restore(data);
-    this.latestImage = snapshot;
-    this.observer.snapshotTransferred('installed', data.byteLength);
-    this.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
-  }
-
   private mostCaughtUpFollower(): NodeId | null {
     let best: { id: NodeId; match: number } | null = null;
     for (const [id, progress] of this.raft.status().progress) {
@@ -881,10 +712,6 @@ function encodable(encode: () => Uint8Array): Uint8Array {
   } catch (error) {
     throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
   }
-}
-
-function isIndex(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** What a configuration entry resolves its waiter with: it has no command result of its own. */
