@@ -26,6 +26,7 @@ import type { PeerTransport } from '../transport/peer-transport.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
+import { ForwardBatcher, type ForwardOutcome } from './forward-batcher.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
@@ -59,6 +60,7 @@ export interface RaftNodeOptions {
 /** What followers send the leader over the request channel. */
 type PeerRequest =
   | { readonly kind: 'propose'; readonly data: Uint8Array }
+  | { readonly kind: 'propose-batch'; readonly data: readonly Uint8Array[] }
   | { readonly kind: 'config'; readonly change: ConfigChange }
   | SnapshotChunk
   | { readonly kind: 'get'; readonly map: string; readonly key: string }
@@ -113,6 +115,7 @@ export class RaftNode {
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
   private readonly snapshots: SnapshotTransfer;
+  private readonly forwards: ForwardBatcher;
   private knownLeader: NodeId | null = null;
   private writesInFlight = 0;
 
@@ -120,6 +123,7 @@ export class RaftNode {
     this.options = options;
     this.logger = new Logger(`imdgo ${options.id}`);
     this.observer = options.observer ?? NO_OBSERVER;
+    this.forwards = new ForwardBatcher(options.transport);
     this.snapshots = new SnapshotTransfer({
       raft: () => this.raft,
       machine: () => this.machine,
@@ -389,12 +393,7 @@ export class RaftNode {
       const leader = await this.awaitLeader(deadline);
       try {
         if (leader === this.id) return await this.proposeLocal(data);
-        const request: PeerRequest = { kind: 'propose', data };
-        return await this.options.transport.request<CommandResult>(
-          leader,
-          request,
-          this.attemptTimeout(deadline),
-        );
+        return await this.forwards.forward(leader, data, this.attemptTimeout(deadline));
       } catch (error) {
         if (error instanceof StoppedError || error instanceof BusyError) throw error;
         // The leader refused it as overloaded: certainly not applied, and retrying now only adds load.
@@ -472,18 +471,35 @@ export class RaftNode {
     this.schedule();
   }
 
+  private proposeForwarded(data: Uint8Array): Promise<CommandResult> {
+    // Only a well-formed command may reach the log, where every node would have to apply it.
+    const parsed = parseCommand(data);
+    if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
+    if (this.raft.role !== 'leader') {
+      throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
+    }
+    this.observer.forwardedWriteServed();
+    return this.proposeLocal(data);
+  }
+
+  /** One command of a forwarded batch: its failure is its own, the others still go through. */
+  private async answerPropose(data: unknown): Promise<ForwardOutcome> {
+    try {
+      if (!(data instanceof Uint8Array)) throw new Error('malformed forwarded write');
+      return { result: await this.proposeForwarded(data) };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   private async answer(_from: string, payload: unknown): Promise<unknown> {
     if (this.stopped) throw new StoppedError();
     const request = payload as PeerRequest;
+    if (request?.kind === 'propose-batch' && Array.isArray(request.data)) {
+      return Promise.all(request.data.map((data) => this.answerPropose(data)));
+    }
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      // Only a well-formed command may reach the log, where every node would have to apply it.
-      const parsed = parseCommand(request.data);
-      if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
-      if (this.raft.role !== 'leader') {
-        throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
-      }
-      this.observer.forwardedWriteServed();
-      return this.proposeLocal(request.data);
+      return this.proposeForwarded(request.data);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
