@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isRunning, track } from '../scripts/child-processes.ts';
+import { PendingRequests } from '../scripts/pending-requests.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest, RemoteError } from './protocol.ts';
 
 /** The node runs from the build: its Nest module is decorated (see chaos/node.ts). */
@@ -19,12 +20,6 @@ export class RequestFailed extends Error {
   }
 }
 
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 /** The orchestrator's handle on one node process: requests over IPC, kill -9, SIGSTOP/SIGCONT. */
 export class NodeProcess {
   readonly name: string;
@@ -32,8 +27,7 @@ export class NodeProcess {
   readonly exited: Promise<void>;
   paused = false;
   private readonly child: ChildProcess;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly pending = new PendingRequests();
 
   private constructor(name: string, args: NodeArgs, logFile: string) {
     this.name = name;
@@ -51,11 +45,7 @@ export class NodeProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.once('exit', (code, signal) => {
       const why = new RequestFailed(`${this.name} exited (${signal ?? `code ${code}`})`);
-      for (const pending of this.pending.values()) {
-        clearTimeout(pending.timer);
-        pending.reject(why);
-      }
-      this.pending.clear();
+      this.pending.rejectAll(why);
     });
     this.child.on('message', (message: NodeMessage) => this.receive(message));
   }
@@ -96,19 +86,14 @@ export class NodeProcess {
     if (!this.running || !this.child.connected) {
       return Promise.reject(new RequestFailed(`${this.name} is not running`));
     }
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new RequestFailed(`${this.name} did not answer ${request.kind} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.child.send({ id, request }, (error) => {
-        if (!error || !this.pending.delete(id)) return;
-        clearTimeout(timer);
-        reject(new RequestFailed(`${this.name}: ${error.message}`));
-      });
-    });
+    return this.pending.start(
+      timeoutMs,
+      () => new RequestFailed(`${this.name} did not answer ${request.kind} within ${timeoutMs} ms`),
+      (id, fail) =>
+        this.child.send({ id, request }, (error) => {
+          if (error) fail(new RequestFailed(`${this.name}: ${error.message}`));
+        }),
+    );
   }
 
   kill(): Promise<void> {
@@ -140,12 +125,9 @@ export class NodeProcess {
 
   private receive(message: NodeMessage): void {
     if (message.type !== 'reply') return;
-    const pending = this.pending.get(message.id);
-    if (!pending) return; // answered after the orchestrator gave up on it
-    this.pending.delete(message.id);
-    clearTimeout(pending.timer);
     if ('error' in message) {
-      pending.reject(new RequestFailed(`${message.error.name}: ${message.error.message}`, message.error));
-    } else pending.resolve(message.result);
+      const { name, message: text } = message.error;
+      this.pending.reject(message.id, new RequestFailed(`${name}: ${text}`, message.error));
+    } else this.pending.resolve(message.id, message.result);
   }
 }

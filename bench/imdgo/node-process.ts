@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { monotonicMs } from '../load/clock.ts';
 import { isRunning, terminate, track } from '../../scripts/child-processes.ts';
+import { PendingRequests } from '../../scripts/pending-requests.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest } from './protocol.ts';
 
 const ENTRY = fileURLToPath(new URL('./bench-node.ts', import.meta.url));
@@ -19,21 +20,14 @@ export interface NodeProcessOptions {
   readonly verbose: boolean;
 }
 
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 /** The orchestrator's handle on one bench node process: requests over IPC, kill -9, orderly stop. */
 export class NodeProcess {
   readonly name: string;
   readonly nodeId: string;
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests();
   private readonly logTail: string[] = [];
-  private nextId = 1;
   private killedOnPurpose = false;
 
   private constructor(options: NodeProcessOptions) {
@@ -55,11 +49,7 @@ export class NodeProcess {
       const why = `${this.name} exited (${signal ?? `code ${code}`})`;
       if (!this.killedOnPurpose && code !== 0)
         console.error(`${why}; its last output:\n${this.logTail.join('')}`);
-      for (const pending of this.pending.values()) {
-        clearTimeout(pending.timer);
-        pending.reject(new Error(why));
-      }
-      this.pending.clear();
+      this.pending.rejectAll(new Error(why));
     });
   }
 
@@ -85,15 +75,11 @@ export class NodeProcess {
     request: Extract<NodeRequest, { kind: K }>,
     timeoutMs: number,
   ): Promise<NodeReplies[K]> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.name}: no answer to ${request.kind} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.child.send({ id, request });
-    });
+    return this.pending.start(
+      timeoutMs,
+      () => new Error(`${this.name}: no answer to ${request.kind} within ${timeoutMs} ms`),
+      (id) => this.child.send({ id, request }),
+    );
   }
 
   /** kill -9; returns the monotonic time right after the signal was sent. */
@@ -117,12 +103,8 @@ export class NodeProcess {
 
   private receive(message: NodeMessage): void {
     if (message.type !== 'reply') return;
-    const pending = this.pending.get(message.id);
-    if (!pending) return;
-    this.pending.delete(message.id);
-    clearTimeout(pending.timer);
-    if (message.ok) pending.resolve(message.result);
-    else pending.reject(new Error(`${this.name}: ${message.error}`));
+    if (message.ok) this.pending.resolve(message.id, message.result);
+    else this.pending.reject(message.id, new Error(`${this.name}: ${message.error}`));
   }
 
   private log(chunk: string, verbose: boolean): void {
