@@ -258,7 +258,11 @@ export class RaftNode {
     }
     const chosen = target ?? this.mostCaughtUpFollower();
     if (chosen === null || chosen === this.id) return this.id;
-    if (!this.raft.transferLeadership(chosen).ok) throw new InvalidArgumentError(`${chosen} is not a member`);
+    const transfer = this.raft.transferLeadership(chosen);
+    if (!transfer.ok) {
+      const what = transfer.reason === 'unknown-member' ? 'a member' : 'an admitted voter';
+      throw new InvalidArgumentError(`${chosen} is not ${what}`);
+    }
     this.schedule();
     for (;;) {
       const now = this.raft.leader;
@@ -688,6 +692,8 @@ export class RaftNode {
   private mostCaughtUpFollower(): NodeId | null {
     let best: { id: NodeId; match: number } | null = null;
     for (const [id, progress] of this.raft.status().progress) {
+      // Only a voter seated as the process now running may lead: not a learner, not one rejoining.
+      if (!this.raft.countsToward(id)) continue;
       if (!best || progress.match > best.match) best = { id, match: progress.match };
     }
     return best?.id ?? null;

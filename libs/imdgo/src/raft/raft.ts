@@ -28,6 +28,7 @@ import type {
   Ready,
   ReadState,
   Role,
+  SenderIncarnation,
   SnapshotMeta,
   SoftState,
 } from './types.ts';
@@ -111,6 +112,17 @@ export class Raft {
   /** The leader's view of every other voter. */
   readonly progress = new Map<NodeId, Progress>();
   leadTransferee: NodeId | null = null;
+  /**
+   * Follower: the highest index an append (or snapshot) from the current leader in this term proved to
+   * match the leader's log. Commits go no further: a log taken from a stale leader can hold other entries
+   * at indexes this leader committed, and the leader's match for us may be a previous process's.
+   */
+  verifiedIndex = 0;
+  /**
+   * Drawn once per process and carried by every read-index request and answer: request ids restart with
+   * each process, so an answer to a previous process's request must not match a new one.
+   */
+  readonly readNonce: number;
   /** Whether this leader has committed an entry of its own term: before that it cannot serve reads. */
   committedInTerm = false;
   readonly reads: ReadIndexQueue;
@@ -127,6 +139,7 @@ export class Raft {
     this.config = resolveRaftConfig(options);
     this.id = this.config.id;
     this.reads = new ReadIndexQueue(this);
+    this.readNonce = this.config.random.int(2 ** 31);
     const hardState = restore?.hardState ?? { term: 0, vote: null, commit: 0 };
     const snapshot = restore?.snapshot ?? null;
     this.latestSnapshot = snapshot;
@@ -169,7 +182,7 @@ export class Raft {
         return;
       case 'vote-response':
       case 'pre-vote-response':
-        handleVoteResponse(this, message);
+        if (this.isSeated(message.from, message.incarnation)) handleVoteResponse(this, message);
         return;
       case 'append':
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
@@ -194,7 +207,7 @@ export class Raft {
         if (this.role === 'follower') handleTimeoutNow(this);
         return;
       case 'read-index':
-        if (this.role === 'leader') this.reads.request(message.requestId, message.from);
+        if (this.role === 'leader') this.reads.request(message.requestId, message.from, message.nonce);
         return;
       case 'snapshot':
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
@@ -204,7 +217,7 @@ export class Raft {
         this.checkAdmitted();
         return;
       case 'read-index-response':
-        if (this.role === 'follower')
+        if (this.role === 'follower' && message.nonce === this.readNonce)
           this.readStates.push({ requestId: message.requestId, index: message.index });
         return;
     }
@@ -229,8 +242,9 @@ export class Raft {
    * (serve the read once `applied >= index`) or the id in `droppedReads` (retry elsewhere).
    */
   readIndex(requestId: number): void {
-    if (this.role === 'leader') this.reads.request(requestId, this.id);
-    else if (this.leader !== null) this.send({ type: 'read-index', to: this.leader, requestId });
+    if (this.role === 'leader') this.reads.request(requestId, this.id, this.readNonce);
+    else if (this.leader !== null)
+      this.send({ type: 'read-index', to: this.leader, requestId, nonce: this.readNonce });
     else this.droppedReads.push(requestId);
   }
 
@@ -371,18 +385,27 @@ export class Raft {
     return this.membership.current.voters.includes(id);
   }
 
+  /** Whether the configuration seats this process of `id` (both without incarnation, or the same one). */
+  isSeated(id: NodeId, incarnation: string | undefined): boolean {
+    return this.membership.current.incarnations?.[id] === incarnation;
+  }
+
   // ---- shared by the rule modules ----
 
   send(message: OutgoingMessage): void {
-    const rejoining =
-      this.discovery !== null &&
-      (message.type === 'append-response' || message.type === 'heartbeat-response');
     this.messages.push({
       ...message,
-      ...(rejoining ? { incarnation: this.discovery!.incarnation } : {}),
+      ...(isResponse(message) ? this.senderIncarnation() : {}),
       from: this.id,
       term: message.term ?? this.term,
     } as Message);
+  }
+
+  /** Which process of this member sent a response (discovery.ts): absent for a node without incarnation. */
+  private senderIncarnation(): SenderIncarnation {
+    const incarnation = this.config.discovery?.incarnation;
+    if (incarnation === undefined) return {};
+    return this.discovery === null ? { incarnation } : { incarnation, rejoining: true };
   }
 
   /** A voter whose acknowledgements count: in the configuration, and not a memory-less stand-in for it. */
@@ -496,6 +519,7 @@ export class Raft {
     this.leadTransferee = null;
     this.committedInTerm = false;
     this.commitChanged = false;
+    this.verifiedIndex = 0;
     this.reads.dropAll();
   }
 
@@ -628,4 +652,16 @@ export class Raft {
     const h = this.lastHardState;
     return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed;
   }
+}
+
+const RESPONSE_TYPES: ReadonlySet<Message['type']> = new Set([
+  'append-response',
+  'heartbeat-response',
+  'vote-response',
+  'pre-vote-response',
+]);
+
+/** The answers a leader or candidate counts: each says which process of the member sent it. */
+function isResponse(message: OutgoingMessage): boolean {
+  return RESPONSE_TYPES.has(message.type);
 }
