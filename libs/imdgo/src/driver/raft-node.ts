@@ -256,11 +256,11 @@ export class RaftNode {
       const request: PeerRequest = { kind: 'transfer', target };
       return this.options.transport.request<NodeId>(leader, request, this.attemptTimeout(deadline));
     }
-    const chosen = target ?? this.mostCaughtUpFollower();
+    const chosen = target ?? this.raft.transferCandidate();
     if (chosen === null || chosen === this.id) return this.id;
     const transfer = this.raft.transferLeadership(chosen);
     if (!transfer.ok) {
-      const what = transfer.reason === 'unknown-member' ? 'a member' : 'an admitted voter';
+      const what = transfer.reason === 'not-admitted-voter' ? 'an admitted voter' : 'a member';
       throw new InvalidArgumentError(`${chosen} is not ${what}`);
     }
     this.schedule();
@@ -687,16 +687,6 @@ export class RaftNode {
       const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
       this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
     }
-  }
-
-  private mostCaughtUpFollower(): NodeId | null {
-    let best: { id: NodeId; match: number } | null = null;
-    for (const [id, progress] of this.raft.status().progress) {
-      // Only a voter seated as the process now running may lead: not a learner, not one rejoining.
-      if (!this.raft.countsToward(id)) continue;
-      if (!best || progress.match > best.match) best = { id, match: progress.match };
-    }
-    return best?.id ?? null;
   }
 
   private onSoftState(state: SoftState): void {

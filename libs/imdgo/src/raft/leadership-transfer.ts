@@ -29,6 +29,15 @@ export function startLeadershipTransfer(r: Raft, target: NodeId): TransferResult
   return { ok: true };
 }
 
+/** The transfer target a caller may leave to the leader: the admitted voter holding the most of its log. */
+export function mostCaughtUpVoter(r: Raft): NodeId | null {
+  let best: { id: NodeId; match: number } | null = null;
+  for (const [id, pr] of r.progress) {
+    if (r.countsToward(id) && (!best || pr.match > best.match)) best = { id, match: pr.match };
+  }
+  return best?.id ?? null;
+}
+
 /** Called when the transferee's match index moves: it may now be ready to take over. */
 export function continueLeadershipTransfer(r: Raft, from: NodeId): void {
   if (r.leadTransferee !== from) return;

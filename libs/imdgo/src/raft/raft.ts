@@ -1,7 +1,12 @@
 import { assert } from './assert.ts';
 import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.ts';
 import { campaign, handleVoteRequest, handleVoteResponse, type CampaignKind } from './election.ts';
-import { handleTimeoutNow, startLeadershipTransfer, type TransferResult } from './leadership-transfer.ts';
+import {
+  handleTimeoutNow,
+  mostCaughtUpVoter,
+  startLeadershipTransfer,
+  type TransferResult,
+} from './leadership-transfer.ts';
 import { RaftLog } from './log.ts';
 import { Progress } from './progress.ts';
 import { majority, quorumMin } from './quorum.ts';
@@ -250,6 +255,11 @@ export class Raft {
 
   transferLeadership(target: NodeId): TransferResult {
     return startLeadershipTransfer(this, target);
+  }
+
+  /** Leader: the admitted voter holding the most of the log, the best target for a transfer (or null). */
+  transferCandidate(): NodeId | null {
+    return this.role === 'leader' ? mostCaughtUpVoter(this) : null;
   }
 
   /**
