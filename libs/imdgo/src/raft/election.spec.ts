@@ -157,3 +157,36 @@ describe('vote granting', () => {
     expect(responses(n1)).toMatchObject([{ type: 'vote-response', to: 'n2', granted: false }]);
   });
 });
+
+describe('a node holding its own uncommitted removal', () => {
+  it('campaigns to see it through when the voter left cannot win without it', () => {
+    const net = new TestNetwork(['n1', 'n2'], { checkQuorum: false });
+    net.campaign('n1');
+    net.propose('n1', 's');
+    net.deliverAll();
+    // n1 appends its removal, which never reaches n2, and restarts: only n1's log holds it.
+    net.dropIf((m) => m.to === 'n2');
+    expect(net.raft('n1').proposeConfigChange({ type: 'remove', id: 'n1' })).toMatchObject({ ok: true });
+    net.flush();
+    net.heal();
+    net.restart('n1');
+    expect(net.raft('n1').isVoter()).toBe(false);
+
+    const removalCommitted = () => {
+      const n2 = net.raft('n2');
+      return n2.membership.current.voters.join() === 'n2' && n2.membership.currentIndex <= n2.log.committed;
+    };
+    for (let tick = 0; tick < 100 && !removalCommitted(); tick++) {
+      net.tick('n1');
+      net.tick('n2');
+      net.deliverAll();
+    }
+    expect(removalCommitted()).toBe(true);
+    for (let tick = 0; tick < 100 && net.raft('n2').role !== 'leader'; tick++) {
+      net.tick('n2');
+      net.deliverAll();
+    }
+    expect(net.raft('n2').role).toBe('leader');
+    expect(net.raft('n1').role).toBe('follower');
+  });
+});

@@ -395,6 +395,21 @@ export class Raft {
     return this.membership.current.voters.includes(id);
   }
 
+  /**
+   * Whether this node may run for leader: a voter with its memory, or a node whose own removal it holds
+   * uncommitted. That one must see the removal through, as a leader outside its configuration does
+   * (dissertation §4.2.2): when it holds the only copy, the voters left need it to commit the removal,
+   * and they cannot elect one another without its vote, which their shorter logs do not get.
+   */
+  mayCampaign(): boolean {
+    if (this.discovery !== null) return false;
+    if (this.isVoter()) return true;
+    const { currentIndex } = this.membership;
+    return (
+      currentIndex > this.log.committed && this.membership.configAt(currentIndex - 1).voters.includes(this.id)
+    );
+  }
+
   /** Whether the configuration seats this process of `id` (both without incarnation, or the same one). */
   isSeated(id: NodeId, incarnation: string | undefined): boolean {
     return this.membership.current.incarnations?.[id] === incarnation;
@@ -586,7 +601,7 @@ export class Raft {
     this.electionElapsed++;
     // A node that cannot campaign lets the time since it heard from a leader grow, so its CheckQuorum
     // lease runs out and it answers the (pre-)votes of those that can (etcd's promotable()).
-    const promotable = this.isVoter() && this.discovery === null;
+    const promotable = this.mayCampaign();
     if (promotable && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       const kind: CampaignKind = this.config.preVote ? 'pre-election' : 'election';
