@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RaftOptions } from './config.ts';
+import { encodeConfig } from './membership.ts';
 import { Raft, type RaftRestoreState } from './raft.ts';
 import { entriesOfTerms, noJitter, TestNetwork } from './testing/network.ts';
 import type { Message, VoteMessage } from './types.ts';
@@ -159,8 +160,23 @@ describe('vote granting', () => {
 });
 
 describe('a node holding its own uncommitted removal', () => {
-  it('campaigns to see it through when the voter left cannot win without it', () => {
-    const net = new TestNetwork(['n1', 'n2'], { checkQuorum: false });
+  /** Two voters, static or seated by incarnation (these restart into discovery unless their log seats them). */
+  function twoVoters(seated: boolean): TestNetwork {
+    if (!seated) return new TestNetwork(['n1', 'n2'], { checkQuorum: false });
+    const seats = { n1: 'n1.1', n2: 'n2.1' };
+    const config = { voters: ['n1', 'n2'], learners: [], incarnations: seats };
+    const restore: RaftRestoreState = {
+      hardState: { term: 0, vote: null, commit: 1 },
+      entries: [{ index: 1, term: 0, kind: 'config', data: encodeConfig(config) }],
+    };
+    return new TestNetwork(['n1', 'n2'], { checkQuorum: false }, { n1: restore, n2: restore }, seats);
+  }
+
+  it.each([
+    ['static members', false],
+    ['members seated by incarnation', true],
+  ])('campaigns to see it through when the voter left cannot win without it (%s)', (_, seated) => {
+    const net = twoVoters(seated);
     net.campaign('n1');
     net.propose('n1', 's');
     net.deliverAll();

@@ -153,7 +153,8 @@ export class Raft {
     this.membership = new MembershipTracker(snapshot?.config ?? initial, snapshot?.index ?? 0);
     for (const entry of restore?.entries ?? []) this.membership.onAppended(entry);
     const discovery = this.config.discovery;
-    if (discovery && !isAdmitted(this, discovery.incarnation)) {
+    // A node that restarted holding its own uncommitted removal is still a member until it commits.
+    if (discovery && !isAdmitted(this, discovery.incarnation) && !this.holdsOwnRemoval()) {
       this.discovery = new Discovery(this.id, discovery.members, discovery.incarnation);
     }
     this.term = hardState.term;
@@ -402,12 +403,14 @@ export class Raft {
    * and they cannot elect one another without its vote, which their shorter logs do not get.
    */
   mayCampaign(): boolean {
-    if (this.discovery !== null) return false;
-    if (this.isVoter()) return true;
+    return this.discovery === null && (this.isVoter() || this.holdsOwnRemoval());
+  }
+
+  /** The newest configuration, not known committed, removed this node as a voter. */
+  private holdsOwnRemoval(): boolean {
     const { currentIndex } = this.membership;
-    return (
-      currentIndex > this.log.committed && this.membership.configAt(currentIndex - 1).voters.includes(this.id)
-    );
+    if (currentIndex <= this.log.committed || this.isVoter()) return false;
+    return this.membership.configAt(currentIndex - 1).voters.includes(this.id);
   }
 
   /** Whether the configuration seats this process of `id` (both without incarnation, or the same one). */
