@@ -7,43 +7,43 @@ const between = (a: string, b: string) => (m: Message) =>
   (m.from === a && m.to === b) || (m.from === b && m.to === a);
 
 /**
+ * a leads term 1 and is cut off with x1..x3 uncommitted; b wins term 2 with c and commits a no-op, y1 and
+ * y2 at those indexes; c restarts without memory and takes a's log; then b's heartbeat offers commit 5
+ * (from c's previous process's match).
+ */
+function staleLeaderThenHeartbeat(testOnlyBugs?: RaftTestOnlyBugs): TestNetwork {
+  const net = new TestNetwork(['a', 'b', 'c'], { checkQuorum: false, testOnlyBugs });
+  net.campaign('a');
+  net.propose('a', 's');
+  net.deliverAll();
+  net.isolate('a');
+  for (const x of ['x1', 'x2', 'x3']) net.propose('a', x);
+  net.campaign('b');
+  expect(net.raft('b')).toMatchObject({ role: 'leader', term: 2 });
+  for (const y of ['y1', 'y2']) net.propose('b', y);
+  net.deliverAll();
+  expect(net.raft('b').log.committed).toBe(5);
+
+  net.restartWithoutMemory('c', 'c.2');
+  net.heal();
+  net.dropIf(between('a', 'b'));
+  net.tick('a');
+  net.deliverAll();
+  expect(net.raft('c').log.lastIndex()).toBe(5);
+  expect(net.raft('c').log.term(5)).toBe(1);
+
+  net.tick('b');
+  const [heartbeat] = net.take((m) => m.from === 'b' && m.to === 'c' && m.type === 'heartbeat');
+  expect(heartbeat).toMatchObject({ term: 2, commit: 5 });
+  net.deliver(heartbeat!);
+  return net;
+}
+
+/**
  * A follower commits only what an append from the current leader in the current term verified: the
  * leader's match for it may be a previous process's, and its log may come from a stale leader.
  */
 describe('a follower commits only what it verified against the current leader', () => {
-  /**
-   * a leads term 1 and is cut off with x1..x3 uncommitted; b wins term 2 with c and commits a no-op, y1 and
-   * y2 at those indexes; c restarts without memory and takes a's log; then b's heartbeat offers commit 5
-   * (from c's previous process's match).
-   */
-  function staleLeaderThenHeartbeat(testOnlyBugs?: RaftTestOnlyBugs): TestNetwork {
-    const net = new TestNetwork(['a', 'b', 'c'], { checkQuorum: false, testOnlyBugs });
-    net.campaign('a');
-    net.propose('a', 's');
-    net.deliverAll();
-    net.isolate('a');
-    for (const x of ['x1', 'x2', 'x3']) net.propose('a', x);
-    net.campaign('b');
-    expect(net.raft('b')).toMatchObject({ role: 'leader', term: 2 });
-    for (const y of ['y1', 'y2']) net.propose('b', y);
-    net.deliverAll();
-    expect(net.raft('b').log.committed).toBe(5);
-
-    net.restartWithoutMemory('c', 'c.2');
-    net.heal();
-    net.dropIf(between('a', 'b'));
-    net.tick('a');
-    net.deliverAll();
-    expect(net.raft('c').log.lastIndex()).toBe(5);
-    expect(net.raft('c').log.term(5)).toBe(1);
-
-    net.tick('b');
-    const [heartbeat] = net.take((m) => m.from === 'b' && m.to === 'c' && m.type === 'heartbeat');
-    expect(heartbeat).toMatchObject({ term: 2, commit: 5 });
-    net.deliver(heartbeat!);
-    return net;
-  }
-
   it("does not apply the stale leader's entries on the new leader's heartbeat", () => {
     const net = staleLeaderThenHeartbeat();
     expect(net.appliedData('c')).toEqual(['s']);

@@ -159,19 +159,19 @@ describe('vote granting', () => {
   });
 });
 
-describe('a node holding its own uncommitted removal', () => {
-  /** Two voters, static or seated by incarnation (these restart into discovery unless their log seats them). */
-  function twoVoters(seated: boolean): TestNetwork {
-    if (!seated) return new TestNetwork(['n1', 'n2'], { checkQuorum: false });
-    const seats = { n1: 'n1.1', n2: 'n2.1' };
-    const config = { voters: ['n1', 'n2'], learners: [], incarnations: seats };
-    const restore: RaftRestoreState = {
-      hardState: { term: 0, vote: null, commit: 1 },
-      entries: [{ index: 1, term: 0, kind: 'config', data: encodeConfig(config) }],
-    };
-    return new TestNetwork(['n1', 'n2'], { checkQuorum: false }, { n1: restore, n2: restore }, seats);
-  }
+/** Two voters, static or seated by incarnation (these restart into discovery unless their log seats them). */
+function twoVoters(seated: boolean): TestNetwork {
+  if (!seated) return new TestNetwork(['n1', 'n2'], { checkQuorum: false });
+  const seats = { n1: 'n1.1', n2: 'n2.1' };
+  const config = { voters: ['n1', 'n2'], learners: [], incarnations: seats };
+  const restore: RaftRestoreState = {
+    hardState: { term: 0, vote: null, commit: 1 },
+    entries: [{ index: 1, term: 0, kind: 'config', data: encodeConfig(config) }],
+  };
+  return new TestNetwork(['n1', 'n2'], { checkQuorum: false }, { n1: restore, n2: restore }, seats);
+}
 
+describe('a node holding its own uncommitted removal', () => {
   it.each([
     ['static members', false],
     ['members seated by incarnation', true],

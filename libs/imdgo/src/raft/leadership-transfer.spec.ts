@@ -70,18 +70,18 @@ describe('leadership transfer', () => {
   });
 });
 
-describe('the transfer target is an admitted voter', () => {
-  /** n1 leads; n3 restarted without memory and answers as a process the configuration does not seat. */
-  function rejoiningFollower() {
-    const net = cluster();
-    net.propose('n1', 'x');
-    net.deliverAll();
-    net.restartWithoutMemory('n3', 'n3.2');
-    net.tick('n1');
-    net.deliverAll();
-    return net;
-  }
+/** n1 leads; n3 restarted without memory and answers as a process the configuration does not seat. */
+function rejoiningFollower() {
+  const net = cluster();
+  net.propose('n1', 'x');
+  net.deliverAll();
+  net.restartWithoutMemory('n3', 'n3.2');
+  net.tick('n1');
+  net.deliverAll();
+  return net;
+}
 
+describe('the transfer target is an admitted voter', () => {
   it('refuses a voter whose process is not readmitted', () => {
     const net = rejoiningFollower();
     expect(net.raft('n1').transferLeadership('n3')).toMatchObject({

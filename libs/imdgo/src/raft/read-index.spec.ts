@@ -92,29 +92,29 @@ describe('ReadIndex from a follower', () => {
   });
 });
 
-describe('ReadIndex on a leader that appended its own removal', () => {
-  /** n1 leads a 2-voter cluster, appends its removal; n2 stores it, leads alone and commits `new`. */
-  function removedLeaderRead(testOnlyBugs?: RaftTestOnlyBugs): TestNetwork {
-    const net = new TestNetwork(['n1', 'n2'], { testOnlyBugs });
-    net.campaign('n1');
-    net.propose('n1', 's');
-    net.deliverAll();
-    const n1 = net.raft('n1');
-    expect(n1.proposeConfigChange({ type: 'remove', id: 'n1' })).toMatchObject({ ok: true });
-    net.dropIf((m) => m.type === 'append-response');
-    net.deliverAll();
-    net.heal();
-    net.isolate('n2');
-    net.campaign('n2');
-    expect(net.raft('n2')).toMatchObject({ role: 'leader', term: 2 });
-    net.propose('n2', 'new');
-    expect(net.raft('n2').log.committed).toBe(5);
-    expect(n1).toMatchObject({ role: 'leader', term: 1 });
-    n1.readIndex(1);
-    net.flush();
-    return net;
-  }
+/** n1 leads a 2-voter cluster, appends its removal; n2 stores it, leads alone and commits `new`. */
+function removedLeaderRead(testOnlyBugs?: RaftTestOnlyBugs): TestNetwork {
+  const net = new TestNetwork(['n1', 'n2'], { testOnlyBugs });
+  net.campaign('n1');
+  net.propose('n1', 's');
+  net.deliverAll();
+  const n1 = net.raft('n1');
+  expect(n1.proposeConfigChange({ type: 'remove', id: 'n1' })).toMatchObject({ ok: true });
+  net.dropIf((m) => m.type === 'append-response');
+  net.deliverAll();
+  net.heal();
+  net.isolate('n2');
+  net.campaign('n2');
+  expect(net.raft('n2')).toMatchObject({ role: 'leader', term: 2 });
+  net.propose('n2', 'new');
+  expect(net.raft('n2').log.committed).toBe(5);
+  expect(n1).toMatchObject({ role: 'leader', term: 1 });
+  n1.readIndex(1);
+  net.flush();
+  return net;
+}
 
+describe('ReadIndex on a leader that appended its own removal', () => {
   it('does not answer alone: the one voter left must confirm', () => {
     expect(removedLeaderRead().readStates.get('n1')).toEqual([]);
   });
@@ -125,30 +125,36 @@ describe('ReadIndex on a leader that appended its own removal', () => {
   });
 });
 
+const heartbeatFromN1 = {
+  type: 'heartbeat',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  commit: 0,
+  readRound: 0,
+} as const;
+
+/** A follower process of n2 that knows n1 leads, and the nonce its read-index request carries. */
+function follower(seed: number): { n2: Raft; nonce: number } {
+  const n2 = new Raft({ id: 'n2', voters: ids3, random: new SeededRandom(seed) });
+  n2.step(heartbeatFromN1);
+  n2.readIndex(1);
+  const request = n2.ready().messages.find((m) => m.type === 'read-index');
+  expect(request).toMatchObject({ to: 'n1', requestId: 1 });
+  return { n2, nonce: (request as ReadIndexMessage).nonce };
+}
+
+const answer = (nonce: number): ReadIndexResponseMessage => ({
+  type: 'read-index-response',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  requestId: 1,
+  nonce,
+  index: 7,
+});
+
 describe('read-index answers across a restart of the requester', () => {
-  const voters = ['n1', 'n2', 'n3'];
-  const heartbeat = { type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, readRound: 0 } as const;
-
-  /** A follower process of n2 that knows n1 leads, and the nonce its read-index request carries. */
-  function follower(seed: number): { n2: Raft; nonce: number } {
-    const n2 = new Raft({ id: 'n2', voters, random: new SeededRandom(seed) });
-    n2.step(heartbeat);
-    n2.readIndex(1);
-    const request = n2.ready().messages.find((m) => m.type === 'read-index');
-    expect(request).toMatchObject({ to: 'n1', requestId: 1 });
-    return { n2, nonce: (request as ReadIndexMessage).nonce };
-  }
-
-  const answer = (nonce: number): ReadIndexResponseMessage => ({
-    type: 'read-index-response',
-    from: 'n1',
-    to: 'n2',
-    term: 1,
-    requestId: 1,
-    nonce,
-    index: 7,
-  });
-
   it("ignores the answer to the previous process's request with the same id", () => {
     const before = follower(1);
     const after = follower(2);
