@@ -83,6 +83,7 @@ interface ReadWaiter {
 class RetryableError extends Error {}
 
 const EXPIRE_BATCH = 256;
+const DATA_LOSS = 'formed a new empty cluster: data from before was lost';
 
 /**
  * The node driver: owns the timer, the transport, storage and the apply pipeline around the pure core.
@@ -118,6 +119,7 @@ export class RaftNode {
   private readonly forwards: ForwardBatcher;
   private knownLeader: NodeId | null = null;
   private writesInFlight = 0;
+  private lossReported = false;
 
   constructor(options: RaftNodeOptions) {
     this.options = options;
@@ -269,6 +271,38 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Whether this process holds a voter seat in the current configuration: a node that lost its memory is
+   * not one until it has been readmitted and promoted, whatever its configuration says of its old seat.
+   */
+  isSeatedVoter(): boolean {
+    const config = this.raft.membership.current;
+    const seat = config.incarnations?.[this.id] ?? this.options.incarnation;
+    return (
+      this.raft.discovery === null && config.voters.includes(this.id) && seat === this.options.incarnation
+    );
+  }
+
+  /** Set when discovery saw the cluster this node was joining vanish: the data it held is gone. */
+  dataLoss(): string | null {
+    return this.raft.lostCluster ? DATA_LOSS : null;
+  }
+
+  /**
+   * Unsafe recovery when a majority of the voters lost their memory: this node becomes the sole voter of a
+   * new configuration with everything it holds (see Raft.forceNewCluster). Resolves once that is applied.
+   */
+  async forceNewCluster(): Promise<void> {
+    this.assertRunning();
+    const result = this.raft.forceNewCluster();
+    if (!result.ok) throw new InvalidArgumentError(result.message);
+    this.logger.warn(
+      `forced a new cluster with this node as its only voter, at index ${this.raft.log.lastIndex()}`,
+    );
+    this.schedule();
+    await this.linearizableBarrier();
+  }
+
   isLeader(): boolean {
     return this.started && this.raft.role === 'leader';
   }
@@ -302,10 +336,10 @@ export class RaftNode {
   }
 
   /** Resolves once this node's state reflects every write acknowledged before the call (ReadIndex). */
-  linearizableBarrier(): Promise<void> {
+  linearizableBarrier(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.readQueue.push({ resolve, reject, deadline: Date.now() + timeoutMs });
       this.schedule();
     });
   }
@@ -448,6 +482,10 @@ export class RaftNode {
   private tick(): void {
     this.ticks++;
     this.raft.tick();
+    if (this.raft.lostCluster && !this.lossReported) {
+      this.lossReported = true;
+      this.logger.error(`every member lost its memory: ${DATA_LOSS}`);
+    }
     this.expireReadWaiters();
     this.reissueLostReads();
     if (this.raft.role === 'leader') this.proposeExpiries();
