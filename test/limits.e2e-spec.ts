@@ -36,7 +36,8 @@ describe('memory cap and overload', () => {
   });
 
   it('evicts the keys nearest to expiry, the same ones on every node, with the evict-ttl policy', async () => {
-    cluster = await startCluster(3, { maxStoreBytes: 3_000, memoryPolicy: 'evict-ttl' });
+    // About 1,050 bytes of keys and values are written below: the last writes need evictions.
+    cluster = await startCluster(3, { maxStoreBytes: 800, memoryPolicy: 'evict-ttl' });
     const leader = await cluster.leader();
     const evicted: ChangeEvent[] = [];
     const subscription = cluster.nodes[2]!.store.changes$.subscribe(
