@@ -36,7 +36,7 @@ export interface Entry<V> {
   readonly version: number;
   readonly createRevision: number;
   readonly modRevision: number;
-  /** Deadline in ms since the epoch, or null. */
+  /** Deadline in ms since the epoch (log time: the leader's clock), or null. */
   readonly expiresAt: number | null;
 }
 
