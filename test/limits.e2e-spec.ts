@@ -46,7 +46,11 @@ describe('memory cap and overload', () => {
     );
     let refused: unknown = null;
     for (let i = 0; i < 200 && !refused; i++) {
-      await uncapped.store.set(`k${i}`, 'x'.repeat(50)).catch((error: unknown) => (refused = error));
+      try {
+        await uncapped.store.set(`k${i}`, 'x'.repeat(50));
+      } catch (error) {
+        refused = error;
+      }
     }
     expect(refused).toBeInstanceOf(StoreFullError);
     const sizes = await Promise.all(cluster.nodes.map((n) => n.store.size()));

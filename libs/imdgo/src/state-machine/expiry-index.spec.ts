@@ -6,6 +6,10 @@ function byDeadlineMapKey(a: ExpiryCandidate, b: ExpiryCandidate): number {
   return a.expiresAt - b.expiresAt || (a.map + '\0' + a.key < b.map + '\0' + b.key ? -1 : 1);
 }
 
+function keysInOrder(index: ExpiryIndex): string[] {
+  return [...index.ascending()].map((c) => c.key);
+}
+
 describe('the expiry index', () => {
   it('holds one entry per key and iterates in (deadline, map, key) order through sets, rewrites and deletes', () => {
     const random = new SeededRandom(7);
@@ -39,7 +43,6 @@ describe('the expiry index', () => {
     const backward = new ExpiryIndex();
     for (const { key, expiresAt } of keys) forward.set('', key, expiresAt);
     for (const { key, expiresAt } of keys.toReversed()) backward.set('', key, expiresAt);
-    const order = (index: ExpiryIndex) => [...index.ascending()].map((c) => c.key);
-    expect(order(forward)).toEqual(order(backward));
+    expect(keysInOrder(forward)).toEqual(keysInOrder(backward));
   });
 });
