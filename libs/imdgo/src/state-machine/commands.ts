@@ -143,8 +143,11 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
   if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';
   if (command.op === 'increment' && typeof command.delta !== 'number') return 'the delta is not a number';
   if (command.op === 'expire' && typeof command.revision !== 'number') return 'the revision is not a number';
-  for (const field of ['ttlMs', 'ifVersion']) {
-    if (command[field] !== undefined && typeof command[field] !== 'number') return `${field} is not a number`;
-  }
+  // A deadline the expiry index can order: NaN would make its order depend on insertion order.
+  const ttlMs = command.ttlMs;
+  if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs >= 0))
+    return 'ttlMs is not a finite number of milliseconds';
+  if (command.ifVersion !== undefined && typeof command.ifVersion !== 'number')
+    return 'ifVersion is not a number';
   return decoded as LoggedCommand;
 }

@@ -211,6 +211,17 @@ describe('time comes from the log', () => {
     expect(machine.get('', 'late')?.expiresAt).toBe(7_000);
   });
 
+  it('skips a command whose TTL is not a finite duration, on every node alike', () => {
+    const machine = new KvStateMachine();
+    for (const ttlMs of [Number.NaN, Number.POSITIVE_INFINITY, -1]) {
+      const applied = machine.apply(
+        entry(machine.appliedIndex + 1, { time: 0, command: { op: 'set', key: 'k', value: 1, ttlMs } }),
+      );
+      expect(applied.result).toBeNull();
+    }
+    expect(machine.expiryCount).toBe(0);
+  });
+
   it('decides conditions by the entry time, and expires only keys due by it', () => {
     const machine = new KvStateMachine();
     applyToAll([machine], [{ time: 0, command: { op: 'set', key: 'lock', value: 'a', ttlMs: 1_000 } }]);
