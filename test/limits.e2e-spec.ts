@@ -53,6 +53,7 @@ describe('memory cap and overload', () => {
       }
     }
     expect(refused).toBeInstanceOf(StoreFullError);
+    expect((refused as Error).message).toContain('maxStoreBytes 2000');
     const sizes = await Promise.all(cluster.nodes.map((n) => n.store.size()));
     expect(new Set(sizes).size).toBe(1);
   });

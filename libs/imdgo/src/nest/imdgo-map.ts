@@ -209,7 +209,7 @@ export class ImdgoMap<V = unknown> {
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
     );
-    if (result.refusal === 'no-space') throw new StoreFullError(this.runtime.options.maxStoreBytes ?? 0);
+    if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
     return result;
   }
 

@@ -77,6 +77,8 @@ export interface CommandResult {
   readonly version: number;
   /** Set when the write was refused by the memory cap rather than by a condition. */
   readonly refusal?: 'no-space';
+  /** With a `no-space` refusal: the cap the entry was applied with (the appending leader's). */
+  readonly maxStoreBytes?: number;
 }
 
 const packr = new Packr(msgpackOptions());

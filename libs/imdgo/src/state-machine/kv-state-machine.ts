@@ -277,6 +277,7 @@ export class KvStateMachine {
           value: current?.value,
           version: current?.version ?? 0,
           refusal: 'no-space',
+          maxStoreBytes: storeLimit.maxBytes,
         };
       }
       for (const victim of victims) this.evict(victim.map, victim.key, revision);
