@@ -66,6 +66,7 @@ export class KvStateMachine {
   /** Not replicated: what this node proposed while leader. The expiry index is left to applies alone. */
   private readonly proposer = new ExpiryProposer(EXPIRE_RETRY_MS);
 
+  /** `sessionIdleMs` is for tests: it decides what applies do, so every replica must use the same value. */
   constructor(options: { sessionIdleMs?: number } = {}) {
     this.sessionIdleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
     this.sessions = new SessionTable(this.sessionIdleMs);
