@@ -125,7 +125,9 @@ export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; b
   const flags = data[1]!;
   const storeLimit =
     flags & HAS_LIMIT ? { maxBytes: view.getFloat64(10), evictTtl: (flags & EVICT_TTL) !== 0 } : null;
-  return { stamp: { time: view.getFloat64(2), storeLimit }, body: data.subarray(STAMP_BYTES) };
+  // A Buffer view whatever `data` is: msgpackr gives binary values the type of the bytes it decodes from.
+  const body = Buffer.from(data.buffer, data.byteOffset + STAMP_BYTES, data.byteLength - STAMP_BYTES);
+  return { stamp: { time: view.getFloat64(2), storeLimit }, body };
 }
 
 const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire'];

@@ -211,6 +211,21 @@ describe('time comes from the log', () => {
     expect(machine.get('', 'late')?.expiresAt).toBe(7_000);
   });
 
+  it('decodes values alike whether the entry bytes are a Buffer or a plain Uint8Array', () => {
+    const value = { buffer: Buffer.from([1, 2, 3]), bytes: new Uint8Array([4]) };
+    const stamped = entry(1, { time: 0, command: { op: 'set', key: 'k', value } });
+    const asBuffer = new KvStateMachine();
+    const asUint8Array = new KvStateMachine();
+    asBuffer.apply({ ...stamped, data: Buffer.from(stamped.data) });
+    asUint8Array.apply({ ...stamped, data: new Uint8Array(stamped.data) });
+    for (const machine of [asBuffer, asUint8Array]) {
+      const stored = machine.get('', 'k')?.value as typeof value;
+      expect(Buffer.isBuffer(stored.buffer)).toBe(true);
+      expect(Buffer.isBuffer(stored.bytes)).toBe(false);
+    }
+    expect(asUint8Array.digest()).toBe(asBuffer.digest());
+  });
+
   it('skips a command whose TTL is not a finite duration, on every node alike', () => {
     const machine = new KvStateMachine();
     for (const ttlMs of [Number.NaN, Number.POSITIVE_INFINITY, -1]) {
