@@ -18,7 +18,7 @@ const tls = { key: pki.node.key, cert: pki.node.cert, ca: pki.ca };
 /** What an outsider who reached a follower's port would send: an append of a forged write, and a vote. */
 function forgedFrames(leader: TestNode, target: TestNode): Buffer {
   const { term, lastIndex } = target.runtime.node.localStatus();
-  const data = encodeCommand({ time: Date.now(), command: { op: 'set', map: '', key: 'forged', value: 1 } });
+  const data = encodeCommand({ command: { op: 'set', map: '', key: 'forged', value: 1 } });
   const append = {
     type: 'append',
     from: leader.id,

@@ -15,6 +15,7 @@ import {
   parseCommand,
   encodeCommand,
   encodedSize,
+  stampCommand,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
@@ -40,7 +41,7 @@ export interface RaftNodeOptions {
   readonly incarnation: string;
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotThreshold: number;
-  /** The memory cap stamped into every write, or null for none. */
+  /** The memory cap this node stamps into the entries it appends as leader, or null for none. */
   readonly storeLimit: StoreLimit | null;
   /** Writes in flight (started here, or queued here as leader) beyond which new ones fail with BusyError. */
   readonly maxPendingWrites: number;
@@ -316,10 +317,10 @@ export class RaftNode {
     // Overload: a bounded queue and a clear error beat unbounded memory and ever-growing latency.
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     const stamp = this.session.begin();
-    const storeLimit = this.options.storeLimit ?? undefined;
     this.writesInFlight++;
     try {
-      const data = encodable(() => encodeCommand({ session: stamp, time: Date.now(), storeLimit, command }));
+      // No time and no cap here: the leader stamps both when it appends the entry (submitProposals).
+      const data = encodable(() => encodeCommand({ session: stamp, command }));
       // A command within the limit holds a value within it; only a larger one is measured exactly.
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
@@ -354,7 +355,7 @@ export class RaftNode {
     this.assertRunning();
     const deadline = Date.now() + this.options.requestTimeoutMs;
     for (;;) {
-      if (this.raft.role === 'leader') return this.machine.get(map, key, Date.now());
+      if (this.raft.role === 'leader') return this.machine.get(map, key);
       const leader = await this.awaitLeader(deadline);
       try {
         const request: PeerRequest = { kind: 'get', map, key };
@@ -541,7 +542,7 @@ export class RaftNode {
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
-      return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
+      return { record: this.machine.get(request.map, request.key) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
     if (request?.kind === 'snapshot-chunk') return this.snapshots.receiveChunk(_from, request);
@@ -600,7 +601,9 @@ export class RaftNode {
     if (this.proposalQueue.length === 0) return;
     const batch = this.proposalQueue;
     this.proposalQueue = [];
-    const result = this.raft.proposeBatch(batch.map((p) => p.data));
+    // The one time and cap every node applies these entries with (the state machine keeps time monotonic).
+    const stamp = { time: Date.now(), storeLimit: this.options.storeLimit };
+    const result = this.raft.proposeBatch(batch.map((p) => stampCommand(p.data, stamp)));
     if (!result.ok) {
       const error = new RetryableError(`proposal refused: ${result.reason}`);
       for (const { pending } of batch) pending.reject(error);
@@ -718,7 +721,7 @@ export class RaftNode {
   private proposeExpiries(): void {
     const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
-      const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
+      const data = encodeCommand({ command: { op: 'expire', map, key, revision } });
       this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
     }
   }

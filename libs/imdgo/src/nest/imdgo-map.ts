@@ -36,7 +36,7 @@ export interface Entry<V> {
   readonly version: number;
   readonly createRevision: number;
   readonly modRevision: number;
-  /** Deadline in ms since the epoch, or null. */
+  /** Deadline in ms since the epoch (log time: the leader's clock), or null. */
   readonly expiresAt: number | null;
 }
 
@@ -93,7 +93,7 @@ export class ImdgoMap<V = unknown> {
 
   /** This node's value right now, synchronously: no network, no consistency guarantee. */
   peek(key: string): V | undefined {
-    return this.runtime.node.machine.get(this.name, key, Date.now())?.value as V | undefined;
+    return this.runtime.node.machine.get(this.name, key)?.value as V | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -102,7 +102,7 @@ export class ImdgoMap<V = unknown> {
 
   async size(options?: ReadOptions): Promise<number> {
     await this.barrier(options?.consistency);
-    return this.runtime.node.machine.size(this.name, Date.now());
+    return this.runtime.node.machine.size(this.name);
   }
 
   async keys(options: ListOptions = {}): Promise<Page<string>> {
@@ -116,7 +116,7 @@ export class ImdgoMap<V = unknown> {
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
     await this.barrier(options.consistency);
-    const found = this.runtime.node.machine.list(this.name, Date.now(), {
+    const found = this.runtime.node.machine.list(this.name, {
       prefix: options.prefix,
       after: options.after,
       limit: limit + 1,
@@ -209,14 +209,14 @@ export class ImdgoMap<V = unknown> {
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
     );
-    if (result.refusal === 'no-space') throw new StoreFullError(this.runtime.options.maxStoreBytes ?? 0);
+    if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
     return result;
   }
 
   private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {
     if (consistency === 'leader') return this.runtime.node.leaderRead(this.name, key);
     await this.barrier(consistency);
-    return this.runtime.node.machine.get(this.name, key, Date.now());
+    return this.runtime.node.machine.get(this.name, key);
   }
 
   private async barrier(consistency: Consistency = 'linearizable'): Promise<void> {
