@@ -141,7 +141,12 @@ describe('a cluster with a cluster secret', () => {
     const leader = await cluster.leader();
     const connection = await connectHostile(leader.id);
     await waitFor(() => connection.frames.length === 1, 'the challenge');
-    const guess = new PeerHandshake('client', 'a wrong guess of the secret');
+    const guess = new PeerHandshake({
+      role: 'client',
+      secret: 'a wrong guess of the secret',
+      self: '127.0.0.1:1',
+      peer: leader.id,
+    });
     await expectRefused(cluster, connection, leader, packFrame(guess.receive(connection.frames[0])));
     await warned(
       new RegExp(
