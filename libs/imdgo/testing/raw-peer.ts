@@ -70,6 +70,8 @@ export async function listenRaw(
   const sockets: Socket[] = [];
   const server: Server = createServer((socket) => {
     socket.on('error', () => {});
+    // Reading, so that it sees the other side close (a paused socket would not).
+    socket.resume();
     sockets.push(socket);
     onConnection(socket);
   });
