@@ -68,7 +68,7 @@ describe('NestTcpTransport limits', () => {
     const payload = Buffer.alloc(1024 * 1024, 7);
     const codes: string[] = [];
     for (let i = 0; i < 100; i++) {
-      codes.push(await ta.request(p, payload, 20).catch((error: PeerTransportError) => error.code));
+      codes.push(await ta.request<string>(p, payload, 20).catch((error: PeerTransportError) => error.code));
     }
     // What the kernel's socket buffers absorb (a few MiB on loopback), plus the 4 MiB allowed, is sent;
     // the rest fails fast.
