@@ -105,6 +105,15 @@ describe('a cluster with mutual TLS', () => {
     await expectServing(cluster, 'tls:after-rogue');
   });
 
+  it('refuses a certificate of the CA for another name speaking as a member, and keeps working', async () => {
+    const [target] = await cluster.followers();
+    const misnamed = { key: pki.wrongName.key, cert: pki.wrongName.cert, ca: pki.ca };
+    const connection = await connectHostile(target!.id, misnamed);
+    await expectRefused(cluster, connection, target!);
+    await warned(/the client certificate does not name 127\.0\.0\.1:\d+: /);
+    await expectServing(cluster, 'tls:after-misnamed');
+  });
+
   it('refuses a plain TCP client, and keeps working', async () => {
     const [target] = await cluster.followers();
     const connection = await connectHostile(target!.id);
