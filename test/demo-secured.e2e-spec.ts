@@ -24,14 +24,15 @@ describe('the demo started with --cluster-secret, --tls-* and --data-dir', () =>
     };
     const id = `127.0.0.1:${await freePort()}`;
     const dataDir = join(dir, 'data');
-    const config = readDemoConfig(
-      [
-        ...['--members', id, '--http-port', '0'],
-        ...['--tls-cert', file('node.crt', pki.node.cert), '--tls-key', file('node.key', pki.node.key)],
-        ...['--tls-ca', file('ca.crt', pki.ca), '--data-dir', dataDir],
-      ],
-      { IMDGO_CLUSTER_SECRET: 'k3Jx9vQ2mZ7pL4wT8rN6bY1c' },
-    );
+    const pem = {
+      cert: file('node.crt', pki.node.cert),
+      key: file('node.key', pki.node.key),
+      ca: file('ca.crt', pki.ca),
+    };
+    const flags = `--members ${id} --http-port 0 --tls-cert ${pem.cert} --tls-key ${pem.key} --tls-ca ${pem.ca}`;
+    const config = readDemoConfig([...flags.split(' '), '--data-dir', dataDir], {
+      IMDGO_CLUSTER_SECRET: 'k3Jx9vQ2mZ7pL4wT8rN6bY1c',
+    });
     const app = await createDemoApp({ ...config, tuning: TEST_TIMING }, testLogger());
     try {
       await app.init();
