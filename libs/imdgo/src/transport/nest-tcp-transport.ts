@@ -136,7 +136,8 @@ export class NestTcpTransport implements PeerTransport {
       handshake: handshake('server'),
       expects: [RAFT_PATTERN, REQUEST_PATTERN, PING_PATTERN],
       handshakeLog,
-      onAuthenticated: (socket) => this.authenticated(socket.netSocket),
+      onAuthenticated: ({ netSocket }) =>
+        this.authenticated(`${netSocket.remoteAddress}:${netSocket.remotePort}`),
     });
     this.clientSocketClass = (peer) =>
       msgpackSocketClass({
@@ -382,12 +383,11 @@ export class NestTcpTransport implements PeerTransport {
       socket.destroy();
     }, timeoutMs);
     this.unauthenticated.set(address, deadline);
-    socket.once('close', () => this.authenticated(socket));
+    socket.once('close', () => this.authenticated(address));
   }
 
-  /** The connection's handshakes are done (or it closed): it no longer counts, and has no deadline. */
-  private authenticated(socket: Socket): void {
-    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+  /** The handshakes of the connection from `address` are done (or it closed): it no longer counts. */
+  private authenticated(address: string): void {
     clearTimeout(this.unauthenticated.get(address));
     this.unauthenticated.delete(address);
   }

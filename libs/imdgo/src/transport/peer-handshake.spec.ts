@@ -83,6 +83,12 @@ describe('PeerHandshake', () => {
     }
   });
 
+  it('makes the server refuse a response whose client id is no member id', () => {
+    const server = serverSide();
+    const response = wireClone(clientSide().receive(wireClone(server.challenge()))!);
+    expect(() => server.receive({ ...response, from: 'nobody' })).toThrow(/not a handshake frame/);
+  });
+
   it.each([
     ['a Nest packet', { pattern: 'imdgo.raft', data: {} }],
     ['a short nonce', { auth: 'challenge', nonce: Buffer.alloc(8) }],

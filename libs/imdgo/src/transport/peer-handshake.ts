@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parsePeerAddress } from './peer-address.ts';
 
 /** Bytes of each side's nonce and of each proof (HMAC-SHA256). */
 export const HANDSHAKE_BYTES = 32;
@@ -172,5 +173,11 @@ function sized(bytes: unknown): boolean {
 }
 
 function isId(id: unknown): id is string {
-  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH;
+  if (typeof id !== 'string' || id.length > MAX_ID_LENGTH) return false;
+  try {
+    parsePeerAddress(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
