@@ -86,9 +86,12 @@ export function isNestPacket(value: unknown): value is Record<string, unknown> {
  * handshake (peer-handshake.ts) in frames of its own shape, consumed here, so
  * Nest never sees them and sees nothing before they succeed: the server sends
  * its challenge on accept, and until the peer is authenticated, incoming
- * frames are capped at a few hundred bytes and anything but the expected
+ * frames are capped at a kilobyte and anything but the expected
  * handshake frame drops the connection. The client queues what Nest sends
- * meanwhile and writes it once the server has proven the secret too.
+ * meanwhile and writes it once the server has proven the secret too. Lines
+ * about connections dropped before authentication, which anyone can cause,
+ * are rate-limited; `PEER_AUTHENTICATED` is emitted on the net socket once
+ * the handshake succeeds.
  */
 export class MsgpackSocket extends TcpSocket {
   private static readonly logger = new Logger('MsgpackSocket');
