@@ -646,6 +646,11 @@ export class RaftNode {
       const applied = this.machine.apply(entry);
       this.snapshots.applied(entry.data.byteLength);
       for (const change of applied.changes) this.options.onChange(change);
+      if (entry.kind === 'config') {
+        // Links to members that left are closed; a later send to one reopens it.
+        const { voters, learners } = this.raft.status().config;
+        this.options.transport.retain?.([...voters, ...learners]);
+      }
       const configWaiter = this.configWaiters.get(entry.index);
       if (configWaiter) {
         this.configWaiters.delete(entry.index);
