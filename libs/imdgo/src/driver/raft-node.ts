@@ -27,6 +27,7 @@ import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 import { ForwardBatcher, type ForwardOutcome } from './forward-batcher.ts';
+import { persistReady } from './persist-ready.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
@@ -538,9 +539,7 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
-        const saving = this.options.storage.save(ready.hardState, ready.entries);
-        if (saving) await saving;
-        if (ready.snapshot) await this.snapshots.install(ready.snapshot);
+        await persistReady(this.options.storage, ready, (snapshot) => this.snapshots.install(snapshot));
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
