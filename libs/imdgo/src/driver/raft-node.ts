@@ -554,7 +554,9 @@ export class RaftNode {
     } finally {
       this.processing = false;
     }
-    if (this.proposalQueue.length > 0 || this.readQueue.length > 0) this.schedule();
+    if (this.proposalQueue.length > 0 || (this.readQueue.length > 0 && this.raft.leader !== null)) {
+      this.schedule();
+    }
   }
 
   private submitProposals(): void {
@@ -573,7 +575,8 @@ export class RaftNode {
   }
 
   private submitReads(): void {
-    if (this.readQueue.length === 0) return;
+    // Without a leader the core would drop them at once: they wait for one (onSoftState) or their deadline.
+    if (this.readQueue.length === 0 || this.raft.leader === null) return;
     const waiters = this.readQueue;
     this.readQueue = [];
     const requestId = this.nextReadId++;
@@ -635,7 +638,7 @@ export class RaftNode {
       const batch = this.readBatches.get(requestId);
       if (!batch) continue;
       this.readBatches.delete(requestId);
-      // No leader to confirm with right now: ask again on a later turn, until each waiter's deadline.
+      // No leader to confirm with right now: asked again once one is known, until each waiter's deadline.
       this.readQueue.push(...batch.waiters);
     }
     this.serveReadsUpTo(this.machine.appliedIndex);
