@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Entry, HardState, Ready, Snapshot } from '../raft/types.ts';
+import type { Entry, HardState, Ready, Snapshot, SnapshotMeta } from '../raft/types.ts';
 import { FileStorage } from '../storage/file-storage.ts';
 import type { RaftStorage, StoredState } from '../storage/raft-storage.ts';
 import { persistReady } from './persist-ready.ts';
@@ -82,7 +82,7 @@ describe('persistReady over FileStorage', () => {
     const file = new FileStorage({ dir });
     await file.load();
     const storage = new CrashingStorage(file, writes);
-    const install = (meta: typeof SNAPSHOT): Promise<void> =>
+    const install = (meta: SnapshotMeta): Promise<void> =>
       storage.saveSnapshot({ ...meta, data: SNAPSHOT.data }, false);
     await persistReady(storage, ready, install).catch((error: unknown) => {
       if (!(error instanceof Crash)) throw error;
