@@ -9,7 +9,7 @@ import {
 } from '../errors.ts';
 import { Raft, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
-import type { ConfigChange, Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
+import type { ConfigChange, Entry, Message, NodeId, Ready, SnapshotMeta, SoftState } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import {
   parseCommand,
@@ -41,6 +41,8 @@ export interface RaftNodeOptions {
   readonly incarnation: string;
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotThreshold: number;
+  /** Entries kept before a snapshot's index (default: the core's); tests lower it to force installs. */
+  readonly snapshotTrailingEntries?: number;
   /** The memory cap stamped into every write, or null for none. */
   readonly storeLimit: StoreLimit | null;
   /** Writes in flight (started here, or queued here as leader) beyond which new ones fail with BusyError. */
@@ -151,6 +153,9 @@ export class RaftNode {
       random: this.options.random,
       electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks,
+      ...(this.options.snapshotTrailingEntries === undefined
+        ? {}
+        : { snapshotTrailingEntries: this.options.snapshotTrailingEntries }),
       discovery: { members: this.options.members, incarnation: this.options.incarnation },
     };
     if (stored.snapshot) {
@@ -393,7 +398,7 @@ export class RaftNode {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
       try {
-        if (leader === this.id) return await this.proposeLocal(data);
+        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
         return await this.forwards.forward(leader, data, this.attemptTimeout(deadline));
       } catch (error) {
         if (error instanceof StoppedError || error instanceof BusyError) throw error;
@@ -418,13 +423,39 @@ export class RaftNode {
     return Math.max(1, Math.min(twoElections, deadline - Date.now()));
   }
 
-  private proposeLocal(data: Uint8Array): Promise<CommandResult> {
+  /**
+   * Proposes as leader and settles once the entry is applied here, or fails retryably after `timeoutMs`,
+   * as a forwarding attempt does: the entry may never be applied here (a snapshot covers it, this leader
+   * is cut off), and the writer's retry under the same stamp returns the first result if it was applied.
+   */
+  private proposeLocal(data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ data, pending: { resolve, reject } });
+      const timer = setTimeout(() => {
+        this.forgetProposal(pending);
+        reject(new RetryableError(`proposal not applied here within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const pending: Omit<PendingProposal, 'term'> = {
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.proposalQueue.push({ data, pending });
       this.schedule();
     });
+  }
+
+  private forgetProposal(pending: Omit<PendingProposal, 'term'>): void {
+    this.proposalQueue = this.proposalQueue.filter((queued) => queued.pending !== pending);
+    for (const [index, proposal] of this.proposals) {
+      if (proposal.resolve === pending.resolve) this.proposals.delete(index);
+    }
   }
 
   private async awaitLeader(deadline: number): Promise<NodeId> {
@@ -480,7 +511,7 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    return this.proposeLocal(data);
+    return this.proposeLocal(data, this.attemptTimeout(Date.now() + this.options.requestTimeoutMs));
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
@@ -539,7 +570,7 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
-        await persistReady(this.options.storage, ready, (snapshot) => this.snapshots.install(snapshot));
+        await persistReady(this.options.storage, ready, (snapshot) => this.installSnapshot(snapshot));
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
@@ -556,6 +587,22 @@ export class RaftNode {
     }
     if (this.proposalQueue.length > 0 || (this.readQueue.length > 0 && this.raft.leader !== null)) {
       this.schedule();
+    }
+  }
+
+  /**
+   * The log up to the snapshot's index was replaced, so no entry there will be applied here: their waiters
+   * settle now, retryably (a retry under the same stamp returns the first result if the entry was applied).
+   */
+  private async installSnapshot(snapshot: SnapshotMeta): Promise<void> {
+    await this.snapshots.install(snapshot);
+    const covered = new RetryableError(`entry covered by the installed snapshot at ${snapshot.index}`);
+    for (const waiters of [this.proposals, this.configWaiters]) {
+      for (const [index, waiter] of waiters) {
+        if (index > snapshot.index) continue;
+        waiters.delete(index);
+        waiter.reject(covered);
+      }
     }
   }
 

@@ -69,6 +69,11 @@ export class NodeCluster {
     return this.leader()!;
   }
 
+  /** Cuts every link between `id` and the other members, until `hub.heal()`. */
+  isolate(id: string): void {
+    for (const other of this.members) if (other !== id) this.hub.disconnect(id, other);
+  }
+
   leader(): RaftNode | null {
     return [...this.nodes.values()].find((n) => n.isLeader()) ?? null;
   }

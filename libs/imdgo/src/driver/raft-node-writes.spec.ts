@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { NoLeaderError, RequestTimeoutError } from '../errors.ts';
+import type { Raft } from '../raft/raft.ts';
+import type { RaftNode } from './raft-node.ts';
+import { NodeCluster, until } from './testing/node-cluster.ts';
+
+/** The driver's private parts a test observes. */
+const internals = (node: RaftNode) =>
+  node as unknown as { raft: Raft; proposals: Map<number, unknown>; writesInFlight: number };
+
+/** Settles with what `promise` settled with, or 'still pending' after `ms`: a hang fails the test. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | Error | 'still pending'> {
+  return Promise.race([
+    promise.catch((error: Error) => error),
+    new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), ms)),
+  ]);
+}
+
+const set = (key: string, value: unknown) => ({ op: 'set', map: '', key, value }) as const;
+
+describe('RaftNode writes', () => {
+  let cluster: NodeCluster;
+
+  afterEach(async () => {
+    await cluster.stopAll();
+  });
+
+  it("fails a cut-off leader's own write at the deadline instead of hanging", async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll(() => ({ requestTimeoutMs: 500 }));
+    cluster.isolate(leader.id);
+    const outcome = await settledWithin(leader.write(set('k', 'never committed')), 10_000);
+    expect(outcome).toSatisfy((e) => e instanceof RequestTimeoutError || e instanceof NoLeaderError);
+    expect(internals(leader).writesInFlight).toBe(0);
+    expect(internals(leader).proposals.size).toBe(0);
+  });
+
+  it("settles a deposed leader's write whose index an installed snapshot covers", async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leftBehind: number[][] = [];
+    const old = await cluster.startAll((id) => ({
+      // Attempts last two election timeouts (2 s): far longer than the install takes here.
+      electionTicks: 200,
+      snapshotThreshold: 20,
+      snapshotTrailingEntries: 0,
+      observer: {
+        writeCompleted() {},
+        entriesApplied() {},
+        forwardedWriteServed() {},
+        readIndexRound() {},
+        leaderChanged() {},
+        snapshotTransferred(direction) {
+          if (direction !== 'installed') return;
+          const node = cluster.node(id);
+          const covered = internals(node).raft.latestSnapshot!.index;
+          // After this turn's microtasks: what is still waiting for an index the snapshot replaced.
+          setImmediate(() =>
+            leftBehind.push([...internals(node).proposals.keys()].filter((i) => i <= covered)),
+          );
+        },
+      },
+    }));
+    cluster.isolate(old.id);
+    const lastIndex = internals(old).raft.status().lastIndex;
+    const write = old.write(set('k', 'from the old leader'));
+    await until(() => internals(old).raft.status().lastIndex > lastIndex, 'the old leader appends the write');
+    const others = [...cluster.nodes.values()].filter((n) => n !== old);
+    // A transfer the old leader started just before the cut: the other side elects a leader at once.
+    const timeoutNow = {
+      type: 'timeout-now',
+      from: old.id,
+      to: others[0]!.id,
+      term: internals(old).raft.term,
+    };
+    (others[0] as unknown as { receive: (from: string, body: unknown) => void }).receive(old.id, [
+      timeoutNow,
+    ]);
+    await until(() => others[0]!.isLeader(), 'a new leader');
+    for (let i = 0; i < 60; i++) await others[0]!.write(set(`n${i}`, i));
+    cluster.hub.heal();
+    const result = await settledWithin(write, 15_000);
+    expect(result).not.toBe('still pending');
+    expect(result).not.toBeInstanceOf(Error);
+    expect(leftBehind.length).toBeGreaterThan(0);
+    expect(leftBehind.flat()).toEqual([]);
+    expect(internals(old).writesInFlight).toBe(0);
+    await until(() => old.machine.get('', 'k', Date.now())?.value === 'from the old leader', 'k replicated');
+  });
+});
