@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NoLeaderError, RequestTimeoutError } from '../errors.ts';
+import { BusyError, NoLeaderError, RequestTimeoutError } from '../errors.ts';
+import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { Raft } from '../raft/raft.ts';
 import type { RaftNode } from './raft-node.ts';
 import { NodeCluster, until } from './testing/node-cluster.ts';
@@ -85,5 +86,44 @@ describe('RaftNode writes', () => {
     expect(leftBehind.flat()).toEqual([]);
     expect(internals(old).writesInFlight).toBe(0);
     await until(() => old.machine.get('', 'k', Date.now())?.value === 'from the old leader', 'k replicated');
+  });
+
+  it('does not call a retried write that met an overloaded leader BusyError: its first attempt may apply', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    let forwards = 0;
+    let follower = '';
+    const leader = await cluster.startAll((id) => ({
+      wrapTransport: (inner) => ({
+        start: () => inner.start(),
+        stop: () => inner.stop(),
+        send: (to, message) => inner.send(to, message),
+        onMessage: (handler) => inner.onMessage(handler),
+        onRequest: (handler) => inner.onRequest(handler),
+        onPeerDown: (handler) => inner.onPeerDown(handler),
+        async request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T> {
+          if (id !== follower || (payload as { kind?: string }).kind !== 'propose-batch') {
+            return inner.request<T>(to, payload, timeoutMs);
+          }
+          forwards++;
+          if (forwards === 1) {
+            // Delivered and applied, but the reply is lost.
+            await inner.request(to, payload, timeoutMs);
+            throw new PeerTransportError('timeout', to, `request to ${to} timed out`);
+          }
+          if (forwards === 2) return [{ error: new BusyError(1000).message }] as T;
+          return inner.request<T>(to, payload, timeoutMs);
+        },
+      }),
+    }));
+    follower = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+    const outcome = await cluster
+      .node(follower)
+      .write(set('k', 'once'))
+      .catch((error: Error) => error);
+    expect(outcome).not.toBeInstanceOf(BusyError);
+    expect(outcome).toMatchObject({ applied: true });
+    expect(forwards).toBe(3);
+    const sets = cluster.changes.get(leader.id)!.filter((change) => change.key === 'k');
+    expect(sets).toHaveLength(1);
   });
 });

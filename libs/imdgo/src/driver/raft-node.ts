@@ -394,21 +394,23 @@ export class RaftNode {
 
   private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
     const deadline = Date.now() + this.options.requestTimeoutMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
       try {
         if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
         return await this.forwards.forward(leader, data, this.attemptTimeout(deadline));
       } catch (error) {
-        if (error instanceof StoppedError || error instanceof BusyError) throw error;
-        // The leader refused it as overloaded: certainly not applied, and retrying now only adds load.
-        if (
-          error instanceof PeerTransportError &&
-          error.code === 'remote' &&
-          error.message.includes('too many writes')
-        ) {
-          throw new BusyError(this.options.maxPendingWrites);
+        if (error instanceof StoppedError) throw error;
+        const busy =
+          error instanceof BusyError ||
+          (error instanceof PeerTransportError &&
+            error.code === 'remote' &&
+            error.message.includes('too many writes'));
+        // The leader refused it as overloaded: not applied, and retrying now only adds load. Only a first
+        // attempt proves that: an earlier attempt may still commit, so a later one retries until the deadline.
+        if (busy && attempt === 1) {
+          throw error instanceof BusyError ? error : new BusyError(this.options.maxPendingWrites);
         }
         if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
         // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
