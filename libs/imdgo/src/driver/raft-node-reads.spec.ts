@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NoLeaderError } from '../errors.ts';
 import type { Raft } from '../raft/raft.ts';
 import type { RaftNode } from './raft-node.ts';
-import { NodeCluster, until } from './testing/node-cluster.ts';
+import { NodeCluster } from './testing/node-cluster.ts';
 
 /** The driver's private parts a test observes. */
 const internals = (node: RaftNode) => node as unknown as { raft: Raft; ticks: number };

@@ -56,6 +56,8 @@ export interface RaftNodeOptions {
   readonly requestTimeoutMs: number;
   readonly random: RandomSource;
   readonly onChange: (change: ChangeEvent) => void;
+  /** The state machine jumped to a snapshot at `revision`: the changes up to it were not emitted. */
+  readonly onReset?: (revision: number) => void;
   readonly onRoleChange?: (state: SoftState) => void;
   readonly observer?: NodeObserver;
 }
@@ -161,6 +163,7 @@ export class RaftNode {
     if (stored.snapshot) {
       this.machine.restore(stored.snapshot.data);
       this.snapshots.restoredFrom(stored.snapshot);
+      this.options.onReset?.(stored.snapshot.index);
     }
     this.raft = new Raft(raftOptions, stored);
     this.options.transport.onMessage((from, body) => this.receive(from, body));
@@ -606,6 +609,7 @@ export class RaftNode {
         waiter.reject(covered);
       }
     }
+    this.options.onReset?.(snapshot.index);
   }
 
   private submitProposals(): void {
