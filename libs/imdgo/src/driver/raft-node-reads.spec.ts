@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NoLeaderError } from '../errors.ts';
 import type { Raft } from '../raft/raft.ts';
 import type { RaftNode } from './raft-node.ts';
-import { NodeCluster } from './testing/node-cluster.ts';
+import { NodeCluster, until } from './testing/node-cluster.ts';
 
 /** The driver's private parts a test observes. */
 const internals = (node: RaftNode) => node as unknown as { raft: Raft; ticks: number };
@@ -37,5 +37,30 @@ describe('RaftNode reads', () => {
     await cluster.start('b:1');
     await expect(read).resolves.toBeUndefined();
     expect(internals(c).raft.leader).not.toBeNull();
+  });
+
+  it("makes a new leader's `leader` reads wait until it has applied its own term's first entry", async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const readsAtElection: Promise<unknown>[] = [];
+    let armed = false;
+    const old = await cluster.startAll((id) => ({
+      onRoleChange: (state) => {
+        // The first thing a client may do on the new leader: read before its no-op is committed.
+        if (armed && state.role === 'leader') {
+          readsAtElection.push(
+            cluster
+              .node(id)
+              .leaderRead('', 'x')
+              .then((record) => record?.value),
+          );
+        }
+      },
+    }));
+    await old.write({ op: 'set', map: '', key: 'x', value: 'acknowledged' });
+    // The messages telling the followers that x is committed are still in flight: they are lost.
+    cluster.isolate(old.id);
+    armed = true;
+    await until(() => readsAtElection.length > 0, 'a new leader');
+    expect(await readsAtElection[0]).toBe('acknowledged');
   });
 });

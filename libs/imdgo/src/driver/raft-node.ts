@@ -116,6 +116,10 @@ export class RaftNode {
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private ticks = 0;
   private leaderWaiters: (() => void)[] = [];
+  /** Woken whenever entries are applied or the role changes: `leader` reads wait on them. */
+  private applyWaiters: (() => void)[] = [];
+  /** Term of the last entry (or snapshot) the state machine applied. */
+  private appliedTerm = 0;
   private readonly lastContact = new Map<NodeId, number>();
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
@@ -163,6 +167,7 @@ export class RaftNode {
     if (stored.snapshot) {
       this.machine.restore(stored.snapshot.data);
       this.snapshots.restoredFrom(stored.snapshot);
+      this.appliedTerm = stored.snapshot.term;
       this.options.onReset?.(stored.snapshot.index);
     }
     this.raft = new Raft(raftOptions, stored);
@@ -196,6 +201,7 @@ export class RaftNode {
     this.readBatches.clear();
     this.readsAwaitingApply.length = 0;
     for (const wake of this.leaderWaiters.splice(0)) wake();
+    for (const wake of this.applyWaiters.splice(0)) wake();
     await this.options.transport.stop();
     await this.options.storage.close();
   }
@@ -319,9 +325,14 @@ export class RaftNode {
     });
   }
 
-  /** Resolves at once on the leader; elsewhere waits for a ReadIndex round, which is at least as fresh. */
+  /**
+   * On the leader, resolves once it has applied an entry of its own term; elsewhere (or if it stops leading
+   * meanwhile) waits for a ReadIndex round, which is at least as fresh.
+   */
   async leaderBarrier(): Promise<void> {
-    if (this.raft.role !== 'leader') await this.linearizableBarrier();
+    this.assertRunning();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    if (!(await this.awaitOwnTermApplied(deadline))) await this.linearizableBarrier();
   }
 
   /** A read served by the leader's state, without a ReadIndex round (may be stale during a partition). */
@@ -329,8 +340,9 @@ export class RaftNode {
     this.assertRunning();
     const deadline = Date.now() + this.options.requestTimeoutMs;
     for (;;) {
-      if (this.raft.role === 'leader') return this.machine.get(map, key, Date.now());
+      if (await this.awaitOwnTermApplied(deadline)) return this.machine.get(map, key, Date.now());
       const leader = await this.awaitLeader(deadline);
+      if (leader === this.id) continue;
       try {
         const request: PeerRequest = { kind: 'get', map, key };
         const reply = await this.options.transport.request<{ record: KvRecord | null }>(
@@ -463,6 +475,27 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Whether this node leads, once it has applied an entry of its own term (its no-op): a new leader's state
+   * may lack writes its predecessor acknowledged until then. False as soon as it does not lead.
+   */
+  private async awaitOwnTermApplied(deadline: number): Promise<boolean> {
+    for (;;) {
+      if (this.stopped) throw new StoppedError();
+      if (this.raft.role !== 'leader') return false;
+      if (this.appliedTerm === this.raft.term) return true;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.applyWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   private async awaitLeader(deadline: number): Promise<NodeId> {
     for (;;) {
       if (this.stopped) throw new StoppedError();
@@ -539,7 +572,8 @@ export class RaftNode {
       return this.proposeForwarded(request.data);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
-      if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
+      const deadline = Date.now() + this.options.requestTimeoutMs;
+      if (!(await this.awaitOwnTermApplied(deadline))) throw new RetryableError('not the leader');
       return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
@@ -601,6 +635,7 @@ export class RaftNode {
    */
   private async installSnapshot(snapshot: SnapshotMeta): Promise<void> {
     await this.snapshots.install(snapshot);
+    this.appliedTerm = snapshot.term;
     const covered = new RetryableError(`entry covered by the installed snapshot at ${snapshot.index}`);
     for (const waiters of [this.proposals, this.configWaiters]) {
       for (const [index, waiter] of waiters) {
@@ -676,6 +711,8 @@ export class RaftNode {
         pending.resolve(applied.result);
       }
     }
+    this.appliedTerm = entries[entries.length - 1]!.term;
+    for (const wake of this.applyWaiters.splice(0)) wake();
     this.observer.entriesApplied(entries.length, (performance.now() - started) / 1000);
     this.serveReadsUpTo(this.machine.appliedIndex);
   }
@@ -754,6 +791,7 @@ export class RaftNode {
       this.observer.leaderChanged();
     }
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
+    for (const wake of this.applyWaiters.splice(0)) wake();
     this.options.onRoleChange?.(state);
   }
 

@@ -8,8 +8,8 @@ import type { ImdgoRuntime } from './imdgo-runtime.ts';
 
 /**
  * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
- * - `leader`: served from the leader's memory without a quorum round; can be stale while a deposed leader
- *   still believes it leads.
+ * - `leader`: served from the leader's memory without a quorum round, once it has applied an entry of its
+ *   own term; can be stale while a deposed leader still believes it leads.
  * - `local`: this node's memory, at once; may lag the leader.
  */
 export type Consistency = 'linearizable' | 'leader' | 'local';
