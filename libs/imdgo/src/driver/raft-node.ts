@@ -613,7 +613,7 @@ export class RaftNode {
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
-        this.snapshots.maybeSnapshot();
+        void this.snapshots.maybeSnapshot();
         this.handleReads(ready);
         if (ready.softState) this.onSoftState(ready.softState);
       }
