@@ -79,7 +79,7 @@ describe('RaftNode writes', () => {
     await until(() => others[0]!.isLeader(), 'a new leader');
     for (let i = 0; i < 60; i++) await others[0]!.write(set(`n${i}`, i));
     cluster.hub.heal();
-    const result = await settledWithin(write, 15_000);
+    const result = await settledWithin(write, 40_000);
     expect(result).not.toBe('still pending');
     expect(result).not.toBeInstanceOf(Error);
     expect(leftBehind.length).toBeGreaterThan(0);

@@ -47,7 +47,7 @@ export class NodeCluster {
       tickMs: 5,
       electionTicks: 10,
       heartbeatTicks: 1,
-      requestTimeoutMs: 5000,
+      requestTimeoutMs: 30_000,
       random: new SeededRandom(this.members.indexOf(id) + 1),
       onChange: (change) => changes.push(change),
       ...overrides,
