@@ -74,6 +74,8 @@ type PeerRequest =
 
 interface PendingProposal {
   readonly term: number;
+  /** When the waiter gives up retryably (ms since the epoch): the entry may never be applied here. */
+  readonly deadline: number;
   readonly resolve: (result: CommandResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -380,7 +382,12 @@ export class RaftNode {
         if (result.ok) {
           this.schedule();
           await new Promise<CommandResult>((resolve, reject) =>
-            this.configWaiters.set(result.index, { term: result.term, resolve, reject }),
+            this.configWaiters.set(result.index, {
+              term: result.term,
+              deadline: Date.now() + this.attemptTimeout(deadline),
+              resolve,
+              reject,
+            }),
           );
           return;
         }
@@ -441,37 +448,29 @@ export class RaftNode {
   }
 
   /**
-   * Proposes as leader and settles once the entry is applied here, or fails retryably after `timeoutMs`,
-   * as a forwarding attempt does: the entry may never be applied here (a snapshot covers it, this leader
-   * is cut off), and the writer's retry under the same stamp returns the first result if it was applied.
+   * Proposes as leader and settles once the entry is applied here, or fails retryably after `timeoutMs`
+   * (checked every tick), as a forwarding attempt does: the entry may never be applied here (a snapshot
+   * covers it, this leader is cut off); the writer's retry under the same stamp gets the first result.
    */
   private proposeLocal(data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.forgetProposal(pending);
-        reject(new RetryableError(`proposal not applied here within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const pending: Omit<PendingProposal, 'term'> = {
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.proposalQueue.push({ data, pending });
+      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: Date.now() + timeoutMs } });
       this.schedule();
     });
   }
 
-  private forgetProposal(pending: Omit<PendingProposal, 'term'>): void {
-    this.proposalQueue = this.proposalQueue.filter((queued) => queued.pending !== pending);
-    for (const [index, proposal] of this.proposals) {
-      if (proposal.resolve === pending.resolve) this.proposals.delete(index);
+  /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
+  private expireProposals(): void {
+    const now = Date.now();
+    const late = new RetryableError('entry not applied here in time');
+    for (const waiters of [this.proposals, this.configWaiters]) {
+      for (const [index, waiter] of waiters) {
+        if (waiter.deadline > now) continue;
+        waiters.delete(index);
+        waiter.reject(late);
+      }
     }
   }
 
@@ -519,6 +518,7 @@ export class RaftNode {
     this.ticks++;
     this.raft.tick();
     this.expireReadWaiters();
+    this.expireProposals();
     this.reissueLostReads();
     if (this.raft.role === 'leader') this.proposeExpiries();
     this.schedule();
@@ -773,7 +773,7 @@ export class RaftNode {
     const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
       const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
-      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
+      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop, deadline: Infinity } });
     }
   }
 
