@@ -74,6 +74,14 @@ export class NodeCluster {
     for (const other of this.members) if (other !== id) this.hub.disconnect(id, other);
   }
 
+  /** Waits until every running node has applied everything in the leader's log. */
+  async caughtUp(): Promise<void> {
+    await until(() => {
+      const last = this.leader()?.localStatus().lastIndex;
+      return last !== undefined && [...this.nodes.values()].every((n) => n.machine.appliedIndex === last);
+    }, 'every node applies the whole log');
+  }
+
   leader(): RaftNode | null {
     return [...this.nodes.values()].find((n) => n.isLeader()) ?? null;
   }
