@@ -1,5 +1,5 @@
-import { filter, type Observable } from 'rxjs';
-import { InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
+import { defer, filter, map, type Observable } from 'rxjs';
+import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
@@ -8,8 +8,8 @@ import type { ImdgoRuntime } from './imdgo-runtime.ts';
 
 /**
  * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
- * - `leader`: served from the leader's memory without a quorum round; can be stale while a deposed leader
- *   still believes it leads.
+ * - `leader`: served from the leader's memory without a quorum round, once it has applied an entry of its
+ *   own term; can be stale while a deposed leader still believes it leads.
  * - `local`: this node's memory, at once; may lag the leader.
  */
 export type Consistency = 'linearizable' | 'leader' | 'local';
@@ -181,14 +181,17 @@ export class ImdgoMap<V = unknown> {
     return { value: result.value as number, revision: result.revision };
   }
 
-  /** Changes to this map, as they are applied on this node. */
+  /** Changes to this map, as they are applied on this node, and every `reset`. */
   get changes$(): Observable<ChangeEvent> {
-    return this.runtime.changes$.pipe(filter((change) => change.map === this.name));
+    return this.runtime.changes$.pipe(
+      filter((change) => change.map === this.name || change.type === 'reset'),
+    );
   }
 
   /**
    * Changes to `keyOrPrefix` (a key, or a prefix ending in `*`), optionally replayed from a past revision.
-   * Errors with CompactedError when that revision is no longer retained.
+   * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
+   * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
   watch(keyOrPrefix: string, options: WatchOptions = {}): Observable<ChangeEvent> {
     const matches = keyOrPrefix.endsWith('*')
@@ -199,7 +202,17 @@ export class ImdgoMap<V = unknown> {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
     }
     const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
-    return source.pipe(filter((change) => change.map === this.name && matches(change.key)));
+    return defer(() => {
+      let next = from;
+      return source.pipe(
+        map((change) => {
+          if (change.type === 'reset') throw new CompactedError(next ?? change.revision, change.revision + 1);
+          next = change.revision + 1;
+          return change;
+        }),
+        filter((change) => change.map === this.name && matches(change.key)),
+      );
+    });
   }
 
   protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
