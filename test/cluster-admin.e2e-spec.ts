@@ -43,7 +43,7 @@ describe('cluster administration, health and metrics', () => {
     const [follower] = await cluster.followers();
     const health = follower!.module.get(ImdgoHealthIndicator);
     expect(health.isHealthy().imdgo.status).toBe('up');
-    expect(health.isReady('raft').raft.status).toBe('up');
+    expect((await health.isReady('raft')).raft.status).toBe('up');
     for (let i = 0; i < 5; i++) await follower!.store.set(`m${i}`, i);
     await follower!.store.get('m1');
     const text = await follower!.module.get(ImdgoMetrics).registry.metrics();

@@ -35,8 +35,32 @@ describe('memory cap and overload', () => {
     await store.set('k2', 'y');
   });
 
+  it("caps the writes of a node configured without the cap: the limit is the leader's, stamped in the log", async () => {
+    cluster = await startCluster(3, {}, {}, (index) => (index === 0 ? {} : { maxStoreBytes: 2_000 }));
+    const uncapped = cluster.nodes[0]!;
+    if ((await cluster.leader()) === uncapped)
+      await uncapped.cluster.transferLeadership(cluster.nodes[1]!.id);
+    await waitFor(
+      () => cluster!.nodes[1]!.runtime.node.isLeader() || cluster!.nodes[2]!.runtime.node.isLeader(),
+      'a capped leader',
+    );
+    let refused: unknown = null;
+    for (let i = 0; i < 200 && !refused; i++) {
+      try {
+        await uncapped.store.set(`k${i}`, 'x'.repeat(50));
+      } catch (error) {
+        refused = error;
+      }
+    }
+    expect(refused).toBeInstanceOf(StoreFullError);
+    expect((refused as Error).message).toContain('maxStoreBytes 2000');
+    const sizes = await Promise.all(cluster.nodes.map((n) => n.store.size()));
+    expect(new Set(sizes).size).toBe(1);
+  });
+
   it('evicts the keys nearest to expiry, the same ones on every node, with the evict-ttl policy', async () => {
-    cluster = await startCluster(3, { maxStoreBytes: 3_000, memoryPolicy: 'evict-ttl' });
+    // About 1,050 bytes of keys and values are written below: the last writes need evictions.
+    cluster = await startCluster(3, { maxStoreBytes: 800, memoryPolicy: 'evict-ttl' });
     const leader = await cluster.leader();
     const evicted: ChangeEvent[] = [];
     const subscription = cluster.nodes[2]!.store.changes$.subscribe(

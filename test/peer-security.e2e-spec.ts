@@ -18,7 +18,7 @@ const tls = { key: pki.node.key, cert: pki.node.cert, ca: pki.ca };
 /** What an outsider who reached a follower's port would send: an append of a forged write, and a vote. */
 function forgedFrames(leader: TestNode, target: TestNode): Buffer {
   const { term, lastIndex } = target.runtime.node.localStatus();
-  const data = encodeCommand({ time: Date.now(), command: { op: 'set', map: '', key: 'forged', value: 1 } });
+  const data = encodeCommand({ command: { op: 'set', map: '', key: 'forged', value: 1 } });
   const append = {
     type: 'append',
     from: leader.id,
@@ -105,6 +105,15 @@ describe('a cluster with mutual TLS', () => {
     await expectServing(cluster, 'tls:after-rogue');
   });
 
+  it('refuses a certificate of the CA for another name speaking as a member, and keeps working', async () => {
+    const [target] = await cluster.followers();
+    const misnamed = { key: pki.wrongName.key, cert: pki.wrongName.cert, ca: pki.ca };
+    const connection = await connectHostile(target!.id, misnamed);
+    await expectRefused(cluster, connection, target!);
+    await warned(/the client certificate does not name 127\.0\.0\.1:\d+: /);
+    await expectServing(cluster, 'tls:after-misnamed');
+  });
+
   it('refuses a plain TCP client, and keeps working', async () => {
     const [target] = await cluster.followers();
     const connection = await connectHostile(target!.id);
@@ -141,7 +150,12 @@ describe('a cluster with a cluster secret', () => {
     const leader = await cluster.leader();
     const connection = await connectHostile(leader.id);
     await waitFor(() => connection.frames.length === 1, 'the challenge');
-    const guess = new PeerHandshake('client', 'a wrong guess of the secret');
+    const guess = new PeerHandshake({
+      role: 'client',
+      secret: 'a wrong guess of the secret',
+      self: '127.0.0.1:1',
+      peer: leader.id,
+    });
     await expectRefused(cluster, connection, leader, packFrame(guess.receive(connection.frames[0])));
     await warned(
       new RegExp(

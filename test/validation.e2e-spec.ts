@@ -72,7 +72,6 @@ describe('bad input through the store', () => {
     // The same stamped write sent twice, as a follower does when the leader's reply was lost.
     const data = encodeCommand({
       session: { client: 'retrying-client', seq: 1 },
-      time: Date.now(),
       command: { op: 'increment', map: '', key: 'visits', delta: 1 },
     });
     const transport = (follower!.runtime.node as unknown as { options: { transport: { request: Function } } })

@@ -24,6 +24,7 @@ export class AppModule {
           useFactory: (demo: DemoConfig): ImdgoModuleOptions => ({
             members: demo.members,
             nodeId: demo.nodeId,
+            ...demo.peer,
             ...demo.tuning,
           }),
         }),

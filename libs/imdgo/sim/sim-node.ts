@@ -276,7 +276,7 @@ export class SimNode {
         this.readsAwaitingApply.splice(i, 1);
         this.host.reply(read.clientRequest, {
           kind: 'read',
-          value: this.machine.get(DEFAULT_MAP, read.key, 0)?.value ?? null,
+          value: this.machine.get(DEFAULT_MAP, read.key)?.value ?? null,
         });
       } else {
         i++;

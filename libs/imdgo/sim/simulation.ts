@@ -694,7 +694,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private checkReplicasAgree(): void {
     const digests = new Map<NodeId, string>();
     for (const node of this.nodes.values()) {
-      const data = node.machine.list(DEFAULT_MAP, 0);
+      const data = node.machine.list(DEFAULT_MAP);
       digests.set(node.id, `${node.machine.appliedIndex}:${JSON.stringify(data)}`);
     }
     const distinct = new Set(digests.values());

@@ -65,6 +65,20 @@ export class ClusterController {
     return this.cluster.status();
   }
 
+  @Post('force-new-cluster')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'UNSAFE: make this node the only voter of a new cluster, after a majority lost its memory',
+    description:
+      'Recovery when a majority of the voters lost their memory and nothing can commit: keeps what this ' +
+      'node holds and loses writes only the lost members had. Stop every other old member first; they ' +
+      'then rejoin as new members. Refused (400) while a leader is known or when this node holds no data.',
+  })
+  @ApiResponse({ status: 400, description: 'A leader is known, or this node holds no data' })
+  forceNewCluster(): Promise<ClusterStatus> {
+    return this.cluster.forceNewCluster();
+  }
+
   @Delete('members/:id')
   @ApiOperation({ summary: 'Remove a member (removing the leader first hands leadership over)' })
   @ApiResponse({ status: 400, description: 'Not a member, or the last voter' })

@@ -24,7 +24,10 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: up when a leader is known and this node has caught up' })
+  @ApiOperation({
+    summary: 'Readiness: up when this node is a voter again and has applied what the leader committed',
+    description: 'A node rejoining after a restart in memory mode is not ready until it is promoted.',
+  })
   readiness(): Promise<HealthCheckResult> {
     return this.health.check([() => this.imdgo.isReady()]);
   }

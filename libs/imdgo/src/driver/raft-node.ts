@@ -9,12 +9,13 @@ import {
 } from '../errors.ts';
 import { Raft, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
-import type { ConfigChange, Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
+import type { ConfigChange, Entry, Message, NodeId, Ready, SnapshotMeta, SoftState } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import {
   parseCommand,
   encodeCommand,
   encodedSize,
+  stampCommand,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
@@ -27,6 +28,7 @@ import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 import { ForwardBatcher, type ForwardOutcome } from './forward-batcher.ts';
+import { persistReady } from './persist-ready.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
@@ -40,7 +42,9 @@ export interface RaftNodeOptions {
   readonly incarnation: string;
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotThreshold: number;
-  /** The memory cap stamped into every write, or null for none. */
+  /** Entries kept before a snapshot's index (default: the core's); tests lower it to force installs. */
+  readonly snapshotTrailingEntries?: number;
+  /** The memory cap this node stamps into the entries it appends as leader, or null for none. */
   readonly storeLimit: StoreLimit | null;
   /** Writes in flight (started here, or queued here as leader) beyond which new ones fail with BusyError. */
   readonly maxPendingWrites: number;
@@ -53,6 +57,8 @@ export interface RaftNodeOptions {
   readonly requestTimeoutMs: number;
   readonly random: RandomSource;
   readonly onChange: (change: ChangeEvent) => void;
+  /** The state machine jumped to a snapshot at `revision`: the changes up to it were not emitted. */
+  readonly onReset?: (revision: number) => void;
   readonly onRoleChange?: (state: SoftState) => void;
   readonly observer?: NodeObserver;
 }
@@ -69,6 +75,8 @@ type PeerRequest =
 
 interface PendingProposal {
   readonly term: number;
+  /** When the waiter gives up retryably (ms since the epoch): the entry may never be applied here. */
+  readonly deadline: number;
   readonly resolve: (result: CommandResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -83,6 +91,7 @@ interface ReadWaiter {
 class RetryableError extends Error {}
 
 const EXPIRE_BATCH = 256;
+const DATA_LOSS = 'formed a new empty cluster: data from before was lost';
 
 /**
  * The node driver: owns the timer, the transport, storage and the apply pipeline around the pure core.
@@ -111,6 +120,10 @@ export class RaftNode {
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private ticks = 0;
   private leaderWaiters: (() => void)[] = [];
+  /** Woken whenever entries are applied or the role changes: `leader` reads wait on them. */
+  private applyWaiters: (() => void)[] = [];
+  /** Term of the last entry (or snapshot) the state machine applied. */
+  private appliedTerm = 0;
   private readonly lastContact = new Map<NodeId, number>();
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
@@ -118,6 +131,7 @@ export class RaftNode {
   private readonly forwards: ForwardBatcher;
   private knownLeader: NodeId | null = null;
   private writesInFlight = 0;
+  private lossReported = false;
 
   constructor(options: RaftNodeOptions) {
     this.options = options;
@@ -150,11 +164,16 @@ export class RaftNode {
       random: this.options.random,
       electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks,
+      ...(this.options.snapshotTrailingEntries === undefined
+        ? {}
+        : { snapshotTrailingEntries: this.options.snapshotTrailingEntries }),
       discovery: { members: this.options.members, incarnation: this.options.incarnation },
     };
     if (stored.snapshot) {
       this.machine.restore(stored.snapshot.data);
       this.snapshots.restoredFrom(stored.snapshot);
+      this.appliedTerm = stored.snapshot.term;
+      this.options.onReset?.(stored.snapshot.index);
     }
     this.raft = new Raft(raftOptions, stored);
     this.options.transport.onMessage((from, body) => this.receive(from, body));
@@ -187,6 +206,7 @@ export class RaftNode {
     this.readBatches.clear();
     this.readsAwaitingApply.length = 0;
     for (const wake of this.leaderWaiters.splice(0)) wake();
+    for (const wake of this.applyWaiters.splice(0)) wake();
     await this.options.transport.stop();
     await this.options.storage.close();
   }
@@ -273,6 +293,38 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Whether this process holds a voter seat in the current configuration: a node that lost its memory is
+   * not one until it has been readmitted and promoted, whatever its configuration says of its old seat.
+   */
+  isSeatedVoter(): boolean {
+    const config = this.raft.membership.current;
+    const seat = config.incarnations?.[this.id] ?? this.options.incarnation;
+    return (
+      this.raft.discovery === null && config.voters.includes(this.id) && seat === this.options.incarnation
+    );
+  }
+
+  /** Set when discovery saw the cluster this node was joining vanish: the data it held is gone. */
+  dataLoss(): string | null {
+    return this.raft.lostCluster ? DATA_LOSS : null;
+  }
+
+  /**
+   * Unsafe recovery when a majority of the voters lost their memory: this node becomes the sole voter of a
+   * new configuration with everything it holds (see Raft.forceNewCluster). Resolves once that is applied.
+   */
+  async forceNewCluster(): Promise<void> {
+    this.assertRunning();
+    const result = this.raft.forceNewCluster();
+    if (!result.ok) throw new InvalidArgumentError(result.message);
+    this.logger.warn(
+      `forced a new cluster with this node as its only voter, at index ${this.raft.log.lastIndex()}`,
+    );
+    this.schedule();
+    await this.linearizableBarrier();
+  }
+
   isLeader(): boolean {
     return this.started && this.raft.role === 'leader';
   }
@@ -286,10 +338,10 @@ export class RaftNode {
     // Overload: a bounded queue and a clear error beat unbounded memory and ever-growing latency.
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     const stamp = this.session.begin();
-    const storeLimit = this.options.storeLimit ?? undefined;
     this.writesInFlight++;
     try {
-      const data = encodable(() => encodeCommand({ session: stamp, time: Date.now(), storeLimit, command }));
+      // No time and no cap here: the leader stamps both when it appends the entry (submitProposals).
+      const data = encodable(() => encodeCommand({ session: stamp, command }));
       // A command within the limit holds a value within it; only a larger one is measured exactly.
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
@@ -306,17 +358,22 @@ export class RaftNode {
   }
 
   /** Resolves once this node's state reflects every write acknowledged before the call (ReadIndex). */
-  linearizableBarrier(): Promise<void> {
+  linearizableBarrier(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.readQueue.push({ resolve, reject, deadline: Date.now() + timeoutMs });
       this.schedule();
     });
   }
 
-  /** Resolves at once on the leader; elsewhere waits for a ReadIndex round, which is at least as fresh. */
+  /**
+   * On the leader, resolves once it has applied an entry of its own term; elsewhere (or if it stops leading
+   * meanwhile) waits for a ReadIndex round, which is at least as fresh.
+   */
   async leaderBarrier(): Promise<void> {
-    if (this.raft.role !== 'leader') await this.linearizableBarrier();
+    this.assertRunning();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    if (!(await this.awaitOwnTermApplied(deadline))) await this.linearizableBarrier();
   }
 
   /** A read served by the leader's state, without a ReadIndex round (may be stale during a partition). */
@@ -324,8 +381,9 @@ export class RaftNode {
     this.assertRunning();
     const deadline = Date.now() + this.options.requestTimeoutMs;
     for (;;) {
-      if (this.raft.role === 'leader') return this.machine.get(map, key, Date.now());
+      if (await this.awaitOwnTermApplied(deadline)) return this.machine.get(map, key);
       const leader = await this.awaitLeader(deadline);
+      if (leader === this.id) continue;
       try {
         const request: PeerRequest = { kind: 'get', map, key };
         const reply = await this.options.transport.request<{ record: KvRecord | null }>(
@@ -363,7 +421,12 @@ export class RaftNode {
         if (result.ok) {
           this.schedule();
           await new Promise<CommandResult>((resolve, reject) =>
-            this.configWaiters.set(result.index, { term: result.term, resolve, reject }),
+            this.configWaiters.set(result.index, {
+              term: result.term,
+              deadline: Date.now() + this.attemptTimeout(deadline),
+              resolve,
+              reject,
+            }),
           );
           return;
         }
@@ -392,21 +455,23 @@ export class RaftNode {
 
   private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
     const deadline = Date.now() + this.options.requestTimeoutMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
       try {
-        if (leader === this.id) return await this.proposeLocal(data);
+        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
         return await this.forwards.forward(leader, data, this.attemptTimeout(deadline));
       } catch (error) {
-        if (error instanceof StoppedError || error instanceof BusyError) throw error;
-        // The leader refused it as overloaded: certainly not applied, and retrying now only adds load.
-        if (
-          error instanceof PeerTransportError &&
-          error.code === 'remote' &&
-          error.message.includes('too many writes')
-        ) {
-          throw new BusyError(this.options.maxPendingWrites);
+        if (error instanceof StoppedError) throw error;
+        const busy =
+          error instanceof BusyError ||
+          (error instanceof PeerTransportError &&
+            error.code === 'remote' &&
+            error.message.includes('too many writes'));
+        // The leader refused it as overloaded: not applied, and retrying now only adds load. Only a first
+        // attempt proves that: an earlier attempt may still commit, so a later one retries until the deadline.
+        if (busy && attempt === 1) {
+          throw error instanceof BusyError ? error : new BusyError(this.options.maxPendingWrites);
         }
         if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
         // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
@@ -421,13 +486,52 @@ export class RaftNode {
     return Math.max(1, Math.min(twoElections, deadline - Date.now()));
   }
 
-  private proposeLocal(data: Uint8Array): Promise<CommandResult> {
+  /**
+   * Proposes as leader and settles once the entry is applied here, or fails retryably after `timeoutMs`
+   * (checked every tick), as a forwarding attempt does: the entry may never be applied here (a snapshot
+   * covers it, this leader is cut off); the writer's retry under the same stamp gets the first result.
+   */
+  private proposeLocal(data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ data, pending: { resolve, reject } });
+      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: Date.now() + timeoutMs } });
       this.schedule();
     });
+  }
+
+  /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
+  private expireProposals(): void {
+    const now = Date.now();
+    const late = new RetryableError('entry not applied here in time');
+    for (const waiters of [this.proposals, this.configWaiters]) {
+      for (const [index, waiter] of waiters) {
+        if (waiter.deadline > now) continue;
+        waiters.delete(index);
+        waiter.reject(late);
+      }
+    }
+  }
+
+  /**
+   * Whether this node leads, once it has applied an entry of its own term (its no-op): a new leader's state
+   * may lack writes its predecessor acknowledged until then. False as soon as it does not lead.
+   */
+  private async awaitOwnTermApplied(deadline: number): Promise<boolean> {
+    for (;;) {
+      if (this.stopped) throw new StoppedError();
+      if (this.raft.role !== 'leader') return false;
+      if (this.appliedTerm === this.raft.term) return true;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.applyWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   private async awaitLeader(deadline: number): Promise<NodeId> {
@@ -452,7 +556,12 @@ export class RaftNode {
   private tick(): void {
     this.ticks++;
     this.raft.tick();
+    if (this.raft.lostCluster && !this.lossReported) {
+      this.lossReported = true;
+      this.logger.error(`every member lost its memory: ${DATA_LOSS}`);
+    }
     this.expireReadWaiters();
+    this.expireProposals();
     this.reissueLostReads();
     if (this.raft.role === 'leader') this.proposeExpiries();
     this.schedule();
@@ -483,7 +592,7 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    return this.proposeLocal(data);
+    return this.proposeLocal(data, this.attemptTimeout(Date.now() + this.options.requestTimeoutMs));
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
@@ -506,8 +615,9 @@ export class RaftNode {
       return this.proposeForwarded(request.data);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
-      if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
-      return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
+      const deadline = Date.now() + this.options.requestTimeoutMs;
+      if (!(await this.awaitOwnTermApplied(deadline))) throw new RetryableError('not the leader');
+      return { record: this.machine.get(request.map, request.key) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
     if (request?.kind === 'snapshot-chunk') return this.snapshots.receiveChunk(_from, request);
@@ -542,13 +652,11 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
-        const saving = this.options.storage.save(ready.hardState, ready.entries);
-        if (saving) await saving;
-        if (ready.snapshot) await this.snapshots.install(ready.snapshot);
+        await persistReady(this.options.storage, ready, (snapshot) => this.installSnapshot(snapshot));
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
-        this.snapshots.maybeSnapshot();
+        void this.snapshots.maybeSnapshot();
         this.handleReads(ready);
         if (ready.softState) this.onSoftState(ready.softState);
       }
@@ -559,14 +667,36 @@ export class RaftNode {
     } finally {
       this.processing = false;
     }
-    if (this.proposalQueue.length > 0 || this.readQueue.length > 0) this.schedule();
+    if (this.proposalQueue.length > 0 || (this.readQueue.length > 0 && this.raft.leader !== null)) {
+      this.schedule();
+    }
+  }
+
+  /**
+   * The log up to the snapshot's index was replaced, so no entry there will be applied here: their waiters
+   * settle now, retryably (a retry under the same stamp returns the first result if the entry was applied).
+   */
+  private async installSnapshot(snapshot: SnapshotMeta): Promise<void> {
+    await this.snapshots.install(snapshot);
+    this.appliedTerm = snapshot.term;
+    const covered = new RetryableError(`entry covered by the installed snapshot at ${snapshot.index}`);
+    for (const waiters of [this.proposals, this.configWaiters]) {
+      for (const [index, waiter] of waiters) {
+        if (index > snapshot.index) continue;
+        waiters.delete(index);
+        waiter.reject(covered);
+      }
+    }
+    this.options.onReset?.(snapshot.index);
   }
 
   private submitProposals(): void {
     if (this.proposalQueue.length === 0) return;
     const batch = this.proposalQueue;
     this.proposalQueue = [];
-    const result = this.raft.proposeBatch(batch.map((p) => p.data));
+    // The one time and cap every node applies these entries with (the state machine keeps time monotonic).
+    const stamp = { time: Date.now(), storeLimit: this.options.storeLimit };
+    const result = this.raft.proposeBatch(batch.map((p) => stampCommand(p.data, stamp)));
     if (!result.ok) {
       const error = new RetryableError(`proposal refused: ${result.reason}`);
       for (const { pending } of batch) pending.reject(error);
@@ -578,7 +708,8 @@ export class RaftNode {
   }
 
   private submitReads(): void {
-    if (this.readQueue.length === 0) return;
+    // Without a leader the core would drop them at once: they wait for one (onSoftState) or their deadline.
+    if (this.readQueue.length === 0 || this.raft.leader === null) return;
     const waiters = this.readQueue;
     this.readQueue = [];
     const requestId = this.nextReadId++;
@@ -609,6 +740,11 @@ export class RaftNode {
       const applied = this.machine.apply(entry);
       this.snapshots.applied(entry.data.byteLength);
       for (const change of applied.changes) this.options.onChange(change);
+      if (entry.kind === 'config') {
+        // Links to members that left are closed; a later send to one reopens it.
+        const { voters, learners } = this.raft.status().config;
+        this.options.transport.retain?.([...voters, ...learners]);
+      }
       const configWaiter = this.configWaiters.get(entry.index);
       if (configWaiter) {
         this.configWaiters.delete(entry.index);
@@ -625,6 +761,8 @@ export class RaftNode {
         pending.resolve(applied.result);
       }
     }
+    this.appliedTerm = entries[entries.length - 1]!.term;
+    for (const wake of this.applyWaiters.splice(0)) wake();
     this.observer.entriesApplied(entries.length, (performance.now() - started) / 1000);
     this.serveReadsUpTo(this.machine.appliedIndex);
   }
@@ -640,7 +778,7 @@ export class RaftNode {
       const batch = this.readBatches.get(requestId);
       if (!batch) continue;
       this.readBatches.delete(requestId);
-      // No leader to confirm with right now: ask again on a later turn, until each waiter's deadline.
+      // No leader to confirm with right now: asked again once one is known, until each waiter's deadline.
       this.readQueue.push(...batch.waiters);
     }
     this.serveReadsUpTo(this.machine.appliedIndex);
@@ -684,8 +822,8 @@ export class RaftNode {
   private proposeExpiries(): void {
     const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
-      const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
-      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
+      const data = encodeCommand({ command: { op: 'expire', map, key, revision } });
+      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop, deadline: Infinity } });
     }
   }
 
@@ -695,6 +833,7 @@ export class RaftNode {
       this.observer.leaderChanged();
     }
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
+    for (const wake of this.applyWaiters.splice(0)) wake();
     this.options.onRoleChange?.(state);
   }
 

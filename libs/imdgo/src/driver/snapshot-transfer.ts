@@ -76,13 +76,13 @@ export class SnapshotTransfer {
    * then is at least as large as the last image: encoding a large state every few thousand small writes
    * would cost more than the log it saves.
    */
-  maybeSnapshot(): void {
+  maybeSnapshot(): Promise<void> | null {
     const since = this.host.machine().appliedIndex - (this.latestImage?.index ?? 0);
-    if (this.snapshotting || since < this.host.snapshotThreshold) return;
-    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return;
+    if (this.snapshotting || since < this.host.snapshotThreshold) return null;
+    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return null;
     this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = true;
-    void this.take().finally(() => {
+    return this.take().finally(() => {
       this.snapshotting = false;
     });
   }
@@ -190,6 +190,14 @@ export class SnapshotTransfer {
     host.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
   }
 
+  /**
+   * Whether the image held now is at least as new as one taken at `index`: a snapshot installed while it
+   * was encoded. The older image must not replace it, or followers would be offered one no longer held.
+   */
+  private supersedes(index: number): boolean {
+    return this.latestImage !== null && this.latestImage.index >= index;
+  }
+
   private async take(): Promise<void> {
     const { host } = this;
     const capture = host.machine().capture();
@@ -202,13 +210,14 @@ export class SnapshotTransfer {
       await new Promise((resolve) => setImmediate(resolve));
     }
     const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
+    if (this.supersedes(meta.index)) return;
     try {
       await host.storage.saveSnapshot(snapshot, true);
     } catch (error) {
       host.logger.error(`snapshot at ${meta.index} could not be saved: ${(error as Error).message}`);
       return;
     }
-    if (host.isStopped()) return;
+    if (host.isStopped() || this.supersedes(meta.index)) return;
     this.latestImage = snapshot;
     host.raft().snapshotTaken(meta.index);
     host.logger.log(

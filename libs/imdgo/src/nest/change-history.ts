@@ -30,6 +30,14 @@ export class ChangeHistory {
     }
   }
 
+  /** The node's state jumped to `revision` (a snapshot): no revision up to it can be replayed any more. */
+  compactThrough(revision: number): void {
+    if (revision <= this.compactedThrough) return;
+    this.compactedThrough = revision;
+    this.events.length = 0;
+    this.start = 0;
+  }
+
   /** Events at `fromRevision` and later, oldest first; throws CompactedError if some were dropped. */
   since(fromRevision: number): ChangeEvent[] {
     if (fromRevision <= this.compactedThrough)

@@ -64,6 +64,19 @@ export class ImdgoCluster {
     await node.changeMembership({ type: 'remove', id: member });
   }
 
+  /**
+   * UNSAFE recovery when a majority of the voters lost their memory and the cluster can never commit again
+   * (etcd's --force-new-cluster, Consul's peers.json): this node becomes the only voter of a new
+   * configuration, keeping what it holds, and the other members rejoin it as new members. Writes that the
+   * lost members acknowledged but this node never received are gone. Every other member of the old
+   * configuration must be stopped or restarted without state first, or two clusters could diverge.
+   * Refused while a leader is known, or on a node that holds no data.
+   */
+  async forceNewCluster(): Promise<ClusterStatus> {
+    await this.runtime.node.forceNewCluster();
+    return this.runtime.node.localStatus();
+  }
+
   get roleChanges$(): Observable<SoftState> {
     return this.runtime.roleChanges$;
   }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 
-/** How far behind the commit index a node may apply and still count as ready. */
-const READY_APPLY_LAG = 1000;
+/** Kubernetes' default probe timeout is 1 s: the catch-up check answers within it. */
+const CATCH_UP_CHECK_MS = 800;
 
 /** Terminus health indicators for a node: `isHealthy` for liveness, `isReady` for readiness. */
 @Injectable()
@@ -21,29 +21,51 @@ export class ImdgoHealthIndicator {
     const session = this.health.check(key);
     try {
       const status = this.runtime.node.localStatus();
-      return session.up({ nodeId: status.nodeId, role: status.role });
+      return session.up({ nodeId: status.nodeId, role: status.role, ...this.lossDetail() });
     } catch {
       return session.down({ reason: 'stopped' });
     }
   }
 
-  /** Up when a leader is known and this node has applied close to its commit index. */
-  isReady<const Key extends string = 'imdgo'>(key: Key = 'imdgo' as Key): HealthIndicatorResult<Key> {
+  /**
+   * Up when this node is a voter again, caught up: it holds a voter seat as this very process, a leader is
+   * known, and it has applied everything the leader had committed when asked just now (a ReadIndex round).
+   * So a rolling restart that waits for readiness between members never takes a second voter seat down
+   * while the first is still rejoining.
+   */
+  async isReady<const Key extends string = 'imdgo'>(
+    key: Key = 'imdgo' as Key,
+  ): Promise<HealthIndicatorResult<Key>> {
     const session = this.health.check(key);
+    let node;
     let status;
     try {
-      status = this.runtime.node.localStatus();
+      node = this.runtime.node;
+      status = node.localStatus();
     } catch {
       return session.down({ reason: 'stopped' });
     }
-    const details = { nodeId: status.nodeId, role: status.role, leader: status.leader, term: status.term };
+    const details = {
+      nodeId: status.nodeId,
+      role: status.role,
+      leader: status.leader,
+      term: status.term,
+      ...this.lossDetail(),
+    };
+    if (!node.isSeatedVoter()) {
+      return session.down({ ...details, reason: 'not a voter (yet): joining or catching up as a learner' });
+    }
     if (status.leader === null) return session.down({ ...details, reason: 'no leader known' });
-    if (status.commitIndex - status.appliedIndex > READY_APPLY_LAG) {
-      return session.down({
-        ...details,
-        reason: `applying: ${status.appliedIndex} of ${status.commitIndex}`,
-      });
+    try {
+      await node.linearizableBarrier(CATCH_UP_CHECK_MS);
+    } catch (error) {
+      return session.down({ ...details, reason: `not caught up: ${(error as Error).message}` });
     }
     return session.up(details);
+  }
+
+  private lossDetail(): { dataLoss?: string } {
+    const loss = this.runtime.node.dataLoss();
+    return loss === null ? {} : { dataLoss: loss };
   }
 }

@@ -1,5 +1,5 @@
-import { filter, type Observable } from 'rxjs';
-import { InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
+import { defer, filter, map, type Observable } from 'rxjs';
+import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
@@ -8,8 +8,8 @@ import type { ImdgoRuntime } from './imdgo-runtime.ts';
 
 /**
  * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
- * - `leader`: served from the leader's memory without a quorum round; can be stale while a deposed leader
- *   still believes it leads.
+ * - `leader`: served from the leader's memory without a quorum round, once it has applied an entry of its
+ *   own term; can be stale while a deposed leader still believes it leads.
  * - `local`: this node's memory, at once; may lag the leader.
  */
 export type Consistency = 'linearizable' | 'leader' | 'local';
@@ -36,7 +36,7 @@ export interface Entry<V> {
   readonly version: number;
   readonly createRevision: number;
   readonly modRevision: number;
-  /** Deadline in ms since the epoch, or null. */
+  /** Deadline in ms since the epoch (log time: the leader's clock), or null. */
   readonly expiresAt: number | null;
 }
 
@@ -93,7 +93,7 @@ export class ImdgoMap<V = unknown> {
 
   /** This node's value right now, synchronously: no network, no consistency guarantee. */
   peek(key: string): V | undefined {
-    return this.runtime.node.machine.get(this.name, key, Date.now())?.value as V | undefined;
+    return this.runtime.node.machine.get(this.name, key)?.value as V | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -102,7 +102,7 @@ export class ImdgoMap<V = unknown> {
 
   async size(options?: ReadOptions): Promise<number> {
     await this.barrier(options?.consistency);
-    return this.runtime.node.machine.size(this.name, Date.now());
+    return this.runtime.node.machine.size(this.name);
   }
 
   async keys(options: ListOptions = {}): Promise<Page<string>> {
@@ -116,7 +116,7 @@ export class ImdgoMap<V = unknown> {
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
     await this.barrier(options.consistency);
-    const found = this.runtime.node.machine.list(this.name, Date.now(), {
+    const found = this.runtime.node.machine.list(this.name, {
       prefix: options.prefix,
       after: options.after,
       limit: limit + 1,
@@ -181,14 +181,17 @@ export class ImdgoMap<V = unknown> {
     return { value: result.value as number, revision: result.revision };
   }
 
-  /** Changes to this map, as they are applied on this node. */
+  /** Changes to this map, as they are applied on this node, and every `reset`. */
   get changes$(): Observable<ChangeEvent> {
-    return this.runtime.changes$.pipe(filter((change) => change.map === this.name));
+    return this.runtime.changes$.pipe(
+      filter((change) => change.map === this.name || change.type === 'reset'),
+    );
   }
 
   /**
    * Changes to `keyOrPrefix` (a key, or a prefix ending in `*`), optionally replayed from a past revision.
-   * Errors with CompactedError when that revision is no longer retained.
+   * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
+   * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
   watch(keyOrPrefix: string, options: WatchOptions = {}): Observable<ChangeEvent> {
     const matches = keyOrPrefix.endsWith('*')
@@ -199,7 +202,17 @@ export class ImdgoMap<V = unknown> {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
     }
     const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
-    return source.pipe(filter((change) => change.map === this.name && matches(change.key)));
+    return defer(() => {
+      let next = from;
+      return source.pipe(
+        map((change) => {
+          if (change.type === 'reset') throw new CompactedError(next ?? change.revision, change.revision + 1);
+          next = change.revision + 1;
+          return change;
+        }),
+        filter((change) => change.map === this.name && matches(change.key)),
+      );
+    });
   }
 
   protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
@@ -209,14 +222,14 @@ export class ImdgoMap<V = unknown> {
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
     );
-    if (result.refusal === 'no-space') throw new StoreFullError(this.runtime.options.maxStoreBytes ?? 0);
+    if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
     return result;
   }
 
   private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {
     if (consistency === 'leader') return this.runtime.node.leaderRead(this.name, key);
     await this.barrier(consistency);
-    return this.runtime.node.machine.get(this.name, key, Date.now());
+    return this.runtime.node.machine.get(this.name, key);
   }
 
   private async barrier(consistency: Consistency = 'linearizable'): Promise<void> {

@@ -121,8 +121,7 @@ export class ImdgoMetrics implements NodeObserver {
         registers,
         collect() {
           const machine = node().machine;
-          const now = Date.now();
-          this.set(machine.mapNames().reduce((sum, map) => sum + machine.size(map, now), 0));
+          this.set(machine.mapNames().reduce((sum, map) => sum + machine.size(map), 0));
         },
       }),
     );

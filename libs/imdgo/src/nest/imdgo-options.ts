@@ -67,8 +67,9 @@ export interface ImdgoModuleOptions {
    */
   tls?: PeerTlsOptions;
   /**
-   * A secret (at least 16 characters) every member must hold: each peer connection proves it both ways
-   * before anything else crosses. Default: none, so whoever reaches the peer port is taken for a member.
+   * A secret (at least 16 characters; make it random, 128 bits or more, as a recorded handshake lets
+   * guesses be tested offline) every member must hold: each peer connection proves it both ways before
+   * anything else crosses. Default: none, so whoever reaches the peer port is taken for a member.
    */
   clusterSecret?: string;
 }

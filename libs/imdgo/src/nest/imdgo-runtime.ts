@@ -12,7 +12,7 @@ import type { SoftState } from '../raft/types.ts';
 import { NO_OBSERVER, type NodeObserver } from '../driver/node-observer.ts';
 import { FaultInjectingTransport } from '../transport/fault-injecting-transport.ts';
 import { NestTcpTransport } from '../transport/nest-tcp-transport.ts';
-import { ChangeHistory } from './change-history.ts';
+import { ChangeFeed } from './change-feed.ts';
 import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
 import { validateImdgoOptions, type ImdgoModuleOptions, type ResolvedImdgoOptions } from './imdgo-options.ts';
 import { hostOf, resolveNodeId } from './node-identity.ts';
@@ -25,8 +25,7 @@ import { hostOf, resolveNodeId } from './node-identity.ts';
 export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   readonly options: ResolvedImdgoOptions;
   private readonly logger = new Logger('imdgo');
-  private readonly changeSubject = new Subject<ChangeEvent>();
-  private readonly history: ChangeHistory;
+  private readonly feed: ChangeFeed;
   private raftNode: RaftNode | null = null;
   private readonly roleSubject = new Subject<SoftState>();
   private observer: NodeObserver = NO_OBSERVER;
@@ -38,12 +37,12 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   constructor(@Inject(IMDGO_MODULE_OPTIONS) rawOptions: ImdgoModuleOptions) {
     // Fails module creation, before anything listens, naming the bad field.
     this.options = validateImdgoOptions(stripModuleExtras(rawOptions));
-    this.history = new ChangeHistory(this.options.watchHistorySize);
+    this.feed = new ChangeFeed(this.options.watchHistorySize);
   }
 
-  /** Every applied change, on every node, in log order. */
+  /** Every applied change, on every node, in log order; a `reset` event where the state jumped. */
   get changes$(): Observable<ChangeEvent> {
-    return this.counted(this.changeSubject);
+    return this.counted(this.feed.live$);
   }
 
   /** Role, term and leader of this node, each time one of them changes. */
@@ -63,13 +62,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
 
   /** Replays retained events from `fromRevision`, then follows live ones, with no gap between the two. */
   changesFrom(fromRevision: number): Observable<ChangeEvent> {
-    return this.counted(
-      new Observable<ChangeEvent>((subscriber) => {
-        const past = this.history.since(fromRevision);
-        for (const event of past) subscriber.next(event);
-        return this.changeSubject.subscribe(subscriber);
-      }),
-    );
+    return this.counted(this.feed.from(fromRevision));
   }
 
   private counted(source: Observable<ChangeEvent>): Observable<ChangeEvent> {
@@ -112,10 +105,8 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       heartbeatTicks: options.heartbeatTicks,
       requestTimeoutMs: options.requestTimeoutMs,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
-      onChange: (change) => {
-        this.history.add(change);
-        this.changeSubject.next(change);
-      },
+      onChange: (change) => this.feed.publish(change),
+      onReset: (revision) => this.feed.reset(revision),
       onRoleChange: (state) => {
         this.logger.log(`${id}: ${state.role} in term ${state.term}, leader ${state.leader ?? 'unknown'}`);
         this.roleSubject.next(state);
@@ -130,7 +121,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     const node = this.raftNode;
     this.raftNode = null;
     await node?.stop();
-    this.changeSubject.complete();
+    this.feed.complete();
     this.roleSubject.complete();
   }
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy }
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { filter, type Subscription } from 'rxjs';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
-import { globToRegExp } from './glob.ts';
+import { keyChangeFilter } from './key-change-filter.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { ON_KEY_CHANGE_METADATA, type OnKeyChangeOptions } from './on-key-change.decorator.ts';
 
@@ -56,26 +56,15 @@ export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestro
     handler: (change: ChangeEvent) => unknown,
     options: OnKeyChangeOptions,
   ): void {
-    const key = globToRegExp(options.key ?? '*');
-    const types = options.type === undefined ? null : new Set([options.type].flat());
     const name = `${instance.constructor.name}.${method}`;
-    const subscription = this.runtime.changes$
-      .pipe(
-        filter(
-          (change) =>
-            key.test(change.key) &&
-            (options.map === undefined || options.map === change.map) &&
-            (types === null || types.has(change.type)),
-        ),
-      )
-      .subscribe((change) => {
-        try {
-          const returned = handler.call(instance, change);
-          if (returned instanceof Promise) returned.catch((error: unknown) => this.report(name, error));
-        } catch (error) {
-          this.report(name, error);
-        }
-      });
+    const subscription = this.runtime.changes$.pipe(filter(keyChangeFilter(options))).subscribe((change) => {
+      try {
+        const returned = handler.call(instance, change);
+        if (returned instanceof Promise) returned.catch((error: unknown) => this.report(name, error));
+      } catch (error) {
+        this.report(name, error);
+      }
+    });
     this.subscriptions.push(subscription);
   }
 

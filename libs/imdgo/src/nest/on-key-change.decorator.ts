@@ -8,14 +8,15 @@ export interface OnKeyChangeOptions {
   readonly key?: string;
   /** Only changes of this named map (default: any map). */
   readonly map?: string;
-  /** Only these kinds of change. */
+  /** Only these kinds of change (without `'reset'` among them, the handler is not told of resets). */
   readonly type?: ChangeEvent['type'] | readonly ChangeEvent['type'][];
 }
 
 /**
  * Calls the decorated provider method with every matching change applied on this node, in log order:
- * `@OnKeyChange('user:*')` or `@OnKeyChange({ map: 'sessions', type: 'expire' })`. A handler that throws
- * (or rejects) is logged; other handlers and later changes are unaffected.
+ * `@OnKeyChange('user:*')` or `@OnKeyChange({ map: 'sessions', type: 'expire' })`; and with every
+ * `reset` (this node's state jumped to a snapshot), whatever the key and map, unless `type` leaves it out.
+ * A handler that throws (or rejects) is logged; other handlers and later changes are unaffected.
  */
 export function OnKeyChange(patternOrOptions: string | OnKeyChangeOptions = {}): MethodDecorator {
   const options: OnKeyChangeOptions =

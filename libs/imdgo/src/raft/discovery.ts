@@ -12,13 +12,18 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
  *   promotes it once it has caught up (each step a single-server change).
  * - If every member is as fresh as itself, the coordinator (the lowest member id) bootstraps a
  *   one-voter cluster, and the others join it.
+ * - Fresh means holding nothing of any cluster (an empty log), even while waiting to be admitted: so members
+ *   that all lost their memory while joining one another do not wait for each other forever. A node that
+ *   heard of a cluster and then finds every member fresh knows that cluster is gone, with its data.
  */
 export class Discovery {
-  phase: 'probing' | 'joining' = 'probing';
   readonly incarnation: string;
   private readonly members: readonly NodeId[];
-  private readonly answers = new Map<NodeId, { fresh: boolean; leader: NodeId | null }>();
+  /** Whether each member answered fresh since the last round. */
+  private readonly answers = new Map<NodeId, boolean>();
   private joinTarget: NodeId | null = null;
+  /** A member answered as part of a cluster: this node is joining it. */
+  private heardOfCluster = false;
   private elapsed = 0;
 
   constructor(selfId: NodeId, members: readonly NodeId[], incarnation: string) {
@@ -31,9 +36,15 @@ export class Discovery {
     this.elapsed++;
     if (this.elapsed < r.config.heartbeatTicks * 2) return false;
     this.elapsed = 0;
-    if (this.phase === 'probing' && this.isCoordinator(r.id) && this.allFresh()) return true;
+    if (this.allFresh()) {
+      // Whoever answered as a member earlier has since lost its memory too: the cluster is gone.
+      if (this.heardOfCluster) r.lostCluster = true;
+      this.heardOfCluster = false;
+      this.joinTarget = null;
+      if (this.isCoordinator(r.id)) return true;
+    }
     this.answers.clear();
-    if (this.phase === 'joining' && this.joinTarget !== null) {
+    if (this.joinTarget !== null) {
       r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation });
     }
     // Probing goes on while joining: the leader may change, or be unknown to whoever answered first.
@@ -42,10 +53,10 @@ export class Discovery {
   }
 
   onProbeResponse(m: ProbeResponseMessage): void {
-    this.answers.set(m.from, { fresh: m.fresh, leader: m.leader });
+    this.answers.set(m.from, m.fresh);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
-    this.phase = 'joining';
+    this.heardOfCluster = true;
     if (m.leader !== null) this.joinTarget = m.leader;
     else if (m.from === this.joinTarget) this.joinTarget = null;
   }
@@ -55,13 +66,13 @@ export class Discovery {
   }
 
   private allFresh(): boolean {
-    return this.members.every((id) => this.answers.get(id)?.fresh === true);
+    return this.members.every((id) => this.answers.get(id) === true);
   }
 }
 
-/** Any node answers a probe: fresh while it is itself still probing, otherwise with its leader. */
+/** Any node answers a probe: fresh while it holds nothing of any cluster, otherwise with its leader. */
 export function answerProbe(r: Raft, to: NodeId): void {
-  const fresh = r.discovery?.phase === 'probing';
+  const fresh = r.discovery !== null && r.log.lastIndex() === 0;
   r.send({ type: 'probe-response', to, term: 0, fresh, leader: fresh ? null : r.leader });
 }
 

@@ -101,6 +101,8 @@ export class Raft {
   pendingRestore: SnapshotMeta | null = null;
   /** Set while this node, started without a seat, probes for a cluster or waits to be admitted. */
   discovery: Discovery | null = null;
+  /** Discovery saw the cluster this node was joining vanish: whatever it held is gone (discovery.ts). */
+  lostCluster = false;
   /** A bootstrapping node writes its one-voter configuration into the log once it leads. */
   private needsConfigEntry = false;
 
@@ -167,7 +169,7 @@ export class Raft {
   // ---- inputs ----
 
   tick(): void {
-    if (this.discovery?.tick(this)) this.bootstrap();
+    if (this.discovery?.tick(this)) this.formSoleVoterCluster();
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -323,6 +325,24 @@ export class Raft {
     const pr = this.progress.get(to);
     if (this.role !== 'leader' || !pr || pr.state !== 'snapshot') return;
     pr.snapshotFinished(ok);
+  }
+
+  /**
+   * Unsafe recovery when a majority of the voters lost their memory (etcd's --force-new-cluster): this node
+   * becomes the sole voter of a new configuration in a new term and commits everything its log holds, alone.
+   * Writes acknowledged by the lost majority but missing here are gone; members still running the old
+   * configuration must be gone first. The others then rejoin as new members through discovery.
+   */
+  forceNewCluster(): { readonly ok: true } | { readonly ok: false; readonly message: string } {
+    const heardFromLeader = this.leader !== null && this.electionElapsed < this.config.electionTicks;
+    if (this.role === 'leader' || heardFromLeader) {
+      return { ok: false, message: `the cluster is not lost: ${this.leader} leads it` };
+    }
+    if (this.log.lastIndex() === 0) {
+      return { ok: false, message: 'this node holds no data: it forms or joins a cluster by itself' };
+    }
+    this.formSoleVoterCluster();
+    return { ok: true };
   }
 
   // ---- output ----
@@ -642,11 +662,15 @@ export class Raft {
     return active >= majority(this.voters.length);
   }
 
-  /** The coordinator of a cluster-to-be: a one-voter configuration, and an election it wins at once. */
-  private bootstrap(): void {
-    const incarnation = this.discovery!.incarnation;
+  /**
+   * The coordinator of a cluster-to-be, or a forced recovery: a one-voter configuration after the log, and an
+   * election it wins at once, whose leader writes the configuration into the log.
+   */
+  private formSoleVoterCluster(): void {
+    const incarnation = this.discovery?.incarnation ?? this.config.discovery?.incarnation;
     this.discovery = null;
-    this.membership.restore(0, { voters: [this.id], learners: [], incarnations: { [this.id]: incarnation } });
+    const incarnations = incarnation === undefined ? {} : { incarnations: { [this.id]: incarnation } };
+    this.membership.restore(this.log.lastIndex(), { voters: [this.id], learners: [], ...incarnations });
     this.needsConfigEntry = true;
     campaign(this, 'election', false);
   }

@@ -1,7 +1,11 @@
 /** One applied change of a key, emitted on every node in log order. */
 export interface ChangeEvent {
-  /** `evict`: removed by the memory cap's eviction policy to make room for a write. */
-  readonly type: 'set' | 'delete' | 'expire' | 'evict';
+  /**
+   * `evict`: removed by the memory cap's eviction policy to make room for a write. `reset`: this node's
+   * state jumped to a snapshot at `revision` (from the leader, or loaded at a restart), so the changes up
+   * to it were not emitted one by one; `map` and `key` are empty. Re-read what you derive from the store.
+   */
+  readonly type: 'set' | 'delete' | 'expire' | 'evict' | 'reset';
   readonly map: string;
   readonly key: string;
   /** The value after the change (undefined for delete and expire). */

@@ -42,21 +42,25 @@ export type KvCommand =
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
   | (KeyedCommand & { readonly op: 'expire'; readonly revision: number });
 
-/** The memory cap as the writing node was configured: carried in the entry so every node decides alike. */
+/** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
   readonly maxBytes: number;
   /** Make room by evicting the keys with a TTL nearest to expiry, instead of refusing the write. */
   readonly evictTtl: boolean;
 }
 
+/**
+ * What the leader adds to each command when it appends it to its log, so that every node applies the entry
+ * with the same time and memory cap, whichever node wrote it and whatever the clocks of the others say.
+ */
+export interface LeaderStamp {
+  /** The leader's clock (ms since the epoch), never below the previous entry's: TTLs and conditions use it. */
+  readonly time: number;
+  readonly storeLimit: StoreLimit | null;
+}
+
 export interface LoggedCommand {
   readonly session?: SessionStamp;
-  readonly storeLimit?: StoreLimit;
-  /**
-   * The leader's clock when it proposed the command (ms since the epoch): TTL deadlines are computed from
-   * it, so every node derives the same deadline from the log.
-   */
-  readonly time?: number;
   readonly command: KvCommand;
 }
 
@@ -73,6 +77,8 @@ export interface CommandResult {
   readonly version: number;
   /** Set when the write was refused by the memory cap rather than by a condition. */
   readonly refusal?: 'no-space';
+  /** With a `no-space` refusal: the cap the entry was applied with (the appending leader's). */
+  readonly maxStoreBytes?: number;
 }
 
 const packr = new Packr(msgpackOptions());
@@ -93,6 +99,37 @@ export function decodeCommand(data: Uint8Array): LoggedCommand {
   return unpackr.unpack(data) as LoggedCommand;
 }
 
+// A stamped entry starts with 0xc1, a byte msgpack never uses, then flags, the time and the cap (float64 BE).
+const STAMPED = 0xc1;
+const HAS_LIMIT = 1;
+const EVICT_TTL = 2;
+const STAMP_BYTES = 18;
+
+/** The leader's stamp followed by the command's bytes: what goes into the log. */
+export function stampCommand(data: Uint8Array, stamp: LeaderStamp): Uint8Array {
+  const stamped = new Uint8Array(STAMP_BYTES + data.byteLength);
+  const view = new DataView(stamped.buffer);
+  const limit = stamp.storeLimit;
+  stamped[0] = STAMPED;
+  stamped[1] = (limit ? HAS_LIMIT : 0) | (limit?.evictTtl ? EVICT_TTL : 0);
+  view.setFloat64(2, stamp.time);
+  view.setFloat64(10, limit?.maxBytes ?? 0);
+  stamped.set(data, STAMP_BYTES);
+  return stamped;
+}
+
+/** Splits a log entry's data into the leader's stamp (null for an unstamped entry) and the command's bytes. */
+export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; body: Uint8Array } {
+  if (data[0] !== STAMPED || data.byteLength < STAMP_BYTES) return { stamp: null, body: data };
+  const view = new DataView(data.buffer, data.byteOffset, STAMP_BYTES);
+  const flags = data[1]!;
+  const storeLimit =
+    flags & HAS_LIMIT ? { maxBytes: view.getFloat64(10), evictTtl: (flags & EVICT_TTL) !== 0 } : null;
+  // A Buffer view whatever `data` is: msgpackr gives binary values the type of the bytes it decodes from.
+  const body = Buffer.from(data.buffer, data.byteOffset + STAMP_BYTES, data.byteLength - STAMP_BYTES);
+  return { stamp: { time: view.getFloat64(2), storeLimit }, body };
+}
+
 const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire'];
 
 /** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
@@ -110,8 +147,11 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
   if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';
   if (command.op === 'increment' && typeof command.delta !== 'number') return 'the delta is not a number';
   if (command.op === 'expire' && typeof command.revision !== 'number') return 'the revision is not a number';
-  for (const field of ['ttlMs', 'ifVersion']) {
-    if (command[field] !== undefined && typeof command[field] !== 'number') return `${field} is not a number`;
-  }
+  // A deadline the expiry index can order: NaN would make its order depend on insertion order.
+  const ttlMs = command.ttlMs;
+  if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs >= 0))
+    return 'ttlMs is not a finite number of milliseconds';
+  if (command.ifVersion !== undefined && typeof command.ifVersion !== 'number')
+    return 'ifVersion is not a number';
   return decoded as LoggedCommand;
 }

@@ -9,7 +9,7 @@ export interface KvRecord {
   readonly modRevision: number;
   /** Deadline in ms since the epoch (leader clock), or null for no TTL. */
   readonly expiresAt: number | null;
-  /** Bytes accounted against the memory cap: the encoded size of the entry that wrote it. */
+  /** Bytes accounted against the memory cap: the key's UTF-8 bytes plus the value's encoded bytes. */
   readonly size: number;
 }
 

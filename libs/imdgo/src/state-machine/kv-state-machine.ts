@@ -1,16 +1,22 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { Packr } from 'msgpackr';
+import { msgpackOptions } from '../codec/msgpack-options.ts';
 import type { Entry } from '../raft/types.ts';
-import { MinHeap } from '../util/min-heap.ts';
 import type { ChangeEvent } from './change-event.ts';
 import {
   parseCommand,
+  unstampCommand,
+  encodedSize,
   DEFAULT_MAP,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
 } from './commands.ts';
+import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
+import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
 import { isLive, type KvRecord } from './kv-record.ts';
-import { SessionTable } from './session-table.ts';
+import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
 
 export interface AppliedCommand {
@@ -32,41 +38,54 @@ export interface ListOptions {
 
 interface ApplyContext {
   readonly revision: number;
+  /** The entry's time: the leader's stamp, never below the previous entry's. */
   readonly time: number;
-  /** Encoded size of the entry: what a record it writes is accounted at (identical on every node). */
-  readonly size: number;
-  readonly storeLimit: StoreLimit | undefined;
+  readonly storeLimit: StoreLimit | null;
 }
 
-interface ExpiryCandidate {
-  readonly expiresAt: number;
-  readonly map: string;
-  readonly key: string;
-  readonly revision: number;
-}
-
-/** Deadline order; ties by map and key, so every node (restored from a snapshot or not) agrees. */
-function newExpiryHeap(): MinHeap<ExpiryCandidate> {
-  return new MinHeap<ExpiryCandidate>(
-    (a, b) =>
-      a.expiresAt - b.expiresAt ||
-      (a.map < b.map ? -1 : a.map > b.map ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-  );
-}
+/** How long the leader waits for an expire it proposed to apply before it proposes it again. */
+const EXPIRE_RETRY_MS = 1_000;
 
 /**
- * The replicated maps. Deterministic: applying the same log gives the same data on every node. Time enters
- * only through the leader's timestamp in each command; reads take the caller's clock so that a key past its
- * deadline is never returned, even before the leader's expire command is applied.
+ * The replicated maps. Deterministic: everything an apply decides depends only on the log, so applying the
+ * same log gives the same state on every node. Time enters only through the leader's stamp on each entry
+ * (`logTime`); reads filter expired keys by that log time, not by the reader's clock, so two nodes at the
+ * same applied index answer alike.
  */
 export class KvStateMachine {
   private maps = new Map<string, Map<string, KvRecord>>();
-  private sessions = new SessionTable();
-  private expiries = newExpiryHeap();
+  private sessions: SessionTable;
+  private expiries = new ExpiryIndex();
+  private readonly sessionIdleMs: number;
   appliedIndex = 0;
-  /** Sum of the accounted size of every record, for the memory cap. */
+  /** The time of the latest stamped entry applied (ms since the epoch, leader clocks, monotonic). */
+  logTime = 0;
+  /** Sum of the accounted size of every record (key plus encoded value), for the memory cap. */
   dataBytes = 0;
   private changes: ChangeEvent[] = [];
+  /** Not replicated: what this node proposed while leader. The expiry index is left to applies alone. */
+  private readonly proposer = new ExpiryProposer(EXPIRE_RETRY_MS);
+
+  /** `sessionIdleMs` is for tests: it decides what applies do, so every replica must use the same value. */
+  constructor(options: { sessionIdleMs?: number } = {}) {
+    this.sessionIdleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
+    this.sessions = new SessionTable(this.sessionIdleMs);
+  }
+
+  /** What the memory cap counts: stored keys and values, and the replaced values sessions still hold. */
+  get usedBytes(): number {
+    return this.dataBytes + this.sessions.retainedBytes;
+  }
+
+  /** Client sessions remembered for exactly-once writes. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Keys with a TTL the state machine tracks: one per live key with a TTL. */
+  get expiryCount(): number {
+    return this.expiries.size;
+  }
 
   /**
    * A consistent copy of the state for a snapshot, cheap enough to take between two applies: records are
@@ -75,6 +94,7 @@ export class KvStateMachine {
   capture(): StateCapture {
     return {
       appliedIndex: this.appliedIndex,
+      logTime: this.logTime,
       sessions: this.sessions.export(),
       maps: [...this.maps].map(([name, records]) => [name, new Map(records)]),
     };
@@ -84,42 +104,55 @@ export class KvStateMachine {
   restore(image: Uint8Array): void {
     const decoded = decodeImage(image);
     this.maps = decoded.maps;
-    this.sessions = SessionTable.import(decoded.sessions);
+    this.sessions = SessionTable.import(decoded.sessions, this.sessionIdleMs);
     this.appliedIndex = decoded.appliedIndex;
-    this.expiries = newExpiryHeap();
+    this.logTime = decoded.logTime;
+    this.expiries = new ExpiryIndex();
     this.dataBytes = 0;
     for (const [map, records] of this.maps) {
       for (const [key, record] of records) {
         this.dataBytes += record.size;
-        if (record.expiresAt !== null) {
-          this.expiries.push({ expiresAt: record.expiresAt, map, key, revision: record.modRevision });
-        }
+        this.expiries.set(map, key, record.expiresAt);
       }
     }
   }
 
-  get(map: string, key: string, now: number): KvRecord | undefined {
-    const record = this.maps.get(map)?.get(key);
-    return isLive(record, now) ? record : undefined;
+  /**
+   * A hash of the whole replicated state, including what is derived from it (byte counts, TTL order,
+   * sessions): equal on two nodes exactly when they would answer and decide alike.
+   */
+  digest(): string {
+    const hash = createHash('sha256');
+    const maps = sorted(this.maps).map(([name, records]) => [name, sorted(records)]);
+    const expiries = [...this.expiries.ascending()].map(({ map, key, expiresAt }) => [map, key, expiresAt]);
+    const state = [this.appliedIndex, this.logTime, this.dataBytes, this.usedBytes, maps, expiries];
+    hash.update(digestPackr.pack([state, this.sessions.export()]));
+    return hash.digest('hex');
   }
 
-  size(map: string, now: number): number {
+  /** The key's record unless it has expired by log time. */
+  get(map: string, key: string): KvRecord | undefined {
+    const record = this.maps.get(map)?.get(key);
+    return isLive(record, this.logTime) ? record : undefined;
+  }
+
+  size(map: string): number {
     const records = this.maps.get(map);
     if (!records) return 0;
     let count = 0;
-    for (const record of records.values()) if (isLive(record, now)) count++;
+    for (const record of records.values()) if (isLive(record, this.logTime)) count++;
     return count;
   }
 
   /** Live keys in ascending order, paged with a cursor. */
-  list(map: string, now: number, options: ListOptions = {}): [string, KvRecord][] {
+  list(map: string, options: ListOptions = {}): [string, KvRecord][] {
     const records = this.maps.get(map);
     if (!records) return [];
     const prefix = options.prefix ?? '';
     const out: [string, KvRecord][] = [];
     for (const [key, record] of records) {
       if (!key.startsWith(prefix) || (options.after !== undefined && key <= options.after)) continue;
-      if (isLive(record, now)) out.push([key, record]);
+      if (isLive(record, this.logTime)) out.push([key, record]);
     }
     out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return options.limit === undefined ? out : out.slice(0, options.limit);
@@ -129,24 +162,19 @@ export class KvStateMachine {
     return [...this.maps.keys()];
   }
 
-  /** Keys whose deadline passed by `now` and that were not rewritten since: for the leader to expire. */
-  dueExpiries(now: number, limit: number): { map: string; key: string; revision: number }[] {
-    const due: { map: string; key: string; revision: number }[] = [];
-    const skipped: ExpiryCandidate[] = [];
-    while (due.length < limit) {
-      const next = this.expiries.peek();
-      if (!next || next.expiresAt > now) break;
-      this.expiries.pop();
-      const record = this.maps.get(next.map)?.get(next.key);
-      // Rewritten or deleted since: this candidate is obsolete (a newer one exists if still needed).
-      if (!record || record.modRevision !== next.revision) continue;
-      due.push({ map: next.map, key: next.key, revision: next.revision });
-      // Kept until the expire command is applied, in case the proposal is lost with a leader change.
-      skipped.push(next);
+  /**
+   * For the leader: up to `limit` keys whose deadline passed by its clock `now` (or by log time, if later)
+   * and whose expiry it has not just proposed. Changes nothing replicated.
+   */
+  dueExpiries(now: number, limit: number): DueExpiry[] {
+    return this.proposer.next(this.keysDueBy(Math.max(now, this.logTime)), now, limit);
+  }
+
+  private *keysDueBy(time: number): Generator<DueExpiry> {
+    for (const { expiresAt, map, key } of this.expiries.ascending()) {
+      if (expiresAt > time) return;
+      yield { map, key, revision: this.maps.get(map)!.get(key)!.modRevision };
     }
-    for (const candidate of skipped)
-      this.expiries.push({ ...candidate, expiresAt: candidate.expiresAt + 1000 });
-    return due;
   }
 
   apply(entry: Entry): AppliedCommand {
@@ -156,10 +184,14 @@ export class KvStateMachine {
     this.appliedIndex = entry.index;
     const nothing = { index: entry.index, result: null, duplicate: false, changes: [] };
     if (entry.kind !== 'command') return nothing;
-    const parsed = parseCommand(entry.data);
+    const { stamp, body } = unstampCommand(entry.data);
+    // Log time never goes back, even when a new leader's clock is behind its predecessor's.
+    if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
+    this.sessions.expireIdle(this.logTime);
+    const parsed = parseCommand(body);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
     if (typeof parsed === 'string') return nothing;
-    const { session, time, command, storeLimit } = parsed;
+    const { session, command } = parsed;
     if (session) {
       const seen = this.sessions.lookup(session);
       if (seen === 'stale') return nothing;
@@ -168,20 +200,28 @@ export class KvStateMachine {
     this.changes = [];
     const context: ApplyContext = {
       revision: entry.index,
-      time: time ?? 0,
-      size: entry.data.byteLength,
-      storeLimit,
+      time: this.logTime,
+      storeLimit: stamp?.storeLimit ?? null,
     };
-    const result = this.execute(command, context);
-    if (session) this.sessions.record(session, result);
+    const map = command.map ?? DEFAULT_MAP;
+    const stored = this.maps.get(map)?.get(command.key);
+    const result = this.execute(command, map, stored, context);
+    if (session) {
+      // The value this write replaced or removed lives on only in the kept result: the cap counts it.
+      const replaced = result.applied && isLive(stored, this.logTime) ? stored.size : 0;
+      this.sessions.record(session, result, replaced, this.logTime);
+    }
     return { index: entry.index, result, duplicate: false, changes: this.changes };
   }
 
-  private execute(command: KvCommand, context: ApplyContext): CommandResult {
+  private execute(
+    command: KvCommand,
+    map: string,
+    stored: KvRecord | undefined,
+    context: ApplyContext,
+  ): CommandResult {
     const { revision, time } = context;
-    const map = command.map ?? DEFAULT_MAP;
-    const stored = this.maps.get(map)?.get(command.key);
-    // Conditions see the key as the writer's clock did: expired keys are absent.
+    // Conditions see the key as of the entry's time: expired keys are absent.
     const current = isLive(stored, time) ? stored : undefined;
     const refuse = (): CommandResult => ({
       applied: false,
@@ -208,7 +248,8 @@ export class KvStateMachine {
         if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
         return this.remove(map, command.key, stored, current, revision, 'delete');
       case 'expire':
-        if (!stored || stored.modRevision !== command.revision) return refuse();
+        // Only a key not rewritten since, and due by log time (the entry's own time has passed it).
+        if (!stored || stored.modRevision !== command.revision || current) return refuse();
         return this.remove(map, command.key, stored, stored, revision, 'expire');
     }
   }
@@ -222,12 +263,14 @@ export class KvStateMachine {
     current: KvRecord | undefined,
     context: ApplyContext,
   ): CommandResult {
-    const { revision, time, size, storeLimit } = context;
+    const { revision, time, storeLimit } = context;
+    const size = Buffer.byteLength(key) + encodedSize(value);
     const growth = size - (stored?.size ?? 0);
-    if (storeLimit && growth > 0 && this.dataBytes + growth > storeLimit.maxBytes) {
-      if (storeLimit.evictTtl)
-        this.evictNearestExpiry(this.dataBytes + growth - storeLimit.maxBytes, map, key, revision);
-      if (this.dataBytes + growth > storeLimit.maxBytes) {
+    if (storeLimit && growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
+      const excess = this.usedBytes + growth - storeLimit.maxBytes;
+      // Decided before anything is evicted: a write that eviction cannot make room for evicts nothing.
+      const victims = storeLimit.evictTtl ? this.evictionVictims(excess, map, key) : null;
+      if (!victims) {
         return {
           applied: false,
           revision,
@@ -235,8 +278,10 @@ export class KvStateMachine {
           value: current?.value,
           version: current?.version ?? 0,
           refusal: 'no-space',
+          maxStoreBytes: storeLimit.maxBytes,
         };
       }
+      for (const victim of victims) this.evict(victim.map, victim.key, revision);
     }
     const record: KvRecord = {
       value,
@@ -253,40 +298,33 @@ export class KvStateMachine {
     }
     records.set(key, record);
     this.dataBytes += growth;
-    if (record.expiresAt !== null) this.expiries.push({ expiresAt: record.expiresAt, map, key, revision });
+    this.expiries.set(map, key, record.expiresAt);
     const previous = current?.value;
     this.changes.push({ type: 'set', map, key, value, previous, revision });
     return { applied: true, revision, previous, value, version: record.version };
   }
 
   /**
-   * The memory cap's eviction policy: frees at least `bytes` by removing the keys with a TTL nearest to
-   * expiry (never the key being written). Deterministic: the heap orders ties by map and key.
+   * The memory cap's eviction policy: the keys with a TTL nearest to expiry (never the key being written)
+   * that free at least `bytes`, or null when all of them together would not. The expiry index's order is a
+   * function of the replicated state alone, so every node picks the same keys.
    */
-  private evictNearestExpiry(bytes: number, writingMap: string, writingKey: string, revision: number): void {
+  private evictionVictims(bytes: number, writingMap: string, writingKey: string): ExpiryCandidate[] | null {
+    const victims: ExpiryCandidate[] = [];
     let freed = 0;
-    const kept: ExpiryCandidate[] = [];
-    while (freed < bytes) {
-      const next = this.expiries.pop();
-      if (!next) break;
-      const record = this.maps.get(next.map)?.get(next.key);
-      if (!record || record.modRevision !== next.revision) continue;
-      if (next.map === writingMap && next.key === writingKey) {
-        kept.push(next);
-        continue;
-      }
-      freed += record.size;
-      this.deleteRecord(next.map, next.key, record);
-      this.changes.push({
-        type: 'evict',
-        map: next.map,
-        key: next.key,
-        value: undefined,
-        previous: record.value,
-        revision,
-      });
+    for (const candidate of this.expiries.ascending()) {
+      if (freed >= bytes) break;
+      if (candidate.map === writingMap && candidate.key === writingKey) continue;
+      freed += this.maps.get(candidate.map)!.get(candidate.key)!.size;
+      victims.push({ map: candidate.map, key: candidate.key, expiresAt: candidate.expiresAt });
     }
-    for (const candidate of kept) this.expiries.push(candidate);
+    return freed >= bytes ? victims : null;
+  }
+
+  private evict(map: string, key: string, revision: number): void {
+    const record = this.maps.get(map)!.get(key)!;
+    this.deleteRecord(map, key, record);
+    this.changes.push({ type: 'evict', map, key, value: undefined, previous: record.value, revision });
   }
 
   private deleteRecord(map: string, key: string, record: KvRecord): void {
@@ -294,6 +332,7 @@ export class KvStateMachine {
     records.delete(key);
     if (records.size === 0) this.maps.delete(map);
     this.dataBytes -= record.size;
+    this.expiries.delete(map, key);
   }
 
   private remove(
@@ -324,4 +363,10 @@ export class KvStateMachine {
       version: 0,
     };
   }
+}
+
+const digestPackr = new Packr(msgpackOptions());
+
+function sorted<T>(entries: Iterable<[string, T]>): [string, T][] {
+  return [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -1,52 +1,107 @@
 import type { CommandResult, SessionStamp } from './commands.ts';
 
+/**
+ * How long a client's session outlives its last write, in log time. Far above any write's retries
+ * (`requestTimeoutMs`), so that no retry can find its session gone and apply a second time.
+ */
+export const SESSION_IDLE_MS = 60 * 60 * 1000;
+
+interface KeptResult {
+  readonly result: CommandResult;
+  /** Bytes of the value the result holds that the store no longer does (the one it replaced or removed). */
+  readonly bytes: number;
+}
+
 interface Session {
   /** Results the client may still ask for again, by sequence number. */
-  readonly results: Map<number, CommandResult>;
+  readonly results: Map<number, KeptResult>;
   /** Everything below was acknowledged by the client: its results are forgotten. */
   firstKept: number;
+  /** Log time of the client's latest write. */
+  lastActive: number;
 }
 
 /**
  * Raft thesis §6.3: the results of each client's writes, so that a retried write returns the first result
- * instead of applying twice. Memory stays bounded by the writes each client has in flight.
+ * instead of applying twice. Results are kept only until the client acknowledges them (bounded by its writes
+ * in flight), and a session idle for SESSION_IDLE_MS of log time is dropped, a decision taken from the log
+ * alone so every node drops it at the same entry.
  */
 export class SessionTable {
+  /** By last activity, oldest first: a touched session is moved to the end. */
   private readonly sessions = new Map<string, Session>();
+  private readonly idleMs: number;
+  /** Sum of `bytes` over every kept result: memory the cap counts besides the stored keys. */
+  retainedBytes = 0;
+
+  constructor(idleMs = SESSION_IDLE_MS) {
+    this.idleMs = idleMs;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
 
   /** The remembered result of a duplicate, `'stale'` for a write the client already had answered, or null. */
   lookup(stamp: SessionStamp): CommandResult | 'stale' | null {
     const session = this.sessions.get(stamp.client);
     if (!session) return null;
     if (stamp.seq < session.firstKept) return 'stale';
-    return session.results.get(stamp.seq) ?? null;
+    return session.results.get(stamp.seq)?.result ?? null;
   }
 
-  record(stamp: SessionStamp, result: CommandResult): void {
+  record(stamp: SessionStamp, result: CommandResult, bytes: number, time: number): void {
     let session = this.sessions.get(stamp.client);
-    if (!session) {
-      session = { results: new Map(), firstKept: 0 };
-      this.sessions.set(stamp.client, session);
-    }
+    if (session) this.sessions.delete(stamp.client);
+    else session = { results: new Map(), firstKept: 0, lastActive: time };
+    this.sessions.set(stamp.client, session);
+    session.lastActive = time;
     const firstUnacked = stamp.firstUnacked ?? stamp.seq;
     if (firstUnacked > session.firstKept) {
       session.firstKept = firstUnacked;
-      for (const seq of session.results.keys()) if (seq < firstUnacked) session.results.delete(seq);
+      for (const [seq, kept] of session.results) {
+        if (seq >= firstUnacked) continue;
+        session.results.delete(seq);
+        this.retainedBytes -= kept.bytes;
+      }
     }
-    session.results.set(stamp.seq, result);
+    session.results.set(stamp.seq, { result, bytes });
+    this.retainedBytes += bytes;
   }
 
-  /** Plain data for a snapshot image. */
+  /** Drops the sessions idle since `now - idleMs` or longer (log time, never a local clock). */
+  expireIdle(now: number): void {
+    for (const [client, session] of this.sessions) {
+      if (session.lastActive + this.idleMs > now) return;
+      this.sessions.delete(client);
+      for (const kept of session.results.values()) this.retainedBytes -= kept.bytes;
+    }
+  }
+
+  /** Plain data for a snapshot image, oldest activity first. */
   export(): SessionExport {
-    return [...this.sessions].map(([client, s]) => [client, s.firstKept, [...s.results]]);
+    return [...this.sessions].map(([client, s]) => [
+      client,
+      s.firstKept,
+      s.lastActive,
+      [...s.results].map(([seq, kept]) => [seq, kept.result, kept.bytes]),
+    ]);
   }
 
-  static import(data: SessionExport): SessionTable {
-    const table = new SessionTable();
-    for (const [client, firstKept, results] of data)
-      table.sessions.set(client, { firstKept, results: new Map(results) });
+  static import(data: SessionExport, idleMs = SESSION_IDLE_MS): SessionTable {
+    const table = new SessionTable(idleMs);
+    for (const [client, firstKept, lastActive, results] of data) {
+      const kept = new Map(results.map(([seq, result, bytes]) => [seq, { result, bytes }]));
+      table.sessions.set(client, { firstKept, lastActive, results: kept });
+      for (const { bytes } of kept.values()) table.retainedBytes += bytes;
+    }
     return table;
   }
 }
 
-export type SessionExport = [client: string, firstKept: number, results: [number, CommandResult][]][];
+export type SessionExport = [
+  client: string,
+  firstKept: number,
+  lastActive: number,
+  results: [seq: number, result: CommandResult, bytes: number][],
+][];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
-import { encodeCommand, type KvCommand } from './commands.ts';
+import { encodeCommand, stampCommand, type KvCommand } from './commands.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
 import { encodeImage, encodeImageChunks } from './snapshot-image.ts';
 
@@ -10,7 +10,13 @@ function applyAll(machine: KvStateMachine, commands: KvCommand[]): void {
       index: machine.appliedIndex + 1,
       term: 1,
       kind: 'command',
-      data: encodeCommand({ session: { client: 'c', seq: machine.appliedIndex + 1 }, time: 1_000, command }),
+      data: stampCommand(
+        encodeCommand({ session: { client: 'c', seq: machine.appliedIndex + 1 }, command }),
+        {
+          time: 1_000,
+          storeLimit: null,
+        },
+      ),
     };
     machine.apply(entry);
   }
@@ -33,13 +39,36 @@ describe('snapshot images', () => {
     const restored = new KvStateMachine();
     restored.restore(encodeImage(capture));
     expect(restored.appliedIndex).toBe(4);
-    expect(restored.get('', 'a', 0)?.value).toEqual({ nested: [1, 2] });
-    expect(restored.get('', 'b', 0)).toMatchObject({ value: new Date(5), expiresAt: 61_000, version: 1 });
-    expect(restored.get('', 'late', 0)).toBeUndefined();
-    expect(restored.get('users', 'u1', 0)?.value).toBe('Ada');
-    expect(restored.get('', 'n', 0)?.value).toBe(3);
+    expect(restored.get('', 'a')?.value).toEqual({ nested: [1, 2] });
+    expect(restored.get('', 'b')).toMatchObject({ value: new Date(5), expiresAt: 61_000, version: 1 });
+    expect(restored.get('', 'late')).toBeUndefined();
+    expect(restored.get('users', 'u1')?.value).toBe('Ada');
+    expect(restored.get('', 'n')?.value).toBe(3);
     // The TTL index is rebuilt, so the leader can still expire restored keys.
     expect(restored.dueExpiries(61_000, 10)).toEqual([{ map: '', key: 'b', revision: 2 }]);
+  });
+
+  it('restore a state whose digest is identical, log time and sessions included, and stays identical', () => {
+    const machine = new KvStateMachine();
+    applyAll(machine, [
+      { op: 'set', key: 'a', value: 'x', ttlMs: 5_000 },
+      { op: 'set', map: 'm', key: 'b', value: [1, 2, 3], ttlMs: 1_000 },
+      { op: 'set', key: 'c', value: 'y' },
+      { op: 'delete', key: 'c' },
+    ]);
+    const restored = new KvStateMachine();
+    restored.restore(encodeImage(machine.capture()));
+    expect(restored.logTime).toBe(1_000);
+    expect(restored.sessionCount).toBe(1);
+    expect(restored.digest()).toBe(machine.digest());
+    const more: KvCommand[] = [
+      { op: 'set', key: 'd', value: 'z', ttlMs: 10 },
+      { op: 'set', key: 'a', value: 'x2' },
+    ];
+    applyAll(machine, more);
+    applyAll(restored, more);
+    expect(restored.digest()).toBe(machine.digest());
+    expect(restored.digest()).not.toBe(new KvStateMachine().digest());
   });
 
   it('keeps exactly-once sessions across a restore', () => {
@@ -50,7 +79,6 @@ describe('snapshot images', () => {
       kind: 'command',
       data: encodeCommand({
         session: { client: 'x', seq: 1 },
-        time: 0,
         command: { op: 'increment', key: 'k', delta: 1 },
       }),
     };
@@ -59,7 +87,7 @@ describe('snapshot images', () => {
     restored.restore(encodeImage(machine.capture()));
     const retry = restored.apply({ ...write, index: 2 });
     expect(retry.duplicate).toBe(true);
-    expect(restored.get('', 'k', 0)?.value).toBe(1);
+    expect(restored.get('', 'k')?.value).toBe(1);
   });
 
   it('encodes large maps in bounded chunks', () => {
@@ -72,6 +100,6 @@ describe('snapshot images', () => {
     expect(chunks).toHaveLength(1 + 3);
     const restored = new KvStateMachine();
     restored.restore(Buffer.concat(chunks));
-    expect(restored.size('', 0)).toBe(25);
+    expect(restored.size('')).toBe(25);
   });
 });

@@ -6,6 +6,8 @@ import type { SessionExport } from './session-table.ts';
 /** A frozen copy of the state machine, from which an image is encoded at leisure. */
 export interface StateCapture {
   readonly appliedIndex: number;
+  /** The time of the latest stamped entry applied: what reads, TTLs and session expiry go by. */
+  readonly logTime: number;
   readonly sessions: SessionExport;
   readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
 }
@@ -21,8 +23,9 @@ type RecordRow = [
 ];
 
 interface ImageHeader {
-  readonly format: 1;
+  readonly format: 2;
   readonly appliedIndex: number;
+  readonly logTime: number;
   readonly sessions: SessionExport;
 }
 
@@ -39,7 +42,12 @@ const unpackr = new Unpackr(msgpackOptions());
  * so the driver can yield to the event loop between chunks instead of stalling writes.
  */
 export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000): Generator<Uint8Array> {
-  const header: ImageHeader = { format: 1, appliedIndex: capture.appliedIndex, sessions: capture.sessions };
+  const header: ImageHeader = {
+    format: 2,
+    appliedIndex: capture.appliedIndex,
+    logTime: capture.logTime,
+    sessions: capture.sessions,
+  };
   yield packr.pack(header);
   for (const [map, records] of capture.maps) {
     let rows: RecordRow[] = [];
@@ -60,11 +68,14 @@ export function encodeImage(capture: StateCapture): Uint8Array {
 
 export function decodeImage(image: Uint8Array): {
   appliedIndex: number;
+  logTime: number;
   sessions: SessionExport;
   maps: Map<string, Map<string, KvRecord>>;
 } {
   const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
-  if (header?.format !== 1) throw new Error('not an imdgo snapshot image');
+  const format = (header as { format?: unknown } | undefined)?.format;
+  if (format === 1) throw new Error('a snapshot image of an older imdgo (format 1), without log time');
+  if (format !== 2) throw new Error('not an imdgo snapshot image');
   const maps = new Map<string, Map<string, KvRecord>>();
   for (const { map, rows } of chunks) {
     let records = maps.get(map);
@@ -76,5 +87,5 @@ export function decodeImage(image: Uint8Array): {
       records.set(key, { value, version, createRevision, modRevision, expiresAt, size });
     }
   }
-  return { appliedIndex: header.appliedIndex, sessions: header.sessions, maps };
+  return { appliedIndex: header.appliedIndex, logTime: header.logTime, sessions: header.sessions, maps };
 }

@@ -114,6 +114,30 @@ describe('FileStorage', () => {
     expect(state.entries).toEqual([]);
   });
 
+  it('refuses to start, naming the file, when the commit index is beyond the stored log', async () => {
+    const { storage } = await reopen();
+    await storage.save({ term: 1, vote: null, commit: 2 }, range(1, 10));
+    // The old driver's order, stopped halfway: the hard state of a snapshot install, then a crash.
+    await storage.save({ term: 3, vote: null, commit: 20 }, []);
+    await storage.close();
+    const loading = new FileStorage({ dir }).load();
+    await expect(loading).rejects.toBeInstanceOf(StorageCorruptionError);
+    await expect(new FileStorage({ dir }).load()).rejects.toThrow(
+      /wal\/\d+\.wal: commit index 20 is beyond the last stored index 10/,
+    );
+  });
+
+  it('keeps a newer snapshot when an older image is saved after it', async () => {
+    const { storage } = await reopen();
+    await storage.save({ term: 1, vote: null, commit: 12 }, range(1, 12));
+    await storage.saveSnapshot({ index: 10, term: 1, data: Buffer.from('new'), config: CONFIG }, true);
+    await storage.saveSnapshot({ index: 4, term: 1, data: Buffer.from('old'), config: CONFIG }, true);
+    await storage.close();
+    const { state } = await reopen();
+    expect(state.snapshot?.index).toBe(10);
+    expect(state.entries.map((e) => e.index)).toEqual([11, 12]);
+  });
+
   it('writes snapshots atomically and ignores a leftover temp file', async () => {
     const { storage } = await reopen();
     await storage.saveSnapshot({ index: 3, term: 1, data: Buffer.from('a'), config: CONFIG }, true);

@@ -70,6 +70,8 @@ export class FileStorage implements RaftStorage {
     const snapshot = await this.loadSnapshot();
     this.snapshotIndex = snapshot?.index ?? 0;
     const entries: Entry[] = [];
+    /** The segment the newest hard state came from, to name in an error. */
+    let hardStatePath = this.walDir;
     const names = (await readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
     for (const [i, name] of names.entries()) {
       const path = join(this.walDir, name);
@@ -90,6 +92,7 @@ export class FileStorage implements RaftStorage {
         const record = unpackr.unpack(payload) as WalRecord;
         if ('hardState' in record) {
           this.hardState = record.hardState;
+          hardStatePath = path;
         } else if ('truncateFrom' in record) {
           entries.length = Math.max(
             0,
@@ -106,6 +109,13 @@ export class FileStorage implements RaftStorage {
     if (live.length > 0 && live[0]!.index !== this.snapshotIndex + 1) {
       throw new StorageCorruptionError(
         `log starts at ${live[0]!.index} but the snapshot ends at ${this.snapshotIndex}: entries are missing`,
+      );
+    }
+    const lastIndex = live.length > 0 ? live[live.length - 1]!.index : this.snapshotIndex;
+    if (this.hardState.commit > lastIndex) {
+      // Committed entries are missing (a snapshot or entries never written): Raft would apply the wrong ones.
+      throw new StorageCorruptionError(
+        `${hardStatePath}: commit index ${this.hardState.commit} is beyond the last stored index ${lastIndex}; refusing to start with a log that lacks committed entries`,
       );
     }
     await this.openSegment();
@@ -150,6 +160,8 @@ export class FileStorage implements RaftStorage {
   }
 
   private async saveSnapshotNow(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
+    // An image taken before a newer one was installed: storing it would move the log's start backwards.
+    if (snapshot.index < this.snapshotIndex) return;
     if (!keepFollowingEntries)
       await this.append(frameRecord(packr.pack({ truncateFrom: snapshot.index + 1 } satisfies WalRecord)));
     const name = `${String(snapshot.index).padStart(20, '0')}-${snapshot.term}.snap`;

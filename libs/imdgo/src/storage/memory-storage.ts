@@ -21,6 +21,8 @@ export class MemoryStorage implements RaftStorage {
 
   async saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
     const offset = this.snapshot?.index ?? 0;
+    // An image taken before a newer one was installed: storing it would move the log's start backwards.
+    if (snapshot.index < offset) return;
     this.entries = keepFollowingEntries ? this.entries.slice(Math.max(0, snapshot.index - offset)) : [];
     this.snapshot = snapshot;
   }

@@ -51,6 +51,10 @@ export class FaultInjectingTransport implements PeerTransport {
     });
   }
 
+  retain(members: readonly string[]): void {
+    this.inner.retain?.(members);
+  }
+
   onMessage(handler: (from: string, message: unknown) => void): void {
     this.inner.onMessage((from, message) => {
       if (!this.blocked.has(from)) handler(from, message);

@@ -91,7 +91,13 @@ describe('MsgpackSocket parsing', () => {
     const write = vi.spyOn(socket, 'write');
     const client = new MsgpackSocket(socket, {
       maxFrameBytes: 100,
-      handshake: { role: 'client', secret: 'sixteen chars at least', timeoutMs: 1_000 },
+      handshake: {
+        role: 'client',
+        secret: 'sixteen chars at least',
+        self: '127.0.0.1:1',
+        peer: '127.0.0.1:2',
+        timeoutMs: 1_000,
+      },
     });
     client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) });
     expect(() => client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) })).toThrow(
@@ -202,8 +208,11 @@ describe('ServerTCP with MsgpackSocket', () => {
 
 describe('the cluster-secret handshake between ServerTCP and ClientTCP', () => {
   const SECRET = 'a shared secret of the cluster';
-  const handshake = (role: 'server' | 'client', secret = SECRET) =>
-    msgpackSocketClass({ handshake: { role, secret, timeoutMs: 300 } });
+  const handshake = (role: 'server' | 'client', secret = SECRET) => {
+    const server = `127.0.0.1:${port}`;
+    const self = role === 'server' ? server : '127.0.0.1:1';
+    return msgpackSocketClass({ handshake: { role, secret, self, peer: server, timeoutMs: 300 } });
+  };
   let server: ServerTCP;
   let port: number;
   const handled: unknown[] = [];
@@ -290,7 +299,7 @@ describe('the cluster-secret handshake between ServerTCP and ClientTCP', () => {
 
   it('refuses a large frame before authentication without waiting for its body', async () => {
     const { localPort } = await rawExchange(header(100_000));
-    await droppedWith(localPort, /frame length 100000 exceeds the 256-byte limit/);
+    await droppedWith(localPort, /frame length 100000 exceeds the 1024-byte limit/);
   });
 
   it('drops a connection that does not authenticate in time', async () => {

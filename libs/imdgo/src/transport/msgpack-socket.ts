@@ -3,9 +3,12 @@ import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake } from './peer-handshake.ts';
+import { RateLimitedLog } from './rate-limited-log.ts';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_ALIVE_MS = 5_000;
+/** Emitted on the wrapped net socket once the cluster-secret handshake has succeeded. */
+export const PEER_AUTHENTICATED = 'imdgo:peer-authenticated';
 
 export interface MsgpackSocketOptions {
   /** Largest frame body accepted or sent, in bytes (default 64 MiB). */
@@ -19,12 +22,23 @@ export interface MsgpackSocketOptions {
    * one of these patterns (of a server). Anything else drops the connection. Default: any Nest packet.
    */
   expects?: 'responses' | readonly string[];
+  /**
+   * Called once the peer is authenticated: when the handshake succeeds, or at once without one (a TLS
+   * connection is wrapped only after its handshake).
+   */
+  onAuthenticated?: (socket: MsgpackSocket) => void;
+  /** Where failures before authentication are logged (default: a log of this class's own). */
+  handshakeLog?: RateLimitedLog;
 }
 
 export interface HandshakeOptions {
   /** The accepting side challenges; the connecting side answers. */
   role: 'server' | 'client';
   secret: string;
+  /** This member's id. */
+  self: string;
+  /** The client's only: the member id it dialled. */
+  peer?: string;
   /** A connection not authenticated this long after it was wrapped is dropped. */
   timeoutMs: number;
 }
@@ -72,12 +86,16 @@ export function isNestPacket(value: unknown): value is Record<string, unknown> {
  * handshake (peer-handshake.ts) in frames of its own shape, consumed here, so
  * Nest never sees them and sees nothing before they succeed: the server sends
  * its challenge on accept, and until the peer is authenticated, incoming
- * frames are capped at a few hundred bytes and anything but the expected
+ * frames are capped at a kilobyte and anything but the expected
  * handshake frame drops the connection. The client queues what Nest sends
- * meanwhile and writes it once the server has proven the secret too.
+ * meanwhile and writes it once the server has proven the secret too. Lines
+ * about connections dropped before authentication, which anyone can cause,
+ * are rate-limited; `PEER_AUTHENTICATED` is emitted on the net socket once
+ * the handshake succeeds.
  */
 export class MsgpackSocket extends TcpSocket {
   private static readonly logger = new Logger('MsgpackSocket');
+  private static readonly handshakeLog = new RateLimitedLog(MsgpackSocket.logger);
 
   private readonly maxFrameBytes: number;
   private readonly expects: MsgpackSocketOptions['expects'];
@@ -93,11 +111,15 @@ export class MsgpackSocket extends TcpSocket {
   /** Frames Nest sent before the handshake completed, in order. */
   private waiting: { frame: Buffer; callback?: (err?: unknown) => void }[] = [];
   private waitingBytes = 0;
+  private readonly onAuthenticated: MsgpackSocketOptions['onAuthenticated'];
+  private readonly handshakeLog: RateLimitedLog;
 
   constructor(socket: Socket, options: MsgpackSocketOptions = {}) {
     super(socket);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.expects = options.expects;
+    this.onAuthenticated = options.onAuthenticated;
+    this.handshakeLog = options.handshakeLog ?? MsgpackSocket.handshakeLog;
     // Set here as this class wraps both accepted and outgoing sockets (Node
     // applies them on connect): small Raft messages must not wait on Nagle, and
     // a peer that vanished without a FIN must still be noticed.
@@ -110,8 +132,8 @@ export class MsgpackSocket extends TcpSocket {
       }
     });
     if (options.handshake) {
-      const { role, secret, timeoutMs } = options.handshake;
-      this.handshake = new PeerHandshake(role, secret);
+      const { role, secret, self, peer, timeoutMs } = options.handshake;
+      this.handshake = new PeerHandshake({ role, secret, self, peer });
       this.handshakeTimer = setTimeout(
         () => this.handleDataError(new FrameError(`not authenticated within ${timeoutMs} ms`)),
         timeoutMs,
@@ -121,7 +143,14 @@ export class MsgpackSocket extends TcpSocket {
       if (role === 'server' && !socket.destroyed) {
         socket.write(packFrame(this.handshake.challenge()));
       }
+    } else {
+      this.onAuthenticated?.(this);
     }
+  }
+
+  /** The member id the peer proved in the handshake; null without one, or before it succeeded. */
+  get authenticatedPeer(): string | null {
+    return this.handshake?.peer ?? null;
   }
 
   /** Whether the handshake is still under way: only its frames may pass. */
@@ -158,7 +187,8 @@ export class MsgpackSocket extends TcpSocket {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
-    while (!this.failed) {
+    // A frame handled here may drop the connection (see NestTcpTransport): nothing after it is handled.
+    while (!this.failed && !this.socket.destroyed) {
       if (this.bodyBytes === null) {
         if (this.bufferedBytes < FRAME_HEADER_BYTES) {
           return;
@@ -212,6 +242,7 @@ export class MsgpackSocket extends TcpSocket {
     if (this.failed) {
       return;
     }
+    const unauthenticated = this.authenticating;
     this.failed = true;
     this.chunks = [];
     this.bufferedBytes = 0;
@@ -220,7 +251,10 @@ export class MsgpackSocket extends TcpSocket {
       callback?.(new Error(`connection dropped during the handshake: ${reason}`));
     }
     this.waiting = [];
-    MsgpackSocket.logger.warn(`Dropping connection with ${this.peer()}: ${reason}`);
+    const line = `Dropping connection with ${this.peer()}: ${reason}`;
+    // Before authentication anyone can cause these lines, as often as they like.
+    if (unauthenticated) this.handshakeLog.warn(line);
+    else MsgpackSocket.logger.warn(line);
     this.socket.destroy();
   }
 
@@ -245,6 +279,8 @@ export class MsgpackSocket extends TcpSocket {
       }
       this.waiting = [];
       this.waitingBytes = 0;
+      this.socket.emit(PEER_AUTHENTICATED, handshake.peer);
+      this.onAuthenticated?.(this);
     }
   }
 

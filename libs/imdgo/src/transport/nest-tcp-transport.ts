@@ -1,19 +1,27 @@
 import { Logger, type Type } from '@nestjs/common';
 import { ServerTCP, type TcpContext, type TcpSocket } from '@nestjs/microservices';
-import type { Server } from 'node:net';
-import type { ConnectionOptions, Server as TlsServer } from 'node:tls';
+import type { Server, Socket } from 'node:net';
+import {
+  checkServerIdentity,
+  type ConnectionOptions,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 import { catchError, from, throwError, type Observable } from 'rxjs';
-import { msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
+import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
 import { PeerLink } from './peer-link.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import { clientTlsOptions, serverTlsOptions, type PeerTlsOptions } from './peer-tls.ts';
+import { RateLimitedLog } from './rate-limited-log.ts';
 
 /** Nest pattern of one-way Raft messages (`client.emit`, event handler). */
 export const RAFT_PATTERN = 'imdgo.raft';
 /** Nest pattern of request/response calls (`client.send`, message handler). */
 export const REQUEST_PATTERN = 'imdgo.request';
+/** Nest pattern of the liveness pings a link sends when it has heard nothing for a while (see PeerLink). */
+export const PING_PATTERN = 'imdgo.ping';
 
 export interface NestTcpTransportOptions {
   /** This member's id, `host:port`; the server listens on that port. */
@@ -37,8 +45,12 @@ export interface NestTcpTransportOptions {
   tls?: PeerTlsOptions;
   /** Every connection must prove this shared secret before anything else crosses (see peer-handshake.ts). */
   clusterSecret?: string;
-  /** How long a new connection may take for its TLS and secret handshakes (default 5 s). */
+  /** How long a new connection may take for its TLS and secret handshakes together (default 5 s). */
   handshakeTimeoutMs?: number;
+  /** Accepted connections still in their handshakes beyond which new ones are closed at once (default 64). */
+  maxUnauthenticatedConnections?: number;
+  /** A link that hears nothing and drains nothing this long is dropped as dead (default 10 s; see PeerLink). */
+  livenessTimeoutMs?: number;
 }
 
 /** What travels in `data` of both patterns: the sender's id and the caller's value. */
@@ -75,9 +87,16 @@ function errorMessage(error: unknown): string {
  * `close`) because the library lives inside an HTTP app and cannot count on
  * `connectMicroservice`; ServerTCP needs nothing else from a Nest context.
  *
- * An accepted connection speaks for one member: the first envelope's `from`
- * binds it, and a malformed envelope, another `from` or a message its handler
- * throws on closes the connection with a log line.
+ * An accepted connection speaks for one member: the member its cluster-secret
+ * handshake proved, else the first envelope's `from`; with `tls` (unless
+ * `verifyHostname` is false) that member's host must be in the client
+ * certificate. A malformed envelope, another `from` or a message its handler
+ * throws on closes the connection with a log line, and nothing after it on that
+ * connection is handled. A newer connection of the same member closes the older.
+ *
+ * Until its handshakes are done, an accepted connection counts against
+ * `maxUnauthenticatedConnections` and has `handshakeTimeoutMs` in all; the log
+ * lines such connections cause are rate-limited.
  */
 export class NestTcpTransport implements PeerTransport {
   private readonly logger = new Logger(NestTcpTransport.name);
@@ -85,10 +104,16 @@ export class NestTcpTransport implements PeerTransport {
   private readonly options: NestTcpTransportOptions;
   /** Wraps accepted connections, which challenge their client when there is a cluster secret. */
   private readonly serverSocketClass: Type<TcpSocket>;
-  private readonly clientSocketClass: Type<TcpSocket>;
+  /** Wraps the connection to a peer, which answers the challenge for that peer's id. */
+  private readonly clientSocketClass: (peer: string) => Type<TcpSocket>;
   private readonly clientTls: ConnectionOptions | undefined;
+  private readonly handshakeLog = new RateLimitedLog(this.logger);
   /** The member each accepted connection speaks for. */
   private readonly speakers = new WeakMap<TcpSocket, string>();
+  /** The current accepted connection of each member. */
+  private readonly connectionOf = new Map<string, TcpSocket>();
+  /** Accepted connections not through their handshakes yet, by remote `address:port`, with their deadline. */
+  private readonly unauthenticated = new Map<string, NodeJS.Timeout>();
   private readonly links = new Map<string, PeerLink>();
   private server: ServerTCP | null = null;
   private stopped = false;
@@ -103,13 +128,24 @@ export class NestTcpTransport implements PeerTransport {
     const framing = { maxFrameBytes: options.maxFrameBytes, keepAliveMs: options.keepAliveMs };
     const secret = options.clusterSecret;
     const timeoutMs = this.handshakeTimeoutMs();
-    const socketClass = (role: 'server' | 'client'): Type<TcpSocket> => {
-      const handshake: MsgpackSocketOptions['handshake'] = secret ? { role, secret, timeoutMs } : undefined;
-      const expects = role === 'server' ? [RAFT_PATTERN, REQUEST_PATTERN] : 'responses';
-      return msgpackSocketClass({ ...framing, handshake, expects });
-    };
-    this.serverSocketClass = socketClass('server');
-    this.clientSocketClass = socketClass('client');
+    const { handshakeLog } = this;
+    const handshake = (role: 'server' | 'client', peer?: string): MsgpackSocketOptions['handshake'] =>
+      secret ? { role, secret, self: this.id, peer, timeoutMs } : undefined;
+    this.serverSocketClass = msgpackSocketClass({
+      ...framing,
+      handshake: handshake('server'),
+      expects: [RAFT_PATTERN, REQUEST_PATTERN, PING_PATTERN],
+      handshakeLog,
+      onAuthenticated: ({ netSocket }) =>
+        this.authenticated(`${netSocket.remoteAddress}:${netSocket.remotePort}`),
+    });
+    this.clientSocketClass = (peer) =>
+      msgpackSocketClass({
+        ...framing,
+        handshake: handshake('client', peer),
+        expects: 'responses',
+        handshakeLog,
+      });
     this.clientTls = options.tls && clientTlsOptions(options.tls);
   }
 
@@ -125,6 +161,9 @@ export class NestTcpTransport implements PeerTransport {
       socketClass: this.serverSocketClass,
       tlsOptions: tls && serverTlsOptions(tls, this.handshakeTimeoutMs()),
     });
+    if (tls || this.options.clusterSecret) {
+      server.unwrap<Server>().on('connection', (socket: Socket) => this.admit(socket));
+    }
     // A connection refused during the TLS handshake (no, or a wrong, client
     // certificate; not TLS at all) never reaches Nest, so it is logged here.
     if (tls) {
@@ -135,7 +174,7 @@ export class NestTcpTransport implements PeerTransport {
         const address = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a peer';
         const verdict = socket.authorizationError as unknown as string | undefined;
         const reason = verdict ? `client certificate refused (${verdict})` : error.message;
-        this.logger.warn(`Refusing TLS connection from ${address}: ${reason}`);
+        this.handshakeLog.warn(`Refusing TLS connection from ${address}: ${reason}`);
       });
     }
     server.addHandler(
@@ -143,6 +182,7 @@ export class NestTcpTransport implements PeerTransport {
       async (data: unknown, context: TcpContext) => this.deliver(data, context.getSocketRef()),
       true,
     );
+    server.addHandler(PING_PATTERN, async () => true);
     // A handler that throws leaves the client without a reply (ServerTCP only
     // logs it), so failures are turned into an erroring stream, which ServerTCP
     // sends back as the reply's `err`.
@@ -171,6 +211,8 @@ export class NestTcpTransport implements PeerTransport {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const deadline of this.unauthenticated.values()) clearTimeout(deadline);
+    this.unauthenticated.clear();
     const links = [...this.links.values()];
     this.links.clear();
     const closing = links.map((link) => link.close());
@@ -206,6 +248,16 @@ export class NestTcpTransport implements PeerTransport {
     return link.request<T>(REQUEST_PATTERN, { from: this.id, body: payload }, timeoutMs);
   }
 
+  /** Closes the links to every peer not in `members` (members that left the cluster). */
+  retain(members: readonly string[]): void {
+    const kept = new Set(members);
+    for (const [peer, link] of this.links) {
+      if (kept.has(peer)) continue;
+      this.links.delete(peer);
+      void link.close();
+    }
+  }
+
   onMessage(handler: (from: string, message: unknown) => void): void {
     this.messageHandler = handler;
   }
@@ -226,13 +278,15 @@ export class NestTcpTransport implements PeerTransport {
     if (link === undefined) {
       const { options } = this;
       link = new PeerLink(to, {
-        socketClass: this.clientSocketClass,
+        socketClass: this.clientSocketClass(to),
         tlsOptions: this.clientTls,
         connectTimeoutMs: options.connectTimeoutMs ?? 1_000,
         minBackoffMs: options.minBackoffMs ?? 50,
         maxBackoffMs: options.maxBackoffMs ?? 2_000,
         maxInFlight: options.maxInFlightPerPeer ?? 1_024,
         maxQueuedBytes: options.maxQueuedBytesPerPeer ?? 32 * 1024 * 1024,
+        livenessTimeoutMs: options.livenessTimeoutMs ?? 10_000,
+        pingPattern: PING_PATTERN,
         onDown: () => this.peerDownHandler?.(to),
       });
       this.links.set(to, link);
@@ -265,18 +319,77 @@ export class NestTcpTransport implements PeerTransport {
 
   /** The sender of a well-formed envelope from the member this connection speaks for; else drops it. */
   private speaker(data: unknown, socket: TcpSocket): string | null {
+    // Frames of one chunk all reach Nest before the first is handled: those after a drop are ignored.
+    if (socket.netSocket.destroyed) {
+      return null;
+    }
     if (!isEnvelope(data)) {
       this.drop(socket, 'malformed envelope (expected { from: "host:port", body })');
       return null;
     }
-    const bound = this.speakers.get(socket);
-    if (bound === undefined) {
-      this.speakers.set(socket, data.from);
-    } else if (bound !== data.from) {
+    const bound = this.speakers.get(socket) ?? this.bind(socket, data.from);
+    if (bound === null) {
+      return null;
+    }
+    if (bound !== data.from) {
       this.drop(socket, `envelope from ${data.from} on the connection of ${bound}`);
       return null;
     }
     return data.from;
+  }
+
+  /**
+   * Binds a connection to the member it speaks for (the one its handshake proved, else `claimed`), once
+   * the client certificate names that member; closes that member's previous connection. Null if dropped.
+   */
+  private bind(socket: TcpSocket, claimed: string): string | null {
+    const member = socket instanceof MsgpackSocket ? (socket.authenticatedPeer ?? claimed) : claimed;
+    const { tls } = this.options;
+    if (tls && tls.verifyHostname !== false) {
+      const { host } = parsePeerAddress(member);
+      const certificate = (socket.netSocket as TLSSocket).getPeerCertificate();
+      const mismatch = checkServerIdentity(host, certificate);
+      if (mismatch) {
+        this.drop(socket, `the client certificate does not name ${member}: ${mismatch.message}`);
+        return null;
+      }
+    }
+    this.speakers.set(socket, member);
+    const previous = this.connectionOf.get(member);
+    this.connectionOf.set(member, socket);
+    socket.netSocket.once('close', () => {
+      if (this.connectionOf.get(member) === socket) this.connectionOf.delete(member);
+    });
+    // Reordering across the two the core tolerates, but the older one only holds resources.
+    previous?.netSocket.destroy();
+    return member;
+  }
+
+  /** Counts a new connection as unauthenticated, or closes it at once beyond the cap. */
+  private admit(socket: Socket): void {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const cap = this.options.maxUnauthenticatedConnections ?? 64;
+    if (this.unauthenticated.size >= cap) {
+      this.handshakeLog.warn(
+        `Refusing connection from ${address}: ${cap} connections are in their handshakes`,
+      );
+      socket.destroy();
+      return;
+    }
+    const timeoutMs = this.handshakeTimeoutMs();
+    const deadline = setTimeout(() => {
+      this.unauthenticated.delete(address);
+      this.handshakeLog.warn(`Dropping connection with ${address}: not authenticated within ${timeoutMs} ms`);
+      socket.destroy();
+    }, timeoutMs);
+    this.unauthenticated.set(address, deadline);
+    socket.once('close', () => this.authenticated(address));
+  }
+
+  /** The handshakes of the connection from `address` are done (or it closed): it no longer counts. */
+  private authenticated(address: string): void {
+    clearTimeout(this.unauthenticated.get(address));
+    this.unauthenticated.delete(address);
   }
 
   private drop(socket: TcpSocket, reason: string): void {

@@ -3,6 +3,11 @@ import { wireClone } from './msgpack-codec.ts';
 import { HANDSHAKE_BYTES, PeerHandshake, type HandshakeFrame } from './peer-handshake.ts';
 
 const SECRET = 'correct horse battery staple';
+const [A, B, C] = ['10.0.0.1:6701', '10.0.0.2:6701', '10.0.0.3:6701'];
+/** B's server side, and A's client side dialling B, unless told otherwise. */
+const serverSide = (secret = SECRET, self = B) => new PeerHandshake({ role: 'server', secret, self });
+const clientSide = (secret = SECRET, self = A, peer = B) =>
+  new PeerHandshake({ role: 'client', secret, self, peer });
 
 /** Runs a handshake to the end; returns the frames that crossed (as the wire would give them). */
 function run(server: PeerHandshake, client: PeerHandshake): HandshakeFrame[] {
@@ -15,8 +20,8 @@ function run(server: PeerHandshake, client: PeerHandshake): HandshakeFrame[] {
 
 describe('PeerHandshake', () => {
   it('authenticates both sides holding the secret, which never crosses', () => {
-    const server = new PeerHandshake('server', SECRET);
-    const client = new PeerHandshake('client', SECRET);
+    const server = serverSide();
+    const client = clientSide();
     expect(server.authenticated || client.authenticated).toBe(false);
     const frames = run(server, client);
     expect(server.authenticated && client.authenticated).toBe(true);
@@ -25,16 +30,16 @@ describe('PeerHandshake', () => {
   });
 
   it('lets the server refuse a client with another secret', () => {
-    const server = new PeerHandshake('server', SECRET);
-    const client = new PeerHandshake('client', 'another secret, also long');
+    const server = serverSide();
+    const client = clientSide('another secret, also long');
     const response = client.receive(server.challenge())!;
     expect(() => server.receive(response)).toThrow(/wrong client proof/);
     expect(server.authenticated).toBe(false);
   });
 
   it('lets the client refuse a server that cannot prove the secret', () => {
-    const client = new PeerHandshake('client', SECRET);
-    const impostor = new PeerHandshake('server', 'an impostor without it');
+    const client = clientSide();
+    const impostor = serverSide('an impostor without it');
     client.receive(impostor.challenge());
     const forged = { auth: 'accept', proof: Buffer.alloc(HANDSHAKE_BYTES) };
     expect(() => client.receive(forged)).toThrow(/wrong server proof/);
@@ -42,19 +47,46 @@ describe('PeerHandshake', () => {
   });
 
   it('refuses a response replayed on another connection, and a reflected server proof', () => {
-    const [, recorded, accept] = run(
-      new PeerHandshake('server', SECRET),
-      new PeerHandshake('client', SECRET),
-    );
-    const server = new PeerHandshake('server', SECRET);
+    const [, recorded, accept] = run(serverSide(), clientSide());
+    const server = serverSide();
     server.challenge();
     expect(() => server.receive(recorded)).toThrow(/wrong client proof/);
 
-    const other = new PeerHandshake('server', SECRET);
+    const other = serverSide();
     other.challenge();
     const { proof } = accept as Extract<HandshakeFrame, { auth: 'accept' }>;
-    const reflected = { auth: 'response', nonce: Buffer.alloc(HANDSHAKE_BYTES), proof };
+    const reflected = { auth: 'response', nonce: Buffer.alloc(HANDSHAKE_BYTES), from: A, to: B, proof };
     expect(() => other.receive(reflected)).toThrow(/wrong client proof/);
+  });
+
+  it('tells each side who the other is, once authenticated', () => {
+    const [server, client] = [serverSide(), clientSide()];
+    expect(server.peer).toBeNull();
+    run(server, client);
+    expect([server.peer, client.peer]).toEqual([A, B]);
+  });
+
+  it('binds both proofs to the two member ids', () => {
+    // The relay of issue 12: B dials X, whose address an attacker holds; the attacker hands B's own
+    // server challenge to B's outgoing connection and B's answer back to B's server.
+    const bServer = serverSide(SECRET, B);
+    const bDiallingX = clientSide(SECRET, B, C);
+    const relayed = wireClone(bDiallingX.receive(wireClone(bServer.challenge()))!);
+    expect(() => bServer.receive(relayed)).toThrow(/the client dialled 10\.0\.0\.3:6701, not this member/);
+    expect(bServer.authenticated).toBe(false);
+
+    // A response claiming another client, or another server, than the one it was made for.
+    for (const forge of [{ from: C }, { to: C }]) {
+      const server = serverSide(SECRET, forge.to ?? B);
+      const response = clientSide().receive(wireClone(server.challenge()))!;
+      expect(() => server.receive({ ...wireClone(response), ...forge })).toThrow(/wrong client proof/);
+    }
+  });
+
+  it('makes the server refuse a response whose client id is no member id', () => {
+    const server = serverSide();
+    const response = wireClone(clientSide().receive(wireClone(server.challenge()))!);
+    expect(() => server.receive({ ...response, from: 'nobody' })).toThrow(/not a handshake frame/);
   });
 
   it.each([
@@ -65,13 +97,13 @@ describe('PeerHandshake', () => {
     ['the server side of the exchange', { auth: 'accept', proof: Buffer.alloc(HANDSHAKE_BYTES) }],
     ['null', null],
   ])('makes the client refuse %s as its first frame', (_, frame) => {
-    expect(() => new PeerHandshake('client', SECRET).receive(frame)).toThrow();
+    expect(() => clientSide().receive(frame)).toThrow();
   });
 
   it('makes the server refuse anything before its challenge, and a second response', () => {
-    const client = new PeerHandshake('client', SECRET);
-    const server = new PeerHandshake('server', SECRET);
-    const early = new PeerHandshake('server', SECRET);
+    const client = clientSide();
+    const server = serverSide();
+    const early = serverSide();
     const response = client.receive(server.challenge())!;
     expect(() => early.receive(response)).toThrow(/unexpected handshake frame "response"/);
     server.receive(response);

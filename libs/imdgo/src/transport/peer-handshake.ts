@@ -1,15 +1,18 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parsePeerAddress } from './peer-address.ts';
 
 /** Bytes of each side's nonce and of each proof (HMAC-SHA256). */
 export const HANDSHAKE_BYTES = 32;
 /** Every handshake frame is far below this: a larger one is not a handshake and is refused unread. */
-export const HANDSHAKE_MAX_FRAME_BYTES = 256;
+export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 export const MIN_CLUSTER_SECRET_LENGTH = 16;
+/** Longest member id a handshake frame may carry (a 253-character host name, a colon and a port). */
+const MAX_ID_LENGTH = 300;
 
 /** The three handshake frames, in the order they cross. Their `auth` key is never in a Nest packet. */
 export type HandshakeFrame =
   | { auth: 'challenge'; nonce: Uint8Array }
-  | { auth: 'response'; nonce: Uint8Array; proof: Uint8Array }
+  | { auth: 'response'; nonce: Uint8Array; from: string; to: string; proof: Uint8Array }
   | { auth: 'accept'; proof: Uint8Array };
 
 /** A handshake that cannot succeed: wrong secret, or a frame that does not belong at this point. */
@@ -17,33 +20,73 @@ export class HandshakeError extends Error {
   override name = 'HandshakeError';
 }
 
+export interface PeerHandshakeOptions {
+  /** The accepting side challenges; the connecting side answers. */
+  role: 'server' | 'client';
+  secret: string;
+  /** This member's id. */
+  self: string;
+  /** The client's only: the member id it dialled, which the server must be. */
+  peer?: string;
+}
+
 /**
- * Mutual authentication of one peer connection with the shared cluster secret, by HMAC challenge-response:
+ * The HMAC key: the secret through HKDF-SHA256, so that the key is uniform and used for nothing else.
+ * HKDF does not slow down guessing: an eavesdropper who records one handshake can test guesses of the
+ * secret offline, so the secret must be random (128 bits or more), not a password.
+ */
+export function handshakeKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'imdgo-peer-auth', 'imdgo-peer-auth-v2 hmac-sha256', 32));
+}
+
+/**
+ * Mutual authentication of one peer connection with the shared cluster secret, by HMAC challenge-response,
+ * K = handshakeKey(secret), C the client's member id and S the member id it dialled:
  *
  *   server → client  challenge  Ns                                  (sent as soon as the connection is accepted)
- *   client → server  response   Nc, HMAC(secret, "client" ‖ Ns ‖ Nc)
- *   server → client  accept     HMAC(secret, "server" ‖ Ns ‖ Nc)
+ *   client → server  response   Nc, C, S, HMAC(K, "client" ‖ C ‖ S ‖ Ns ‖ Nc)
+ *   server → client  accept     HMAC(K, "server" ‖ C ‖ S ‖ Ns ‖ Nc)
  *
- * The server learns the client holds the secret, then the client learns the server does. Both nonces are
- * fresh random bytes, so no proof can be replayed on another connection, and the role labels keep a proof
- * of one direction from being reflected as the other. The secret never crosses the wire. Without TLS the
- * connection is authenticated but not encrypted: an active man-in-the-middle could still relay a
- * handshake and then read the traffic, which is what the `tls` option is for.
+ * The server refuses a response for another member than itself, and the connection then speaks for C
+ * alone. Both ids are in both proofs, so a proof made for one pair of members is worth nothing between
+ * others: whoever holds a member's address cannot relay that member's own challenge to it and back
+ * (it signs for "C dials S", never for "S dials S"). Fresh nonces keep a proof from being replayed on
+ * another connection; the role labels keep one direction from being reflected as the other. The secret
+ * never crosses the wire. Without TLS the connection is authenticated but not encrypted: an active
+ * man-in-the-middle on the path could still relay a handshake and then read the traffic.
  */
 export class PeerHandshake {
   private readonly role: 'server' | 'client';
-  private readonly secret: string;
+  private readonly key: Buffer;
+  private readonly self: string;
+  /** The client's member id once known (the client's own id on the client). */
+  private client: string | null = null;
+  private server: string | null = null;
   private serverNonce: Buffer | null = null;
   private clientNonce: Buffer | null = null;
   private done = false;
 
-  constructor(role: 'server' | 'client', secret: string) {
-    this.role = role;
-    this.secret = secret;
+  constructor(options: PeerHandshakeOptions) {
+    this.role = options.role;
+    this.key = handshakeKey(options.secret);
+    this.self = options.self;
+    if (options.role === 'client') {
+      if (options.peer === undefined) throw new Error('a client handshake needs the dialled member id');
+      this.client = options.self;
+      this.server = options.peer;
+    } else {
+      this.server = options.self;
+    }
   }
 
   get authenticated(): boolean {
     return this.done;
+  }
+
+  /** The member on the other side, once authenticated. */
+  get peer(): string | null {
+    if (!this.done) return null;
+    return this.role === 'server' ? this.client : this.server;
   }
 
   /** The server's opening frame. */
@@ -65,13 +108,18 @@ export class PeerHandshake {
       if (frame.auth === 'challenge' && this.serverNonce === null) {
         this.serverNonce = Buffer.from(frame.nonce);
         this.clientNonce = randomBytes(HANDSHAKE_BYTES);
-        return { auth: 'response', nonce: this.clientNonce, proof: this.proof('client') };
+        const [from, to] = [this.client!, this.server!];
+        return { auth: 'response', nonce: this.clientNonce, from, to, proof: this.proof('client') };
       }
       if (frame.auth === 'accept' && this.clientNonce !== null) {
         this.verify(frame.proof, 'server');
         return null;
       }
     } else if (frame.auth === 'response' && this.serverNonce !== null && this.clientNonce === null) {
+      if (frame.to !== this.self) {
+        throw new HandshakeError(`the client dialled ${frame.to}, not this member (${this.self})`);
+      }
+      this.client = frame.from;
       this.clientNonce = Buffer.from(frame.nonce);
       this.verify(frame.proof, 'client');
       return { auth: 'accept', proof: this.proof('server') };
@@ -87,8 +135,9 @@ export class PeerHandshake {
   }
 
   private proof(of: 'server' | 'client'): Buffer {
-    return createHmac('sha256', this.secret)
-      .update(`imdgo-peer-auth-v1 ${of}\n`)
+    // JSON keeps the fields apart: no pair of ids can be re-split into another.
+    return createHmac('sha256', this.key)
+      .update(JSON.stringify(['imdgo-peer-auth-v2', of, this.client, this.server]))
       .update(this.serverNonce!)
       .update(this.clientNonce!)
       .digest();
@@ -105,7 +154,11 @@ function asHandshakeFrame(value: unknown): HandshakeFrame | null {
     case 'challenge':
       return keys === 'auth,nonce' && sized(frame.nonce) ? (frame as HandshakeFrame) : null;
     case 'response':
-      return keys === 'auth,nonce,proof' && sized(frame.nonce) && sized(frame.proof)
+      return keys === 'auth,from,nonce,proof,to' &&
+        sized(frame.nonce) &&
+        sized(frame.proof) &&
+        isId(frame.from) &&
+        isId(frame.to)
         ? (frame as HandshakeFrame)
         : null;
     case 'accept':
@@ -117,4 +170,14 @@ function asHandshakeFrame(value: unknown): HandshakeFrame | null {
 
 function sized(bytes: unknown): boolean {
   return bytes instanceof Uint8Array && bytes.byteLength === HANDSHAKE_BYTES;
+}
+
+function isId(id: unknown): id is string {
+  if (typeof id !== 'string' || id.length > MAX_ID_LENGTH) return false;
+  try {
+    parsePeerAddress(id);
+    return true;
+  } catch {
+    return false;
+  }
 }

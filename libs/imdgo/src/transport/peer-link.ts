@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Subscription } from 'rxjs';
+import { PEER_AUTHENTICATED } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 
@@ -18,8 +19,15 @@ export interface PeerLinkOptions {
   maxBackoffMs: number;
   /** Requests in flight, and messages waiting for the connection, beyond which new ones fail fast. */
   maxInFlight: number;
-  /** Bytes queued on the socket beyond which `emit` drops. */
+  /** Bytes queued on the socket beyond which `emit` drops and requests fail fast. */
   maxQueuedBytes: number;
+  /**
+   * A connection on which nothing arrives and nothing drains for this long is taken for dead (a host
+   * that vanished without closing, a paused process) and dropped. While nothing arrives, a ping request
+   * on `pingPattern` asks the peer for a sign of life every quarter of this.
+   */
+  livenessTimeoutMs: number;
+  pingPattern: string;
   /** Called when an established connection to the peer closes (the peer crashed or reset it). */
   onDown?: () => void;
 }
@@ -46,6 +54,7 @@ export class PeerLink {
   private connectTimer: NodeJS.Timeout | undefined;
   /** What broke the current connection, if it reported why (a refused certificate, a reset). */
   private socketError: Error | null = null;
+  /** Failed attempts since the last connection that authenticated or stayed up (sets the backoff). */
   private failures = 0;
   private retryAt = 0;
   private inFlight = 0;
@@ -91,6 +100,13 @@ export class PeerLink {
     if (this.inFlight >= this.options.maxInFlight) {
       return Promise.reject(
         this.error('overloaded', `${this.options.maxInFlight} requests to ${this.peer} already in flight`),
+      );
+    }
+    // A timed-out request frees its slot, but not its bytes: they stay queued behind a peer that stopped
+    // reading, so the bytes count too.
+    if (this.state === 'up' && this.socket!.writableLength > this.options.maxQueuedBytes) {
+      return Promise.reject(
+        this.error('overloaded', `${this.socket!.writableLength} bytes already queued for ${this.peer}`),
       );
     }
     if (!this.usable()) {
@@ -187,8 +203,14 @@ export class PeerLink {
           return;
         }
         this.state = 'up';
-        this.failures = 0;
+        // A TCP (or TLS) connection is no success yet: the server may still refuse the secret or the
+        // certificate. Only a connection that authenticated, or stayed up at least as long as the longest
+        // backoff, resets the backoff, so that refused attempts keep backing off.
+        const upAt = Date.now();
+        socket.once(PEER_AUTHENTICATED, () => (this.failures = 0));
+        this.watchLiveness(socket);
         socket.once('close', () => {
+          if (Date.now() - upAt >= this.options.maxBackoffMs) this.failures = 0;
           this.backOff();
           if (!this.closed) this.options.onDown?.();
         });
@@ -199,6 +221,29 @@ export class PeerLink {
         this.backOff();
       },
     );
+  }
+
+  /** See `livenessTimeoutMs`. Bytes leaving the queue count as a sign of life: the peer's window opened. */
+  private watchLiveness(socket: Socket): void {
+    const timeoutMs = this.options.livenessTimeoutMs;
+    let lastSign = Date.now();
+    let queued = socket.writableLength;
+    socket.on('data', () => (lastSign = Date.now()));
+    const timer = setInterval(() => {
+      const now = Date.now();
+      if (socket.writableLength < queued) lastSign = now;
+      queued = socket.writableLength;
+      const silentMs = now - lastSign;
+      if (silentMs >= timeoutMs) {
+        const message = `no sign of life from ${this.peer} for ${silentMs} ms`;
+        socket.destroy(Object.assign(new Error(message), { code: 'ETIMEDOUT' }));
+      } else if (silentMs >= timeoutMs / 4) {
+        // Any reply is data, which is all the watch needs; a lost connection fails it, unobserved.
+        this.client.send(this.options.pingPattern, {}).subscribe({ error: () => {} });
+      }
+    }, timeoutMs / 4);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
   }
 
   private backOff(): void {

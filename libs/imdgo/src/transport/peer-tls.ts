@@ -14,8 +14,10 @@ export interface PeerTlsOptions {
   ca: Pem | Pem[];
   /**
    * Whether a member's certificate must name the host it is addressed by (an IP SAN for a member given
-   * as an IP, a DNS SAN for a host name), as HTTPS checks. Default true. Turn it off to trust any
-   * certificate of `ca`, which is sound only when `ca` issues certificates to cluster members alone.
+   * as an IP, a DNS SAN for a host name), as HTTPS checks: the server's, for the member dialled, and the
+   * client's, for the member it speaks as (see NestTcpTransport). Default true. Turn it off to let any
+   * certificate of `ca` speak as any member, which is sound only when `ca` issues certificates to cluster
+   * members alone.
    */
   verifyHostname?: boolean;
 }

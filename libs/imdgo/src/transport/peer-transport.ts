@@ -13,6 +13,11 @@ export interface PeerTransport {
   request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T>;
   onMessage(handler: (from: string, message: unknown) => void): void;
   onRequest(handler: (from: string, payload: unknown) => Promise<unknown>): void;
+  /**
+   * Closes what is kept for peers not in `members` (the cluster's current members), which a later send
+   * to them opens again. Optional: a transport that keeps nothing per peer has nothing to close.
+   */
+  retain?(members: readonly string[]): void;
   /** Learns when an established connection to a peer closes: a hint that the peer died, never proof. */
   onPeerDown(handler: (peer: string) => void): void;
 }

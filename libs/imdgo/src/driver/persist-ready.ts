@@ -1,0 +1,17 @@
+import type { Ready, SnapshotMeta } from '../raft/types.ts';
+import type { RaftStorage } from '../storage/raft-storage.ts';
+
+/**
+ * Makes a Ready durable in etcd's order: the snapshot it carries first, then its entries and hard state.
+ * Every crash point is then safe: the hard state can name the snapshot's index as committed only once the
+ * snapshot is stored, and the truncation an installed snapshot writes precedes the entries after it.
+ */
+export async function persistReady(
+  storage: RaftStorage,
+  ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'>,
+  installSnapshot: (snapshot: SnapshotMeta) => Promise<void>,
+): Promise<void> {
+  if (ready.snapshot) await installSnapshot(ready.snapshot);
+  const saving = storage.save(ready.hardState, ready.entries);
+  if (saving) await saving;
+}

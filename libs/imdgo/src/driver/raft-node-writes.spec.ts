@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BusyError, NoLeaderError, RequestTimeoutError } from '../errors.ts';
+import { PeerTransportError } from '../transport/peer-transport-error.ts';
+import type { Raft } from '../raft/raft.ts';
+import type { RaftNode } from './raft-node.ts';
+import { NodeCluster, until } from './testing/node-cluster.ts';
+
+/** The driver's private parts a test observes. */
+const internals = (node: RaftNode) =>
+  node as unknown as { raft: Raft; proposals: Map<number, unknown>; writesInFlight: number };
+
+/** Settles with what `promise` settled with, or 'still pending' after `ms`: a hang fails the test. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | Error | 'still pending'> {
+  return Promise.race([
+    promise.catch((error: Error) => error),
+    new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), ms)),
+  ]);
+}
+
+const set = (key: string, value: unknown) => ({ op: 'set', map: '', key, value }) as const;
+
+describe('RaftNode writes', () => {
+  let cluster: NodeCluster;
+
+  afterEach(async () => {
+    await cluster.stopAll();
+  });
+
+  it("fails a cut-off leader's own write at the deadline instead of hanging", async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll(() => ({ requestTimeoutMs: 500 }));
+    cluster.isolate(leader.id);
+    const outcome = await settledWithin(leader.write(set('k', 'never committed')), 10_000);
+    expect(outcome).toSatisfy((e) => e instanceof RequestTimeoutError || e instanceof NoLeaderError);
+    expect(internals(leader).writesInFlight).toBe(0);
+    expect(internals(leader).proposals.size).toBe(0);
+  });
+
+  it("settles a deposed leader's write whose index an installed snapshot covers", async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leftBehind: number[][] = [];
+    const old = await cluster.startAll((id) => ({
+      // Attempts last two election timeouts (2 s): far longer than the install takes here.
+      electionTicks: 200,
+      snapshotThreshold: 20,
+      snapshotTrailingEntries: 0,
+      observer: {
+        writeCompleted() {},
+        entriesApplied() {},
+        forwardedWriteServed() {},
+        readIndexRound() {},
+        leaderChanged() {},
+        snapshotTransferred(direction) {
+          if (direction !== 'installed') return;
+          const node = cluster.node(id);
+          const covered = internals(node).raft.latestSnapshot!.index;
+          // After this turn's microtasks: what is still waiting for an index the snapshot replaced.
+          setImmediate(() =>
+            leftBehind.push([...internals(node).proposals.keys()].filter((i) => i <= covered)),
+          );
+        },
+      },
+    }));
+    // Equal logs, so that the node told to take over can win the election.
+    await cluster.caughtUp();
+    cluster.isolate(old.id);
+    const lastIndex = internals(old).raft.status().lastIndex;
+    const write = old.write(set('k', 'from the old leader'));
+    await until(() => internals(old).raft.status().lastIndex > lastIndex, 'the old leader appends the write');
+    const others = [...cluster.nodes.values()].filter((n) => n !== old);
+    // A transfer the old leader started just before the cut: the other side elects a leader at once.
+    const timeoutNow = {
+      type: 'timeout-now',
+      from: old.id,
+      to: others[0]!.id,
+      term: internals(old).raft.term,
+    };
+    (others[0] as unknown as { receive: (from: string, body: unknown) => void }).receive(old.id, [
+      timeoutNow,
+    ]);
+    await until(() => others.some((n) => n.isLeader()), 'a new leader');
+    // Writes through either remaining node go to the new leader, which compacts past the old one's entry.
+    for (let i = 0; i < 60; i++) await others[0]!.write(set(`n${i}`, i));
+    cluster.hub.heal();
+    const result = await settledWithin(write, 40_000);
+    expect(result).not.toBe('still pending');
+    expect(result).not.toBeInstanceOf(Error);
+    expect(leftBehind.length).toBeGreaterThan(0);
+    expect(leftBehind.flat()).toEqual([]);
+    expect(internals(old).writesInFlight).toBe(0);
+    await until(() => old.machine.get('', 'k')?.value === 'from the old leader', 'k replicated');
+  });
+
+  it('does not call a retried write that met an overloaded leader BusyError: its first attempt may apply', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    let forwards = 0;
+    let follower = '';
+    const leader = await cluster.startAll((id) => ({
+      wrapTransport: (inner) => ({
+        start: () => inner.start(),
+        stop: () => inner.stop(),
+        send: (to, message) => inner.send(to, message),
+        onMessage: (handler) => inner.onMessage(handler),
+        onRequest: (handler) => inner.onRequest(handler),
+        onPeerDown: (handler) => inner.onPeerDown(handler),
+        async request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T> {
+          if (id !== follower || (payload as { kind?: string }).kind !== 'propose-batch') {
+            return inner.request<T>(to, payload, timeoutMs);
+          }
+          forwards++;
+          if (forwards === 1) {
+            // Delivered and applied, but the reply is lost.
+            await inner.request(to, payload, timeoutMs);
+            throw new PeerTransportError('timeout', to, `request to ${to} timed out`);
+          }
+          if (forwards === 2) return [{ error: new BusyError(1000).message }] as T;
+          return inner.request<T>(to, payload, timeoutMs);
+        },
+      }),
+    }));
+    follower = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+    const outcome = await cluster
+      .node(follower)
+      .write(set('k', 'once'))
+      .catch((error: Error) => error);
+    expect(outcome).not.toBeInstanceOf(BusyError);
+    expect(outcome).toMatchObject({ applied: true });
+    expect(forwards).toBe(3);
+    const sets = cluster.changes.get(leader.id)!.filter((change) => change.key === 'k');
+    expect(sets).toHaveLength(1);
+  });
+});

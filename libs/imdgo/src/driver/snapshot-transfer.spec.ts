@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
+import type { Raft } from '../raft/raft.ts';
+import type { Entry, Message, SnapshotMeta } from '../raft/types.ts';
+import { encodeCommand } from '../state-machine/commands.ts';
+import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
+import { encodeImage } from '../state-machine/snapshot-image.ts';
+import { MemoryStorage } from '../storage/memory-storage.ts';
+import type { PeerTransport } from '../transport/peer-transport.ts';
+import { NO_OBSERVER } from './node-observer.ts';
+import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
+
+const CONFIG = { voters: ['a:1', 'b:1', 'c:1'], learners: [] };
+
+/** A state machine that applied `count` writes. */
+function machineAt(count: number): KvStateMachine {
+  const machine = new KvStateMachine();
+  for (let index = 1; index <= count; index++) {
+    const data = encodeCommand({ command: { op: 'set', map: '', key: `k${index}`, value: index } });
+    machine.apply({ index, term: 1, kind: 'command', data } satisfies Entry);
+  }
+  return machine;
+}
+
+describe('SnapshotTransfer', () => {
+  it('keeps an image installed while an older one was being taken, and streams it to lagging followers', async () => {
+    const machine = machineAt(30);
+    const storage = new MemoryStorage();
+    const reports: [string, boolean][] = [];
+    const taken: number[] = [];
+    const sent: SnapshotChunk[] = [];
+    const raft = {
+      snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
+      snapshotTaken: (index: number) => taken.push(index),
+      reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
+      step: () => {},
+    };
+    const transport = {
+      request: async (_to: string, chunk: SnapshotChunk) => {
+        sent.push(chunk);
+        return { received: chunk.offset + chunk.data.byteLength };
+      },
+    };
+    const transfer = new SnapshotTransfer({
+      raft: () => raft as unknown as Raft,
+      machine: () => machine,
+      storage,
+      transport: transport as unknown as PeerTransport,
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      schedule: () => {},
+    });
+
+    // A snapshot at 30 starts encoding; meanwhile the leader's image at 50 arrives and is installed.
+    const taking = transfer.maybeSnapshot();
+    expect(taking).not.toBeNull();
+    const leaderImage = encodeImage(machineAt(50).capture());
+    const meta: SnapshotMeta = { index: 50, term: 2, config: CONFIG };
+    const message: Message = { type: 'snapshot', from: 'b:1', to: 'a:1', term: 2, snapshot: meta };
+    transfer.receiveChunk('b:1', {
+      kind: 'snapshot-chunk',
+      index: 50,
+      term: 2,
+      offset: 0,
+      total: leaderImage.byteLength,
+      data: leaderImage,
+      message,
+    });
+    await transfer.install(meta);
+    await taking;
+
+    // A rejoining member is offered the image at 50, which this node must still be able to stream.
+    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
+    expect(reports).toEqual([['c:1', true]]);
+    expect(sent.map((chunk) => chunk.index)).toEqual([50]);
+    expect(taken).toEqual([]);
+    expect((await storage.load()).snapshot?.index).toBe(50);
+  });
+});

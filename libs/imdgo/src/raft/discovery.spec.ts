@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { DiscoveryNetwork } from './testing/discovery-network.ts';
+
+const ids = ['n1', 'n2', 'n3'];
+
+function formedCluster(): DiscoveryNetwork {
+  const net = new DiscoveryNetwork(ids);
+  for (const id of ids) net.start(id);
+  net.runUntil(() => net.formed(), 'cluster');
+  return net;
+}
+
+describe('discovery: forming a cluster from members without state', () => {
+  it('forms one cluster of every member on the first start, and reports no loss', () => {
+    const net = formedCluster();
+    expect(net.leader()?.membership.current.voters).toHaveLength(3);
+    for (const id of ids) expect(net.raft(id).lostCluster).toBe(false);
+  });
+
+  it('forms a new cluster after every member lost its memory, even those that were joining the old one', () => {
+    const net = formedCluster();
+    net.propose(net.leader()!.id, 'before');
+    net.runUntil(() => ids.every((id) => net.applied.get(id)!.includes('before')), 'commit');
+    // The leader and one follower die; the survivor can no longer elect anyone.
+    const [first, survivor] = ids.filter((id) => id !== net.leader()!.id) as [string, string];
+    const lost = net.leader()!.id;
+    net.crash(lost);
+    net.crash(first);
+    net.runUntil(() => net.raft(survivor).leader === null, 'survivor without a leader');
+    // The first to come back hears the survivor answer as a member, with no leader to join.
+    net.start(first);
+    // A probe round every two ticks: the answer is in within three.
+    for (let i = 0; i < 3; i++) net.round();
+    // Then the survivor dies too, and the other two come back: nobody holds anything any more.
+    net.crash(survivor);
+    net.start(survivor);
+    net.start(lost);
+
+    net.runUntil(() => net.formed(), 'new cluster', 300);
+
+    const leader = net.leader()!;
+    expect(leader.term).toBeGreaterThan(0);
+    expect(Object.keys(leader.membership.current.incarnations ?? {}).sort()).toEqual([...ids].sort());
+    expect(ids.flatMap((id) => net.applied.get(id)!)).not.toContain('before');
+    // The loss is known to the node that had heard of the old cluster.
+    expect(net.raft(first).lostCluster).toBe(true);
+  });
+});
+
+describe('forceNewCluster: recovery after a majority of the voters lost their memory', () => {
+  it('makes the survivor the sole voter with its data; the others rejoin it as new members', () => {
+    const net = formedCluster();
+    const leaderId = net.leader()!.id;
+    for (const text of ['a', 'b', 'c']) net.propose(leaderId, text);
+    net.runUntil(() => ids.every((id) => net.applied.get(id)!.includes('c')), 'commit');
+    const [survivor, other] = ids.filter((id) => id !== leaderId) as [string, string];
+    expect(net.raft(survivor).forceNewCluster()).toMatchObject({ ok: false, message: /not lost/ });
+
+    net.crash(leaderId);
+    net.crash(other);
+    net.runUntil(() => net.raft(survivor).leader === null, 'survivor without a leader');
+    net.start(leaderId);
+    net.start(other);
+    // Nobody can be elected, or admitted: the old configuration's majority is gone.
+    for (let i = 0; i < 100; i++) net.round();
+    expect(net.leader()).toBeUndefined();
+
+    expect(net.raft(survivor).forceNewCluster()).toEqual({ ok: true });
+    expect(net.raft(survivor).role).toBe('leader');
+    expect(net.raft(survivor).membership.current.voters).toEqual([survivor]);
+    net.propose(survivor, 'after');
+    net.runUntil(() => net.formed(), 'rejoined cluster');
+    for (const id of ids)
+      expect(net.applied.get(id)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'after']));
+  });
+
+  it('refuses on a node that holds no data', () => {
+    const net = new DiscoveryNetwork(ids);
+    net.start('n2');
+    expect(net.raft('n2').forceNewCluster()).toMatchObject({ ok: false, message: /holds no data/ });
+  });
+});
