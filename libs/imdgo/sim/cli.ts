@@ -7,7 +7,8 @@ import { checkSeed } from './check-run.ts';
 const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--duration MS] [--bug NAME] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
   DIR (default .sim-failures), and replays with --start SEED --seeds 1
-  --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart|configChangeBeforeTermCommit
+  --bug commitPreviousTermEntries|skipLogUpToDateCheck|forgetVoteOnRestart|configChangeBeforeTermCommit|
+        commitOnStaleMatch|singleVoterReadWithoutMembership
       runs a deliberately broken core`;
 
 function main(): number {
@@ -42,6 +43,8 @@ function main(): number {
     'skipLogUpToDateCheck',
     'forgetVoteOnRestart',
     'configChangeBeforeTermCommit',
+    'commitOnStaleMatch',
+    'singleVoterReadWithoutMembership',
   ];
   if (values.bug !== undefined && !bugs.includes(values.bug)) {
     console.error(`--bug must be one of ${bugs.join(', ')}`);

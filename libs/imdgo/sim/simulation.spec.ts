@@ -38,14 +38,19 @@ describe('the correct core', () => {
 /**
  * The checks bite: each deliberately broken core fails some seed soon. The bounds leave a wide margin (the
  * first three are caught in a few per cent of seeds; the unfixed configuration change, which needs two
- * leaders changing membership before committing in their terms, in about one seed in a thousand: its
- * configurations diverge until no majority can commit, and the run fails to converge).
+ * leaders changing membership before committing in their terms, in about one seed in six thousand: its
+ * configurations diverge until no majority can commit, and the run fails to converge; since a node holding
+ * its own uncommitted removal may campaign, fewer such runs stall). The last two need the memory-mode
+ * stale-leader interleaving, and a leader removing itself from two voters while the other is cut off: a
+ * few seeds in a thousand.
  */
 describe.each<[keyof RaftTestOnlyBugs, number]>([
   ['skipLogUpToDateCheck', 1000],
   ['forgetVoteOnRestart', 1000],
   ['commitPreviousTermEntries', 1000],
-  ['configChangeBeforeTermCommit', 3000],
+  ['configChangeBeforeTermCommit', 12000],
+  ['commitOnStaleMatch', 3000],
+  ['singleVoterReadWithoutMembership', 3000],
 ])('a core with %s', (bug, maxSeeds) => {
   const testOnlyBugs: RaftTestOnlyBugs = { [bug]: true };
 
@@ -58,7 +63,7 @@ describe.each<[keyof RaftTestOnlyBugs, number]>([
     expect(failing, `no failure in ${maxSeeds} seeds`).not.toBeNull();
     const replay = checkSeed({ seed: failing!.seed, testOnlyBugs });
     expect(replay).toMatchObject({ failure: failing!.failure, traceDigest: failing!.traceDigest });
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('sim CLI', () => {

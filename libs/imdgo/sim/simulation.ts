@@ -52,12 +52,14 @@ type SimEvent =
   | { readonly type: 'reconnect'; readonly node: NodeId }
   | { readonly type: 'restart'; readonly node: NodeId }
   | { readonly type: 'resume'; readonly node: NodeId }
-  | { readonly type: 'membership' };
+  | { readonly type: 'membership' }
+  | { readonly type: 'stale-leader' };
 
 const TICK_MS = 100;
 const HEAL_DEADLINE_MS = 20_000;
 const STORAGE_CHECK_MS = 1_000;
 const MEMBERSHIP_CHECK_MS = 200;
+const STALE_LEADER_STEP_MS = 250;
 
 /**
  * How nodes keep their state and how the cluster's membership moves, per seed (a separate random stream,
@@ -76,12 +78,24 @@ interface StorageProfile {
   readonly membership: boolean;
   /** Chance that a new leader proposes a configuration change at once (the unfixed §4.1 race). */
   readonly earlyConfigChangeRate: number;
+  /**
+   * Memory mode, CheckQuorum off: now and then an old leader is cut off, a follower loses its memory and
+   * rejoins on the old leader's side first, then the cluster's (see staleLeaderStep).
+   */
+  readonly staleLeaderRejoin: boolean;
+  /**
+   * Membership churn down to one voter, the leader removing itself when two are left, CheckQuorum off
+   * (a removed leader then lingers until it hears of a newer term).
+   */
+  readonly downToOneVoter: boolean;
+  /** Chance that a follower is cut off right after it stored its leader's removal, before it answers. */
+  readonly isolateOnConfigAppendRate: number;
 }
 
 function drawStorageProfile(random: SeededRandom): StorageProfile {
   const memoryMode = random.chance(0.3);
   const membership = !memoryMode && random.chance(0.35);
-  return {
+  const profile = {
     memoryMode,
     bootstrapByDiscovery: random.chance(0.3),
     snapshotEvery: random.chance(0.6) ? 5 + random.int(150) : 0,
@@ -89,6 +103,14 @@ function drawStorageProfile(random: SeededRandom): StorageProfile {
     tornWriteRate: memoryMode || random.chance(0.5) ? 0 : random.next() * 0.05,
     membership,
     earlyConfigChangeRate: membership ? random.next() * 0.6 : 0,
+  };
+  // Drawn last, so that the draws above (and so every earlier seed's profile) stay as they were.
+  const downToOneVoter = membership && random.chance(0.5);
+  return {
+    ...profile,
+    staleLeaderRejoin: memoryMode && random.chance(0.5),
+    downToOneVoter,
+    isolateOnConfigAppendRate: downToOneVoter ? 0.3 + random.next() * 0.7 : 0,
   };
 }
 
@@ -122,6 +144,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private readonly startFresh = new Set<NodeId>();
   private readonly incarnations = new Map<NodeId, string>();
   private restarts = 0;
+  /** The scenario staleLeaderStep drives: the cut-off old leader and the follower that rejoins beside it. */
+  private staleLeader: { leader: NodeId; since: number; rejoining: NodeId | null } | null = null;
   private events = 0;
   private healing = false;
 
@@ -131,6 +155,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     const size = this.random.chance(0.5) ? 3 : 5;
     this.profile = drawStorageProfile(new SeededRandom(options.seed ^ 0x5eed5eed));
     this.raftTuning = { ...drawRaftTuning(this.random), snapshotTrailingEntries: this.profile.trailing };
+    // Without CheckQuorum a cut-off leader lingers as long as its partition does.
+    if (this.profile.staleLeaderRejoin || this.profile.downToOneVoter)
+      this.raftTuning = { ...this.raftTuning, checkQuorum: false };
     this.network = new SimNetwork(this.random, drawNetworkFaults(this.random));
     this.plan = drawNemesisPlan(this.random);
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
@@ -141,6 +168,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     this.workload = new Workload(this.random, this, 1 + this.random.int(6), 1 + this.random.int(4));
     this.queue.push(this.plan.minIntervalMs, { type: 'nemesis' });
     if (this.profile.membership) this.queue.push(MEMBERSHIP_CHECK_MS, { type: 'membership' });
+    if (this.profile.staleLeaderRejoin) this.queue.push(STALE_LEADER_STEP_MS, { type: 'stale-leader' });
     this.trace.line(
       0,
       `start nodes=${size} storage=${JSON.stringify(this.profile)} raft=${JSON.stringify(this.raftTuning)} faults=${JSON.stringify(this.network.faults)} plan=${JSON.stringify(this.plan)}`,
@@ -360,6 +388,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
       const removed =
         !isMember(raft.membership.current, id) && raft.membership.currentIndex <= raft.log.committed;
       if (!removed) continue;
+      // A removed member is not always shut down at once: it may linger, a leader of an older term.
+      const lingers = this.profile.downToOneVoter && !this.healing && !this.random.chance(0.05);
+      if (lingers) continue;
       this.decommissioning.delete(id);
       const node = this.nodes.get(id)!;
       node.crash(true);
@@ -369,7 +400,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
       this.queue.push(this.now + downMs, { type: 'restart', node: id });
       this.log(`membership: ${id} removed, wiped, back in ${downMs} ms`);
     }
-    if (this.healing || this.decommissioning.size > 0 || !this.random.chance(0.15)) return;
+    const rate = this.profile.downToOneVoter ? 0.5 : 0.15;
+    if (this.healing || this.decommissioning.size > 0 || !this.random.chance(rate)) return;
     const leader = this.leader();
     if (leader) this.proposeRemoval(leader);
   }
@@ -377,8 +409,10 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private proposeRemoval(leader: NodeId): void {
     const raft = this.nodes.get(leader)!.raft;
     const voters = raft.membership.current.voters;
-    if (voters.length < 3 || this.downUntil.size > 0) return;
-    const victim = this.random.pick(voters);
+    if (voters.length < (this.profile.downToOneVoter ? 2 : 3) || this.downUntil.size > 0) return;
+    // Down to two voters, the leader removes itself: a leader that is no voter of its configuration.
+    const removesItself = this.profile.downToOneVoter && voters.length === 2 && voters.includes(leader);
+    const victim = removesItself ? leader : this.random.pick(voters);
     const result = raft.proposeConfigChange({ type: 'remove', id: victim });
     if (!result.ok) return;
     this.count('membership remove');
@@ -419,6 +453,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         }
         this.checker.onReady(node, ready);
         if (!this.healing) this.faultAtPoint(node, ready);
+        if (!this.healing && this.profile.isolateOnConfigAppendRate > 0)
+          this.isolateOnConfigAppend(node, ready);
         if (ready.softState?.role === 'leader' && this.random.chance(this.profile.earlyConfigChangeRate)) {
           this.proposeRemoval(node.id);
         }
@@ -488,11 +524,17 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         node.restart(this.raftOptions(event.node, [...this.nodes.keys()]));
         this.startFresh.delete(event.node);
         this.log(`restart ${event.node} (incarnation ${this.restarts})`);
+        if (this.staleLeader?.rejoining === event.node) this.rejoinBesideStaleLeader(event.node);
         return;
       }
       case 'membership':
         this.membershipStep();
         this.queue.push(this.now + MEMBERSHIP_CHECK_MS, event);
+        return;
+      case 'stale-leader':
+        if (this.healing) return;
+        this.staleLeaderStep();
+        this.queue.push(this.now + STALE_LEADER_STEP_MS, event);
         return;
       case 'resume':
         if ((this.pausedUntil.get(event.node) ?? 0) <= this.now) {
@@ -501,6 +543,72 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         }
         return;
     }
+  }
+
+  /**
+   * A memory-mode interleaving with random participants and timing: the leader is cut off (without
+   * CheckQuorum it lingers, taking writes it cannot commit); once the others elected a leader, a follower
+   * loses its memory and comes back reachable only by the old leader, whose log it takes; then it
+   * reconnects to the others, whose leader still holds the match of its previous process.
+   */
+  private staleLeaderStep(): void {
+    const scenario = this.staleLeader;
+    if (scenario === null) {
+      const leader = this.leader();
+      if (!leader || !this.random.chance(0.1)) return;
+      this.network.partition([leader], this.others(leader));
+      this.staleLeader = { leader, since: this.now, rejoining: null };
+      this.count('stale leader');
+      this.log(`stale leader: cut off ${leader}`);
+      return;
+    }
+    if (scenario.rejoining !== null) return;
+    const current = this.leader();
+    if (this.now - scenario.since > 5_000) return this.endStaleLeader();
+    if (!current || current === scenario.leader || this.now - scenario.since < 1_000) return;
+    const victim = this.nodes.get(
+      this.random.pick(this.others(scenario.leader).filter((id) => id !== current)),
+    )!;
+    if (victim.alive) this.crash(victim.id, this.random.int(300));
+    // Refused (see mayLoseMemory), or the node was down already.
+    if (victim.alive || !this.startFresh.has(victim.id)) return this.endStaleLeader();
+    scenario.rejoining = victim.id;
+  }
+
+  private rejoinBesideStaleLeader(node: NodeId): void {
+    const { leader } = this.staleLeader!;
+    this.network.reconnect(node);
+    this.network.partition(
+      [node],
+      this.others(node).filter((id) => id !== leader),
+    );
+    this.log(`stale leader: ${node} back beside ${leader} only`);
+    this.queue.push(this.now + 100 + this.random.int(1_500), { type: 'reconnect', node });
+    this.endStaleLeader();
+  }
+
+  private endStaleLeader(): void {
+    const { leader } = this.staleLeader!;
+    this.staleLeader = null;
+    this.queue.push(this.now + 500 + this.random.int(3_000), { type: 'reconnect', node: leader });
+  }
+
+  /** Cuts off a follower that just stored a configuration removing its leader, before its answer goes out. */
+  private isolateOnConfigAppend(node: SimNode, ready: Ready): void {
+    const { raft } = node;
+    if (raft.leader === null || raft.role === 'leader' || raft.isVoter(raft.leader)) return;
+    if (!ready.entries.some((e) => e.kind === 'config')) return;
+    if (!this.random.chance(this.profile.isolateOnConfigAppendRate)) return;
+    // Long enough, mostly, for it to time out and lead the configuration it now holds alone.
+    const downMs = 1_000 + this.random.int(4_000);
+    this.count('isolate@config-append');
+    this.log(`nemesis config append: isolate ${node.id} for ${downMs} ms`);
+    this.network.partition([node.id], this.others(node.id));
+    this.queue.push(this.now + downMs, { type: 'reconnect', node: node.id });
+  }
+
+  private others(node: NodeId): NodeId[] {
+    return this.nodeIds().filter((id) => id !== node);
   }
 
   /** The Ready moments this one is, most specific first. */

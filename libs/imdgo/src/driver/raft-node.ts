@@ -276,9 +276,13 @@ export class RaftNode {
       const request: PeerRequest = { kind: 'transfer', target };
       return this.options.transport.request<NodeId>(leader, request, this.attemptTimeout(deadline));
     }
-    const chosen = target ?? this.mostCaughtUpFollower();
+    const chosen = target ?? this.raft.transferCandidate();
     if (chosen === null || chosen === this.id) return this.id;
-    if (!this.raft.transferLeadership(chosen).ok) throw new InvalidArgumentError(`${chosen} is not a member`);
+    const transfer = this.raft.transferLeadership(chosen);
+    if (!transfer.ok) {
+      const what = transfer.reason === 'not-admitted-voter' ? 'an admitted voter' : 'a member';
+      throw new InvalidArgumentError(`${chosen} is not ${what}`);
+    }
     this.schedule();
     for (;;) {
       const now = this.raft.leader;
@@ -821,14 +825,6 @@ export class RaftNode {
       const data = encodeCommand({ command: { op: 'expire', map, key, revision } });
       this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop, deadline: Infinity } });
     }
-  }
-
-  private mostCaughtUpFollower(): NodeId | null {
-    let best: { id: NodeId; match: number } | null = null;
-    for (const [id, progress] of this.raft.status().progress) {
-      if (!best || progress.match > best.match) best = { id, match: progress.match };
-    }
-    return best?.id ?? null;
   }
 
   private onSoftState(state: SoftState): void {

@@ -40,8 +40,27 @@ describe('toRaftMessage', () => {
     ],
     [
       'a heartbeat response with an incarnation',
-      { ...base, type: 'heartbeat-response', readRound: 2, incarnation: 'i1' },
+      { ...base, type: 'heartbeat-response', readRound: 2, commit: 4, incarnation: 'i1' },
     ],
+    [
+      'a rejoining append response',
+      {
+        ...base,
+        type: 'append-response',
+        success: true,
+        index: 5,
+        hintIndex: 0,
+        hintTerm: 0,
+        incarnation: 'i1',
+        rejoining: true,
+      },
+    ],
+    [
+      'a vote response with an incarnation',
+      { ...base, type: 'vote-response', granted: true, incarnation: 'i1' },
+    ],
+    ['a read-index request', { ...base, type: 'read-index', requestId: 1, nonce: 77 }],
+    ['a read-index response', { ...base, type: 'read-index-response', requestId: 1, nonce: 77, index: 9 }],
     [
       'a vote naming the seat',
       { ...base, type: 'vote', lastIndex: 1, lastTerm: 1, transfer: false, seat: 'i1' },
@@ -99,8 +118,15 @@ describe('toRaftMessage', () => {
     ['incarnations that are not strings', snapshot({ voters: [A], learners: [], incarnations: { [A]: 5 } })],
     [
       'an incarnation that is no string',
-      { ...base, type: 'heartbeat-response', readRound: 2, incarnation: 1 },
+      { ...base, type: 'heartbeat-response', readRound: 2, commit: 4, incarnation: 1 },
     ],
+    ['a heartbeat response without commit', { ...base, type: 'heartbeat-response', readRound: 2 }],
+    [
+      'a rejoining vote response without incarnation',
+      { ...base, type: 'vote-response', granted: false, rejoining: true },
+    ],
+    ['a read-index request without nonce', { ...base, type: 'read-index', requestId: 1 }],
+    ['a read-index response without nonce', { ...base, type: 'read-index-response', requestId: 1, index: 9 }],
     [
       'an endless seat',
       { ...base, type: 'vote', lastIndex: 1, lastTerm: 1, transfer: false, seat: 'x'.repeat(300) },

@@ -38,12 +38,12 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
         isIndex(m.index) &&
         isIndex(m.hintIndex) &&
         isIndex(m.hintTerm) &&
-        isOptionalIncarnation(m.incarnation)
+        isSenderIncarnation(m)
       );
     case 'heartbeat':
       return isIndex(m.commit) && isIndex(m.readRound);
     case 'heartbeat-response':
-      return isIndex(m.readRound) && isOptionalIncarnation(m.incarnation);
+      return isIndex(m.readRound) && isIndex(m.commit) && isSenderIncarnation(m);
     case 'vote':
     case 'pre-vote':
       return (
@@ -54,14 +54,14 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
       );
     case 'vote-response':
     case 'pre-vote-response':
-      return typeof m.granted === 'boolean';
+      return typeof m.granted === 'boolean' && isSenderIncarnation(m);
     case 'timeout-now':
     case 'probe':
       return true;
     case 'read-index':
-      return isIndex(m.requestId);
+      return isIndex(m.requestId) && isIndex(m.nonce);
     case 'read-index-response':
-      return isIndex(m.requestId) && isIndex(m.index);
+      return isIndex(m.requestId) && isIndex(m.nonce) && isIndex(m.index);
     case 'snapshot':
       return isSnapshotMeta(m.snapshot, term);
     case 'probe-response':
@@ -154,4 +154,10 @@ function isIncarnation(value: unknown): value is string {
 
 function isOptionalIncarnation(value: unknown): boolean {
   return value === undefined || isIncarnation(value);
+}
+
+/** A response's sender (raft/types.ts SenderIncarnation): `rejoining` only beside an incarnation. */
+function isSenderIncarnation(m: Record<string, unknown>): boolean {
+  if (m.rejoining === undefined) return isOptionalIncarnation(m.incarnation);
+  return m.rejoining === true && isIncarnation(m.incarnation);
 }

@@ -14,6 +14,10 @@ export interface RaftTestOnlyBugs {
   readonly forgetVoteOnRestart?: boolean;
   /** Allow a configuration change before the leader committed an entry of its term (the unfixed §4.1 rule). */
   readonly configChangeBeforeTermCommit?: boolean;
+  /** A follower commits a heartbeat's commit index without having verified its log against that leader. */
+  readonly commitOnStaleMatch?: boolean;
+  /** Answer reads locally whenever the configuration has one voter, even when this leader is not it. */
+  readonly singleVoterReadWithoutMembership?: boolean;
 }
 
 export interface RaftConfig {

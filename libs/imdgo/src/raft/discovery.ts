@@ -90,6 +90,9 @@ export function handleJoin(r: Raft, m: JoinMessage): void {
   if (isMember(config, m.from)) {
     // Seated already: its promotion may have been refused while another change was pending; retry it.
     if (config.incarnations?.[m.from] === m.incarnation) return maybePromote(r, m.from);
+    // The seat goes only once this process answered last for the member: a join still in flight from a
+    // process that is gone must not remove the current one. A live joiner answers our heartbeats.
+    if (r.progress.get(m.from)?.incarnation !== m.incarnation) return;
     r.proposeConfigChange({ type: 'remove', id: m.from });
     return;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RaftOptions } from './config.ts';
+import { encodeConfig } from './membership.ts';
 import { Raft, type RaftRestoreState } from './raft.ts';
 import { entriesOfTerms, noJitter, TestNetwork } from './testing/network.ts';
 import type { Message, VoteMessage } from './types.ts';
@@ -155,5 +156,53 @@ describe('vote granting', () => {
     n1.ready();
     n1.step(voteRequest('n2', 'n1'));
     expect(responses(n1)).toMatchObject([{ type: 'vote-response', to: 'n2', granted: false }]);
+  });
+});
+
+/** Two voters, static or seated by incarnation (these restart into discovery unless their log seats them). */
+function twoVoters(seated: boolean): TestNetwork {
+  if (!seated) return new TestNetwork(['n1', 'n2'], { checkQuorum: false });
+  const seats = { n1: 'n1.1', n2: 'n2.1' };
+  const config = { voters: ['n1', 'n2'], learners: [], incarnations: seats };
+  const restore: RaftRestoreState = {
+    hardState: { term: 0, vote: null, commit: 1 },
+    entries: [{ index: 1, term: 0, kind: 'config', data: encodeConfig(config) }],
+  };
+  return new TestNetwork(['n1', 'n2'], { checkQuorum: false }, { n1: restore, n2: restore }, seats);
+}
+
+describe('a node holding its own uncommitted removal', () => {
+  it.each([
+    ['static members', false],
+    ['members seated by incarnation', true],
+  ])('campaigns to see it through when the voter left cannot win without it (%s)', (_, seated) => {
+    const net = twoVoters(seated);
+    net.campaign('n1');
+    net.propose('n1', 's');
+    net.deliverAll();
+    // n1 appends its removal, which never reaches n2, and restarts: only n1's log holds it.
+    net.dropIf((m) => m.to === 'n2');
+    expect(net.raft('n1').proposeConfigChange({ type: 'remove', id: 'n1' })).toMatchObject({ ok: true });
+    net.flush();
+    net.heal();
+    net.restart('n1');
+    expect(net.raft('n1').isVoter()).toBe(false);
+
+    const removalCommitted = () => {
+      const n2 = net.raft('n2');
+      return n2.membership.current.voters.join() === 'n2' && n2.membership.currentIndex <= n2.log.committed;
+    };
+    for (let tick = 0; tick < 100 && !removalCommitted(); tick++) {
+      net.tick('n1');
+      net.tick('n2');
+      net.deliverAll();
+    }
+    expect(removalCommitted()).toBe(true);
+    for (let tick = 0; tick < 100 && net.raft('n2').role !== 'leader'; tick++) {
+      net.tick('n2');
+      net.deliverAll();
+    }
+    expect(net.raft('n2').role).toBe('leader');
+    expect(net.raft('n1').role).toBe('follower');
   });
 });

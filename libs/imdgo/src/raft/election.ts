@@ -6,7 +6,7 @@ import type { VoteMessage, VoteResponseMessage } from './types.ts';
 export type CampaignKind = 'pre-election' | 'election';
 
 export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
-  if (!r.isVoter() || r.discovery !== null) return;
+  if (!r.mayCampaign()) return;
   if (kind === 'pre-election') r.becomePreCandidate();
   else r.becomeCandidate();
   const type = kind === 'pre-election' ? 'pre-vote' : 'vote';

@@ -69,3 +69,48 @@ describe('leadership transfer', () => {
     expect(net.raft('n1').leadTransferee).toBeNull();
   });
 });
+
+/** n1 leads; n3 restarted without memory and answers as a process the configuration does not seat. */
+function rejoiningFollower() {
+  const net = cluster();
+  net.propose('n1', 'x');
+  net.deliverAll();
+  net.restartWithoutMemory('n3', 'n3.2');
+  net.tick('n1');
+  net.deliverAll();
+  return net;
+}
+
+describe('the transfer target is an admitted voter', () => {
+  it('refuses a voter whose process is not readmitted', () => {
+    const net = rejoiningFollower();
+    expect(net.raft('n1').transferLeadership('n3')).toMatchObject({
+      ok: false,
+      reason: 'not-admitted-voter',
+    });
+  });
+
+  it('picks the most caught-up admitted voter, never the rejoining one', () => {
+    const net = rejoiningFollower();
+    const n1 = net.raft('n1');
+    // n3 now holds the whole log and n2 misses the newest entry: n3 is still no candidate.
+    net.dropIf((m) => m.to === 'n2');
+    net.propose('n1', 'y');
+    net.deliverAll();
+    expect(n1.status().progress.get('n3')!.match).toBeGreaterThan(n1.status().progress.get('n2')!.match);
+    expect(n1.transferCandidate()).toBe('n2');
+  });
+
+  it('refuses a learner', () => {
+    const net = cluster();
+    net.propose('n1', 'x');
+    net.deliverAll();
+    const n1 = net.raft('n1');
+    expect(n1.proposeConfigChange({ type: 'remove', id: 'n3' })).toMatchObject({ ok: true });
+    net.deliverAll();
+    expect(n1.proposeConfigChange({ type: 'add-learner', id: 'n4' })).toMatchObject({ ok: true });
+    net.deliverAll();
+    expect(n1.transferLeadership('n4')).toMatchObject({ ok: false, reason: 'not-admitted-voter' });
+    expect(n1.transferCandidate()).toBe('n2');
+  });
+});

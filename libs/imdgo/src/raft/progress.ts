@@ -20,8 +20,13 @@ export class Progress {
    * replication along but count toward no majority (commit, reads, CheckQuorum).
    */
   unadmitted = false;
-  /** The process incarnation a rejoining follower answers as (undefined for an ordinary member). */
-  incarnation: string | undefined = undefined;
+  /**
+   * The process of the member that answered last ('' for a node without incarnation), null until one
+   * answers in this term.
+   */
+  incarnation: string | null = null;
+  /** Processes of the member superseded by a rejoining one: their delayed answers are dropped. */
+  readonly retired = new Set<string>();
   /** Highest commit index already sent to the follower, so a moved commit is announced once. */
   sentCommit = 0;
   /** Newest ReadIndex round the follower confirmed. */

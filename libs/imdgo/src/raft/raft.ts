@@ -1,7 +1,12 @@
 import { assert } from './assert.ts';
 import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.ts';
 import { campaign, handleVoteRequest, handleVoteResponse, type CampaignKind } from './election.ts';
-import { handleTimeoutNow, startLeadershipTransfer, type TransferResult } from './leadership-transfer.ts';
+import {
+  handleTimeoutNow,
+  mostCaughtUpVoter,
+  startLeadershipTransfer,
+  type TransferResult,
+} from './leadership-transfer.ts';
 import { RaftLog } from './log.ts';
 import { Progress } from './progress.ts';
 import { majority, quorumMin } from './quorum.ts';
@@ -28,6 +33,7 @@ import type {
   Ready,
   ReadState,
   Role,
+  SenderIncarnation,
   SnapshotMeta,
   SoftState,
 } from './types.ts';
@@ -113,6 +119,17 @@ export class Raft {
   /** The leader's view of every other voter. */
   readonly progress = new Map<NodeId, Progress>();
   leadTransferee: NodeId | null = null;
+  /**
+   * Follower: the highest index an append (or snapshot) from the current leader in this term proved to
+   * match the leader's log. Commits go no further: a log taken from a stale leader can hold other entries
+   * at indexes this leader committed, and the leader's match for us may be a previous process's.
+   */
+  verifiedIndex = 0;
+  /**
+   * Drawn once per process and carried by every read-index request and answer: request ids restart with
+   * each process, so an answer to a previous process's request must not match a new one.
+   */
+  readonly readNonce: number;
   /** Whether this leader has committed an entry of its own term: before that it cannot serve reads. */
   committedInTerm = false;
   readonly reads: ReadIndexQueue;
@@ -129,6 +146,7 @@ export class Raft {
     this.config = resolveRaftConfig(options);
     this.id = this.config.id;
     this.reads = new ReadIndexQueue(this);
+    this.readNonce = this.config.random.int(2 ** 31);
     const hardState = restore?.hardState ?? { term: 0, vote: null, commit: 0 };
     const snapshot = restore?.snapshot ?? null;
     this.latestSnapshot = snapshot;
@@ -137,7 +155,8 @@ export class Raft {
     this.membership = new MembershipTracker(snapshot?.config ?? initial, snapshot?.index ?? 0);
     for (const entry of restore?.entries ?? []) this.membership.onAppended(entry);
     const discovery = this.config.discovery;
-    if (discovery && !isAdmitted(this, discovery.incarnation)) {
+    // A node that restarted holding its own uncommitted removal is still a member until it commits.
+    if (discovery && !isAdmitted(this, discovery.incarnation) && !this.holdsOwnRemoval()) {
       this.discovery = new Discovery(this.id, discovery.members, discovery.incarnation);
     }
     this.term = hardState.term;
@@ -171,7 +190,7 @@ export class Raft {
         return;
       case 'vote-response':
       case 'pre-vote-response':
-        handleVoteResponse(this, message);
+        if (this.isSeated(message.from, message.incarnation)) handleVoteResponse(this, message);
         return;
       case 'append':
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
@@ -196,7 +215,7 @@ export class Raft {
         if (this.role === 'follower') handleTimeoutNow(this);
         return;
       case 'read-index':
-        if (this.role === 'leader') this.reads.request(message.requestId, message.from);
+        if (this.role === 'leader') this.reads.request(message.requestId, message.from, message.nonce);
         return;
       case 'snapshot':
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
@@ -206,7 +225,7 @@ export class Raft {
         this.checkAdmitted();
         return;
       case 'read-index-response':
-        if (this.role === 'follower')
+        if (this.role === 'follower' && message.nonce === this.readNonce)
           this.readStates.push({ requestId: message.requestId, index: message.index });
         return;
     }
@@ -231,13 +250,19 @@ export class Raft {
    * (serve the read once `applied >= index`) or the id in `droppedReads` (retry elsewhere).
    */
   readIndex(requestId: number): void {
-    if (this.role === 'leader') this.reads.request(requestId, this.id);
-    else if (this.leader !== null) this.send({ type: 'read-index', to: this.leader, requestId });
+    if (this.role === 'leader') this.reads.request(requestId, this.id, this.readNonce);
+    else if (this.leader !== null)
+      this.send({ type: 'read-index', to: this.leader, requestId, nonce: this.readNonce });
     else this.droppedReads.push(requestId);
   }
 
   transferLeadership(target: NodeId): TransferResult {
     return startLeadershipTransfer(this, target);
+  }
+
+  /** Leader: the admitted voter holding the most of the log, the best target for a transfer (or null). */
+  transferCandidate(): NodeId | null {
+    return this.role === 'leader' ? mostCaughtUpVoter(this) : null;
   }
 
   /**
@@ -391,18 +416,44 @@ export class Raft {
     return this.membership.current.voters.includes(id);
   }
 
+  /**
+   * Whether this node may run for leader: a voter with its memory, or a node whose own removal it holds
+   * uncommitted. That one must see the removal through, as a leader outside its configuration does
+   * (dissertation §4.2.2): when it holds the only copy, the voters left need it to commit the removal,
+   * and they cannot elect one another without its vote, which their shorter logs do not get.
+   */
+  mayCampaign(): boolean {
+    return this.discovery === null && (this.isVoter() || this.holdsOwnRemoval());
+  }
+
+  /** The newest configuration, not known committed, removed this node as a voter. */
+  private holdsOwnRemoval(): boolean {
+    const { currentIndex } = this.membership;
+    if (currentIndex <= this.log.committed || this.isVoter()) return false;
+    return this.membership.configAt(currentIndex - 1).voters.includes(this.id);
+  }
+
+  /** Whether the configuration seats this process of `id` (both without incarnation, or the same one). */
+  isSeated(id: NodeId, incarnation: string | undefined): boolean {
+    return this.membership.current.incarnations?.[id] === incarnation;
+  }
+
   // ---- shared by the rule modules ----
 
   send(message: OutgoingMessage): void {
-    const rejoining =
-      this.discovery !== null &&
-      (message.type === 'append-response' || message.type === 'heartbeat-response');
     this.messages.push({
       ...message,
-      ...(rejoining ? { incarnation: this.discovery!.incarnation } : {}),
+      ...(isResponse(message) ? this.senderIncarnation() : {}),
       from: this.id,
       term: message.term ?? this.term,
     } as Message);
+  }
+
+  /** Which process of this member sent a response (discovery.ts): absent for a node without incarnation. */
+  private senderIncarnation(): SenderIncarnation {
+    const incarnation = this.config.discovery?.incarnation;
+    if (incarnation === undefined) return {};
+    return this.discovery === null ? { incarnation } : { incarnation, rejoining: true };
   }
 
   /** A voter whose acknowledgements count: in the configuration, and not a memory-less stand-in for it. */
@@ -516,6 +567,7 @@ export class Raft {
     this.leadTransferee = null;
     this.committedInTerm = false;
     this.commitChanged = false;
+    this.verifiedIndex = 0;
     this.reads.dropAll();
   }
 
@@ -572,7 +624,7 @@ export class Raft {
     this.electionElapsed++;
     // A node that cannot campaign lets the time since it heard from a leader grow, so its CheckQuorum
     // lease runs out and it answers the (pre-)votes of those that can (etcd's promotable()).
-    const promotable = this.isVoter() && this.discovery === null;
+    const promotable = this.mayCampaign();
     if (promotable && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       const kind: CampaignKind = this.config.preVote ? 'pre-election' : 'election';
@@ -652,4 +704,16 @@ export class Raft {
     const h = this.lastHardState;
     return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed;
   }
+}
+
+const RESPONSE_TYPES: ReadonlySet<Message['type']> = new Set([
+  'append-response',
+  'heartbeat-response',
+  'vote-response',
+  'pre-vote-response',
+]);
+
+/** The answers a leader or candidate counts: each says which process of the member sent it. */
+function isResponse(message: OutgoingMessage): boolean {
+  return RESPONSE_TYPES.has(message.type);
 }

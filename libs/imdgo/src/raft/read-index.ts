@@ -7,6 +7,8 @@ interface PendingRead {
   readonly requestId: number;
   /** Who asked: this leader, or a follower reading on behalf of its clients. */
   readonly requester: NodeId;
+  /** The requester's read nonce, echoed in the answer (see Raft.readNonce). */
+  readonly nonce: number;
   /** The commit index when the read arrived: the state the read must at least see. */
   readonly index: number;
   readonly round: number;
@@ -26,29 +28,32 @@ export class ReadIndexQueue {
   private roundBroadcast = true;
   private readonly confirming: PendingRead[] = [];
   /** Reads that arrived before this leader committed an entry of its own term. */
-  private readonly awaitingTermCommit: { requestId: number; requester: NodeId }[] = [];
+  private readonly awaitingTermCommit: { requestId: number; requester: NodeId; nonce: number }[] = [];
   private readonly raft: Raft;
 
   constructor(raft: Raft) {
     this.raft = raft;
   }
 
-  request(requestId: number, requester: NodeId): void {
+  request(requestId: number, requester: NodeId, nonce: number): void {
     const r = this.raft;
     if (!r.committedInTerm) {
       // Until then the leader's commit index may lag what earlier leaders committed.
-      this.awaitingTermCommit.push({ requestId, requester });
+      this.awaitingTermCommit.push({ requestId, requester, nonce });
       return;
     }
-    if (r.voters.length === 1) {
-      this.answer({ requestId, requester, index: r.log.committed, round: this.round });
+    // A lone voter is its own majority, but only if it is this leader: a configuration takes effect when
+    // appended, so a leader that appended its own removal must ask the remaining voter.
+    const loneVoter = r.isVoter() || r.config.testOnlyBugs?.singleVoterReadWithoutMembership;
+    if (r.voters.length === 1 && loneVoter) {
+      this.answer({ requestId, requester, nonce, index: r.log.committed, round: this.round });
       return;
     }
     if (this.roundBroadcast) {
       this.round++;
       this.roundBroadcast = false;
     }
-    this.confirming.push({ requestId, requester, index: r.log.committed, round: this.round });
+    this.confirming.push({ requestId, requester, nonce, index: r.log.committed, round: this.round });
   }
 
   hasUnsentRound(): boolean {
@@ -76,8 +81,8 @@ export class ReadIndexQueue {
   }
 
   onCommittedInTerm(): void {
-    for (const { requestId, requester } of this.awaitingTermCommit.splice(0))
-      this.request(requestId, requester);
+    for (const { requestId, requester, nonce } of this.awaitingTermCommit.splice(0))
+      this.request(requestId, requester, nonce);
   }
 
   /** Leadership lost: this node's own waiting reads fail; followers' requests time out on their side. */
@@ -108,6 +113,7 @@ export class ReadIndexQueue {
         type: 'read-index-response',
         to: read.requester,
         requestId: read.requestId,
+        nonce: read.nonce,
         index: read.index,
       });
     }

@@ -8,6 +8,7 @@ import type {
   HeartbeatMessage,
   HeartbeatResponseMessage,
   NodeId,
+  SenderIncarnation,
 } from './types.ts';
 
 /**
@@ -78,7 +79,8 @@ export function handleAppend(r: Raft, m: AppendMessage): void {
       (entry) => r.membership.onAppended(entry),
       () => r.membership.onTruncated((index) => r.log.term(index)),
     );
-    r.log.commitTo(Math.min(m.commit, lastNewIndex));
+    r.verifiedIndex = Math.max(r.verifiedIndex, lastNewIndex);
+    r.log.commitTo(Math.min(m.commit, r.verifiedIndex));
     r.send({ ...reply, success: true, index: lastNewIndex, hintIndex: 0, hintTerm: 0 });
     return;
   }
@@ -87,15 +89,15 @@ export function handleAppend(r: Raft, m: AppendMessage): void {
 }
 
 export function handleHeartbeat(r: Raft, m: HeartbeatMessage): void {
-  r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
-  r.send({ type: 'heartbeat-response', to: m.from, readRound: m.readRound });
+  const verified = r.config.testOnlyBugs?.commitOnStaleMatch ? r.log.lastIndex() : r.verifiedIndex;
+  r.log.commitTo(Math.min(m.commit, verified, r.log.lastIndex()));
+  r.send({ type: 'heartbeat-response', to: m.from, readRound: m.readRound, commit: r.log.committed });
 }
 
 export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
   const pr = r.progress.get(m.from);
-  if (!pr) return;
+  if (!pr || !acceptSender(r, m.from, m)) return;
   pr.recentActive = true;
-  noteAdmission(r, m.from, m.incarnation);
   if (!m.success) {
     // The follower told us the last index where its log might match ours; skip to the leader's last
     // entry of a term no newer than the follower's there.
@@ -116,27 +118,41 @@ export function handleAppendResponse(r: Raft, m: AppendResponseMessage): void {
 
 export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponseMessage): void {
   const pr = r.progress.get(m.from);
-  if (!pr) return;
+  if (!pr || !acceptSender(r, m.from, m)) return;
   pr.recentActive = true;
-  noteAdmission(r, m.from, m.incarnation);
   pr.onHeartbeatResponse();
-  // An empty append at `next` makes a follower that lost appends reject, and the leader then probes back.
-  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
+  // An empty append at `next` makes a follower that lost appends reject, and the leader then probes back;
+  // one that could not commit what the heartbeat offered (it restarted) verifies its log with it.
+  const lagging = m.commit < Math.min(pr.match, r.log.committed);
+  if (pr.match < r.log.lastIndex() || lagging) sendAppend(r, m.from, true);
   r.reads.onRoundAcknowledged(m.from, m.readRound);
 }
 
 /**
- * A rejoining follower counts toward majorities once it answers as admitted; its earlier acknowledgements
- * (the promotion entry itself among them) may now complete a majority.
+ * Which process of member `id` answered. Returns false for an answer from a process known to be gone: a
+ * rejoining process (one that lost its memory) answered since, so the older one must neither restore what
+ * it held nor count. A rejoining follower counts toward majorities once it answers as admitted; its earlier
+ * acknowledgements (the promotion entry itself among them) may now complete a majority.
  */
-function noteAdmission(r: Raft, id: NodeId, incarnation: string | undefined): void {
+export function acceptSender(r: Raft, id: NodeId, m: SenderIncarnation): boolean {
   const pr = r.progress.get(id)!;
-  if (incarnation !== undefined && incarnation !== pr.incarnation) {
-    // Another process answers for this member: whatever the last one held is gone.
-    pr.restartedAs(incarnation);
+  const sender = m.incarnation ?? '';
+  if (pr.retired.has(sender)) return false;
+  if (m.rejoining) {
+    // It started after every other process of this member: their answers still in flight are stale.
+    for (const earlier of [pr.incarnation, r.membership.current.incarnations?.[id] ?? '']) {
+      if (earlier !== null && earlier !== sender) pr.retired.add(earlier);
+    }
   }
-  const unadmitted = incarnation !== undefined && r.membership.current.incarnations?.[id] !== incarnation;
+  if (pr.incarnation === null) {
+    pr.incarnation = sender;
+  } else if (pr.incarnation !== sender) {
+    // Another process answers for this member: whatever the last one held is gone.
+    pr.restartedAs(sender);
+  }
+  const unadmitted = !r.isSeated(id, m.incarnation);
   const admittedNow = pr.unadmitted && !unadmitted;
   pr.unadmitted = unadmitted;
   if (admittedNow) r.maybeCommit();
+  return true;
 }

@@ -70,7 +70,7 @@ export interface AppendMessage extends Envelope {
   readonly commit: number;
 }
 
-export interface AppendResponseMessage extends Envelope {
+export interface AppendResponseMessage extends Envelope, SenderIncarnation {
   readonly type: 'append-response';
   readonly success: boolean;
   /** On success the follower's last index matching the leader; on rejection the rejected prevIndex. */
@@ -78,25 +78,35 @@ export interface AppendResponseMessage extends Envelope {
   /** Fast backtracking (etcd's findConflictByTerm): a follower index whose term is at most `hintTerm`. */
   readonly hintIndex: number;
   readonly hintTerm: number;
-  /**
-   * Sent by a node that started without state and does not yet know itself admitted: the leader counts it
-   * toward majorities only if its configuration seats this very incarnation (discovery.ts).
-   */
+}
+
+/**
+ * What a response says of the process that sent it, so that a leader never mistakes one process of a
+ * member for another (discovery.ts). Set by every node started with an incarnation.
+ */
+export interface SenderIncarnation {
+  /** The sending process: the leader counts it toward majorities only if its configuration seats it. */
   readonly incarnation?: string;
+  /** The sender started without state and does not yet know itself admitted: a newer process. */
+  readonly rejoining?: boolean;
 }
 
 export interface HeartbeatMessage extends Envelope {
   readonly type: 'heartbeat';
-  /** min(follower match, leader commit): safe for the follower to commit. */
+  /**
+   * min(follower match, leader commit). The follower commits it only as far as an append from this leader
+   * in this term verified its log: the match may be a previous process's.
+   */
   readonly commit: number;
   /** The leader's newest ReadIndex round; echoed back to confirm leadership for reads up to it. */
   readonly readRound: number;
 }
 
-export interface HeartbeatResponseMessage extends Envelope {
+export interface HeartbeatResponseMessage extends Envelope, SenderIncarnation {
   readonly type: 'heartbeat-response';
   readonly readRound: number;
-  readonly incarnation?: string;
+  /** The follower's commit index: below what the heartbeat offered, the leader sends an append to verify. */
+  readonly commit: number;
 }
 
 export interface VoteMessage extends Envelope {
@@ -109,7 +119,7 @@ export interface VoteMessage extends Envelope {
   readonly seat?: string;
 }
 
-export interface VoteResponseMessage extends Envelope {
+export interface VoteResponseMessage extends Envelope, SenderIncarnation {
   readonly type: 'vote-response' | 'pre-vote-response';
   readonly granted: boolean;
 }
@@ -122,11 +132,14 @@ export interface TimeoutNowMessage extends Envelope {
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'read-index';
   readonly requestId: number;
+  /** The requesting process's read nonce, echoed back: request ids restart with every process. */
+  readonly nonce: number;
 }
 
 export interface ReadIndexResponseMessage extends Envelope {
   readonly type: 'read-index-response';
   readonly requestId: number;
+  readonly nonce: number;
   readonly index: number;
 }
 

@@ -32,14 +32,19 @@ export class TestNetwork {
   private readonly options: Partial<RaftOptions>;
   private readonly cut = new Set<string>();
   private readonly dropRules: ((m: Message) => boolean)[] = [];
+  /** The process incarnation each node runs as, for nodes started by discovery. */
+  private readonly incarnations = new Map<NodeId, string>();
 
   constructor(
     ids: readonly NodeId[],
     options: Partial<RaftOptions> = {},
     restore: Readonly<Record<NodeId, RaftRestoreState>> = {},
+    /** Nodes that run as a process incarnation (started by discovery; admitted if their log seats it). */
+    incarnations: Readonly<Record<NodeId, string>> = {},
   ) {
     this.ids = ids;
     this.options = options;
+    for (const [id, incarnation] of Object.entries(incarnations)) this.incarnations.set(id, incarnation);
     for (const id of ids) {
       const state = restore[id];
       this.storage.set(id, {
@@ -147,6 +152,17 @@ export class TestNetwork {
     return this.start(id);
   }
 
+  /**
+   * A restart that lost everything (memory mode): the node comes back without state as the process
+   * `incarnation`, and rejoins through discovery.
+   */
+  restartWithoutMemory(id: NodeId, incarnation: string): Raft {
+    this.crash(id);
+    this.storage.set(id, { hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
+    this.incarnations.set(id, incarnation);
+    return this.start(id);
+  }
+
   appliedData(id: NodeId): string[] {
     const decoder = new TextDecoder();
     return this.applied
@@ -157,8 +173,13 @@ export class TestNetwork {
 
   private start(id: NodeId): Raft {
     const stored = this.storage.get(id)!;
+    const incarnation = this.incarnations.get(id);
+    const membership =
+      incarnation === undefined
+        ? { voters: this.ids }
+        : { voters: [], discovery: { members: this.ids, incarnation } };
     const raft = new Raft(
-      { random: noJitter, ...this.options, id, voters: this.ids },
+      { random: noJitter, ...this.options, id, ...membership },
       { hardState: stored.hardState, entries: [...stored.entries] },
     );
     this.nodes.set(id, raft);

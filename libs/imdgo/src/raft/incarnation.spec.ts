@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { encodeConfig } from './membership.ts';
+import type { RaftRestoreState } from './raft.ts';
+import { TestNetwork } from './testing/network.ts';
+import type { Message, NodeId } from './types.ts';
+
+const ids = ['n1', 'n2', 'n3'];
+const isTo = (to: NodeId, type: Message['type']) => (m: Message) => m.to === to && m.type === type;
+
+/** n1 leads a cluster whose configuration seats each member as the process `<id>.1`. */
+function seatedCluster(): TestNetwork {
+  const seats = Object.fromEntries(ids.map((id) => [id, `${id}.1`]));
+  const config = { voters: ids, learners: [], incarnations: seats };
+  const restore: RaftRestoreState = {
+    hardState: { term: 1, vote: null, commit: 1 },
+    entries: [{ index: 1, term: 1, kind: 'config', data: encodeConfig(config) }],
+  };
+  const net = new TestNetwork(ids, {}, Object.fromEntries(ids.map((id) => [id, restore])), seats);
+  net.campaign('n1');
+  expect(net.raft('n1')).toMatchObject({ role: 'leader', term: 2 });
+  return net;
+}
+
+describe('a leader never mistakes one process of a member for another', () => {
+  it('drops a delayed ack of the previous process once the new one answered', () => {
+    const net = new TestNetwork(ids);
+    net.campaign('n1');
+    net.deliverAll();
+    const n1 = net.raft('n1');
+    // n2 is cut off, so z commits only with n3's ack; that ack is held back.
+    net.isolate('n2');
+    net.propose('n1', 'z');
+    net.deliver(net.take(isTo('n3', 'append'))[0]!);
+    const [staleAck] = net.take(isTo('n1', 'append-response'));
+    expect(staleAck).toMatchObject({ success: true, index: 2 });
+
+    net.restartWithoutMemory('n3', 'n3.2');
+    net.tick('n1');
+    net.deliver(net.take(isTo('n3', 'heartbeat'))[0]!);
+    net.deliver(net.take(isTo('n1', 'heartbeat-response'))[0]!);
+    expect(n1.countsToward('n3')).toBe(false);
+
+    net.deliver(staleAck!);
+    expect(n1.status().progress.get('n3')!.match).toBe(0);
+    expect(n1.countsToward('n3')).toBe(false);
+    expect(n1.log.committed).toBe(1);
+  });
+
+  it('ignores a join still in flight from a process older than the seated one', () => {
+    const net = seatedCluster();
+    net.deliverAll();
+    const n1 = net.raft('n1');
+    const lastIndex = n1.log.lastIndex();
+    n1.step({ type: 'join', from: 'n3', to: 'n1', term: 0, incarnation: 'n3.0' });
+    net.flush();
+    expect(n1.log.lastIndex()).toBe(lastIndex);
+    expect(n1.membership.current.voters).toContain('n3');
+  });
+
+  it('readmits a member that restarted without memory, as its new process', () => {
+    const net = seatedCluster();
+    net.restartWithoutMemory('n3', 'n3.2');
+    const seated = () => {
+      const { membership, log } = net.raft('n1');
+      return (
+        membership.current.voters.includes('n3') &&
+        membership.current.incarnations?.n3 === 'n3.2' &&
+        membership.currentIndex <= log.committed
+      );
+    };
+    for (let round = 0; round < 50 && !seated(); round++) {
+      for (const id of ids) net.tick(id);
+      net.deliverAll();
+    }
+    expect(seated()).toBe(true);
+    expect(net.raft('n3').discovery).toBeNull();
+  });
+
+  it('counts a vote only from the process the configuration seats', () => {
+    const net = seatedCluster();
+    const n2 = net.raft('n2');
+    net.isolate('n1');
+    net.isolate('n3');
+    net.campaign('n2');
+    net.heal();
+    // The pre-vote is answered by a process of n3 the configuration does not seat, then by the seated one.
+    const vote = { type: 'pre-vote-response', from: 'n3', to: 'n2', term: 3, granted: true } as const;
+    n2.step({ ...vote, incarnation: 'n3.0' });
+    expect(n2.role).toBe('pre-candidate');
+    n2.step({ ...vote, incarnation: 'n3.1' });
+    expect(n2).toMatchObject({ role: 'candidate', term: 3 });
+  });
+});
