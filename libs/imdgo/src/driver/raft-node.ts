@@ -7,7 +7,7 @@ import {
   StoppedError,
   ValueTooLargeError,
 } from '../errors.ts';
-import { Raft, type RaftOptions } from '../raft/index.ts';
+import { Raft, type RaftConfig, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
 import type { ConfigChange, Entry, Message, NodeId, Ready, SoftState } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
@@ -31,6 +31,7 @@ import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import { toRaftMessage } from './wire-validation.ts';
+import { delay, systemScheduler, type Scheduler, type TimerHandle } from './scheduler.ts';
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
@@ -55,6 +56,22 @@ export interface RaftNodeOptions {
   readonly onChange: (change: ChangeEvent) => void;
   readonly onRoleChange?: (state: SoftState) => void;
   readonly observer?: NodeObserver;
+  /** Clocks and timers; the simulator passes virtual ones. */
+  readonly scheduler?: Scheduler;
+  /** This node's client id in the session table; random by default. */
+  readonly sessionClient?: string;
+  /** Core settings beyond the timing above (the simulator varies them per seed); the core's defaults otherwise. */
+  readonly raftTuning?: Partial<
+    Pick<
+      RaftConfig,
+      | 'preVote'
+      | 'checkQuorum'
+      | 'maxMessageBytes'
+      | 'maxInflightMessages'
+      | 'snapshotTrailingEntries'
+      | 'testOnlyBugs'
+    >
+  >;
 }
 
 /** What followers send the leader over the request channel. */
@@ -94,8 +111,9 @@ export class RaftNode {
   private readonly logger: Logger;
   private readonly options: RaftNodeOptions;
   private raft!: Raft;
-  private readonly session = new ClientSession();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly session: ClientSession;
+  private readonly clock: Scheduler;
+  private timer: TimerHandle | null = null;
   private processing = false;
   private scheduled = false;
   private stopped = false;
@@ -123,7 +141,9 @@ export class RaftNode {
     this.options = options;
     this.logger = new Logger(`imdgo ${options.id}`);
     this.observer = options.observer ?? NO_OBSERVER;
-    this.forwards = new ForwardBatcher(options.transport);
+    this.clock = options.scheduler ?? systemScheduler;
+    this.session = new ClientSession(options.sessionClient);
+    this.forwards = new ForwardBatcher(options.transport, this.clock);
     this.snapshots = new SnapshotTransfer({
       raft: () => this.raft,
       machine: () => this.machine,
@@ -135,6 +155,7 @@ export class RaftNode {
       snapshotThreshold: options.snapshotThreshold,
       isStopped: () => this.stopped,
       schedule: () => this.schedule(),
+      scheduler: this.clock,
     });
   }
 
@@ -145,6 +166,7 @@ export class RaftNode {
   async start(): Promise<void> {
     const stored = await this.options.storage.load();
     const raftOptions: RaftOptions = {
+      ...this.options.raftTuning,
       id: this.options.id,
       voters: [],
       random: this.options.random,
@@ -165,7 +187,7 @@ export class RaftNode {
       this.schedule();
     });
     await this.options.transport.start();
-    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+    this.timer = this.clock.setInterval(() => this.tick(), this.options.tickMs);
     this.started = true;
     this.schedule();
   }
@@ -173,7 +195,7 @@ export class RaftNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.clock.clearInterval(this.timer);
     this.timer = null;
     const stopped = new StoppedError();
     for (const p of this.proposals.values()) p.reject(stopped);
@@ -194,7 +216,7 @@ export class RaftNode {
   /** This node's view of the cluster; complete only on the leader. */
   localStatus(): ClusterStatus {
     const raft = this.raft.status();
-    const now = Date.now();
+    const now = this.clock.now();
     const ids = [...raft.config.voters, ...raft.config.learners];
     if (!ids.includes(this.id)) ids.push(this.id);
     const members = ids.map((id): MemberStatus => {
@@ -250,7 +272,7 @@ export class RaftNode {
    */
   async transferLeadership(target: NodeId | null = null): Promise<NodeId> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     const leader = await this.awaitLeader(deadline);
     if (leader !== this.id) {
       const request: PeerRequest = { kind: 'transfer', target };
@@ -263,9 +285,9 @@ export class RaftNode {
     for (;;) {
       const now = this.raft.leader;
       if (now !== null && now !== this.id) return now;
-      if (Date.now() >= deadline)
+      if (this.clock.now() >= deadline)
         throw new RequestTimeoutError('leadership transfer', this.options.requestTimeoutMs);
-      await delay(this.options.tickMs);
+      await delay(this.clock, this.options.tickMs);
     }
   }
 
@@ -285,15 +307,17 @@ export class RaftNode {
     const storeLimit = this.options.storeLimit ?? undefined;
     this.writesInFlight++;
     try {
-      const data = encodable(() => encodeCommand({ session: stamp, time: Date.now(), storeLimit, command }));
+      const data = encodable(() =>
+        encodeCommand({ session: stamp, time: this.clock.now(), storeLimit, command }),
+      );
       // A command within the limit holds a value within it; only a larger one is measured exactly.
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
-      const started = performance.now();
+      const started = this.clock.monotonic();
       const result = await this.writeEncoded(data);
-      this.observer.writeCompleted((performance.now() - started) / 1000, !this.isLeader());
+      this.observer.writeCompleted((this.clock.monotonic() - started) / 1000, !this.isLeader());
       return result;
     } finally {
       this.writesInFlight--;
@@ -305,7 +329,7 @@ export class RaftNode {
   linearizableBarrier(): Promise<void> {
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.readQueue.push({ resolve, reject, deadline: this.clock.now() + this.options.requestTimeoutMs });
       this.schedule();
     });
   }
@@ -318,9 +342,9 @@ export class RaftNode {
   /** A read served by the leader's state, without a ReadIndex round (may be stale during a partition). */
   async leaderRead(map: string, key: string): Promise<KvRecord | undefined> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (;;) {
-      if (this.raft.role === 'leader') return this.machine.get(map, key, Date.now());
+      if (this.raft.role === 'leader') return this.machine.get(map, key, this.clock.now());
       const leader = await this.awaitLeader(deadline);
       try {
         const request: PeerRequest = { kind: 'get', map, key };
@@ -331,10 +355,10 @@ export class RaftNode {
         );
         return reply.record ?? undefined;
       } catch (error) {
-        if (Date.now() >= deadline)
+        if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
         this.logger.debug(`leader read via ${leader} failed, retrying: ${(error as Error).message}`);
-        await delay(this.options.tickMs);
+        await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -346,7 +370,7 @@ export class RaftNode {
    */
   async changeMembership(change: ConfigChange): Promise<void> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (;;) {
       const leader = await this.awaitLeader(deadline);
       try {
@@ -370,9 +394,9 @@ export class RaftNode {
         if (/is already a member|is not a (member|learner)|cannot remove/.test((error as Error).message)) {
           throw new InvalidArgumentError((error as Error).message);
         }
-        if (Date.now() >= deadline)
+        if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('membership change', this.options.requestTimeoutMs);
-        await delay(this.options.tickMs);
+        await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -387,7 +411,7 @@ export class RaftNode {
   // ---- write path ----
 
   private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (;;) {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
@@ -404,9 +428,10 @@ export class RaftNode {
         ) {
           throw new BusyError(this.options.maxPendingWrites);
         }
-        if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
+        if (this.clock.now() >= deadline)
+          throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
         // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
-        await delay(Math.min(this.options.tickMs, Math.max(1, deadline - Date.now())));
+        await delay(this.clock, Math.min(this.options.tickMs, Math.max(1, deadline - this.clock.now())));
       }
     }
   }
@@ -414,7 +439,7 @@ export class RaftNode {
   /** One forwarding attempt waits at most two election timeouts, so a write outlives a partitioned leader. */
   private attemptTimeout(deadline: number): number {
     const twoElections = 2 * this.options.electionTicks * this.options.tickMs;
-    return Math.max(1, Math.min(twoElections, deadline - Date.now()));
+    return Math.max(1, Math.min(twoElections, deadline - this.clock.now()));
   }
 
   private proposeLocal(data: Uint8Array): Promise<CommandResult> {
@@ -431,12 +456,12 @@ export class RaftNode {
       if (this.stopped) throw new StoppedError();
       const leader = this.raft.leader;
       if (leader !== null) return leader;
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0) throw new NoLeaderError(this.options.requestTimeoutMs);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
+        const timer = this.clock.setTimeout(resolve, remaining);
         this.leaderWaiters.push(() => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         });
       });
@@ -458,7 +483,7 @@ export class RaftNode {
   private receive(from: string, body: unknown): void {
     if (this.stopped) return;
     if (!Array.isArray(body)) throw new Error(`malformed Raft batch from ${from}`);
-    this.lastContact.set(from, Date.now());
+    this.lastContact.set(from, this.clock.now());
     for (const raw of body) {
       const message = toRaftMessage(raw);
       // A snapshot is stepped only with its image, from the last chunk of a transfer.
@@ -503,7 +528,7 @@ export class RaftNode {
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       if (this.raft.role !== 'leader') throw new RetryableError('not the leader');
-      return { record: this.machine.get(request.map, request.key, Date.now()) ?? null };
+      return { record: this.machine.get(request.map, request.key, this.clock.now()) ?? null };
     }
     if (request?.kind === 'status') return this.localStatus();
     if (request?.kind === 'snapshot-chunk') return this.snapshots.receiveChunk(_from, request);
@@ -524,7 +549,7 @@ export class RaftNode {
     if (this.scheduled || this.stopped || !this.started) return;
     this.scheduled = true;
     // setImmediate, not a microtask: everything that arrived in this I/O turn joins one batch.
-    setImmediate(() => {
+    this.clock.defer(() => {
       this.scheduled = false;
       void this.process();
     });
@@ -600,7 +625,7 @@ export class RaftNode {
 
   private applyEntries(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    const started = performance.now();
+    const started = this.clock.monotonic();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
       this.snapshots.applied(entry.data.byteLength);
@@ -621,7 +646,7 @@ export class RaftNode {
         pending.resolve(applied.result);
       }
     }
-    this.observer.entriesApplied(entries.length, (performance.now() - started) / 1000);
+    this.observer.entriesApplied(entries.length, (this.clock.monotonic() - started) / 1000);
     this.serveReadsUpTo(this.machine.appliedIndex);
   }
 
@@ -661,7 +686,7 @@ export class RaftNode {
   }
 
   private expireReadWaiters(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const expired = (w: ReadWaiter): boolean => {
       if (w.deadline > now) return false;
       w.reject(
@@ -678,9 +703,9 @@ export class RaftNode {
 
   /** TTL expiry is decided by the leader and goes through the log, so every node expires the same keys. */
   private proposeExpiries(): void {
-    const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
+    const due = this.machine.dueExpiries(this.clock.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
-      const data = encodeCommand({ time: Date.now(), command: { op: 'expire', map, key, revision } });
+      const data = encodeCommand({ time: this.clock.now(), command: { op: 'expire', map, key, revision } });
       this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop } });
     }
   }
@@ -713,10 +738,6 @@ export class RaftNode {
   private assertRunning(): void {
     if (this.stopped || !this.started) throw new StoppedError();
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function noop(): void {}
