@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Packr, Unpackr } from 'msgpackr';
-import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+import { nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
 
@@ -25,6 +25,8 @@ export interface FileStorageOptions {
   readonly segmentBytes?: number;
   /** fsync each write (default). Off only for benchmarks of the rest of the system. */
   readonly sync?: boolean;
+  /** Where the files live; default: node's file system. */
+  readonly fs?: FileSystem;
 }
 
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
@@ -49,8 +51,9 @@ export class FileStorage implements RaftStorage {
   private readonly snapDir: string;
   private readonly segmentBytes: number;
   private readonly sync: boolean;
+  private readonly fs: FileSystem;
   private segments: Segment[] = [];
-  private file: FileHandle | null = null;
+  private file: WritableFile | null = null;
   private fileBytes = 0;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshotIndex = 0;
@@ -62,19 +65,20 @@ export class FileStorage implements RaftStorage {
     this.snapDir = join(options.dir, 'snap');
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.sync = options.sync ?? true;
+    this.fs = options.fs ?? nodeFileSystem;
   }
 
   async load(): Promise<StoredState> {
-    await mkdir(this.walDir, { recursive: true });
-    await mkdir(this.snapDir, { recursive: true });
+    await this.fs.mkdir(this.walDir);
+    await this.fs.mkdir(this.snapDir);
     const snapshot = await this.loadSnapshot();
     this.snapshotIndex = snapshot?.index ?? 0;
     const entries: Entry[] = [];
-    const names = (await readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
+    const names = (await this.fs.readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
     for (const [i, name] of names.entries()) {
       const path = join(this.walDir, name);
       const segment: Segment = { seq: Number.parseInt(name, 10), path, maxIndex: 0 };
-      const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES);
+      const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES);
       if (scan.kind === 'corrupt') {
         throw new StorageCorruptionError(
           `${path}: ${scan.reason} at byte ${scan.offset}; refusing to start with a damaged log`,
@@ -84,7 +88,7 @@ export class FileStorage implements RaftStorage {
         if (i !== names.length - 1)
           throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
         this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
-        await truncate(path, scan.validBytes);
+        await this.fs.truncate(path, scan.validBytes);
       }
       for (const payload of scan.payloads) {
         const record = unpackr.unpack(payload) as WalRecord;
@@ -154,35 +158,35 @@ export class FileStorage implements RaftStorage {
       await this.append(frameRecord(packr.pack({ truncateFrom: snapshot.index + 1 } satisfies WalRecord)));
     const name = `${String(snapshot.index).padStart(20, '0')}-${snapshot.term}.snap`;
     const temp = join(this.snapDir, `${name}.tmp`);
-    const file = await open(temp, 'w');
+    const file = await this.fs.open(temp, 'w');
     try {
-      await file.writeFile(frameRecord(packr.pack(snapshot)));
+      await file.write(frameRecord(packr.pack(snapshot)));
       if (this.sync) await file.sync();
     } finally {
       await file.close();
     }
-    await rename(temp, join(this.snapDir, name));
+    await this.fs.rename(temp, join(this.snapDir, name));
     await this.syncDir(this.snapDir);
     this.snapshotIndex = snapshot.index;
     // The active segment may hold entries past the snapshot: start a fresh one so older ones can go.
     await this.openSegment();
     for (const segment of this.segments.slice(0, -1)) {
-      if (segment.maxIndex <= snapshot.index) await rm(segment.path, { force: true });
+      if (segment.maxIndex <= snapshot.index) await this.fs.rm(segment.path);
     }
     this.segments = this.segments.filter(
       (s, i) => i === this.segments.length - 1 || s.maxIndex > snapshot.index,
     );
-    const snaps = (await readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
-    for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await rm(join(this.snapDir, old), { force: true });
+    const snaps = (await this.fs.readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
+    for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await this.fs.rm(join(this.snapDir, old));
   }
 
   private async loadSnapshot(): Promise<Snapshot | null> {
-    const names = (await readdir(this.snapDir)).sort();
-    for (const name of names) if (name.endsWith('.tmp')) await rm(join(this.snapDir, name), { force: true });
+    const names = (await this.fs.readdir(this.snapDir)).sort();
+    for (const name of names) if (name.endsWith('.tmp')) await this.fs.rm(join(this.snapDir, name));
     const newest = names.filter((n) => n.endsWith('.snap')).pop();
     if (!newest) return null;
     const path = join(this.snapDir, newest);
-    const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES * 4);
+    const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES * 4);
     if (scan.kind !== 'complete' || scan.payloads.length !== 1) {
       throw new StorageCorruptionError(`${path}: snapshot file is damaged`);
     }
@@ -191,7 +195,7 @@ export class FileStorage implements RaftStorage {
 
   private async append(data: Buffer): Promise<void> {
     const file = this.file!;
-    await file.write(data, 0, data.length, null);
+    await file.write(data);
     if (this.sync) await file.datasync();
     this.fileBytes += data.length;
   }
@@ -201,7 +205,7 @@ export class FileStorage implements RaftStorage {
     await this.file?.close();
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
     const path = join(this.walDir, `${String(seq).padStart(20, '0')}.wal`);
-    this.file = await open(path, 'a');
+    this.file = await this.fs.open(path, 'a');
     this.fileBytes = 0;
     this.segments.push({ seq, path, maxIndex: 0 });
     await this.append(frameRecord(packr.pack({ hardState: this.hardState } satisfies WalRecord)));
@@ -210,12 +214,7 @@ export class FileStorage implements RaftStorage {
 
   private async syncDir(dir: string): Promise<void> {
     if (!this.sync) return;
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await this.fs.syncDir(dir);
   }
 }
 
