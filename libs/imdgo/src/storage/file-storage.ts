@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Packr, Unpackr } from 'msgpackr';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
-import { nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
+import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
 
@@ -69,8 +69,8 @@ export class FileStorage implements RaftStorage {
   }
 
   async load(): Promise<StoredState> {
-    await this.fs.mkdir(this.walDir);
-    await this.fs.mkdir(this.snapDir);
+    await mkdirDurable(this.fs, this.walDir);
+    await mkdirDurable(this.fs, this.snapDir);
     const snapshot = await this.loadSnapshot();
     this.snapshotIndex = snapshot?.index ?? 0;
     const entries: Entry[] = [];
@@ -89,6 +89,8 @@ export class FileStorage implements RaftStorage {
           throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
         this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
         await this.fs.truncate(path, scan.validBytes);
+        // Writes go on in a new segment: were the cut lost in a crash, this one would look damaged.
+        await this.syncFile(path);
       }
       for (const payload of scan.payloads) {
         const record = unpackr.unpack(payload) as WalRecord;
@@ -210,6 +212,16 @@ export class FileStorage implements RaftStorage {
     this.segments.push({ seq, path, maxIndex: 0 });
     await this.append(frameRecord(packr.pack({ hardState: this.hardState } satisfies WalRecord)));
     await this.syncDir(this.walDir);
+  }
+
+  private async syncFile(path: string): Promise<void> {
+    if (!this.sync) return;
+    const file = await this.fs.open(path, 'a');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
   }
 
   private async syncDir(dir: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** An open file. What is written reaches the disk only when synced; its name in the directory needs `syncDir`. */
 export interface WritableFile {
@@ -63,3 +64,16 @@ export const nodeFileSystem: FileSystem = {
     }
   },
 };
+
+/**
+ * `mkdir -p` whose result survives a crash: a new directory's name is durable only once its parent is
+ * synced, so each parent of a created directory is synced, deepest first.
+ */
+export async function mkdirDurable(fs: FileSystem, path: string): Promise<void> {
+  const first = await fs.mkdir(path);
+  if (first === undefined) return;
+  for (let created = path; created !== dirname(created); created = dirname(created)) {
+    await fs.syncDir(dirname(created));
+    if (created === first) return;
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { nodeFileSystem, type FileSystem } from './file-system.ts';
+import { mkdirDurable, nodeFileSystem, type FileSystem } from './file-system.ts';
 
 /**
  * This node's incarnation, kept beside its data: it changes only when the data directory is new or was
@@ -11,11 +11,13 @@ export async function persistentIncarnation(
   options: { readonly fs?: FileSystem } = {},
 ): Promise<string> {
   const fs = options.fs ?? nodeFileSystem;
-  await fs.mkdir(dir);
+  await mkdirDurable(fs, dir);
   const path = join(dir, 'incarnation');
   try {
     return (await fs.readFile(path)).toString('utf8').trim();
-  } catch {
+  } catch (error) {
+    // Only a missing file means new data; a failed read must not pass for a wiped directory.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const incarnation = randomUUID();
     const temp = `${path}.tmp`;
     const file = await fs.open(temp, 'w');
@@ -26,6 +28,8 @@ export async function persistentIncarnation(
       await file.close();
     }
     await fs.rename(temp, path);
+    // The new name is durable only once the directory is synced.
+    await fs.syncDir(dir);
     return incarnation;
   }
 }
