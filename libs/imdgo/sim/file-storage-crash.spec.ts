@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom, type RandomSource } from '../src/raft/random.ts';
 import type { Entry, HardState, Snapshot } from '../src/raft/types.ts';
-import { FileStorage } from '../src/storage/file-storage.ts';
+import { FileStorage, StorageFailedError } from '../src/storage/file-storage.ts';
 import { persistentIncarnation } from '../src/storage/incarnation-file.ts';
 import type { StoredState } from '../src/storage/raft-storage.ts';
 import { SimCrashError, SimFileSystem, type SimFault } from './sim-file-system.ts';
@@ -305,5 +305,29 @@ describe('storage regressions found by crashing the simulated disk', () => {
       beforeOperation: ({ name }) => (name === 'readFile' ? 'eio' : undefined),
     });
     await expect(persistentIncarnation(DIR, { fs })).rejects.toMatchObject({ code: 'EIO' });
+  });
+});
+
+describe('FileStorage after a failed sync', () => {
+  it('refuses every later write, which could otherwise resolve around the lost data', async () => {
+    let failNextSync = false;
+    const fs = new SimFileSystem({
+      random: LOSE_UNSYNCED,
+      beforeOperation: ({ name }) => (failNextSync && name === 'datasync' ? 'eio' : undefined),
+    });
+    const storage = new FileStorage({ dir: DIR, fs });
+    await storage.load();
+    await storage.save({ term: 1, vote: 'a', commit: 0 }, range(1, 1, 1));
+    failNextSync = true;
+    await expect(storage.save(null, range(2, 2, 1))).rejects.toMatchObject({ code: 'EIO' });
+    failNextSync = false;
+    await expect(storage.save(null, range(3, 3, 1))).rejects.toBeInstanceOf(StorageFailedError);
+    await expect(storage.saveSnapshot(snapshot(1, 1), true)).rejects.toBeInstanceOf(StorageFailedError);
+    await storage.close();
+    fs.crash();
+    // A restart reloads what is durable, and writes again.
+    const { storage: reloaded, model } = await load(fs.restart());
+    expect(model.entries).toEqual(['1/1/e1t1']);
+    await reloaded.save(null, range(2, 2, 1));
   });
 });

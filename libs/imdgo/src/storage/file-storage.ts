@@ -19,6 +19,10 @@ export class StorageCorruptionError extends Error {
   override readonly name = 'StorageCorruptionError';
 }
 
+export class StorageFailedError extends Error {
+  override readonly name = 'StorageFailedError';
+}
+
 export interface FileStorageOptions {
   readonly dir: string;
   /** A new segment is started past this size, so compaction can delete whole files. Default 64 MiB. */
@@ -57,6 +61,11 @@ export class FileStorage implements RaftStorage {
   private fileBytes = 0;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshotIndex = 0;
+  /**
+   * The first write or sync that failed. What the files hold is then unknown (after a failed fsync, Linux
+   * may drop the data and let a later fsync succeed without it), so every later write fails too.
+   */
+  private failure: Error | null = null;
   /** Saves and snapshots touch the same open segment: they run one after the other. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -120,11 +129,11 @@ export class FileStorage implements RaftStorage {
 
   save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     if (!hardState && entries.length === 0) return Promise.resolve();
-    return this.serialized(() => this.saveNow(hardState, entries));
+    return this.serialized(() => this.failStop(() => this.saveNow(hardState, entries)));
   }
 
   saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
-    return this.serialized(() => this.saveSnapshotNow(snapshot, keepFollowingEntries));
+    return this.serialized(() => this.failStop(() => this.saveSnapshotNow(snapshot, keepFollowingEntries)));
   }
 
   close(): Promise<void> {
@@ -138,6 +147,21 @@ export class FileStorage implements RaftStorage {
     const result = this.tail.then(operation);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  private async failStop<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.failure) {
+      throw new StorageFailedError(
+        `an earlier write failed (${this.failure.message}); restart to reload what is durable`,
+        { cause: this.failure },
+      );
+    }
+    try {
+      return await operation();
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
   }
 
   private async saveNow(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
