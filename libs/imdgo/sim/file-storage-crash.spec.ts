@@ -94,7 +94,7 @@ function saveSnapshot(s: Snapshot, keepFollowingEntries: boolean): Operation {
   };
 }
 
-/** Hard states, appends, a conflicting tail, segment rolls, compaction, and an installed snapshot. */
+/** Hard states, appends, conflicting tails, segment rolls, compaction, and an installed snapshot. */
 const WORKLOAD: readonly Operation[] = [
   save({ term: 1, vote: 'a', commit: 0 }, range(1, 3, 1)),
   save(null, range(4, 5, 1)),
@@ -106,6 +106,10 @@ const WORKLOAD: readonly Operation[] = [
   save({ term: 3, vote: null, commit: 12 }, range(13, 14, 3)),
   saveSnapshot(snapshot(13, 3), true),
   save({ term: 4, vote: 'c', commit: 14 }, range(15, 15, 4)),
+  // A long uncommitted tail, then a leader of a newer term cuts it, and a snapshot covers what is left.
+  save(null, range(16, 30, 4)),
+  save({ term: 5, vote: 'a', commit: 17 }, range(16, 17, 5)),
+  saveSnapshot(snapshot(17, 5), true),
 ];
 
 const EMPTY: Model = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };

@@ -196,12 +196,12 @@ export class FileStorage implements RaftStorage {
     this.snapshotIndex = snapshot.index;
     // The active segment may hold entries past the snapshot: start a fresh one so older ones can go.
     await this.openSegment();
-    for (const segment of this.segments.slice(0, -1)) {
-      if (segment.maxIndex <= snapshot.index) await this.fs.rm(segment.path);
-    }
-    this.segments = this.segments.filter(
-      (s, i) => i === this.segments.length - 1 || s.maxIndex > snapshot.index,
-    );
+    // Only the oldest segments go: a later one may hold the record that cut entries of an earlier one.
+    let covered = 0;
+    while (covered < this.segments.length - 1 && this.segments[covered]!.maxIndex <= snapshot.index)
+      covered++;
+    for (const segment of this.segments.slice(0, covered)) await this.fs.rm(segment.path);
+    this.segments = this.segments.slice(covered);
     const snaps = (await this.fs.readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
     for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await this.fs.rm(join(this.snapDir, old));
   }
