@@ -15,8 +15,10 @@ import type { FileSystem, WritableFile } from '../src/storage/file-system.ts';
  *   name in its parent durable. A file whose name is lost on a crash is gone, whatever was synced in it.
  * - `crash()` keeps, for each file and each directory, the durable state plus a prefix of its pending
  *   operations in the order they were made (the OS may have flushed some), and may tear the first operation
- *   it does not keep: a random prefix of that write's bytes lands. Each choice is drawn from the injected
- *   random source, so a seed replays a crash exactly. Pending operations never land out of order.
+ *   it does not keep: a random prefix of that write's bytes lands, and the rest of it may read as zeros (the
+ *   file's new size landed before its data, as xfs or ext4 data=writeback allow). Each choice is drawn from
+ *   the injected random source, so a seed replays a crash exactly. Pending operations never land out of
+ *   order.
  * - An injected EIO on `sync`/`datasync` loses that file's pending writes for good (as Linux marks the failed
  *   pages clean): reads still show them, but no later sync makes them durable, and later writes land around
  *   the hole. That is why storage must stop on a failed sync rather than retry.
@@ -383,10 +385,11 @@ export class SimFileSystem implements FileSystem {
     file.durable.apply(file.pending.slice(0, kept));
     const torn = file.pending[kept];
     if (torn?.kind === 'write' && torn.data.length > 1 && this.options.random.int(2) === 0) {
-      file.durable.write(
-        torn.offset,
-        torn.data.subarray(0, 1 + this.options.random.int(torn.data.length - 1)),
-      );
+      const landed = Buffer.from(torn.data);
+      const cut = 1 + this.options.random.int(torn.data.length - 1);
+      const sizeLanded = this.options.random.int(2) === 1;
+      landed.fill(0, cut);
+      file.durable.write(torn.offset, sizeLanded ? landed : landed.subarray(0, cut));
     }
     file.content = file.durable.copy();
     file.pending = [];
