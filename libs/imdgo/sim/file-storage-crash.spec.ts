@@ -296,6 +296,21 @@ describe('storage regressions found by crashing the simulated disk', () => {
     expect(model.entries).toEqual(['1/1/e1t1', '2/1/e2t1', '3/2/e3t2']);
   });
 
+  it('takes the zeros a crash left after the last record for a torn write', async () => {
+    const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
+    const storage = new FileStorage({ dir: DIR, fs });
+    await storage.load();
+    await storage.save({ term: 1, vote: 'a', commit: 0 }, range(1, 2, 1));
+    await storage.close();
+    // What xfs can leave when a crash lands an append's new file size but not its data.
+    const segment = [...fs.durableFiles().keys()].find((path) => path.endsWith('.wal'))!;
+    const file = await fs.open(segment, 'a');
+    await file.write(Buffer.alloc(64));
+    await file.close();
+    const { model } = await load(fs);
+    expect(model.entries).toEqual(['1/1/e1t1', '2/1/e2t1']);
+  });
+
   it('keeps the incarnation it handed out across a crash', async () => {
     const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
     const incarnation = await persistentIncarnation(DIR, { fs });
