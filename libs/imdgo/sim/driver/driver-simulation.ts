@@ -1,0 +1,497 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import type { ImdgoHistoryEvent } from '../../src/checker/index.ts';
+import { RaftNode } from '../../src/driver/raft-node.ts';
+import type { RaftConfig, RaftTestOnlyBugs } from '../../src/raft/index.ts';
+import { SeededRandom } from '../../src/raft/random.ts';
+import type { Entry, NodeId } from '../../src/raft/types.ts';
+import { DEFAULT_MAP, type StoreLimit } from '../../src/state-machine/commands.ts';
+import { encodeImage } from '../../src/state-machine/snapshot-image.ts';
+import { MemoryStorage } from '../../src/storage/memory-storage.ts';
+import type { RaftStorage } from '../../src/storage/raft-storage.ts';
+import { drawNemesisPlan, runNemesisStep, type NemesisPlan, type NemesisTarget } from '../nemesis.ts';
+import { drawNetworkFaults, SimNetwork } from '../sim-network.ts';
+import { Trace } from '../trace.ts';
+import { DriverInvariants } from './driver-invariants.ts';
+import { DriverWorkload, type ClientTarget, type WorkloadHost } from './driver-workload.ts';
+import { SimWire, type Delivery, type SimTransport } from './sim-transport.ts';
+import { SimProcess, VirtualTime } from './virtual-time.ts';
+
+export interface DriverSimulationOptions {
+  readonly seed: number;
+  /** Virtual milliseconds of load under faults, before the healing phase. */
+  readonly durationMs?: number;
+  readonly testOnlyBugs?: RaftTestOnlyBugs;
+}
+
+export interface DriverSimulationResult {
+  readonly seed: number;
+  readonly violation: string | null;
+  readonly traceDigest: string;
+  readonly traceTail: readonly string[];
+  readonly history: readonly ImdgoHistoryEvent[];
+  readonly stats: {
+    readonly nodes: number;
+    readonly memoryMode: boolean;
+    readonly virtualMs: number;
+    readonly applied: number;
+    readonly completedOps: number;
+    readonly unknownOps: number;
+    readonly faults: Readonly<Record<string, number>>;
+  };
+}
+
+const TICK_MS = 100;
+const REQUEST_TIMEOUT_MS = 3_000;
+const HEAL_DEADLINE_MS = 30_000;
+const CHECK_EVERY_MS = 500;
+
+/** One node: its current process (null while down) and what survives a crash. */
+interface SimMember {
+  readonly id: NodeId;
+  process: SimProcess | null;
+  transport: SimTransport | null;
+  node: RaftNode | null;
+  /** Survives a crash only in data-directory mode. */
+  disk: RaftStorage;
+  incarnation: string;
+  downUntil: number | null;
+}
+
+/** Per-seed settings: storage mode, the core's tuning and the driver's (swarm testing). */
+interface Profile {
+  readonly memoryMode: boolean;
+  readonly snapshotThreshold: number;
+  readonly storeLimit: StoreLimit | null;
+  /** Chance that a lost connection is signalled to the peers (`peerUnreachable`). */
+  readonly peerDownRate: number;
+  readonly raft: Partial<RaftConfig>;
+}
+
+function drawProfile(random: SeededRandom): Profile {
+  return {
+    memoryMode: random.chance(0.5),
+    snapshotThreshold: random.chance(0.6) ? 5 + random.int(100) : 1_000_000,
+    storeLimit: random.chance(0.3)
+      ? { maxBytes: 300 + random.int(3000), evictTtl: random.chance(0.5) }
+      : null,
+    peerDownRate: random.chance(0.5) ? random.next() : 0,
+    raft: {
+      preVote: random.chance(0.7),
+      checkQuorum: random.chance(0.6),
+      maxMessageBytes: random.pick([1, 64, 4096, 1024 * 1024]),
+      maxInflightMessages: random.pick([1, 4, 256]),
+      snapshotTrailingEntries: random.pick([0, 3, 40]),
+      heartbeatTicks: 1 + random.int(2),
+      electionTicks: 4 + random.int(random.pick([4, 10])),
+    },
+  };
+}
+
+/** Routes the driver's log lines into the trace; an error line (the driver halting) fails the run. */
+class TraceLogger implements LoggerService {
+  sink: DriverSimulation | null = null;
+  log(): void {}
+  warn(): void {}
+  debug(): void {}
+  verbose(): void {}
+  error(message: unknown): void {
+    this.sink?.driverError(String(message));
+  }
+}
+
+const traceLogger = new TraceLogger();
+Logger.overrideLogger(traceLogger);
+
+/**
+ * One deterministic run of the production `RaftNode` (with the real `KvStateMachine`, `SnapshotTransfer`,
+ * `ForwardBatcher`, sessions and TTL expiry) on virtual time, over a faulty simulated network, with
+ * crashes, restarts and pauses, and clients recording a history. Everything random comes from `seed`.
+ */
+export class DriverSimulation implements NemesisTarget, WorkloadHost {
+  private readonly time = new VirtualTime();
+  private readonly random: SeededRandom;
+  private readonly profile: Profile;
+  private readonly wire: SimWire;
+  private readonly plan: NemesisPlan;
+  private readonly members = new Map<NodeId, SimMember>();
+  private readonly invariants = new DriverInvariants();
+  private readonly trace = new Trace();
+  private readonly workload: DriverWorkload;
+  private readonly faultCounts: Record<string, number> = {};
+  private readonly options: DriverSimulationOptions;
+  private restarts = 0;
+  private processes = 0;
+  private healing = false;
+  /** `key=value` of every value some node applied. */
+  private readonly appliedValues = new Set<string>();
+
+  constructor(options: DriverSimulationOptions) {
+    this.options = options;
+    this.random = new SeededRandom(options.seed);
+    this.profile = drawProfile(this.random);
+    const network = new SimNetwork<Delivery>(this.random, drawNetworkFaults(this.random));
+    this.wire = new SimWire(this.time, network);
+    this.plan = drawNemesisPlan(this.random);
+    const size = this.random.chance(0.5) ? 3 : 5;
+    for (let i = 1; i <= size; i++) {
+      // Peer ids are `host:port`, as the production transport's are.
+      const id = `n${i}:7000`;
+      this.members.set(id, {
+        id,
+        process: null,
+        transport: null,
+        node: null,
+        disk: new MemoryStorage(),
+        incarnation: `${id}.0`,
+        downUntil: null,
+      });
+    }
+    this.workload = new DriverWorkload(this.random, this, REQUEST_TIMEOUT_MS * 2);
+    this.trace.line(
+      0,
+      `start nodes=${size} profile=${JSON.stringify(this.profile)} faults=${JSON.stringify(network.faults)} plan=${JSON.stringify(this.plan)}`,
+    );
+  }
+
+  async run(): Promise<DriverSimulationResult> {
+    traceLogger.sink = this;
+    try {
+      return await this.runLoop();
+    } finally {
+      traceLogger.sink = null;
+    }
+  }
+
+  private async runLoop(): Promise<DriverSimulationResult> {
+    const durationMs = this.options.durationMs ?? 8_000;
+    for (const member of this.members.values())
+      this.time.at(this.random.int(TICK_MS), () => this.boot(member));
+    this.time.at(200, () => this.workload.start(1 + this.random.int(5)));
+    this.time.at(this.plan.minIntervalMs, () => this.nemesis());
+    this.time.at(durationMs, () => this.startHealing());
+    let converged = false;
+    let nextCheck = CHECK_EVERY_MS;
+    while (this.violation() === null) {
+      if (!(await this.time.step())) break;
+      if (this.time.now < nextCheck) continue;
+      nextCheck = this.time.now + CHECK_EVERY_MS;
+      if (!this.profile.memoryMode) await this.checkDurability();
+      if (!this.healing) continue;
+      if (this.converged()) {
+        converged = true;
+        break;
+      }
+      if (this.time.now > durationMs + HEAL_DEADLINE_MS) {
+        this.invariants.fail(`liveness: no convergence ${HEAL_DEADLINE_MS} ms after healing`);
+      }
+    }
+    if (this.violation() === null && converged) {
+      this.checkReplicasAgree();
+      const machine = [...this.members.values()][0]!.node!.machine;
+      const counters = this.workload.checkIncrements(
+        (key) => (machine.get(DEFAULT_MAP, key, Number.MAX_SAFE_INTEGER)?.value as number | undefined) ?? 0,
+      );
+      if (counters) this.invariants.fail(counters);
+    }
+    if (this.violation() === null) this.checkReads();
+    for (const member of this.members.values()) member.process?.crash();
+    return {
+      seed: this.options.seed,
+      violation: this.violation(),
+      traceDigest: this.trace.digest(),
+      traceTail: this.trace.lastLines(),
+      history: this.workload.history,
+      stats: {
+        nodes: this.members.size,
+        memoryMode: this.profile.memoryMode,
+        virtualMs: this.time.now,
+        applied: this.invariants.highestApplied(),
+        completedOps: this.workload.completed,
+        unknownOps: this.workload.unknown,
+        faults: this.faultCounts,
+      },
+    };
+  }
+
+  driverError(message: string): void {
+    this.log(`driver error: ${message.split('\n')[0]}`);
+    this.invariants.fail(`driver error: ${message.split('\n')[0]}`);
+  }
+
+  private violation(): string | null {
+    return this.invariants.violation ?? this.workload.violation;
+  }
+
+  // ---- node processes ----
+
+  private boot(member: SimMember): void {
+    const process = new SimProcess(this.time);
+    const transport = this.wire.transport(member.id, process);
+    const id = member.id;
+    const node = new RaftNode({
+      id,
+      members: [...this.members.keys()],
+      incarnation: member.incarnation,
+      snapshotThreshold: this.profile.snapshotThreshold,
+      storeLimit: this.profile.storeLimit,
+      maxPendingWrites: 10_000,
+      transport,
+      storage: member.disk,
+      tickMs: TICK_MS,
+      electionTicks: this.profile.raft.electionTicks!,
+      heartbeatTicks: this.profile.raft.heartbeatTicks!,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      random: new SeededRandom(this.random.int(2 ** 31)),
+      onChange: (change) => {
+        if (change.type === 'set') this.appliedValues.add(`${change.key}=${JSON.stringify(change.value)}`);
+      },
+      onRoleChange: (state) => {
+        this.log(`${id} ${state.role} term=${state.term} leader=${state.leader ?? '-'}`);
+        this.invariants.onRoleChange(id, state);
+      },
+      scheduler: process,
+      // New in every process, as the random production one is (the incarnation survives a data-mode restart).
+      sessionClient: `s${++this.processes}`,
+      raftTuning: { ...this.profile.raft, testOnlyBugs: this.options.testOnlyBugs },
+    });
+    const apply = node.machine.apply.bind(node.machine);
+    node.machine.apply = (entry: Entry) => {
+      this.invariants.onApplied(id, entry);
+      return apply(entry);
+    };
+    member.process = process;
+    member.transport = transport;
+    member.node = node;
+    member.downUntil = null;
+    node.start().catch((error: Error) => this.invariants.fail(`${id} failed to start: ${error.message}`));
+  }
+
+  crash(id: NodeId, downMs: number): void {
+    const member = this.members.get(id)!;
+    if (!member.process || this.healing) return;
+    const memoryLoss = this.profile.memoryMode;
+    // Memory mode promises safety while fewer than a majority lose their memory at once (README).
+    if (memoryLoss && !this.mayLoseMemory(id)) return;
+    this.count(memoryLoss ? 'crash (memory lost)' : 'crash');
+    member.process.crash();
+    if (member.transport) this.wire.detach(member.transport);
+    member.process = null;
+    member.transport = null;
+    member.node = null;
+    member.downUntil = this.time.now + downMs;
+    if (memoryLoss) {
+      member.disk = new MemoryStorage();
+      member.incarnation = `${id}.${++this.restarts}`;
+    }
+    if (this.random.chance(this.profile.peerDownRate)) this.wire.signalPeerDown(id, this.random.int(20));
+    this.time.at(this.time.now + downMs, () => this.restart(member));
+    this.log(`crash ${id} for ${downMs} ms`);
+  }
+
+  private restart(member: SimMember): void {
+    if (member.process) return;
+    this.log(`restart ${member.id} as ${member.incarnation}`);
+    this.boot(member);
+  }
+
+  /** Memory-mode crashes only while every node is up, a voter, and caught up with the leader. */
+  private mayLoseMemory(id: NodeId): boolean {
+    const leader = this.leaderNode();
+    if (!leader) return false;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return false;
+    for (const member of this.members.values()) {
+      if (!member.process || member.process.pausedUntil > this.time.now) return false;
+      const seat = status.members.find((m) => m.id === member.id);
+      if (!seat?.voter || seat.matchIndex !== status.lastIndex) return false;
+    }
+    return this.members.has(id);
+  }
+
+  private leaderNode(): RaftNode | null {
+    let best: RaftNode | null = null;
+    let bestTerm = -1;
+    for (const member of this.members.values()) {
+      const node = member.node;
+      if (!node?.isLeader() || member.process!.pausedUntil > this.time.now) continue;
+      const term = node.localStatus().term;
+      if (term > bestTerm) {
+        best = node;
+        bestTerm = term;
+      }
+    }
+    return best;
+  }
+
+  // ---- NemesisTarget ----
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.members.keys()];
+  }
+
+  leader(): NodeId | null {
+    return this.leaderNode()?.id ?? null;
+  }
+
+  crashedCount(): number {
+    return [...this.members.values()].filter((m) => m.process === null).length;
+  }
+
+  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
+    this.count('partition');
+    this.wire.network.partition(a, b);
+  }
+
+  blockOneWay(from: NodeId, to: NodeId): void {
+    this.count('one-way');
+    this.wire.network.blockOneWay(from, to);
+  }
+
+  clog(from: NodeId, to: NodeId): void {
+    this.count('clog');
+    this.wire.network.clog(from, to);
+  }
+
+  unclogOne(): void {
+    const released = this.wire.network.unclogOne();
+    if (!released) return;
+    this.log(`unclog ${released.from} -> ${released.to} (${released.messages.length} held)`);
+    for (const delivery of this.random.shuffle(released.messages)) {
+      this.time.at(this.time.now + this.wire.network.delay(), delivery);
+    }
+  }
+
+  pause(id: NodeId, pausedMs: number): void {
+    const process = this.members.get(id)!.process;
+    if (!process || process.pausedUntil > this.time.now) return;
+    this.count('pause');
+    process.pausedUntil = this.time.now + pausedMs;
+    this.log(`pause ${id} for ${pausedMs} ms`);
+  }
+
+  heal(): void {
+    this.count('heal');
+    this.wire.network.heal();
+  }
+
+  log(text: string): void {
+    this.trace.line(this.time.now, text);
+  }
+
+  // ---- WorkloadHost ----
+
+  reachable(): readonly ClientTarget[] {
+    const targets: ClientTarget[] = [];
+    for (const member of this.members.values()) {
+      const { node, process } = member;
+      if (!node || !process || process.pausedUntil > this.time.now) continue;
+      targets.push({ id: member.id, node, incarnation: member.incarnation, now: () => process.now() });
+    }
+    return targets;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.time.at(this.time.now + ms, resolve));
+  }
+
+  within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+    return new Promise((resolve, reject) => {
+      const timer = this.time.at(this.time.now + ms, () => resolve('timeout'));
+      promise.then(
+        (value) => {
+          timer.cancelled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          timer.cancelled = true;
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
+  // ---- phases and checks ----
+
+  private nemesis(): void {
+    if (this.healing) return;
+    runNemesisStep(this.random, this.plan, this);
+    if (this.wire.network.isClogged() && this.random.chance(0.3)) this.unclogOne();
+    const next =
+      this.plan.minIntervalMs + this.random.int(this.plan.maxIntervalMs - this.plan.minIntervalMs + 1);
+    this.time.at(this.time.now + next, () => this.nemesis());
+  }
+
+  private startHealing(): void {
+    this.healing = true;
+    this.workload.stop();
+    this.wire.network.heal();
+    while (this.wire.network.isClogged()) this.unclogOne();
+    for (const member of this.members.values()) {
+      if (member.process) member.process.pausedUntil = 0;
+      else this.restart(member);
+    }
+    this.log('healing: faults stopped');
+  }
+
+  /** Every node up, applied up to the leader's commit, which covers the leader's whole log. */
+  private converged(): boolean {
+    const leader = this.leaderNode();
+    if (!leader) return false;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return false;
+    for (const member of this.members.values()) {
+      if (!member.node || member.node.machine.appliedIndex !== status.commitIndex) return false;
+    }
+    return true;
+  }
+
+  /** Replicas at the same applied index hold the same state: data, versions, TTL deadlines and sessions. */
+  private checkReplicasAgree(): void {
+    const images = new Map<NodeId, Buffer>();
+    for (const member of this.members.values()) {
+      const machine = member.node!.machine;
+      images.set(member.id, Buffer.from(encodeImage(machine.capture())));
+    }
+    const [first, ...rest] = [...images.entries()];
+    for (const [id, image] of rest) {
+      if (!image.equals(first![1])) {
+        this.invariants.fail(`convergence: ${id} and ${first![0]} differ at the same applied index`);
+        return;
+      }
+    }
+  }
+
+  /** Local and leader reads return only values some node applied, never one that was never committed. */
+  private checkReads(): void {
+    for (const read of this.workload.uncheckedReads) {
+      if (read.value === null || this.appliedValues.has(`${read.key}=${JSON.stringify(read.value)}`))
+        continue;
+      this.invariants.fail(
+        `${read.consistency} read of ${read.key} returned ${JSON.stringify(read.value)}, never applied`,
+      );
+      return;
+    }
+  }
+
+  /**
+   * Checked when the leader's configuration is committed (nothing past its commit) and names every node a
+   * voter: every entry committed so far is then on a majority of all the disks.
+   */
+  private async checkDurability(): Promise<void> {
+    const leader = this.leaderNode();
+    if (!leader) return;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return;
+    if (status.members.filter((m) => m.voter).length !== this.members.size) return;
+    const disks = await Promise.all([...this.members.values()].map((m) => m.disk.load()));
+    this.invariants.checkDurability(disks);
+  }
+
+  private count(kind: string): void {
+    this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
+  }
+}
+
+export function runDriverSimulation(options: DriverSimulationOptions): Promise<DriverSimulationResult> {
+  return new DriverSimulation(options).run();
+}
