@@ -318,6 +318,12 @@ describe('storage regressions found by crashing the simulated disk', () => {
     expect(await persistentIncarnation(DIR, { fs: fs.restart() })).toBe(incarnation);
   });
 
+  it('makes a new incarnation with the injected generator, for seeded runs', async () => {
+    const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
+    expect(await persistentIncarnation(DIR, { fs, newId: () => 'n1-seeded' })).toBe('n1-seeded');
+    expect(await persistentIncarnation(DIR, { fs, newId: () => 'other' })).toBe('n1-seeded');
+  });
+
   it('does not take a failed read of the incarnation for a new data directory', async () => {
     const fs = new SimFileSystem({
       random: LOSE_UNSYNCED,

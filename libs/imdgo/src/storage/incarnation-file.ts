@@ -8,7 +8,11 @@ import { mkdirDurable, nodeFileSystem, type FileSystem } from './file-system.ts'
  */
 export async function persistentIncarnation(
   dir: string,
-  options: { readonly fs?: FileSystem } = {},
+  options: {
+    readonly fs?: FileSystem;
+    /** Makes a new incarnation id; default a random UUID (the simulator passes a seeded one). */
+    readonly newId?: () => string;
+  } = {},
 ): Promise<string> {
   const fs = options.fs ?? nodeFileSystem;
   await mkdirDurable(fs, dir);
@@ -18,7 +22,7 @@ export async function persistentIncarnation(
   } catch (error) {
     // Only a missing file means new data; a failed read must not pass for a wiped directory.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const incarnation = randomUUID();
+    const incarnation = (options.newId ?? randomUUID)();
     const temp = `${path}.tmp`;
     const file = await fs.open(temp, 'w');
     try {
