@@ -318,6 +318,26 @@ describe('storage regressions found by crashing the simulated disk', () => {
     expect(await persistentIncarnation(DIR, { fs: fs.restart() })).toBe(incarnation);
   });
 
+  it('gives back the incarnation it returned, wherever a crash strikes', async () => {
+    for (let crashAt = 0; crashAt <= 12; crashAt++) {
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const fs = new SimFileSystem({
+          random: new SeededRandom(seed),
+          beforeOperation: ({ index }) => (index === crashAt ? 'crash' : undefined),
+        });
+        const returned = await persistentIncarnation(DIR, { fs, newId: () => 'first' }).catch(
+          (error: unknown) => {
+            if (error instanceof SimCrashError) return null;
+            throw error;
+          },
+        );
+        fs.crash();
+        const again = await persistentIncarnation(DIR, { fs: fs.restart(), newId: () => 'second' });
+        if (returned !== null) expect(again, `crash at ${crashAt}, seed ${seed}`).toBe(returned);
+      }
+    }
+  });
+
   it('makes a new incarnation with the injected generator, for seeded runs', async () => {
     const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
     expect(await persistentIncarnation(DIR, { fs, newId: () => 'n1-seeded' })).toBe('n1-seeded');
