@@ -6,8 +6,11 @@ import { SeededRandom } from '../../src/raft/random.ts';
 import type { Entry, NodeId } from '../../src/raft/types.ts';
 import { DEFAULT_MAP, type StoreLimit } from '../../src/state-machine/commands.ts';
 import { encodeImage } from '../../src/state-machine/snapshot-image.ts';
+import { FileStorage } from '../../src/storage/file-storage.ts';
+import { persistentIncarnation } from '../../src/storage/incarnation-file.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
-import type { RaftStorage } from '../../src/storage/raft-storage.ts';
+import type { RaftStorage, StoredState } from '../../src/storage/raft-storage.ts';
+import { SimFileSystem } from '../sim-file-system.ts';
 import { drawNemesisPlan, runNemesisStep, type NemesisPlan, type NemesisTarget } from '../nemesis.ts';
 import { drawNetworkFaults, SimNetwork } from '../sim-network.ts';
 import { Trace } from '../trace.ts';
@@ -51,11 +54,14 @@ interface SimMember {
   process: SimProcess | null;
   transport: SimTransport | null;
   node: RaftNode | null;
-  /** Survives a crash only in data-directory mode. */
-  disk: RaftStorage;
+  /** Memory mode: the process's storage, lost with it. */
+  memory: MemoryStorage;
+  /** Data-directory mode: the disk under the real FileStorage; a crash keeps what was synced. */
+  disk: SimFileSystem | null;
   incarnation: string;
-  downUntil: number | null;
 }
+
+const DATA_DIR = '/data';
 
 /** Per-seed settings: storage mode, the core's tuning and the driver's (swarm testing). */
 interface Profile {
@@ -64,6 +70,8 @@ interface Profile {
   readonly storeLimit: StoreLimit | null;
   /** Chance that a lost connection is signalled to the peers (`peerUnreachable`). */
   readonly peerDownRate: number;
+  /** Data-directory mode: chance that the process crashes before each file operation. */
+  readonly diskCrashRate: number;
   readonly raft: Partial<RaftConfig>;
 }
 
@@ -75,6 +83,7 @@ function drawProfile(random: SeededRandom): Profile {
       ? { maxBytes: 300 + random.int(3000), evictTtl: random.chance(0.5) }
       : null,
     peerDownRate: random.chance(0.5) ? random.next() : 0,
+    diskCrashRate: random.chance(0.5) ? 0 : random.next() * 0.002,
     raft: {
       preVote: random.chance(0.7),
       checkQuorum: random.chance(0.6),
@@ -141,9 +150,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         process: null,
         transport: null,
         node: null,
-        disk: new MemoryStorage(),
+        memory: new MemoryStorage(),
+        disk: null,
         incarnation: `${id}.0`,
-        downUntil: null,
       });
     }
     this.workload = new DriverWorkload(this.random, this, REQUEST_TIMEOUT_MS * 2);
@@ -226,6 +235,46 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
 
   private boot(member: SimMember): void {
     const process = new SimProcess(this.time);
+    member.process = process;
+    if (this.profile.memoryMode) {
+      this.startNode(member, process, member.memory);
+      return;
+    }
+    const fs = this.mountDisk(member, process);
+    const random = new SeededRandom(this.random.int(2 ** 31));
+    persistentIncarnation(DATA_DIR, { fs, newId: () => `${member.id}.${random.int(2 ** 31)}` }).then(
+      (incarnation) => {
+        if (!process.alive) return;
+        member.incarnation = incarnation;
+        const storage = new FileStorage({ dir: DATA_DIR, fs, segmentBytes: 4096 });
+        this.startNode(member, process, boundToProcess(storage, process));
+      },
+      (error: Error) => {
+        if (process.alive)
+          this.invariants.fail(`${member.id} failed to read its incarnation: ${error.message}`);
+      },
+    );
+  }
+
+  /** The node's disk for a new process: what the last crash left, with this seed's crash points armed. */
+  private mountDisk(member: SimMember, process: SimProcess): SimFileSystem {
+    const options = {
+      schedule: (delayMs: number, run: () => void) => process.at(this.time.now + delayMs, run),
+      beforeOperation: () => {
+        if (this.healing || !process.alive || !this.random.chance(this.profile.diskCrashRate))
+          return undefined;
+        // Between two file operations: the disk keeps what was synced (and some of what was not).
+        this.kill(member, 50 + this.random.int(1000), 'disk crash');
+        return 'crash' as const;
+      },
+    };
+    member.disk = member.disk
+      ? member.disk.restart(options)
+      : new SimFileSystem({ random: new SeededRandom(this.random.int(2 ** 31)), ...options });
+    return member.disk;
+  }
+
+  private startNode(member: SimMember, process: SimProcess, storage: RaftStorage): void {
     const transport = this.wire.transport(member.id, process);
     const id = member.id;
     const node = new RaftNode({
@@ -236,7 +285,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       storeLimit: this.profile.storeLimit,
       maxPendingWrites: 10_000,
       transport,
-      storage: member.disk,
+      storage,
       tickMs: TICK_MS,
       electionTicks: this.profile.raft.electionTicks!,
       heartbeatTicks: this.profile.raft.heartbeatTicks!,
@@ -259,10 +308,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       this.invariants.onApplied(id, entry);
       return apply(entry);
     };
-    member.process = process;
     member.transport = transport;
     member.node = node;
-    member.downUntil = null;
     node.start().catch((error: Error) => this.invariants.fail(`${id} failed to start: ${error.message}`));
   }
 
@@ -272,20 +319,26 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const memoryLoss = this.profile.memoryMode;
     // Memory mode promises safety while fewer than a majority lose their memory at once (README).
     if (memoryLoss && !this.mayLoseMemory(id)) return;
-    this.count(memoryLoss ? 'crash (memory lost)' : 'crash');
-    member.process.crash();
+    member.disk?.crash();
+    this.kill(member, downMs, memoryLoss ? 'crash (memory lost)' : 'crash');
+  }
+
+  /** Ends the member's process at once (its disk crashes with it) and restarts it after `downMs`. */
+  private kill(member: SimMember, downMs: number, cause: string): void {
+    const id = member.id;
+    this.count(cause);
+    member.process!.crash();
     if (member.transport) this.wire.detach(member.transport);
     member.process = null;
     member.transport = null;
     member.node = null;
-    member.downUntil = this.time.now + downMs;
-    if (memoryLoss) {
-      member.disk = new MemoryStorage();
+    if (this.profile.memoryMode) {
+      member.memory = new MemoryStorage();
       member.incarnation = `${id}.${++this.restarts}`;
     }
     if (this.random.chance(this.profile.peerDownRate)) this.wire.signalPeerDown(id, this.random.int(20));
     this.time.at(this.time.now + downMs, () => this.restart(member));
-    this.log(`crash ${id} for ${downMs} ms`);
+    this.log(`${cause} ${id} for ${downMs} ms`);
   }
 
   private restart(member: SimMember): void {
@@ -483,13 +536,57 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return;
     if (status.members.filter((m) => m.voter).length !== this.members.size) return;
-    const disks = await Promise.all([...this.members.values()].map((m) => m.disk.load()));
+    const disks: StoredState[] = [];
+    for (const member of this.members.values()) {
+      if (!member.disk) return;
+      disks.push(await loadAfterCrash(member.disk));
+    }
     this.invariants.checkDurability(disks);
   }
 
   private count(kind: string): void {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
   }
+}
+
+/**
+ * Storage whose answers reach only a living process: a crashed process's awaits never settle, as the
+ * process is gone, instead of failing inside code that no longer runs.
+ */
+function boundToProcess(storage: RaftStorage, process: SimProcess): RaftStorage {
+  const bound = <T>(promise: Promise<T>): Promise<T> =>
+    new Promise((resolve, reject) =>
+      promise.then(
+        (value) => {
+          if (process.alive) resolve(value);
+        },
+        (error: unknown) => {
+          if (process.alive) reject(error as Error);
+        },
+      ),
+    );
+  return {
+    load: () => bound(storage.load()),
+    save: (hardState, entries) => {
+      const saving = storage.save(hardState, entries);
+      return saving ? bound(saving) : saving;
+    },
+    saveSnapshot: (snapshot, keep) => bound(storage.saveSnapshot(snapshot, keep)),
+    close: () => bound(storage.close()),
+  };
+}
+
+/** What FileStorage would load from `disk` if it crashed now and lost everything not synced. */
+async function loadAfterCrash(disk: SimFileSystem): Promise<StoredState> {
+  const copy = new SimFileSystem({ random: { int: () => 0 } });
+  for (const [path, data] of disk.durableFiles()) {
+    const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+    await copy.mkdir(dir);
+    const file = await copy.open(path, 'w');
+    await file.write(data);
+    await file.close();
+  }
+  return new FileStorage({ dir: DATA_DIR, fs: copy }).load();
 }
 
 export function runDriverSimulation(options: DriverSimulationOptions): Promise<DriverSimulationResult> {

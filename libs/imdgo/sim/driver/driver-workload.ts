@@ -242,11 +242,14 @@ export class DriverWorkload {
   private async increment(target: ClientTarget, key: string): Promise<boolean> {
     const counter = this.increments.get(key) ?? { acknowledged: [], unknown: 0 };
     this.increments.set(key, counter);
+    // Unknown until it answers: the run may end with it in flight, and applied.
+    counter.unknown++;
     // The driver retries a lost reply with the same session stamp: it must count once.
     const outcome = await this.settle(target.node.write({ op: 'increment', key, delta: 1 }));
+    if (outcome.kind === 'unknown') return true;
+    counter.unknown--;
     if (outcome.kind === 'ok' && outcome.value.applied)
       counter.acknowledged.push(outcome.value.value as number);
-    else if (outcome.kind !== 'refused') counter.unknown++;
     return true;
   }
 
