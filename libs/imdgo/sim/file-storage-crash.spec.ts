@@ -178,7 +178,7 @@ describe('FileStorage over a simulated disk that crashes between any two file op
         const where = `crash at operation ${crashAt}, seed ${seed}`;
         try {
           const { model } = await load(fs.restart());
-          if (!acceptable.some((a) => isDeepEqual(a, model))) {
+          if (!acceptable.some((a) => isDeepStrictEqual(a, model))) {
             failures.push(
               `${where}: loaded ${JSON.stringify(model)}, expected one of ${JSON.stringify(acceptable)}`,
             );
@@ -233,7 +233,7 @@ describe('FileStorage over a simulated disk that crashes between any two file op
             const withEntry = { ...recovered, entries: [...recovered.entries, describeEntry(next)] };
             const withBoth = { ...withEntry, hardState: { ...recovered.hardState, term: 9 } };
             const acceptable = appended ? [withBoth] : [recovered, withEntry, withBoth];
-            if (!acceptable.some((a) => isDeepEqual(a, model))) {
+            if (!acceptable.some((a) => isDeepStrictEqual(a, model))) {
               failures.push(
                 `${where2}: loaded ${JSON.stringify(model)}, expected ${JSON.stringify(acceptable)}`,
               );
@@ -247,10 +247,6 @@ describe('FileStorage over a simulated disk that crashes between any two file op
     expect(failures.slice(0, 5)).toEqual([]);
   });
 });
-
-function isDeepEqual(a: Model, b: Model): boolean {
-  return isDeepStrictEqual(a, b);
-}
 
 /** Creates directories with their names already durable, for tests of what happens inside them. */
 async function createDurably(fs: SimFileSystem, dirs: readonly string[]): Promise<void> {
