@@ -72,6 +72,8 @@ interface Profile {
   readonly peerDownRate: number;
   /** Data-directory mode: chance that the process crashes before each file operation. */
   readonly diskCrashRate: number;
+  /** Chance that a nemesis step transfers leadership or removes a member (often the leader) instead. */
+  readonly churnRate: number;
   readonly raft: Partial<RaftConfig>;
 }
 
@@ -84,6 +86,7 @@ function drawProfile(random: SeededRandom): Profile {
       : null,
     peerDownRate: random.chance(0.5) ? random.next() : 0,
     diskCrashRate: random.chance(0.5) ? 0 : random.next() * 0.002,
+    churnRate: random.chance(0.5) ? 0 : random.next() * 0.6,
     raft: {
       preVote: random.chance(0.7),
       checkQuorum: random.chance(0.6),
@@ -130,6 +133,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private readonly options: DriverSimulationOptions;
   private restarts = 0;
   private processes = 0;
+  /** Members asked to leave: decommissioned once the removal is committed. */
+  private readonly removing = new Set<NodeId>();
   private healing = false;
   /** `key=value` of every value some node applied. */
   private readonly appliedValues = new Set<string>();
@@ -184,6 +189,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       if (!(await this.time.step())) break;
       if (this.time.now < nextCheck) continue;
       nextCheck = this.time.now + CHECK_EVERY_MS;
+      this.decommissionRemoved();
       if (!this.profile.memoryMode) await this.checkDurability();
       if (!this.healing) continue;
       if (this.converged()) {
@@ -467,11 +473,63 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
 
   private nemesis(): void {
     if (this.healing) return;
-    runNemesisStep(this.random, this.plan, this);
+    if (this.random.chance(this.profile.churnRate)) this.churn();
+    else runNemesisStep(this.random, this.plan, this);
     if (this.wire.network.isClogged() && this.random.chance(0.3)) this.unclogOne();
     const next =
       this.plan.minIntervalMs + this.random.int(this.plan.maxIntervalMs - this.plan.minIntervalMs + 1);
     this.time.at(this.time.now + next, () => this.nemesis());
+  }
+
+  /**
+   * Leadership transfer, or `removeMember` (of the leader half the time) through a random node. A removed
+   * member is decommissioned: wiped, and started again later as a new member that rejoins by discovery.
+   */
+  private churn(): void {
+    const leader = this.leaderNode();
+    const targets = this.reachable();
+    if (!leader || targets.length === 0) return;
+    const via = this.random.pick(targets);
+    const others = this.nodeIds().filter((id) => id !== leader.id);
+    if (this.random.chance(0.4)) {
+      const target = this.random.chance(0.3) ? null : this.random.pick(others);
+      this.count('transfer');
+      this.log(`transfer leadership from ${leader.id} to ${target ?? 'any'} via ${via.id}`);
+      via.node.transferLeadership(target).catch(() => {});
+      return;
+    }
+    const voters = leader.localStatus().members.filter((m) => m.voter);
+    if (voters.length < 2) return;
+    const victim = this.random.chance(0.5) ? leader.id : this.random.pick(voters).id;
+    this.count('remove member');
+    this.log(`remove ${victim} via ${via.id}`);
+    this.removing.add(victim);
+    via.node.changeMembership({ type: 'remove', id: victim }).catch(() => {});
+  }
+
+  /** Members whose removal the leader committed are decommissioned, whether or not the caller heard. */
+  private decommissionRemoved(): void {
+    const leader = this.leaderNode();
+    if (!leader || this.removing.size === 0) return;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return;
+    for (const id of this.removing) {
+      if (status.members.some((m) => m.id === id && m.id !== status.nodeId)) continue;
+      if (id === status.nodeId && status.members.find((m) => m.id === id)?.voter) continue;
+      this.removing.delete(id);
+      this.decommission(id);
+    }
+  }
+
+  private decommission(id: NodeId): void {
+    const member = this.members.get(id)!;
+    if (!member.process) return;
+    this.log(`decommission ${id}: wiped, back as a new member`);
+    member.disk?.crash();
+    this.kill(member, 100 + this.random.int(2000), 'decommission');
+    member.disk = null;
+    member.memory = new MemoryStorage();
+    member.incarnation = `${id}.${++this.restarts}`;
   }
 
   private startHealing(): void {
