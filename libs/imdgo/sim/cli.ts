@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatImdgoHistory } from '../src/checker/index.ts';
 import type { RaftTestOnlyBugs } from '../src/raft/index.ts';
 import { checkSeed, type CheckedRun } from './check-run.ts';
-import { checkDriverSeed, type CheckedDriverRun } from './driver/driver-check-run.ts';
+import type { CheckedDriverRun } from './driver/driver-check-run.ts';
 
 const CORE_BUGS = [
   'commitPreviousTermEntries',
@@ -21,6 +21,9 @@ const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core
   --mode core: the pure Raft core under a minimal driver (fast)
   --bug ${[...CORE_BUGS, ...DRIVER_ONLY_BUGS].join('|')}
       runs a deliberately broken core (the last two in driver mode only)`;
+
+/** Loaded only when used, so that the core mode does not pay for the driver's modules. */
+const driverMode = () => import('./driver/driver-check-run.ts');
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -71,7 +74,7 @@ async function main(): Promise<number> {
   for (let seed = start; seed < start + seeds; seed++) {
     const run: CheckedRun | CheckedDriverRun =
       mode === 'driver'
-        ? await checkDriverSeed({ seed, durationMs, testOnlyBugs })
+        ? await (await driverMode()).checkDriverSeed({ seed, durationMs, testOnlyBugs })
         : checkSeed({ seed, durationMs, testOnlyBugs });
     operations += run.operations;
     if (run.operations > largest.operations) largest = { seed, operations: run.operations };
