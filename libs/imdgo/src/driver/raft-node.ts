@@ -72,6 +72,13 @@ export interface RaftNodeOptions {
       | 'testOnlyBugs'
     >
   >;
+  /** Deliberately broken behaviours, only for the simulator's tests that prove its checks bite. */
+  readonly testOnlyBugs?: DriverTestOnlyBugs;
+}
+
+export interface DriverTestOnlyBugs {
+  /** Persist a Ready's hard state and entries before installing the snapshot it carries (issue 10, bug 2). */
+  readonly persistReadyBeforeSnapshot?: boolean;
 }
 
 /** What followers send the leader over the request channel. */
@@ -563,9 +570,12 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
+        // The snapshot first (etcd's order): its entries and commit index must not be durable before it.
+        const snapshotLast = this.options.testOnlyBugs?.persistReadyBeforeSnapshot === true;
+        if (ready.snapshot && !snapshotLast) await this.snapshots.install(ready.snapshot);
         const saving = this.options.storage.save(ready.hardState, ready.entries);
         if (saving) await saving;
-        if (ready.snapshot) await this.snapshots.install(ready.snapshot);
+        if (ready.snapshot && snapshotLast) await this.snapshots.install(ready.snapshot);
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
