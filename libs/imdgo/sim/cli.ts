@@ -11,8 +11,11 @@ const CORE_BUGS = [
   'forgetVoteOnRestart',
   'configChangeBeforeTermCommit',
 ];
-/** Flags of the issue-10 bugs, re-created in the core by their fixes; the driver mode takes them too. */
-const DRIVER_ONLY_BUGS = ['commitOnStaleMatch', 'singleVoterReadWithoutMembership'];
+/** Flags of the issue-10 bugs, re-created in the core by their fixes: for the driver mode only. */
+const DRIVER_MODE_CORE_BUGS = ['commitOnStaleMatch', 'singleVoterReadWithoutMembership'];
+/** Broken behaviours of the node driver itself. */
+const DRIVER_BUGS = ['persistReadyBeforeSnapshot'];
+const DRIVER_ONLY_BUGS = [...DRIVER_MODE_CORE_BUGS, ...DRIVER_BUGS];
 
 const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--duration MS] [--bug NAME] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
@@ -20,7 +23,7 @@ const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core
   --mode driver (default): the production RaftNode, state machine and storage on virtual time
   --mode core: the pure Raft core under a minimal driver (fast)
   --bug ${[...CORE_BUGS, ...DRIVER_ONLY_BUGS].join('|')}
-      runs a deliberately broken core (the last two in driver mode only)`;
+      runs a deliberately broken core or driver (the last three in driver mode only)`;
 
 /** Loaded only when used, so that the core mode does not pay for the driver's modules. */
 const driverMode = () => import('./driver/driver-check-run.ts');
@@ -64,7 +67,9 @@ async function main(): Promise<number> {
     console.error(`--bug must be one of ${bugs.join(', ')}`);
     return 2;
   }
-  const testOnlyBugs: RaftTestOnlyBugs | undefined = values.bug ? { [values.bug]: true } : undefined;
+  const broken = values.bug ? { [values.bug]: true } : undefined;
+  const driverBugs = values.bug && DRIVER_BUGS.includes(values.bug) ? broken : undefined;
+  const testOnlyBugs: RaftTestOnlyBugs | undefined = driverBugs ? undefined : broken;
 
   const began = performance.now();
   let passed = 0;
@@ -74,7 +79,7 @@ async function main(): Promise<number> {
   for (let seed = start; seed < start + seeds; seed++) {
     const run: CheckedRun | CheckedDriverRun =
       mode === 'driver'
-        ? await (await driverMode()).checkDriverSeed({ seed, durationMs, testOnlyBugs })
+        ? await (await driverMode()).checkDriverSeed({ seed, durationMs, testOnlyBugs, driverBugs })
         : checkSeed({ seed, durationMs, testOnlyBugs });
     operations += run.operations;
     if (run.operations > largest.operations) largest = { seed, operations: run.operations };

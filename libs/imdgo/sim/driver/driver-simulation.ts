@@ -1,6 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { ImdgoHistoryEvent } from '../../src/checker/index.ts';
-import { RaftNode } from '../../src/driver/raft-node.ts';
+import { RaftNode, type DriverTestOnlyBugs } from '../../src/driver/raft-node.ts';
 import type { RaftConfig, RaftTestOnlyBugs } from '../../src/raft/index.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import type { Entry, NodeId } from '../../src/raft/types.ts';
@@ -24,6 +24,7 @@ export interface DriverSimulationOptions {
   /** Virtual milliseconds of load under faults, before the healing phase. */
   readonly durationMs?: number;
   readonly testOnlyBugs?: RaftTestOnlyBugs;
+  readonly driverBugs?: DriverTestOnlyBugs;
 }
 
 export interface DriverSimulationResult {
@@ -308,6 +309,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       // New in every process, as the random production one is (the incarnation survives a data-mode restart).
       sessionClient: `s${++this.processes}`,
       raftTuning: { ...this.profile.raft, testOnlyBugs: this.options.testOnlyBugs },
+      testOnlyBugs: this.options.driverBugs,
     });
     const apply = node.machine.apply.bind(node.machine);
     node.machine.apply = (entry: Entry) => {
@@ -356,7 +358,10 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   /** Memory-mode crashes only while every node is up, a voter, and caught up with the leader. */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
-    if (!leader) return false;
+    return leader !== null && this.wholeCluster(leader) && this.members.has(id);
+  }
+
+  private wholeCluster(leader: RaftNode): boolean {
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return false;
     for (const member of this.members.values()) {
@@ -364,7 +369,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       const seat = status.members.find((m) => m.id === member.id);
       if (!seat?.voter || seat.matchIndex !== status.lastIndex) return false;
     }
-    return this.members.has(id);
+    return true;
   }
 
   private leaderNode(): RaftNode | null {
@@ -489,6 +494,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const leader = this.leaderNode();
     const targets = this.reachable();
     if (!leader || targets.length === 0) return;
+    // Only from a whole cluster: removing a member while another's seat is lost can leave the new
+    // configuration without a live majority for good (there is no strict reconfiguration check).
+    if (!this.wholeCluster(leader)) return;
     const via = this.random.pick(targets);
     const others = this.nodeIds().filter((id) => id !== leader.id);
     if (this.random.chance(0.4)) {
@@ -504,7 +512,12 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     this.count('remove member');
     this.log(`remove ${victim} via ${via.id}`);
     this.removing.add(victim);
-    via.node.changeMembership({ type: 'remove', id: victim }).catch(() => {});
+    via.node.changeMembership({ type: 'remove', id: victim }).then(
+      () => {
+        if (this.removing.delete(victim)) this.decommission(victim);
+      },
+      () => {},
+    );
   }
 
   /** Members whose removal the leader committed are decommissioned, whether or not the caller heard. */

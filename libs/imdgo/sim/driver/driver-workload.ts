@@ -219,17 +219,19 @@ export class DriverWorkload {
     op: Pick<ImdgoHistoryEvent, 'f' | 'key' | 'value'>,
     command: KvCommand,
   ): Promise<boolean> {
-    this.record(target, { process, type: 'invoke', ...op });
+    const invoke: ImdgoHistoryEvent = { process, type: 'invoke', ...op };
+    this.record(target, invoke);
     const outcome = await this.settle(target.node.write(command));
-    // A cas that failed says the value differed; one refused for another reason (the memory cap, overload)
-    // had no effect, which the history cannot say of a cas: it is recorded as unknown, which is weaker.
     const refused =
       outcome.kind === 'refused' || (outcome.kind === 'ok' && outcome.value.refusal !== undefined);
-    if (refused && op.f !== 'cas') {
-      this.record(target, { process, type: 'fail', ...op });
+    if (refused) {
+      // Certainly without effect (the memory cap, overload): the call leaves the history. (A failed cas
+      // would say the value differed.)
+      this.history.splice(this.history.lastIndexOf(invoke), 1);
+      this.host.log(`client ${process} refused ${op.f} ${op.key}`);
       return true;
     }
-    if (outcome.kind === 'ok' && !refused) {
+    if (outcome.kind === 'ok') {
       this.record(target, { process, type: outcome.value.applied ? 'ok' : 'fail', ...op });
       this.completed++;
       return true;
