@@ -73,6 +73,8 @@ interface Profile {
   readonly peerDownRate: number;
   /** Data-directory mode: chance that the process crashes before each file operation. */
   readonly diskCrashRate: number;
+  /** Data-directory mode: chance that the process crashes right before installing a snapshot. */
+  readonly installCrashRate: number;
   /** Chance that a nemesis step transfers leadership or removes a member (often the leader) instead. */
   readonly churnRate: number;
   readonly raft: Partial<RaftConfig>;
@@ -88,6 +90,7 @@ function drawProfile(random: SeededRandom): Profile {
     peerDownRate: random.chance(0.5) ? random.next() : 0,
     diskCrashRate: random.chance(0.5) ? 0 : random.next() * 0.002,
     churnRate: random.chance(0.5) ? 0 : random.next() * 0.6,
+    installCrashRate: random.chance(0.5) ? 0 : random.next(),
     raft: {
       preVote: random.chance(0.7),
       checkQuorum: random.chance(0.6),
@@ -254,7 +257,11 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         if (!process.alive) return;
         member.incarnation = incarnation;
         const storage = new FileStorage({ dir: DATA_DIR, fs, segmentBytes: 4096 });
-        this.startNode(member, process, boundToProcess(storage, process));
+        this.startNode(
+          member,
+          process,
+          boundToProcess(storage, process, (write) => this.crashBeforeWrite(member, write)),
+        );
       },
       (error: Error) => {
         if (process.alive)
@@ -279,6 +286,19 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       ? member.disk.restart(options)
       : new SimFileSystem({ random: new SeededRandom(this.random.int(2 ** 31)), ...options });
     return member.disk;
+  }
+
+  /**
+   * A crash point between two of the driver's storage writes (those of one Ready included), more often
+   * right before a snapshot from the leader is installed: the writes before it are durable, it is not.
+   */
+  private crashBeforeWrite(member: SimMember, write: 'save' | 'install' | 'snapshot'): boolean {
+    if (this.healing || !member.process) return false;
+    const rate = write === 'install' ? this.profile.installCrashRate : this.profile.diskCrashRate * 5;
+    if (!this.random.chance(rate)) return false;
+    member.disk?.crash();
+    this.kill(member, 50 + this.random.int(1000), `crash before ${write}`);
+    return true;
   }
 
   private startNode(member: SimMember, process: SimProcess, storage: RaftStorage): void {
@@ -624,7 +644,12 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
  * Storage whose answers reach only a living process: a crashed process's awaits never settle, as the
  * process is gone, instead of failing inside code that no longer runs.
  */
-function boundToProcess(storage: RaftStorage, process: SimProcess): RaftStorage {
+function boundToProcess(
+  storage: RaftStorage,
+  process: SimProcess,
+  crashBeforeWrite: (write: 'save' | 'install' | 'snapshot') => boolean,
+): RaftStorage {
+  const never = new Promise<never>(() => {});
   const bound = <T>(promise: Promise<T>): Promise<T> =>
     new Promise((resolve, reject) =>
       promise.then(
@@ -639,10 +664,12 @@ function boundToProcess(storage: RaftStorage, process: SimProcess): RaftStorage 
   return {
     load: () => bound(storage.load()),
     save: (hardState, entries) => {
+      if (crashBeforeWrite('save')) return never;
       const saving = storage.save(hardState, entries);
       return saving ? bound(saving) : saving;
     },
-    saveSnapshot: (snapshot, keep) => bound(storage.saveSnapshot(snapshot, keep)),
+    saveSnapshot: (snapshot, keep) =>
+      crashBeforeWrite(keep ? 'snapshot' : 'install') ? never : bound(storage.saveSnapshot(snapshot, keep)),
     close: () => bound(storage.close()),
   };
 }
