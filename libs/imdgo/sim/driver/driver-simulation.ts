@@ -137,6 +137,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private readonly options: DriverSimulationOptions;
   private restarts = 0;
   private processes = 0;
+  /** Memory mode: members whose memory loss the cluster has not yet made good. */
+  private readonly lostSeats = new Set<NodeId>();
   /** Members asked to leave: decommissioned once the removal is committed. */
   private readonly removing = new Set<NodeId>();
   private healing = false;
@@ -347,6 +349,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const memoryLoss = this.profile.memoryMode;
     // Memory mode promises safety while fewer than a majority lose their memory at once (README).
     if (memoryLoss && !this.mayLoseMemory(id)) return;
+    if (memoryLoss) this.lostSeats.add(id);
     member.disk?.crash();
     this.kill(member, downMs, memoryLoss ? 'crash (memory lost)' : 'crash');
   }
@@ -375,19 +378,43 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     this.boot(member);
   }
 
-  /** Memory-mode crashes only while every node is up, a voter, and caught up with the leader. */
+  /**
+   * Memory mode promises safety while fewer than a majority of the seats lost their memory at once: one
+   * loss at a time, the next only once the last one's new process caught up with a committed
+   * configuration. Other members may meanwhile be partitioned, paused or behind.
+   */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
-    return leader !== null && this.wholeCluster(leader) && this.members.has(id);
-  }
-
-  private wholeCluster(leader: RaftNode): boolean {
+    if (!leader) return false;
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return false;
-    for (const member of this.members.values()) {
-      if (!member.process || member.process.pausedUntil > this.time.now) return false;
-      const seat = status.members.find((m) => m.id === member.id);
-      if (!seat?.voter || seat.matchIndex !== status.lastIndex) return false;
+    for (const lost of this.lostSeats) {
+      const member = this.members.get(lost)!;
+      const seat = status.members.find((m) => m.id === lost);
+      const caughtUp =
+        member.node !== null &&
+        member.node.machine.appliedIndex >= status.commitIndex &&
+        seat?.voter === true &&
+        seat.matchIndex === status.lastIndex;
+      if (!caughtUp) return false;
+      this.lostSeats.delete(lost);
+    }
+    if ([...this.members.values()].some((m) => m.process === null)) return false;
+    // Every node a voter: with fewer (a cluster still forming), one loss can be a majority of them.
+    const voters = status.members.filter((m) => m.voter).map((m) => m.id);
+    return voters.length === this.members.size && voters.includes(id);
+  }
+
+  /** Membership changes only while every voter is up and caught up, and no seat is being regained. */
+  private wholeCluster(leader: RaftNode): boolean {
+    if (this.lostSeats.size > 0) return false;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return false;
+    for (const seat of status.members) {
+      if (!seat.voter) continue;
+      const process = this.members.get(seat.id)?.process;
+      if (!process || process.pausedUntil > this.time.now || seat.matchIndex !== status.lastIndex)
+        return false;
     }
     return true;
   }
