@@ -73,6 +73,8 @@ interface Profile {
   readonly peerDownRate: number;
   /** Data-directory mode: chance that the process crashes before each file operation. */
   readonly diskCrashRate: number;
+  /** Data-directory mode: the slowest file operation; slow disks let more messages arrive during a save. */
+  readonly diskLatencyMs: number;
   /** Data-directory mode: chance that the process crashes right before installing a snapshot. */
   readonly installCrashRate: number;
   /** Chance that a nemesis step transfers leadership or removes a member (often the leader) instead. */
@@ -91,6 +93,7 @@ function drawProfile(random: SeededRandom): Profile {
     diskCrashRate: random.chance(0.5) ? 0 : random.next() * 0.002,
     churnRate: random.chance(0.5) ? 0 : random.next() * 0.6,
     installCrashRate: random.chance(0.5) ? 0 : random.next(),
+    diskLatencyMs: random.pick([1, 3, 10]),
     raft: {
       preVote: random.chance(0.7),
       checkQuorum: random.chance(0.6),
@@ -276,6 +279,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private mountDisk(member: SimMember, process: SimProcess): SimFileSystem {
     const options = {
       schedule: (delayMs: number, run: () => void) => process.at(this.time.now + delayMs, run),
+      maxLatencyMs: this.profile.diskLatencyMs,
       beforeOperation: () => {
         if (this.healing || !process.alive || !this.random.chance(this.profile.diskCrashRate))
           return undefined;
