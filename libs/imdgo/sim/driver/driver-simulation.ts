@@ -399,7 +399,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         member.node !== null &&
         member.node.machine.appliedIndex >= status.commitIndex &&
         seat?.voter === true &&
-        seat.matchIndex === status.lastIndex;
+        seat.matchIndex === status.lastIndex &&
+        seatIncarnation(leader, lost) === member.incarnation;
       if (!caughtUp) return false;
       this.lostSeats.delete(lost);
     }
@@ -703,6 +704,17 @@ function boundToProcess(
       crashBeforeWrite(keep ? 'snapshot' : 'install') ? never : bound(storage.saveSnapshot(snapshot, keep)),
     close: () => bound(storage.close()),
   };
+}
+
+/**
+ * The process the leader's configuration seats for `id`. Read from the core's private state: the driver
+ * publishes no incarnations, and a match index alone may still be the old process's (issue 10).
+ */
+function seatIncarnation(leader: RaftNode, id: NodeId): string | undefined {
+  const core = (
+    leader as unknown as { raft: { membership: { current: { incarnations?: Record<string, string> } } } }
+  ).raft;
+  return core.membership.current.incarnations?.[id];
 }
 
 /** What FileStorage would load from `disk` if it crashed now and lost everything not synced. */
