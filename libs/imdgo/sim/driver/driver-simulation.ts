@@ -48,6 +48,8 @@ const TICK_MS = 100;
 const REQUEST_TIMEOUT_MS = 3_000;
 const HEAL_DEADLINE_MS = 30_000;
 const CHECK_EVERY_MS = 500;
+/** A running node outside the configuration this long is taken for removed, not rejoining. */
+const OUTSIDE_LIMIT_MS = 5_000;
 
 /** One node: its current process (null while down) and what survives a crash. */
 interface SimMember {
@@ -142,6 +144,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private processes = 0;
   /** Memory mode: members whose memory loss the cluster has not yet made good. */
   private readonly lostSeats = new Set<NodeId>();
+  /** When each running node was first seen outside the leader's configuration. */
+  private readonly outsideSince = new Map<NodeId, number>();
   /** Members asked to leave: decommissioned once the removal is committed. */
   private readonly removing = new Set<NodeId>();
   private healing = false;
@@ -564,25 +568,57 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     this.count('remove member');
     this.log(`remove ${victim} via ${via.id}`);
     this.removing.add(victim);
+    if (victim === leader.id && this.random.chance(0.5)) {
+      // Cut the leader off while its own removal is in flight: it may go on serving with a configuration
+      // it is no longer part of, while the others elect a leader of a newer term.
+      const at = this.time.now + this.random.int(40);
+      const ms = 300 + this.random.int(2000);
+      this.time.at(at, () => {
+        if (this.healing) return;
+        this.log(`isolate removed leader ${victim} for ${ms} ms`);
+        this.partition(
+          [victim],
+          this.nodeIds().filter((id) => id !== victim),
+        );
+        this.time.at(this.time.now + ms, () => this.wire.network.reconnect(victim));
+      });
+    }
     via.node.changeMembership({ type: 'remove', id: victim }).then(
       () => {
-        if (this.removing.delete(victim)) this.decommission(victim);
+        // Also after an earlier decommission: a retried removal may have removed the rejoined member.
+        this.removing.delete(victim);
+        this.decommission(victim);
       },
       () => {},
     );
   }
 
-  /** Members whose removal the leader committed are decommissioned, whether or not the caller heard. */
+  /**
+   * Members whose removal the leader committed are decommissioned, whether or not the caller heard; so is
+   * a running node left outside the configuration for long (a retried removal can take a rejoined member).
+   */
   private decommissionRemoved(): void {
     const leader = this.leaderNode();
-    if (!leader || this.removing.size === 0) return;
+    if (!leader) return;
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return;
+    const inConfig = (id: NodeId): boolean =>
+      status.members.some((m) => m.id === id && (m.id !== status.nodeId || m.voter));
     for (const id of this.removing) {
-      if (status.members.some((m) => m.id === id && m.id !== status.nodeId)) continue;
-      if (id === status.nodeId && status.members.find((m) => m.id === id)?.voter) continue;
+      if (inConfig(id)) continue;
       this.removing.delete(id);
       this.decommission(id);
+    }
+    for (const member of this.members.values()) {
+      if (!member.process || inConfig(member.id)) {
+        this.outsideSince.delete(member.id);
+        continue;
+      }
+      const since = this.outsideSince.get(member.id) ?? this.time.now;
+      this.outsideSince.set(member.id, since);
+      if (this.time.now - since < OUTSIDE_LIMIT_MS) continue;
+      this.outsideSince.delete(member.id);
+      this.decommission(member.id);
     }
   }
 
