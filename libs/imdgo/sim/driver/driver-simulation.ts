@@ -311,6 +311,30 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     return true;
   }
 
+  /**
+   * The seed's targeted fault at a moment where it does the most damage (nemesis.ts): a leader just elected,
+   * or its first commit, crashed before it tells anyone or cut off for a while.
+   */
+  private faultAtPoint(member: SimMember, point: 'elected' | 'first-commit'): void {
+    const fault = this.plan.points[point];
+    if (this.healing || !fault || !member.process || !this.random.chance(fault.rate)) return;
+    const downMs = this.random.chance(fault.quickRate) ? this.random.int(30) : 100 + this.random.int(3000);
+    this.count(`${fault.action}@${point}`);
+    if (fault.action === 'isolate') {
+      this.log(`${point}: isolate ${member.id} for ${downMs} ms`);
+      this.wire.network.partition(
+        [member.id],
+        this.nodeIds().filter((other) => other !== member.id),
+      );
+      this.time.at(this.time.now + downMs, () => this.wire.network.reconnect(member.id));
+    } else if (fault.action === 'crash-unsent') {
+      this.log(`${point}: crash ${member.id} before it sends`);
+      this.crash(member.id, downMs);
+    } else {
+      this.time.at(this.time.now + this.random.int(20), () => this.crash(member.id, downMs));
+    }
+  }
+
   private startNode(member: SimMember, process: SimProcess, storage: RaftStorage): void {
     const transport = this.wire.transport(member.id, process);
     const id = member.id;
@@ -334,6 +358,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       onRoleChange: (state) => {
         this.log(`${id} ${state.role} term=${state.term} leader=${state.leader ?? '-'}`);
         this.invariants.onRoleChange(id, state);
+        if (state.role === 'leader') this.faultAtPoint(member, 'elected');
       },
       scheduler: process,
       // New in every process, as the random production one is (the incarnation survives a data-mode restart).
@@ -342,9 +367,16 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       testOnlyBugs: this.options.driverBugs,
     });
     const apply = node.machine.apply.bind(node.machine);
+    let firstCommitTerm = 0;
     node.machine.apply = (entry: Entry) => {
       this.invariants.onApplied(id, entry);
-      return apply(entry);
+      const applied = apply(entry);
+      if (node.isLeader() && entry.term > firstCommitTerm) {
+        // A new leader's first commit: what it commits of earlier terms is not yet known to the others.
+        firstCommitTerm = entry.term;
+        this.faultAtPoint(member, 'first-commit');
+      }
+      return applied;
     };
     member.transport = transport;
     member.node = node;

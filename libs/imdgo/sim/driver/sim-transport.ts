@@ -88,7 +88,8 @@ export class SimTransport implements PeerTransport {
   }
 
   send(to: string, message: unknown): void {
-    if (!this.listening) return;
+    // A crashed process sends nothing more, even from the code still running in its last turn.
+    if (!this.listening || !this.process.alive) return;
     const copy = wireClone(message);
     this.wire.route(
       this.id,
@@ -105,6 +106,7 @@ export class SimTransport implements PeerTransport {
   }
 
   request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T> {
+    if (!this.process.alive) return new Promise<T>(() => {});
     if (!this.listening) return Promise.reject(new PeerTransportError('stopped', to, 'transport stopped'));
     return new Promise<T>((resolve, reject) => {
       let settled = false;
