@@ -3,7 +3,7 @@ import type { ImdgoHistoryEvent } from '../../src/checker/index.ts';
 import { RaftNode, type DriverTestOnlyBugs } from '../../src/driver/raft-node.ts';
 import type { RaftConfig, RaftTestOnlyBugs } from '../../src/raft/index.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
-import type { Entry, NodeId } from '../../src/raft/types.ts';
+import type { Entry, HardState, NodeId } from '../../src/raft/types.ts';
 import { DEFAULT_MAP, type StoreLimit } from '../../src/state-machine/commands.ts';
 import { encodeImage } from '../../src/state-machine/snapshot-image.ts';
 import { FileStorage } from '../../src/storage/file-storage.ts';
@@ -62,6 +62,8 @@ interface SimMember {
   /** Data-directory mode: the disk under the real FileStorage; a crash keeps what was synced. */
   disk: SimFileSystem | null;
   incarnation: string;
+  /** The last term in which this node's persisted vote went to another node (for the vote point fault). */
+  lastVoteTerm: number;
 }
 
 const DATA_DIR = '/data';
@@ -171,6 +173,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         memory: new MemoryStorage(),
         disk: null,
         incarnation: `${id}.0`,
+        lastVoteTerm: 0,
       });
     }
     this.workload = new DriverWorkload(this.random, this, REQUEST_TIMEOUT_MS * 2);
@@ -269,7 +272,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         this.startNode(
           member,
           process,
-          boundToProcess(storage, process, (write) => this.crashBeforeWrite(member, write)),
+          boundToProcess(storage, process, (write, hardState, entries) =>
+            this.crashBeforeWrite(member, write, hardState, entries),
+          ),
         );
       },
       (error: Error) => {
@@ -302,13 +307,54 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
    * A crash point between two of the driver's storage writes (those of one Ready included), more often
    * right before a snapshot from the leader is installed: the writes before it are durable, it is not.
    */
-  private crashBeforeWrite(member: SimMember, write: 'save' | 'install' | 'snapshot'): boolean {
+  private crashBeforeWrite(
+    member: SimMember,
+    write: 'save' | 'install' | 'snapshot',
+    hardState: HardState | null = null,
+    entries: readonly Entry[] = [],
+  ): boolean {
     if (this.healing || !member.process) return false;
+    if (write === 'save' && this.pointBeforeSave(member, hardState, entries)) return true;
     const rate = write === 'install' ? this.profile.installCrashRate : this.profile.diskCrashRate * 5;
     if (!this.random.chance(rate)) return false;
     member.disk?.crash();
     this.kill(member, 50 + this.random.int(1000), `crash before ${write}`);
     return true;
+  }
+
+  /**
+   * The seed's point faults seen from storage (data-directory mode): a leader crashes before its new entries
+   * are durable or sent; a node that just granted a vote crashes a few ms after persisting it.
+   */
+  private pointBeforeSave(
+    member: SimMember,
+    hardState: HardState | null,
+    entries: readonly Entry[],
+  ): boolean {
+    const node = member.node;
+    if (!node) return false;
+    const append = this.plan.points['leader-append'];
+    if (append && entries.length > 0 && node.isLeader() && this.random.chance(append.rate)) {
+      this.count('crash@leader-append');
+      member.disk?.crash();
+      this.kill(
+        member,
+        this.random.chance(append.quickRate) ? this.random.int(30) : 100 + this.random.int(3000),
+        'crash before leader append',
+      );
+      return true;
+    }
+    const vote = this.plan.points.vote;
+    const granted = hardState?.vote ?? null;
+    if (vote && granted !== null && granted !== member.id && hardState!.term > member.lastVoteTerm) {
+      member.lastVoteTerm = hardState!.term;
+      if (this.random.chance(vote.rate)) {
+        this.count('crash@vote');
+        const downMs = this.random.chance(vote.quickRate) ? this.random.int(30) : 100 + this.random.int(3000);
+        this.time.at(this.time.now + this.random.int(20), () => this.crash(member.id, downMs));
+      }
+    }
+    return false;
   }
 
   /**
@@ -747,7 +793,11 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
 function boundToProcess(
   storage: RaftStorage,
   process: SimProcess,
-  crashBeforeWrite: (write: 'save' | 'install' | 'snapshot') => boolean,
+  crashBeforeWrite: (
+    write: 'save' | 'install' | 'snapshot',
+    hardState?: HardState | null,
+    entries?: readonly Entry[],
+  ) => boolean,
 ): RaftStorage {
   const never = new Promise<never>(() => {});
   const bound = <T>(promise: Promise<T>): Promise<T> =>
@@ -764,7 +814,7 @@ function boundToProcess(
   return {
     load: () => bound(storage.load()),
     save: (hardState, entries) => {
-      if (crashBeforeWrite('save')) return never;
+      if (crashBeforeWrite('save', hardState, entries)) return never;
       const saving = storage.save(hardState, entries);
       return saving ? bound(saving) : saving;
     },
