@@ -374,7 +374,6 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       );
       this.time.at(this.time.now + downMs, () => this.wire.network.reconnect(member.id));
     } else if (fault.action === 'crash-unsent') {
-      this.log(`${point}: crash ${member.id} before it sends`);
       this.crash(member.id, downMs);
     } else {
       this.time.at(this.time.now + this.random.int(20), () => this.crash(member.id, downMs));
@@ -471,7 +470,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
    */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
-    if (!leader) return false;
+    // A removal in flight may already rule as a smaller configuration, where one loss can be a majority.
+    if (!leader || this.removing.size > 0) return false;
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return false;
     for (const lost of this.lostSeats) {
