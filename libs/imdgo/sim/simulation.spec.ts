@@ -83,20 +83,29 @@ describe('sim CLI', () => {
   }
 
   it('exits 0 when every seed passes, and says so on its last line', async () => {
-    const { code, stdout } = await sim('--seeds', '20', '--start', '1');
+    const { code, stdout } = await sim('--mode', 'core', '--seeds', '20', '--start', '1');
     expect(code).toBe(0);
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('20 passed, 0 failed');
   });
 
+  it('runs the production driver by default', async () => {
+    const { code, stdout } = await sim('--seeds', '3', '--start', '1');
+    expect(code).toBe(0);
+    expect(stdout).toContain('driver mode: 3 seeds');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('3 passed, 0 failed');
+  }, 60_000);
+
   it('exits 1 on a broken core, printing each failing seed with a command that replays it', async () => {
-    const { code, stdout } = await sim('--bug', 'skipLogUpToDateCheck', '--seeds', '50');
+    const { code, stdout } = await sim('--mode', 'core', '--bug', 'skipLogUpToDateCheck', '--seeds', '50');
     expect(code).toBe(1);
     const seed = /^FAIL seed (\d+): /m.exec(stdout)?.[1];
     expect(seed).toBeDefined();
-    expect(stdout).toContain(`replay:  npm run sim -- --start ${seed} --seeds 1 --bug skipLogUpToDateCheck`);
+    expect(stdout).toContain(
+      `replay:  npm run sim -- --start ${seed} --seeds 1 --mode core --bug skipLogUpToDateCheck`,
+    );
     const trace = new RegExp(`^FAIL seed ${seed}: .*\\n.* trace=(\\w+)`, 'm').exec(stdout)?.[1];
 
-    const replay = await sim('--start', seed!, '--seeds', '1', '--bug', 'skipLogUpToDateCheck');
+    const replay = await sim('--mode', 'core', '--seed', seed!, '--bug', 'skipLogUpToDateCheck');
     expect(replay.code).toBe(1);
     expect(replay.stdout).toContain(`trace=${trace}`);
     expect(replay.stdout.trimEnd().split('\n').at(-1)).toBe('0 passed, 1 failed');

@@ -6,11 +6,15 @@ import type { SessionStamp } from '../state-machine/commands.ts';
  * number, and carries the lowest one still unanswered so the state machine can forget older results.
  */
 export class ClientSession {
-  // 72 random bits: unique enough for the life of a cluster, and short, since every write carries it.
-  private readonly client = randomBytes(9).toString('base64url');
+  private readonly client: string;
   private nextSeq = 1;
   private lowestUnanswered = 1;
   private readonly inFlight = new Set<number>();
+
+  // 72 random bits: unique enough for the life of a cluster, and short, since every write carries it.
+  constructor(client: string = randomBytes(9).toString('base64url')) {
+    this.client = client;
+  }
 
   begin(): SessionStamp {
     const seq = this.nextSeq++;

@@ -2,6 +2,7 @@ import type { NodeId } from '../raft/types.ts';
 import type { CommandResult } from '../state-machine/commands.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
+import { systemScheduler, type Scheduler } from './scheduler.ts';
 
 /** The leader's answer to a batch: one outcome per command, in order. */
 export type ForwardOutcome = { readonly result: CommandResult } | { readonly error: string };
@@ -20,9 +21,11 @@ interface Waiting {
 export class ForwardBatcher {
   private readonly waiting = new Map<NodeId, Waiting[]>();
   private readonly transport: PeerTransport;
+  private readonly scheduler: Scheduler;
 
-  constructor(transport: PeerTransport) {
+  constructor(transport: PeerTransport, scheduler: Scheduler = systemScheduler) {
     this.transport = transport;
+    this.scheduler = scheduler;
   }
 
   forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
@@ -31,7 +34,7 @@ export class ForwardBatcher {
       if (!batch) {
         batch = [];
         this.waiting.set(leader, batch);
-        setImmediate(() => this.flush(leader));
+        this.scheduler.defer(() => this.flush(leader));
       }
       batch.push({ data, timeoutMs, resolve, reject });
     });

@@ -10,8 +10,11 @@ export async function persistReady(
   storage: RaftStorage,
   ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'>,
   installSnapshot: (snapshot: SnapshotMeta) => Promise<void>,
+  /** Test-only: the old, unsafe order (issue 10, bug 2), for the simulator to prove it is caught. */
+  snapshotLast = false,
 ): Promise<void> {
-  if (ready.snapshot) await installSnapshot(ready.snapshot);
+  if (ready.snapshot && !snapshotLast) await installSnapshot(ready.snapshot);
   const saving = storage.save(ready.hardState, ready.entries);
   if (saving) await saving;
+  if (ready.snapshot && snapshotLast) await installSnapshot(ready.snapshot);
 }

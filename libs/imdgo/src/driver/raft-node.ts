@@ -7,7 +7,7 @@ import {
   StoppedError,
   ValueTooLargeError,
 } from '../errors.ts';
-import { Raft, type RaftOptions } from '../raft/index.ts';
+import { Raft, type RaftConfig, type RaftOptions } from '../raft/index.ts';
 import type { RandomSource } from '../raft/random.ts';
 import type { ConfigChange, Entry, Message, NodeId, Ready, SnapshotMeta, SoftState } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
@@ -33,6 +33,7 @@ import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import { toRaftMessage } from './wire-validation.ts';
+import { delay, systemScheduler, type Scheduler, type TimerHandle } from './scheduler.ts';
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
@@ -61,6 +62,29 @@ export interface RaftNodeOptions {
   readonly onReset?: (revision: number) => void;
   readonly onRoleChange?: (state: SoftState) => void;
   readonly observer?: NodeObserver;
+  /** Clocks and timers; the simulator passes virtual ones. */
+  readonly scheduler?: Scheduler;
+  /** This node's client id in the session table; random by default. */
+  readonly sessionClient?: string;
+  /** Core settings beyond the timing above (the simulator varies them per seed); the core's defaults otherwise. */
+  readonly raftTuning?: Partial<
+    Pick<
+      RaftConfig,
+      | 'preVote'
+      | 'checkQuorum'
+      | 'maxMessageBytes'
+      | 'maxInflightMessages'
+      | 'snapshotTrailingEntries'
+      | 'testOnlyBugs'
+    >
+  >;
+  /** Deliberately broken behaviours, only for the simulator's tests that prove its checks bite. */
+  readonly testOnlyBugs?: DriverTestOnlyBugs;
+}
+
+export interface DriverTestOnlyBugs {
+  /** Persist a Ready's hard state and entries before installing the snapshot it carries (issue 10, bug 2). */
+  readonly persistReadyBeforeSnapshot?: boolean;
 }
 
 /** What followers send the leader over the request channel. */
@@ -103,8 +127,9 @@ export class RaftNode {
   private readonly logger: Logger;
   private readonly options: RaftNodeOptions;
   private raft!: Raft;
-  private readonly session = new ClientSession();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly session: ClientSession;
+  private readonly clock: Scheduler;
+  private timer: TimerHandle | null = null;
   private processing = false;
   private scheduled = false;
   private stopped = false;
@@ -137,7 +162,9 @@ export class RaftNode {
     this.options = options;
     this.logger = new Logger(`imdgo ${options.id}`);
     this.observer = options.observer ?? NO_OBSERVER;
-    this.forwards = new ForwardBatcher(options.transport);
+    this.clock = options.scheduler ?? systemScheduler;
+    this.session = new ClientSession(options.sessionClient);
+    this.forwards = new ForwardBatcher(options.transport, this.clock);
     this.snapshots = new SnapshotTransfer({
       raft: () => this.raft,
       machine: () => this.machine,
@@ -149,6 +176,7 @@ export class RaftNode {
       snapshotThreshold: options.snapshotThreshold,
       isStopped: () => this.stopped,
       schedule: () => this.schedule(),
+      scheduler: this.clock,
     });
   }
 
@@ -159,6 +187,7 @@ export class RaftNode {
   async start(): Promise<void> {
     const stored = await this.options.storage.load();
     const raftOptions: RaftOptions = {
+      ...this.options.raftTuning,
       id: this.options.id,
       voters: [],
       random: this.options.random,
@@ -184,7 +213,7 @@ export class RaftNode {
       this.schedule();
     });
     await this.options.transport.start();
-    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+    this.timer = this.clock.setInterval(() => this.tick(), this.options.tickMs);
     this.started = true;
     this.schedule();
   }
@@ -192,7 +221,7 @@ export class RaftNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.clock.clearInterval(this.timer);
     this.timer = null;
     const stopped = new StoppedError();
     for (const p of this.proposals.values()) p.reject(stopped);
@@ -214,7 +243,7 @@ export class RaftNode {
   /** This node's view of the cluster; complete only on the leader. */
   localStatus(): ClusterStatus {
     const raft = this.raft.status();
-    const now = Date.now();
+    const now = this.clock.now();
     const ids = [...raft.config.voters, ...raft.config.learners];
     if (!ids.includes(this.id)) ids.push(this.id);
     const members = ids.map((id): MemberStatus => {
@@ -270,7 +299,7 @@ export class RaftNode {
    */
   async transferLeadership(target: NodeId | null = null): Promise<NodeId> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     const leader = await this.awaitLeader(deadline);
     if (leader !== this.id) {
       const request: PeerRequest = { kind: 'transfer', target };
@@ -287,9 +316,9 @@ export class RaftNode {
     for (;;) {
       const now = this.raft.leader;
       if (now !== null && now !== this.id) return now;
-      if (Date.now() >= deadline)
+      if (this.clock.now() >= deadline)
         throw new RequestTimeoutError('leadership transfer', this.options.requestTimeoutMs);
-      await delay(this.options.tickMs);
+      await delay(this.clock, this.options.tickMs);
     }
   }
 
@@ -347,9 +376,9 @@ export class RaftNode {
         const valueBytes = encodedSize(command.value);
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
-      const started = performance.now();
+      const started = this.clock.monotonic();
       const result = await this.writeEncoded(data);
-      this.observer.writeCompleted((performance.now() - started) / 1000, !this.isLeader());
+      this.observer.writeCompleted((this.clock.monotonic() - started) / 1000, !this.isLeader());
       return result;
     } finally {
       this.writesInFlight--;
@@ -361,7 +390,7 @@ export class RaftNode {
   linearizableBarrier(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      this.readQueue.push({ resolve, reject, deadline: Date.now() + timeoutMs });
+      this.readQueue.push({ resolve, reject, deadline: this.clock.now() + timeoutMs });
       this.schedule();
     });
   }
@@ -372,14 +401,14 @@ export class RaftNode {
    */
   async leaderBarrier(): Promise<void> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     if (!(await this.awaitOwnTermApplied(deadline))) await this.linearizableBarrier();
   }
 
   /** A read served by the leader's state, without a ReadIndex round (may be stale during a partition). */
   async leaderRead(map: string, key: string): Promise<KvRecord | undefined> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (;;) {
       if (await this.awaitOwnTermApplied(deadline)) return this.machine.get(map, key);
       const leader = await this.awaitLeader(deadline);
@@ -393,10 +422,10 @@ export class RaftNode {
         );
         return reply.record ?? undefined;
       } catch (error) {
-        if (Date.now() >= deadline)
+        if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
         this.logger.debug(`leader read via ${leader} failed, retrying: ${(error as Error).message}`);
-        await delay(this.options.tickMs);
+        await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -408,7 +437,7 @@ export class RaftNode {
    */
   async changeMembership(change: ConfigChange): Promise<void> {
     this.assertRunning();
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (;;) {
       const leader = await this.awaitLeader(deadline);
       try {
@@ -423,7 +452,7 @@ export class RaftNode {
           await new Promise<CommandResult>((resolve, reject) =>
             this.configWaiters.set(result.index, {
               term: result.term,
-              deadline: Date.now() + this.attemptTimeout(deadline),
+              deadline: this.clock.now() + this.attemptTimeout(deadline),
               resolve,
               reject,
             }),
@@ -437,9 +466,9 @@ export class RaftNode {
         if (/is already a member|is not a (member|learner)|cannot remove/.test((error as Error).message)) {
           throw new InvalidArgumentError((error as Error).message);
         }
-        if (Date.now() >= deadline)
+        if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('membership change', this.options.requestTimeoutMs);
-        await delay(this.options.tickMs);
+        await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -454,7 +483,7 @@ export class RaftNode {
   // ---- write path ----
 
   private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
@@ -473,9 +502,10 @@ export class RaftNode {
         if (busy && attempt === 1) {
           throw error instanceof BusyError ? error : new BusyError(this.options.maxPendingWrites);
         }
-        if (Date.now() >= deadline) throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
+        if (this.clock.now() >= deadline)
+          throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
         // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
-        await delay(Math.min(this.options.tickMs, Math.max(1, deadline - Date.now())));
+        await delay(this.clock, Math.min(this.options.tickMs, Math.max(1, deadline - this.clock.now())));
       }
     }
   }
@@ -483,7 +513,7 @@ export class RaftNode {
   /** One forwarding attempt waits at most two election timeouts, so a write outlives a partitioned leader. */
   private attemptTimeout(deadline: number): number {
     const twoElections = 2 * this.options.electionTicks * this.options.tickMs;
-    return Math.max(1, Math.min(twoElections, deadline - Date.now()));
+    return Math.max(1, Math.min(twoElections, deadline - this.clock.now()));
   }
 
   /**
@@ -495,14 +525,14 @@ export class RaftNode {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: Date.now() + timeoutMs } });
+      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: this.clock.now() + timeoutMs } });
       this.schedule();
     });
   }
 
   /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
   private expireProposals(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const late = new RetryableError('entry not applied here in time');
     for (const waiters of [this.proposals, this.configWaiters]) {
       for (const [index, waiter] of waiters) {
@@ -522,12 +552,12 @@ export class RaftNode {
       if (this.stopped) throw new StoppedError();
       if (this.raft.role !== 'leader') return false;
       if (this.appliedTerm === this.raft.term) return true;
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0) throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
+        const timer = this.clock.setTimeout(resolve, remaining);
         this.applyWaiters.push(() => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         });
       });
@@ -539,12 +569,12 @@ export class RaftNode {
       if (this.stopped) throw new StoppedError();
       const leader = this.raft.leader;
       if (leader !== null) return leader;
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0) throw new NoLeaderError(this.options.requestTimeoutMs);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
+        const timer = this.clock.setTimeout(resolve, remaining);
         this.leaderWaiters.push(() => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         });
       });
@@ -571,7 +601,7 @@ export class RaftNode {
   private receive(from: string, body: unknown): void {
     if (this.stopped) return;
     if (!Array.isArray(body)) throw new Error(`malformed Raft batch from ${from}`);
-    this.lastContact.set(from, Date.now());
+    this.lastContact.set(from, this.clock.now());
     for (const raw of body) {
       const message = toRaftMessage(raw);
       // A snapshot is stepped only with its image, from the last chunk of a transfer.
@@ -592,7 +622,7 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    return this.proposeLocal(data, this.attemptTimeout(Date.now() + this.options.requestTimeoutMs));
+    return this.proposeLocal(data, this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs));
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
@@ -615,7 +645,7 @@ export class RaftNode {
       return this.proposeForwarded(request.data);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
-      const deadline = Date.now() + this.options.requestTimeoutMs;
+      const deadline = this.clock.now() + this.options.requestTimeoutMs;
       if (!(await this.awaitOwnTermApplied(deadline))) throw new RetryableError('not the leader');
       return { record: this.machine.get(request.map, request.key) ?? null };
     }
@@ -638,7 +668,7 @@ export class RaftNode {
     if (this.scheduled || this.stopped || !this.started) return;
     this.scheduled = true;
     // setImmediate, not a microtask: everything that arrived in this I/O turn joins one batch.
-    setImmediate(() => {
+    this.clock.defer(() => {
       this.scheduled = false;
       void this.process();
     });
@@ -652,7 +682,12 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
-        await persistReady(this.options.storage, ready, (snapshot) => this.installSnapshot(snapshot));
+        await persistReady(
+          this.options.storage,
+          ready,
+          (snapshot) => this.installSnapshot(snapshot),
+          this.options.testOnlyBugs?.persistReadyBeforeSnapshot,
+        );
         if (this.stopped) return;
         this.sendMessages(ready.messages);
         this.applyEntries(ready.committedEntries);
@@ -695,7 +730,7 @@ export class RaftNode {
     const batch = this.proposalQueue;
     this.proposalQueue = [];
     // The one time and cap every node applies these entries with (the state machine keeps time monotonic).
-    const stamp = { time: Date.now(), storeLimit: this.options.storeLimit };
+    const stamp = { time: this.clock.now(), storeLimit: this.options.storeLimit };
     const result = this.raft.proposeBatch(batch.map((p) => stampCommand(p.data, stamp)));
     if (!result.ok) {
       const error = new RetryableError(`proposal refused: ${result.reason}`);
@@ -735,7 +770,7 @@ export class RaftNode {
 
   private applyEntries(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    const started = performance.now();
+    const started = this.clock.monotonic();
     for (const entry of entries) {
       const applied = this.machine.apply(entry);
       this.snapshots.applied(entry.data.byteLength);
@@ -763,7 +798,7 @@ export class RaftNode {
     }
     this.appliedTerm = entries[entries.length - 1]!.term;
     for (const wake of this.applyWaiters.splice(0)) wake();
-    this.observer.entriesApplied(entries.length, (performance.now() - started) / 1000);
+    this.observer.entriesApplied(entries.length, (this.clock.monotonic() - started) / 1000);
     this.serveReadsUpTo(this.machine.appliedIndex);
   }
 
@@ -803,7 +838,7 @@ export class RaftNode {
   }
 
   private expireReadWaiters(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const expired = (w: ReadWaiter): boolean => {
       if (w.deadline > now) return false;
       w.reject(
@@ -820,7 +855,7 @@ export class RaftNode {
 
   /** TTL expiry is decided by the leader and goes through the log, so every node expires the same keys. */
   private proposeExpiries(): void {
-    const due = this.machine.dueExpiries(Date.now(), EXPIRE_BATCH);
+    const due = this.machine.dueExpiries(this.clock.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
       const data = encodeCommand({ command: { op: 'expire', map, key, revision } });
       this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop, deadline: Infinity } });
@@ -848,10 +883,6 @@ export class RaftNode {
   private assertRunning(): void {
     if (this.stopped || !this.started) throw new StoppedError();
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function noop(): void {}

@@ -8,6 +8,7 @@ import { encodeImage } from '../state-machine/snapshot-image.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { NO_OBSERVER } from './node-observer.ts';
+import { systemScheduler } from './scheduler.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 
 const CONFIG = { voters: ['a:1', 'b:1', 'c:1'], learners: [] };
@@ -51,6 +52,7 @@ describe('SnapshotTransfer', () => {
       requestTimeoutMs: 1000,
       snapshotThreshold: 20,
       isStopped: () => false,
+      scheduler: systemScheduler,
       schedule: () => {},
     });
 

@@ -6,6 +6,7 @@ import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeObserver } from './node-observer.ts';
+import type { Scheduler } from './scheduler.ts';
 import { toRaftMessage } from './wire-validation.ts';
 
 /** One piece of a snapshot image on its way to a follower; the last piece carries the Raft message. */
@@ -35,6 +36,7 @@ export interface SnapshotHost {
   readonly snapshotThreshold: number;
   isStopped(): boolean;
   schedule(): void;
+  readonly scheduler: Scheduler;
 }
 
 /**
@@ -202,12 +204,12 @@ export class SnapshotTransfer {
     const { host } = this;
     const capture = host.machine().capture();
     const meta = host.raft().snapshotMeta(capture.appliedIndex);
-    const started = performance.now();
+    const started = host.scheduler.monotonic();
     const chunks: Uint8Array[] = [];
     for (const chunk of encodeImageChunks(capture)) {
       chunks.push(chunk);
       // Writes keep flowing while a large image is encoded.
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => host.scheduler.defer(resolve));
     }
     const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
     if (this.supersedes(meta.index)) return;
@@ -221,7 +223,7 @@ export class SnapshotTransfer {
     this.latestImage = snapshot;
     host.raft().snapshotTaken(meta.index);
     host.logger.log(
-      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(performance.now() - started).toFixed(0)} ms`,
+      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
     );
   }
 }

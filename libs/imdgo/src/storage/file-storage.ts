@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Packr, Unpackr } from 'msgpackr';
-import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
 
@@ -19,12 +19,18 @@ export class StorageCorruptionError extends Error {
   override readonly name = 'StorageCorruptionError';
 }
 
+export class StorageFailedError extends Error {
+  override readonly name = 'StorageFailedError';
+}
+
 export interface FileStorageOptions {
   readonly dir: string;
   /** A new segment is started past this size, so compaction can delete whole files. Default 64 MiB. */
   readonly segmentBytes?: number;
   /** fsync each write (default). Off only for benchmarks of the rest of the system. */
   readonly sync?: boolean;
+  /** Where the files live; default: node's file system. */
+  readonly fs?: FileSystem;
 }
 
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
@@ -49,11 +55,17 @@ export class FileStorage implements RaftStorage {
   private readonly snapDir: string;
   private readonly segmentBytes: number;
   private readonly sync: boolean;
+  private readonly fs: FileSystem;
   private segments: Segment[] = [];
-  private file: FileHandle | null = null;
+  private file: WritableFile | null = null;
   private fileBytes = 0;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshotIndex = 0;
+  /**
+   * The first write or sync that failed. What the files hold is then unknown (after a failed fsync, Linux
+   * may drop the data and let a later fsync succeed without it), so every later write fails too.
+   */
+  private failure: Error | null = null;
   /** Saves and snapshots touch the same open segment: they run one after the other. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -62,21 +74,22 @@ export class FileStorage implements RaftStorage {
     this.snapDir = join(options.dir, 'snap');
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.sync = options.sync ?? true;
+    this.fs = options.fs ?? nodeFileSystem;
   }
 
   async load(): Promise<StoredState> {
-    await mkdir(this.walDir, { recursive: true });
-    await mkdir(this.snapDir, { recursive: true });
+    await mkdirDurable(this.fs, this.walDir);
+    await mkdirDurable(this.fs, this.snapDir);
     const snapshot = await this.loadSnapshot();
     this.snapshotIndex = snapshot?.index ?? 0;
     const entries: Entry[] = [];
     /** The segment the newest hard state came from, to name in an error. */
     let hardStatePath = this.walDir;
-    const names = (await readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
+    const names = (await this.fs.readdir(this.walDir)).filter((n) => n.endsWith('.wal')).sort();
     for (const [i, name] of names.entries()) {
       const path = join(this.walDir, name);
       const segment: Segment = { seq: Number.parseInt(name, 10), path, maxIndex: 0 };
-      const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES);
+      const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES);
       if (scan.kind === 'corrupt') {
         throw new StorageCorruptionError(
           `${path}: ${scan.reason} at byte ${scan.offset}; refusing to start with a damaged log`,
@@ -86,7 +99,9 @@ export class FileStorage implements RaftStorage {
         if (i !== names.length - 1)
           throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
         this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
-        await truncate(path, scan.validBytes);
+        await this.fs.truncate(path, scan.validBytes);
+        // Writes go on in a new segment: were the cut lost in a crash, this one would look damaged.
+        await this.syncFile(path);
       }
       for (const payload of scan.payloads) {
         const record = unpackr.unpack(payload) as WalRecord;
@@ -124,11 +139,11 @@ export class FileStorage implements RaftStorage {
 
   save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     if (!hardState && entries.length === 0) return Promise.resolve();
-    return this.serialized(() => this.saveNow(hardState, entries));
+    return this.serialized(() => this.failStop(() => this.saveNow(hardState, entries)));
   }
 
   saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
-    return this.serialized(() => this.saveSnapshotNow(snapshot, keepFollowingEntries));
+    return this.serialized(() => this.failStop(() => this.saveSnapshotNow(snapshot, keepFollowingEntries)));
   }
 
   close(): Promise<void> {
@@ -142,6 +157,21 @@ export class FileStorage implements RaftStorage {
     const result = this.tail.then(operation);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  private async failStop<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.failure) {
+      throw new StorageFailedError(
+        `an earlier write failed (${this.failure.message}); restart to reload what is durable`,
+        { cause: this.failure },
+      );
+    }
+    try {
+      return await operation();
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
   }
 
   private async saveNow(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
@@ -166,35 +196,35 @@ export class FileStorage implements RaftStorage {
       await this.append(frameRecord(packr.pack({ truncateFrom: snapshot.index + 1 } satisfies WalRecord)));
     const name = `${String(snapshot.index).padStart(20, '0')}-${snapshot.term}.snap`;
     const temp = join(this.snapDir, `${name}.tmp`);
-    const file = await open(temp, 'w');
+    const file = await this.fs.open(temp, 'w');
     try {
-      await file.writeFile(frameRecord(packr.pack(snapshot)));
+      await file.write(frameRecord(packr.pack(snapshot)));
       if (this.sync) await file.sync();
     } finally {
       await file.close();
     }
-    await rename(temp, join(this.snapDir, name));
+    await this.fs.rename(temp, join(this.snapDir, name));
     await this.syncDir(this.snapDir);
     this.snapshotIndex = snapshot.index;
     // The active segment may hold entries past the snapshot: start a fresh one so older ones can go.
     await this.openSegment();
-    for (const segment of this.segments.slice(0, -1)) {
-      if (segment.maxIndex <= snapshot.index) await rm(segment.path, { force: true });
-    }
-    this.segments = this.segments.filter(
-      (s, i) => i === this.segments.length - 1 || s.maxIndex > snapshot.index,
-    );
-    const snaps = (await readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
-    for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await rm(join(this.snapDir, old), { force: true });
+    // Only the oldest segments go: a later one may hold the record that cut entries of an earlier one.
+    let covered = 0;
+    while (covered < this.segments.length - 1 && this.segments[covered]!.maxIndex <= snapshot.index)
+      covered++;
+    for (const segment of this.segments.slice(0, covered)) await this.fs.rm(segment.path);
+    this.segments = this.segments.slice(covered);
+    const snaps = (await this.fs.readdir(this.snapDir)).filter((n) => n.endsWith('.snap')).sort();
+    for (const old of snaps.slice(0, -SNAPSHOTS_KEPT)) await this.fs.rm(join(this.snapDir, old));
   }
 
   private async loadSnapshot(): Promise<Snapshot | null> {
-    const names = (await readdir(this.snapDir)).sort();
-    for (const name of names) if (name.endsWith('.tmp')) await rm(join(this.snapDir, name), { force: true });
+    const names = (await this.fs.readdir(this.snapDir)).sort();
+    for (const name of names) if (name.endsWith('.tmp')) await this.fs.rm(join(this.snapDir, name));
     const newest = names.filter((n) => n.endsWith('.snap')).pop();
     if (!newest) return null;
     const path = join(this.snapDir, newest);
-    const scan = scanRecords(await readFile(path), MAX_RECORD_BYTES * 4);
+    const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES * 4);
     if (scan.kind !== 'complete' || scan.payloads.length !== 1) {
       throw new StorageCorruptionError(`${path}: snapshot file is damaged`);
     }
@@ -203,7 +233,7 @@ export class FileStorage implements RaftStorage {
 
   private async append(data: Buffer): Promise<void> {
     const file = this.file!;
-    await file.write(data, 0, data.length, null);
+    await file.write(data);
     if (this.sync) await file.datasync();
     this.fileBytes += data.length;
   }
@@ -213,21 +243,26 @@ export class FileStorage implements RaftStorage {
     await this.file?.close();
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
     const path = join(this.walDir, `${String(seq).padStart(20, '0')}.wal`);
-    this.file = await open(path, 'a');
+    this.file = await this.fs.open(path, 'a');
     this.fileBytes = 0;
     this.segments.push({ seq, path, maxIndex: 0 });
     await this.append(frameRecord(packr.pack({ hardState: this.hardState } satisfies WalRecord)));
     await this.syncDir(this.walDir);
   }
 
+  private async syncFile(path: string): Promise<void> {
+    if (!this.sync) return;
+    const file = await this.fs.open(path, 'a');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  }
+
   private async syncDir(dir: string): Promise<void> {
     if (!this.sync) return;
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await this.fs.syncDir(dir);
   }
 }
 
