@@ -37,7 +37,19 @@ describe('POST /cluster/force-new-cluster: the unsafe way back from a lost major
       () => `${survivor.name} noticing that its leader is gone`,
       BOUND_MS,
     );
-    const forced = await survivor.request('/cluster/force-new-cluster', { method: 'POST' });
+    // Refused during what could still be an ordinary election: the others were heard from moments ago.
+    const early = await survivor.request('/cluster/force-new-cluster', { method: 'POST' });
+    expect(early?.status, JSON.stringify(early?.body)).toBe(400);
+    expect(JSON.stringify(early?.body)).toMatch(/majority of the voters may still be up/);
+    let forced = null as Awaited<ReturnType<typeof survivor.request>>;
+    await until(
+      async () => {
+        forced = await survivor.request('/cluster/force-new-cluster', { method: 'POST' });
+        return forced?.status !== 400;
+      },
+      () => `${survivor.name} accepting force-new-cluster once the others were silent long enough`,
+      BOUND_MS,
+    );
     expect(forced?.status, JSON.stringify(forced?.body)).toBe(200);
     expect(forced?.body).toMatchObject({ leader: survivor.peer, role: 'leader' });
 

@@ -106,8 +106,8 @@ function templates(from: string, to: string) {
     { ...base, type: 'read-index', requestId: 1 },
     { ...base, type: 'read-index-response', requestId: 1, index: 0 },
     { ...base, type: 'snapshot', snapshot: { index: 1, term: 1, config: { voters: [from], learners: [] } } },
-    { ...base, type: 'probe-response', fresh: false, leader: null },
-    { ...base, type: 'join', incarnation: 'abc' },
+    { ...base, type: 'probe-response', round: 1, fresh: false, leader: null },
+    { ...base, type: 'join', incarnation: 'abc', round: 1 },
   ] as Record<string, unknown>[];
 }
 

@@ -115,6 +115,8 @@ interface ReadWaiter {
 class RetryableError extends Error {}
 
 const EXPIRE_BATCH = 256;
+/** Election timeouts of silence from a majority before `forceNewCluster` is allowed. */
+const FORCE_QUIET_ELECTIONS = 3;
 const DATA_LOSS = 'formed a new empty cluster: data from before was lost';
 
 /**
@@ -345,6 +347,7 @@ export class RaftNode {
    */
   async forceNewCluster(): Promise<void> {
     this.assertRunning();
+    this.assertMajorityLost();
     const result = this.raft.forceNewCluster();
     if (!result.ok) throw new InvalidArgumentError(result.message);
     this.logger.warn(
@@ -352,6 +355,25 @@ export class RaftNode {
     );
     this.schedule();
     await this.linearizableBarrier();
+  }
+
+  /**
+   * Forcing is for a majority that is gone, not for an ordinary election: refused while this node heard
+   * from a majority of the voters (itself included) within the last few election timeouts.
+   */
+  private assertMajorityLost(): void {
+    const quietMs = FORCE_QUIET_ELECTIONS * this.options.electionTicks * this.options.tickMs;
+    const now = this.clock.now();
+    const voters = this.raft.status().config.voters;
+    const heard = voters.filter(
+      (id) => id === this.id || now - (this.lastContact.get(id) ?? Number.NEGATIVE_INFINITY) < quietMs,
+    );
+    if (heard.length > voters.length / 2) {
+      throw new InvalidArgumentError(
+        `a majority of the voters may still be up (heard from ${heard.join(', ')} within ${quietMs} ms): ` +
+          'let it elect a leader, or wait until it has been silent that long',
+      );
+    }
   }
 
   isLeader(): boolean {

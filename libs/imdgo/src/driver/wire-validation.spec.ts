@@ -67,8 +67,8 @@ describe('toRaftMessage', () => {
     ],
     ['a pre-vote', { ...base, type: 'pre-vote', lastIndex: 10, lastTerm: 2, transfer: false }],
     ['a snapshot', snapshot({ voters: [A, B], learners: ['[::1]:4000'], incarnations: { [A]: 'x' } })],
-    ['a probe response', { ...base, term: 0, type: 'probe-response', fresh: false, leader: A }],
-    ['a join', { ...base, type: 'join', incarnation: 'a1b2' }],
+    ['a probe response', { ...base, term: 0, type: 'probe-response', round: 1, fresh: false, leader: A }],
+    ['a join', { ...base, type: 'join', incarnation: 'a1b2', round: 1 }],
     ['a timeout-now', { ...base, type: 'timeout-now' }],
   ])('accepts %s', (_, message) => {
     expect(toRaftMessage(message)).toBe(message);
@@ -133,9 +133,12 @@ describe('toRaftMessage', () => {
     ],
     [
       'a probe response naming a non-member leader',
-      { ...base, type: 'probe-response', fresh: true, leader: 'x' },
+      { ...base, type: 'probe-response', round: 1, fresh: true, leader: 'x' },
     ],
-    ['a join with an endless incarnation', { ...base, type: 'join', incarnation: 'x'.repeat(10_000) }],
+    [
+      'a join with an endless incarnation',
+      { ...base, type: 'join', incarnation: 'x'.repeat(10_000), round: 1 },
+    ],
   ])('refuses %s', (_, message) => {
     expect(toRaftMessage(message)).toBeNull();
   });

@@ -56,8 +56,9 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
     case 'pre-vote-response':
       return typeof m.granted === 'boolean' && isSenderIncarnation(m);
     case 'timeout-now':
-    case 'probe':
       return true;
+    case 'probe':
+      return isIndex(m.round);
     case 'read-index':
       return isIndex(m.requestId) && isIndex(m.nonce);
     case 'read-index-response':
@@ -65,9 +66,9 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
     case 'snapshot':
       return isSnapshotMeta(m.snapshot, term);
     case 'probe-response':
-      return typeof m.fresh === 'boolean' && (m.leader === null || isPeerId(m.leader));
+      return isIndex(m.round) && typeof m.fresh === 'boolean' && (m.leader === null || isPeerId(m.leader));
     case 'join':
-      return isIncarnation(m.incarnation);
+      return isIncarnation(m.incarnation) && isIndex(m.round);
     default:
       return false;
   }

@@ -25,10 +25,17 @@ export class Discovery {
   /** A member answered as part of a cluster: this node is joining it. */
   private heardOfCluster = false;
   private elapsed = 0;
+  /**
+   * The probe round whose answers count. Answers are delayed and duplicated like any message: a member's
+   * "fresh" from before it formed or joined a cluster must not count as fresh now. The first round is
+   * drawn at random so that a previous process's late answers do not match this one's rounds.
+   */
+  private round: number;
 
-  constructor(selfId: NodeId, members: readonly NodeId[], incarnation: string) {
+  constructor(selfId: NodeId, members: readonly NodeId[], incarnation: string, firstRound: number) {
     this.members = members.filter((id) => id !== selfId);
     this.incarnation = incarnation;
+    this.round = firstRound;
   }
 
   /** Returns true when this node should bootstrap a new cluster now. */
@@ -44,15 +51,18 @@ export class Discovery {
       if (this.isCoordinator(r.id)) return true;
     }
     this.answers.clear();
+    this.round++;
+    const round = this.round;
     if (this.joinTarget !== null) {
-      r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation });
+      r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation, round });
     }
     // Probing goes on while joining: the leader may change, or be unknown to whoever answered first.
-    for (const to of this.members) r.send({ type: 'probe', to, term: 0 });
+    for (const to of this.members) r.send({ type: 'probe', to, term: 0, round });
     return false;
   }
 
   onProbeResponse(m: ProbeResponseMessage): void {
+    if (m.round !== this.round) return;
     this.answers.set(m.from, m.fresh);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
@@ -71,9 +81,9 @@ export class Discovery {
 }
 
 /** Any node answers a probe: fresh while it holds nothing of any cluster, otherwise with its leader. */
-export function answerProbe(r: Raft, to: NodeId): void {
+export function answerProbe(r: Raft, to: NodeId, round: number): void {
   const fresh = r.discovery !== null && r.log.lastIndex() === 0;
-  r.send({ type: 'probe-response', to, term: 0, fresh, leader: fresh ? null : r.leader });
+  r.send({ type: 'probe-response', to, term: 0, round, fresh, leader: fresh ? null : r.leader });
 }
 
 /**
@@ -83,7 +93,7 @@ export function answerProbe(r: Raft, to: NodeId): void {
  */
 export function handleJoin(r: Raft, m: JoinMessage): void {
   if (r.role !== 'leader') {
-    answerProbe(r, m.from);
+    answerProbe(r, m.from, m.round);
     return;
   }
   const config = r.membership.current;

@@ -51,7 +51,7 @@ describe('a leader never mistakes one process of a member for another', () => {
     net.deliverAll();
     const n1 = net.raft('n1');
     const lastIndex = n1.log.lastIndex();
-    n1.step({ type: 'join', from: 'n3', to: 'n1', term: 0, incarnation: 'n3.0' });
+    n1.step({ type: 'join', from: 'n3', to: 'n1', term: 0, incarnation: 'n3.0', round: 0 });
     net.flush();
     expect(n1.log.lastIndex()).toBe(lastIndex);
     expect(n1.membership.current.voters).toContain('n3');

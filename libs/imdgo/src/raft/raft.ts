@@ -157,7 +157,12 @@ export class Raft {
     const discovery = this.config.discovery;
     // A node that restarted holding its own uncommitted removal is still a member until it commits.
     if (discovery && !isAdmitted(this, discovery.incarnation) && !this.holdsOwnRemoval()) {
-      this.discovery = new Discovery(this.id, discovery.members, discovery.incarnation);
+      this.discovery = new Discovery(
+        this.id,
+        discovery.members,
+        discovery.incarnation,
+        this.config.random.int(2 ** 31),
+      );
     }
     this.term = hardState.term;
     this.vote = hardState.vote;
@@ -178,7 +183,7 @@ export class Raft {
     assert(message.to === this.id, `message for ${message.to} delivered to ${this.id}`);
     if (message.from === this.id) return;
     // Discovery runs beside the terms: a node without state has no term worth comparing.
-    if (message.type === 'probe') return answerProbe(this, message.from);
+    if (message.type === 'probe') return answerProbe(this, message.from, message.round);
     if (message.type === 'probe-response') return this.discovery?.onProbeResponse(message);
     if (message.type === 'join') return handleJoin(this, message);
     if (!this.stepTerm(message)) return;

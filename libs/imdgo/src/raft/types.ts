@@ -155,10 +155,14 @@ export interface SnapshotMessage extends Envelope {
 /** A node without state asking a member whether a cluster exists (discovery.ts). */
 export interface ProbeMessage extends Envelope {
   readonly type: 'probe';
+  /** The prober's round: only answers to the current round count, not late or duplicated earlier ones. */
+  readonly round: number;
 }
 
 export interface ProbeResponseMessage extends Envelope {
   readonly type: 'probe-response';
+  /** The round of the probe (or join) this answers. */
+  readonly round: number;
   /** The responder has no state and belongs to no cluster yet. */
   readonly fresh: boolean;
   readonly leader: NodeId | null;
@@ -168,6 +172,8 @@ export interface ProbeResponseMessage extends Envelope {
 export interface JoinMessage extends Envelope {
   readonly type: 'join';
   readonly incarnation: string;
+  /** The joiner's probe round, echoed by a member that is not the leader. */
+  readonly round: number;
 }
 
 export type Message =
