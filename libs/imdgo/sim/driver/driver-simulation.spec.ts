@@ -35,7 +35,7 @@ describe('the production driver under simulation', () => {
 
 /**
  * The checks bite on the production driver too: a deliberately broken core fails, soon, a seed that passes
- * without the bug (first such seed today: 20; the bound leaves a margin).
+ * without the bug (first such seed today: 25; the bound leaves a margin).
  */
 describe.each<[keyof RaftTestOnlyBugs, number]>([['skipLogUpToDateCheck', 300]])(
   'the driver over a core with %s',
