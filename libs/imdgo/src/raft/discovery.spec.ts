@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { Raft } from './raft.ts';
+import { SeededRandom } from './random.ts';
 import { DiscoveryNetwork } from './testing/discovery-network.ts';
+import type { ProbeMessage, ProbeResponseMessage } from './types.ts';
 
 const ids = ['n1', 'n2', 'n3'];
 
@@ -78,5 +81,43 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
     const net = new DiscoveryNetwork(ids);
     net.start('n2');
     expect(net.raft('n2').forceNewCluster()).toMatchObject({ ok: false, message: /holds no data/ });
+  });
+});
+
+describe('discovery: answers are delayed and duplicated like any message', () => {
+  it('does not take a fresh answer from an earlier probe round as news that the cluster is gone', () => {
+    const n2 = new Raft({
+      id: 'n2',
+      voters: [],
+      random: new SeededRandom(7),
+      discovery: { members: ids, incarnation: 'n2.1' },
+    });
+    const probesOfNextRound = (): ProbeMessage[] => {
+      for (let i = 0; i < 10; i++) {
+        n2.tick();
+        const probes = n2.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
+        if (probes.length > 0) return probes;
+      }
+      throw new Error('no probe round within 10 ticks');
+    };
+    const answer = (probe: ProbeMessage, fresh: boolean): ProbeResponseMessage => ({
+      type: 'probe-response',
+      from: probe.to,
+      to: 'n2',
+      term: 0,
+      round: probe.round,
+      fresh,
+      leader: fresh ? null : 'n1',
+    });
+    // Round 1: every member is still fresh, but these answers are held up in the network.
+    const early = probesOfNextRound();
+    // Round 2: n1 formed the cluster meanwhile and says so.
+    const [toN1] = probesOfNextRound();
+    n2.step(answer(toN1!, false));
+    probesOfNextRound();
+    // The held-up answers of round 1 arrive now, in round 3.
+    for (const probe of early) n2.step(answer(probe, true));
+    probesOfNextRound();
+    expect(n2.lostCluster).toBe(false);
   });
 });
