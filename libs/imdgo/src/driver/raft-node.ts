@@ -559,12 +559,11 @@ export class RaftNode {
   /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
   private expireProposals(): void {
     const now = this.clock.now();
-    const late = new RetryableError('entry not applied here in time');
     for (const waiters of [this.proposals, this.configWaiters]) {
       for (const [index, waiter] of waiters) {
         if (waiter.deadline > now) continue;
         waiters.delete(index);
-        waiter.reject(late);
+        waiter.reject(new RetryableError('entry not applied here in time'));
       }
     }
   }
