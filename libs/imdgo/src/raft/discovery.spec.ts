@@ -84,6 +84,29 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
   });
 });
 
+/** Ticks `node` until it sends its next round of probes, and returns them. */
+function probesOfNextRound(node: Raft): ProbeMessage[] {
+  for (let i = 0; i < 10; i++) {
+    node.tick();
+    const probes = node.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
+    if (probes.length > 0) return probes;
+  }
+  throw new Error('no probe round within 10 ticks');
+}
+
+/** The answer of the member `probe` went to: fresh, or a member of n1's cluster. */
+function answer(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
+  return {
+    type: 'probe-response',
+    from: probe.to,
+    to: probe.from,
+    term: 0,
+    round: probe.round,
+    fresh,
+    leader: fresh ? null : 'n1',
+  };
+}
+
 describe('discovery: answers are delayed and duplicated like any message', () => {
   it('does not take a fresh answer from an earlier probe round as news that the cluster is gone', () => {
     const n2 = new Raft({
@@ -92,32 +115,15 @@ describe('discovery: answers are delayed and duplicated like any message', () =>
       random: new SeededRandom(7),
       discovery: { members: ids, incarnation: 'n2.1' },
     });
-    const probesOfNextRound = (): ProbeMessage[] => {
-      for (let i = 0; i < 10; i++) {
-        n2.tick();
-        const probes = n2.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
-        if (probes.length > 0) return probes;
-      }
-      throw new Error('no probe round within 10 ticks');
-    };
-    const answer = (probe: ProbeMessage, fresh: boolean): ProbeResponseMessage => ({
-      type: 'probe-response',
-      from: probe.to,
-      to: 'n2',
-      term: 0,
-      round: probe.round,
-      fresh,
-      leader: fresh ? null : 'n1',
-    });
     // Round 1: every member is still fresh, but these answers are held up in the network.
-    const early = probesOfNextRound();
+    const early = probesOfNextRound(n2);
     // Round 2: n1 formed the cluster meanwhile and says so.
-    const [toN1] = probesOfNextRound();
+    const [toN1] = probesOfNextRound(n2);
     n2.step(answer(toN1!, false));
-    probesOfNextRound();
+    probesOfNextRound(n2);
     // The held-up answers of round 1 arrive now, in round 3.
     for (const probe of early) n2.step(answer(probe, true));
-    probesOfNextRound();
+    probesOfNextRound(n2);
     expect(n2.lostCluster).toBe(false);
   });
 });
