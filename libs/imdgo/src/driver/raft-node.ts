@@ -336,6 +336,13 @@ export class RaftNode {
     );
   }
 
+  /** While this node has no seat: probing the members, or joining the cluster one of them answered for. */
+  discoveryPhase(): 'probing' | 'joining' | null {
+    const discovery = this.raft.discovery;
+    if (discovery === null) return null;
+    return discovery.joining ? 'joining' : 'probing';
+  }
+
   /** Set when discovery saw the cluster this node was joining vanish: the data it held is gone. */
   dataLoss(): string | null {
     return this.raft.lostCluster ? DATA_LOSS : null;

@@ -64,8 +64,10 @@ export class ImdgoHealthIndicator {
     return session.up(details);
   }
 
-  private lossDetail(): { dataLoss?: string } {
-    const loss = this.runtime.node.dataLoss();
-    return loss === null ? {} : { dataLoss: loss };
+  private lossDetail(): { dataLoss?: string; discovery?: 'probing' | 'joining' } {
+    const node = this.runtime.node;
+    const loss = node.dataLoss();
+    const phase = node.discoveryPhase();
+    return { ...(loss === null ? {} : { dataLoss: loss }), ...(phase === null ? {} : { discovery: phase }) };
   }
 }

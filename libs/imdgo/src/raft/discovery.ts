@@ -40,6 +40,11 @@ export class Discovery {
     this.round = firstRound;
   }
 
+  /** Whether a member answered as part of a cluster, which this node is then trying to join. */
+  get joining(): boolean {
+    return this.heardOfCluster;
+  }
+
   /** Returns true when this node should bootstrap a new cluster now. */
   tick(r: Raft): boolean {
     this.elapsed++;
