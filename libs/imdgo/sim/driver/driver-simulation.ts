@@ -776,7 +776,13 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const disks: StoredState[] = [];
     for (const member of this.members.values()) {
       if (!member.disk) return;
-      disks.push(await loadAfterCrash(member.disk));
+      try {
+        disks.push(await loadAfterCrash(member.disk));
+      } catch (error) {
+        // A disk the restarted node could not load is as lost as one that lacks committed entries.
+        this.invariants.fail(`${member.id} cannot load its storage: ${(error as Error).message}`);
+        return;
+      }
     }
     this.invariants.checkDurability(disks);
   }
