@@ -51,6 +51,7 @@ const CHECK_EVERY_MS = 500;
 /** A running node outside the configuration this long is taken for removed, not rejoining. */
 const OUTSIDE_LIMIT_MS = 5_000;
 const STALE_LEADER_STEP_MS = 250;
+const MEMBERSHIP_STEP_MS = 200;
 
 /** One node: its current process (null while down) and what survives a crash. */
 interface SimMember {
@@ -139,7 +140,8 @@ type FaultShapes = Pick<
  */
 function drawFaultShapes(base: Omit<Profile, keyof FaultShapes>, shapes: SeededRandom): Profile {
   const staleLeaderRejoin = base.memoryMode && shapes.chance(0.4);
-  const downToOneVoter = shapes.chance(0.25);
+  // Data-directory mode only, as in the core simulation: a wiped member rejoins by discovery.
+  const downToOneVoter = !base.memoryMode && shapes.chance(0.4);
   const isolateOnConfigAppendRate = downToOneVoter ? 0.3 + shapes.next() * 0.7 : 0;
   const snapshotStress = !base.memoryMode && shapes.chance(0.4);
   let profile: Profile = {
@@ -152,7 +154,6 @@ function drawFaultShapes(base: Omit<Profile, keyof FaultShapes>, shapes: SeededR
   // Without CheckQuorum a cut-off or removed leader lingers as long as nothing tells it of a newer term.
   if (staleLeaderRejoin || downToOneVoter)
     profile = { ...profile, raft: { ...profile.raft, checkQuorum: false } };
-  if (downToOneVoter) profile = { ...profile, churnRate: Math.max(profile.churnRate, 0.3) };
   if (snapshotStress) {
     profile = {
       ...profile,
@@ -259,6 +260,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     this.time.at(this.plan.minIntervalMs, () => this.nemesis());
     this.time.at(durationMs, () => this.startHealing());
     if (this.profile.staleLeaderRejoin) this.time.at(STALE_LEADER_STEP_MS, () => this.staleLeaderStep());
+    if (this.profile.downToOneVoter) this.time.at(MEMBERSHIP_STEP_MS, () => this.membershipStep());
     let converged = false;
     let nextCheck = CHECK_EVERY_MS;
     while (this.violation() === null) {
@@ -550,7 +552,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     if (this.healing || !node || !entries.some((entry) => entry.kind === 'config')) return;
     const status = node.localStatus();
     if (status.role === 'leader' || status.leader === null) return;
-    if (status.members.some((m) => m.id === status.leader && m.voter)) return;
+    // Its leader removed itself and left it the lone voter: cut off, it will lead that configuration.
+    const voters = status.members.filter((m) => m.voter);
+    if (voters.length !== 1 || voters[0]!.id !== member.id) return;
     if (!this.shapes.chance(this.profile.isolateOnConfigAppendRate)) return;
     const downMs = 1_000 + this.shapes.int(4_000);
     this.count('isolate@config-append');
@@ -795,14 +799,42 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     let victim = this.random.chance(0.5) ? leader.id : this.random.pick(voters).id;
     // Down to two voters, the leader removes itself: a leader that is no voter of its configuration.
     if (this.profile.downToOneVoter && voters.length === 2) victim = leader.id;
+    this.removeMember(leader, via, victim, this.random);
+  }
+
+  /**
+   * The downToOneVoter shape: the leader removes members, often, from a whole cluster; down to two
+   * voters it removes itself.
+   */
+  private membershipStep(): void {
+    if (this.healing) return;
+    this.time.at(this.time.now + MEMBERSHIP_STEP_MS, () => this.membershipStep());
+    if (this.removing.size > 0 || !this.shapes.chance(0.5)) return;
+    const leader = this.leaderNode();
+    const targets = this.reachable();
+    if (!leader || targets.length === 0 || this.lostSeats.size > 0) return;
+    // Every voter running (not necessarily caught up): the new configuration keeps a live majority.
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return;
+    const voters = status.members.filter((m) => m.voter);
+    if (voters.some((m) => !this.members.get(m.id)?.process)) return;
+    if (voters.length < 2) return;
+    // Mostly a follower first, so that the cluster soon reaches two voters.
+    const followers = voters.filter((m) => m.id !== leader.id);
+    const victim =
+      voters.length === 2 || this.shapes.chance(0.2) ? leader.id : this.shapes.pick(followers).id;
+    this.removeMember(leader, this.shapes.pick(targets), victim, this.shapes);
+  }
+
+  private removeMember(leader: RaftNode, via: ClientTarget, victim: NodeId, random: SeededRandom): void {
     this.count('remove member');
     this.log(`remove ${victim} via ${via.id}`);
     this.removing.add(victim);
-    if (victim === leader.id && this.random.chance(0.5)) {
+    if (victim === leader.id && random.chance(0.5)) {
       // Cut the leader off while its own removal is in flight: it may go on serving with a configuration
       // it is no longer part of, while the others elect a leader of a newer term.
-      const at = this.time.now + this.random.int(40);
-      const ms = 300 + this.random.int(2000);
+      const at = this.time.now + random.int(40);
+      const ms = 300 + random.int(2000);
       this.time.at(at, () => {
         if (this.healing) return;
         this.log(`isolate removed leader ${victim} for ${ms} ms`);
@@ -814,12 +846,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       });
     }
     via.node.changeMembership({ type: 'remove', id: victim }).then(
-      () => {
-        if (this.lingers()) return;
-        // Also after an earlier decommission: a retried removal may have removed the rejoined member.
-        this.removing.delete(victim);
-        this.decommission(victim);
-      },
+      // Also after an earlier decommission: a retried removal may have removed the rejoined member.
+      () => this.retire(victim),
       () => {},
     );
   }
@@ -836,9 +864,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const inConfig = (id: NodeId): boolean =>
       status.members.some((m) => m.id === id && (m.id !== status.nodeId || m.voter));
     for (const id of this.removing) {
-      if (inConfig(id) || this.lingers()) continue;
-      this.removing.delete(id);
-      this.decommission(id);
+      if (inConfig(id)) continue;
+      this.retire(id);
     }
     for (const member of this.members.values()) {
       if (!member.process || inConfig(member.id)) {
@@ -853,9 +880,23 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     }
   }
 
-  /** A removed member is not always shut down at once: it may linger, a leader of an older term. */
-  private lingers(): boolean {
-    return this.profile.downToOneVoter && !this.healing && !this.shapes.chance(0.05);
+  /**
+   * Decommissions a member whose removal is committed; with downToOneVoter mostly not at once: it may
+   * linger a while, a leader of an older term.
+   */
+  private retire(id: NodeId): void {
+    this.removing.delete(id);
+    const member = this.members.get(id)!;
+    if (!this.profile.downToOneVoter || this.healing || this.shapes.chance(0.05)) {
+      this.decommission(id);
+      return;
+    }
+    const { incarnation } = member;
+    const ms = 1_000 + this.shapes.int(4_000);
+    this.log(`${id} removed, lingers for ${ms} ms`);
+    this.time.at(this.time.now + ms, () => {
+      if (member.incarnation === incarnation) this.decommission(id);
+    });
   }
 
   private decommission(id: NodeId): void {
