@@ -142,7 +142,7 @@ function drawFaultShapes(base: Omit<Profile, keyof FaultShapes>, shapes: SeededR
   const staleLeaderRejoin = base.memoryMode && shapes.chance(0.4);
   // Data-directory mode only, as in the core simulation: a wiped member rejoins by discovery.
   const downToOneVoter = !base.memoryMode && shapes.chance(0.4);
-  const isolateOnConfigAppendRate = downToOneVoter ? 0.3 + shapes.next() * 0.7 : 0;
+  const isolateOnConfigAppendRate = downToOneVoter ? 0.6 + shapes.next() * 0.4 : 0;
   const snapshotStress = !base.memoryMode && shapes.chance(0.4);
   let profile: Profile = {
     ...base,
@@ -253,10 +253,14 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   }
 
   private async runLoop(): Promise<DriverSimulationResult> {
-    const durationMs = this.options.durationMs ?? 8_000;
+    const durationMs = this.options.durationMs ?? (this.profile.downToOneVoter ? 12_000 : 8_000);
     for (const member of this.members.values())
       this.time.at(this.random.int(TICK_MS), () => this.boot(member));
-    this.time.at(200, () => this.workload.start(1 + this.random.int(5)));
+    this.time.at(200, () => {
+      const clients = 1 + this.random.int(5);
+      // Churn down to one voter leaves short windows (a lingering removed leader): more clients reach them.
+      this.workload.start(clients + (this.profile.downToOneVoter ? 4 + this.shapes.int(6) : 0));
+    });
     this.time.at(this.plan.minIntervalMs, () => this.nemesis());
     this.time.at(durationMs, () => this.startHealing());
     if (this.profile.staleLeaderRejoin) this.time.at(STALE_LEADER_STEP_MS, () => this.staleLeaderStep());
@@ -556,7 +560,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const voters = status.members.filter((m) => m.voter);
     if (voters.length !== 1 || voters[0]!.id !== member.id) return;
     if (!this.shapes.chance(this.profile.isolateOnConfigAppendRate)) return;
-    const downMs = 1_000 + this.shapes.int(4_000);
+    // Longer than a request's timeout, mostly: clients stuck on the removed leader's writes come back in time.
+    const downMs = 2_000 + this.shapes.int(6_000);
     this.count('isolate@config-append');
     this.log(`config append: isolate ${member.id} for ${downMs} ms`);
     this.wire.network.partition([member.id], this.others(member.id));
@@ -809,7 +814,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private membershipStep(): void {
     if (this.healing) return;
     this.time.at(this.time.now + MEMBERSHIP_STEP_MS, () => this.membershipStep());
-    if (this.removing.size > 0 || !this.shapes.chance(0.5)) return;
+    if (this.removing.size > 0 || !this.shapes.chance(0.8)) return;
     const leader = this.leaderNode();
     const targets = this.reachable();
     if (!leader || targets.length === 0 || this.lostSeats.size > 0) return;
@@ -892,7 +897,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       return;
     }
     const { incarnation } = member;
-    const ms = 1_000 + this.shapes.int(4_000);
+    const ms = 2_000 + this.shapes.int(4_000);
     this.log(`${id} removed, lingers for ${ms} ms`);
     this.time.at(this.time.now + ms, () => {
       if (member.incarnation === incarnation) this.decommission(id);
