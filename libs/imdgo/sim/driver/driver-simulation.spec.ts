@@ -36,7 +36,7 @@ describe('the production driver under simulation', () => {
 
 /**
  * The checks bite on the production driver too: a deliberately broken core or driver fails, soon, a seed
- * that passes without the bug. The bounds leave a margin over the first such seed today (25, 3, 270, 99).
+ * that passes without the bug. The bounds leave a margin over the first such seed today (24, 3, 270, 99).
  * The driver's old persistence order needs a crash between a Ready's save and its snapshot install; the
  * core's stale-match commit the memory-mode stale-leader rejoin (CheckQuorum off); the single-voter read a
  * leader removing itself from two voters while the other is cut off and leads alone.
