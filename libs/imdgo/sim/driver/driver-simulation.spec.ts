@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { DriverTestOnlyBugs } from '../../src/driver/raft-node.ts';
 import type { RaftTestOnlyBugs } from '../../src/raft/index.ts';
 import { checkDriverSeed, type CheckedDriverRun } from './driver-check-run.ts';
-import { runDriverSimulation } from './driver-simulation.ts';
+import { runDriverSimulation, type DriverSimulationOptions } from './driver-simulation.ts';
 
 describe('the production driver under simulation', () => {
   it('replays a seed exactly, in memory mode and in data-directory mode', async () => {
@@ -34,23 +35,30 @@ describe('the production driver under simulation', () => {
 });
 
 /**
- * The checks bite on the production driver too: a deliberately broken core fails, soon, a seed that passes
- * without the bug (first such seed today: 25; the bound leaves a margin).
+ * The checks bite on the production driver too: a deliberately broken core or driver fails, soon, a seed
+ * that passes without the bug. The bounds leave a margin over the first such seed today (24, 3, 270, 99).
+ * The driver's old persistence order needs a crash between a Ready's save and its snapshot install; the
+ * core's stale-match commit the memory-mode stale-leader rejoin (CheckQuorum off); the single-voter read a
+ * leader removing itself from two voters while the other is cut off and leads alone.
  */
-describe.each<[keyof RaftTestOnlyBugs, number]>([['skipLogUpToDateCheck', 300]])(
-  'the driver over a core with %s',
-  (bug, maxSeeds) => {
-    const testOnlyBugs: RaftTestOnlyBugs = { [bug]: true };
+describe.each<[keyof RaftTestOnlyBugs | keyof DriverTestOnlyBugs, number]>([
+  ['skipLogUpToDateCheck', 300],
+  ['persistReadyBeforeSnapshot', 300],
+  ['commitOnStaleMatch', 1000],
+  ['singleVoterReadWithoutMembership', 600],
+])('the driver with %s', (bug, maxSeeds) => {
+  const broken = { [bug]: true };
+  const bugs: Pick<DriverSimulationOptions, 'testOnlyBugs' | 'driverBugs'> =
+    bug === 'persistReadyBeforeSnapshot' ? { driverBugs: broken } : { testOnlyBugs: broken };
 
-    it(`fails within ${maxSeeds} seeds, and the failing seed replays identically`, async () => {
-      let failing: CheckedDriverRun | null = null;
-      for (let seed = 1; seed <= maxSeeds && !failing; seed++) {
-        const run = await checkDriverSeed({ seed, testOnlyBugs });
-        if (run.failure && (await checkDriverSeed({ seed })).failure === null) failing = run;
-      }
-      expect(failing, `no failure in ${maxSeeds} seeds`).not.toBeNull();
-      const replay = await checkDriverSeed({ seed: failing!.seed, testOnlyBugs });
-      expect(replay).toMatchObject({ failure: failing!.failure, traceDigest: failing!.traceDigest });
-    }, 300_000);
-  },
-);
+  it(`fails within ${maxSeeds} seeds, and the failing seed replays identically`, async () => {
+    let failing: CheckedDriverRun | null = null;
+    for (let seed = 1; seed <= maxSeeds && !failing; seed++) {
+      const run = await checkDriverSeed({ seed, ...bugs });
+      if (run.failure && (await checkDriverSeed({ seed })).failure === null) failing = run;
+    }
+    expect(failing, `no failure in ${maxSeeds} seeds`).not.toBeNull();
+    const replay = await checkDriverSeed({ seed: failing!.seed, ...bugs });
+    expect(replay).toMatchObject({ failure: failing!.failure, traceDigest: failing!.traceDigest });
+  }, 600_000);
+});

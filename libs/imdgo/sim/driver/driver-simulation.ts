@@ -50,6 +50,8 @@ const HEAL_DEADLINE_MS = 30_000;
 const CHECK_EVERY_MS = 500;
 /** A running node outside the configuration this long is taken for removed, not rejoining. */
 const OUTSIDE_LIMIT_MS = 5_000;
+const STALE_LEADER_STEP_MS = 250;
+const MEMBERSHIP_STEP_MS = 200;
 
 /** One node: its current process (null while down) and what survives a crash. */
 interface SimMember {
@@ -84,9 +86,26 @@ interface Profile {
   /** Chance that a nemesis step transfers leadership or removes a member (often the leader) instead. */
   readonly churnRate: number;
   readonly raft: Partial<RaftConfig>;
+  /**
+   * Memory mode, CheckQuorum off: now and then the leader is cut off and lingers; once the others elected
+   * a leader, a follower loses its memory and comes back beside the old leader first (staleLeaderStep).
+   */
+  readonly staleLeaderRejoin: boolean;
+  /**
+   * Churn down to one voter, the leader removing itself when two are left, CheckQuorum off: a removed
+   * leader lingers until it hears of a newer term, and is mostly not shut down at once.
+   */
+  readonly downToOneVoter: boolean;
+  /** Chance that a follower is cut off right after it stored its leader's removal, before it answers. */
+  readonly isolateOnConfigAppendRate: number;
+  /**
+   * Data-directory mode: snapshots every few entries with few trailing ones, so lagging followers install
+   * them, and crashes around the install are frequent.
+   */
+  readonly snapshotStress: boolean;
 }
 
-function drawProfile(random: SeededRandom): Profile {
+function drawProfile(random: SeededRandom): Omit<Profile, keyof FaultShapes> {
   return {
     memoryMode: random.chance(0.5),
     snapshotThreshold: random.chance(0.6) ? 5 + random.int(100) : 1_000_000,
@@ -108,6 +127,42 @@ function drawProfile(random: SeededRandom): Profile {
       electionTicks: 4 + random.int(random.pick([4, 10])),
     },
   };
+}
+
+type FaultShapes = Pick<
+  Profile,
+  'staleLeaderRejoin' | 'downToOneVoter' | 'isolateOnConfigAppendRate' | 'snapshotStress'
+>;
+
+/**
+ * The fault shapes added after the first profile, drawn from their own stream (`shapes`), so that a seed
+ * that draws none of them runs exactly as before. New draws go at the end.
+ */
+function drawFaultShapes(base: Omit<Profile, keyof FaultShapes>, shapes: SeededRandom): Profile {
+  const staleLeaderRejoin = base.memoryMode && shapes.chance(0.4);
+  // Data-directory mode only, as in the core simulation: a wiped member rejoins by discovery.
+  const downToOneVoter = !base.memoryMode && shapes.chance(0.4);
+  const isolateOnConfigAppendRate = downToOneVoter ? 0.6 + shapes.next() * 0.4 : 0;
+  const snapshotStress = !base.memoryMode && shapes.chance(0.4);
+  let profile: Profile = {
+    ...base,
+    staleLeaderRejoin,
+    downToOneVoter,
+    isolateOnConfigAppendRate,
+    snapshotStress,
+  };
+  // Without CheckQuorum a cut-off or removed leader lingers as long as nothing tells it of a newer term.
+  if (staleLeaderRejoin || downToOneVoter)
+    profile = { ...profile, raft: { ...profile.raft, checkQuorum: false } };
+  if (snapshotStress) {
+    profile = {
+      ...profile,
+      snapshotThreshold: 3 + shapes.int(10),
+      installCrashRate: Math.max(profile.installCrashRate, 0.2 + shapes.next() * 0.6),
+      raft: { ...profile.raft, snapshotTrailingEntries: shapes.pick([0, 1, 3]) },
+    };
+  }
+  return profile;
 }
 
 /** Routes the driver's log lines into the trace; an error line (the driver halting) fails the run. */
@@ -133,6 +188,8 @@ Logger.overrideLogger(traceLogger);
 export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private readonly time = new VirtualTime();
   private readonly random: SeededRandom;
+  /** The stream of the fault shapes added later (drawFaultShapes): other seeds keep their runs. */
+  private readonly shapes: SeededRandom;
   private readonly profile: Profile;
   private readonly wire: SimWire;
   private readonly plan: NemesisPlan;
@@ -151,13 +208,16 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   /** Members asked to leave: decommissioned once the removal is committed. */
   private readonly removing = new Set<NodeId>();
   private healing = false;
+  /** The scenario staleLeaderStep drives: the cut-off old leader and the follower that rejoins beside it. */
+  private staleLeader: { leader: NodeId; since: number; rejoining: NodeId | null } | null = null;
   /** `key=value` of every value some node applied. */
   private readonly appliedValues = new Set<string>();
 
   constructor(options: DriverSimulationOptions) {
     this.options = options;
     this.random = new SeededRandom(options.seed);
-    this.profile = drawProfile(this.random);
+    this.shapes = new SeededRandom(options.seed ^ 0x5eed5eed);
+    this.profile = drawFaultShapes(drawProfile(this.random), this.shapes);
     const network = new SimNetwork<Delivery>(this.random, drawNetworkFaults(this.random));
     this.wire = new SimWire(this.time, network);
     this.plan = drawNemesisPlan(this.random);
@@ -193,12 +253,18 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   }
 
   private async runLoop(): Promise<DriverSimulationResult> {
-    const durationMs = this.options.durationMs ?? 8_000;
+    const durationMs = this.options.durationMs ?? (this.profile.downToOneVoter ? 12_000 : 8_000);
     for (const member of this.members.values())
       this.time.at(this.random.int(TICK_MS), () => this.boot(member));
-    this.time.at(200, () => this.workload.start(1 + this.random.int(5)));
+    this.time.at(200, () => {
+      const clients = 1 + this.random.int(5);
+      // Churn down to one voter leaves short windows (a lingering removed leader): more clients reach them.
+      this.workload.start(clients + (this.profile.downToOneVoter ? 4 + this.shapes.int(6) : 0));
+    });
     this.time.at(this.plan.minIntervalMs, () => this.nemesis());
     this.time.at(durationMs, () => this.startHealing());
+    if (this.profile.staleLeaderRejoin) this.time.at(STALE_LEADER_STEP_MS, () => this.staleLeaderStep());
+    if (this.profile.downToOneVoter) this.time.at(MEMBERSHIP_STEP_MS, () => this.membershipStep());
     let converged = false;
     let nextCheck = CHECK_EVERY_MS;
     while (this.violation() === null) {
@@ -259,7 +325,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const process = new SimProcess(this.time);
     member.process = process;
     if (this.profile.memoryMode) {
-      this.startNode(member, process, member.memory);
+      this.startNode(member, process, this.watchSaves(member, member.memory));
       return;
     }
     const fs = this.mountDisk(member, process);
@@ -272,8 +338,11 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         this.startNode(
           member,
           process,
-          boundToProcess(storage, process, (write, hardState, entries) =>
-            this.crashBeforeWrite(member, write, hardState, entries),
+          this.watchSaves(
+            member,
+            boundToProcess(storage, process, (write, hardState, entries) =>
+              this.crashBeforeWrite(member, write, hardState, entries),
+            ),
           ),
         );
       },
@@ -461,6 +530,96 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     if (member.process) return;
     this.log(`restart ${member.id} as ${member.incarnation}`);
     this.boot(member);
+    if (this.staleLeader?.rejoining === member.id) this.rejoinBesideStaleLeader(member.id);
+  }
+
+  /** Storage that shows the simulator each save before it happens (for isolateOnConfigAppend). */
+  private watchSaves(member: SimMember, storage: RaftStorage): RaftStorage {
+    if (this.profile.isolateOnConfigAppendRate === 0) return storage;
+    return {
+      load: () => storage.load(),
+      save: (hardState, entries) => {
+        this.isolateOnConfigAppend(member, entries);
+        return storage.save(hardState, entries);
+      },
+      saveSnapshot: (snapshot, keep) => storage.saveSnapshot(snapshot, keep),
+      close: () => storage.close(),
+    };
+  }
+
+  /**
+   * Cuts off a follower that is storing a configuration removing its leader, before its answer goes out:
+   * it may time out and lead that configuration alone while the removed leader lingers.
+   */
+  private isolateOnConfigAppend(member: SimMember, entries: readonly Entry[]): void {
+    const node = member.node;
+    if (this.healing || !node || !entries.some((entry) => entry.kind === 'config')) return;
+    const status = node.localStatus();
+    if (status.role === 'leader' || status.leader === null) return;
+    // Its leader removed itself and left it the lone voter: cut off, it will lead that configuration.
+    const voters = status.members.filter((m) => m.voter);
+    if (voters.length !== 1 || voters[0]!.id !== member.id) return;
+    if (!this.shapes.chance(this.profile.isolateOnConfigAppendRate)) return;
+    // Longer than a request's timeout, mostly: clients stuck on the removed leader's writes come back in time.
+    const downMs = 2_000 + this.shapes.int(6_000);
+    this.count('isolate@config-append');
+    this.log(`config append: isolate ${member.id} for ${downMs} ms`);
+    this.wire.network.partition([member.id], this.others(member.id));
+    this.time.at(this.time.now + downMs, () => this.wire.network.reconnect(member.id));
+  }
+
+  /**
+   * A memory-mode interleaving with random participants and timing (as in the core simulation): the
+   * leader is cut off (without CheckQuorum it lingers, taking writes it cannot commit); once the others
+   * elected a leader, a follower loses its memory and comes back reachable only by the old leader, whose
+   * log it takes; then it reconnects to the others, whose leader may still hold its old process's match.
+   */
+  private staleLeaderStep(): void {
+    if (this.healing) return;
+    this.time.at(this.time.now + STALE_LEADER_STEP_MS, () => this.staleLeaderStep());
+    const scenario = this.staleLeader;
+    if (scenario === null) {
+      const leader = this.leader();
+      if (!leader || !this.shapes.chance(0.1)) return;
+      this.wire.network.partition([leader], this.others(leader));
+      this.staleLeader = { leader, since: this.time.now, rejoining: null };
+      this.count('stale leader');
+      this.log(`stale leader: cut off ${leader}`);
+      return;
+    }
+    if (scenario.rejoining !== null) return;
+    const current = this.leader();
+    if (this.time.now - scenario.since > 5_000) return this.endStaleLeader();
+    if (!current || current === scenario.leader || this.time.now - scenario.since < 1_000) return;
+    const victim = this.members.get(
+      this.shapes.pick(this.others(scenario.leader).filter((id) => id !== current)),
+    )!;
+    if (victim.process) this.crash(victim.id, this.shapes.int(300));
+    // Refused (see mayLoseMemory), or the node was down already.
+    if (victim.process || !this.lostSeats.has(victim.id)) return this.endStaleLeader();
+    scenario.rejoining = victim.id;
+  }
+
+  private rejoinBesideStaleLeader(id: NodeId): void {
+    const { leader } = this.staleLeader!;
+    this.wire.network.reconnect(id);
+    this.wire.network.partition(
+      [id],
+      this.others(id).filter((other) => other !== leader),
+    );
+    this.log(`stale leader: ${id} back beside ${leader} only`);
+    this.time.at(this.time.now + 100 + this.shapes.int(1_500), () => this.wire.network.reconnect(id));
+    this.endStaleLeader();
+  }
+
+  private endStaleLeader(): void {
+    const { leader } = this.staleLeader!;
+    this.staleLeader = null;
+    this.time.at(this.time.now + 500 + this.shapes.int(3_000), () => this.wire.network.reconnect(leader));
+  }
+
+  private others(id: NodeId): NodeId[] {
+    return this.nodeIds().filter((other) => other !== id);
   }
 
   /**
@@ -642,15 +801,45 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     }
     const voters = leader.localStatus().members.filter((m) => m.voter);
     if (voters.length < 2) return;
-    const victim = this.random.chance(0.5) ? leader.id : this.random.pick(voters).id;
+    let victim = this.random.chance(0.5) ? leader.id : this.random.pick(voters).id;
+    // Down to two voters, the leader removes itself: a leader that is no voter of its configuration.
+    if (this.profile.downToOneVoter && voters.length === 2) victim = leader.id;
+    this.removeMember(leader, via, victim, this.random);
+  }
+
+  /**
+   * The downToOneVoter shape: the leader removes members, often, from a whole cluster; down to two
+   * voters it removes itself.
+   */
+  private membershipStep(): void {
+    if (this.healing) return;
+    this.time.at(this.time.now + MEMBERSHIP_STEP_MS, () => this.membershipStep());
+    if (this.removing.size > 0 || !this.shapes.chance(0.8)) return;
+    const leader = this.leaderNode();
+    const targets = this.reachable();
+    if (!leader || targets.length === 0 || this.lostSeats.size > 0) return;
+    // Every voter running (not necessarily caught up): the new configuration keeps a live majority.
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return;
+    const voters = status.members.filter((m) => m.voter);
+    if (voters.some((m) => !this.members.get(m.id)?.process)) return;
+    if (voters.length < 2) return;
+    // Mostly a follower first, so that the cluster soon reaches two voters.
+    const followers = voters.filter((m) => m.id !== leader.id);
+    const victim =
+      voters.length === 2 || this.shapes.chance(0.2) ? leader.id : this.shapes.pick(followers).id;
+    this.removeMember(leader, this.shapes.pick(targets), victim, this.shapes);
+  }
+
+  private removeMember(leader: RaftNode, via: ClientTarget, victim: NodeId, random: SeededRandom): void {
     this.count('remove member');
     this.log(`remove ${victim} via ${via.id}`);
     this.removing.add(victim);
-    if (victim === leader.id && this.random.chance(0.5)) {
+    if (victim === leader.id && random.chance(0.5)) {
       // Cut the leader off while its own removal is in flight: it may go on serving with a configuration
       // it is no longer part of, while the others elect a leader of a newer term.
-      const at = this.time.now + this.random.int(40);
-      const ms = 300 + this.random.int(2000);
+      const at = this.time.now + random.int(40);
+      const ms = 300 + random.int(2000);
       this.time.at(at, () => {
         if (this.healing) return;
         this.log(`isolate removed leader ${victim} for ${ms} ms`);
@@ -662,11 +851,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       });
     }
     via.node.changeMembership({ type: 'remove', id: victim }).then(
-      () => {
-        // Also after an earlier decommission: a retried removal may have removed the rejoined member.
-        this.removing.delete(victim);
-        this.decommission(victim);
-      },
+      // Also after an earlier decommission: a retried removal may have removed the rejoined member.
+      () => this.retire(victim),
       () => {},
     );
   }
@@ -684,8 +870,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       status.members.some((m) => m.id === id && (m.id !== status.nodeId || m.voter));
     for (const id of this.removing) {
       if (inConfig(id)) continue;
-      this.removing.delete(id);
-      this.decommission(id);
+      this.retire(id);
     }
     for (const member of this.members.values()) {
       if (!member.process || inConfig(member.id)) {
@@ -698,6 +883,25 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       this.outsideSince.delete(member.id);
       this.decommission(member.id);
     }
+  }
+
+  /**
+   * Decommissions a member whose removal is committed; with downToOneVoter mostly not at once: it may
+   * linger a while, a leader of an older term.
+   */
+  private retire(id: NodeId): void {
+    this.removing.delete(id);
+    const member = this.members.get(id)!;
+    if (!this.profile.downToOneVoter || this.healing || this.shapes.chance(0.05)) {
+      this.decommission(id);
+      return;
+    }
+    const { incarnation } = member;
+    const ms = 2_000 + this.shapes.int(4_000);
+    this.log(`${id} removed, lingers for ${ms} ms`);
+    this.time.at(this.time.now + ms, () => {
+      if (member.incarnation === incarnation) this.decommission(id);
+    });
   }
 
   private decommission(id: NodeId): void {
@@ -776,7 +980,13 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const disks: StoredState[] = [];
     for (const member of this.members.values()) {
       if (!member.disk) return;
-      disks.push(await loadAfterCrash(member.disk));
+      try {
+        disks.push(await loadAfterCrash(member.disk));
+      } catch (error) {
+        // A disk the restarted node could not load is as lost as one that lacks committed entries.
+        this.invariants.fail(`${member.id} cannot load its storage: ${(error as Error).message}`);
+        return;
+      }
     }
     this.invariants.checkDurability(disks);
   }
