@@ -112,8 +112,12 @@ export function handleJoin(r: Raft, m: JoinMessage): void {
 /** Promotes a learner that joined on its own once it holds everything committed. */
 export function maybePromote(r: Raft, id: NodeId): void {
   const config = r.membership.current;
-  if (!config.learners.includes(id) || config.incarnations?.[id] === undefined) return;
-  if ((r.progress.get(id)?.match ?? 0) < r.log.committed) return;
+  const incarnation = config.incarnations?.[id];
+  if (!config.learners.includes(id) || incarnation === undefined) return;
+  const pr = r.progress.get(id);
+  // Caught up as the process that joined: a later one answering for the member (a wiped restart, still to
+  // rejoin) must not promote a seat whose process is gone, which would leave the voters short of a majority.
+  if (!pr || pr.incarnation !== incarnation || pr.match < r.log.committed) return;
   r.proposeConfigChange({ type: 'promote', id });
 }
 
