@@ -5,7 +5,7 @@ import { NodeProcess, RequestFailed } from './node-process.ts';
 import type { NodeArgs, NodeStatus, StateDigest } from './protocol.ts';
 
 const HOST = '127.0.0.1';
-const STATUS_TIMEOUT_MS = 1_000;
+const STATUS_TIMEOUT_MS = 2_000;
 const POLL_MS = 100;
 
 export interface ClusterOptions {
@@ -194,6 +194,8 @@ export class ChaosCluster {
       return (
         status !== undefined &&
         status !== null &&
+        // A member restarted without memory keeps its old seat in the list until it is readmitted.
+        status.ready &&
         status.leader !== null &&
         status.leader === first?.leader &&
         status.voters.length === ids.length &&

@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ImdgoCluster, ImdgoFaultInjector, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoCluster, ImdgoFaultInjector, ImdgoHealthIndicator, ImdgoModule, ImdgoStore } from 'imdgo';
 import type { ClientOp, NodeArgs, NodeMessage, NodeReplies, NodeRequest, OpResult } from './protocol.ts';
 import { digestState } from './state-digest.ts';
 
@@ -39,6 +39,7 @@ const app = await NestFactory.createApplicationContext(
 const store = app.get(ImdgoStore);
 const cluster = app.get(ImdgoCluster);
 const faults = app.get(ImdgoFaultInjector);
+const health = app.get(ImdgoHealthIndicator);
 
 async function runOp(op: ClientOp): Promise<OpResult> {
   switch (op.f) {
@@ -63,7 +64,9 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return runOp(request.op);
     case 'status': {
       const status = cluster.localStatus();
+      const readiness = await health.isReady();
       return {
+        ready: readiness.imdgo.status === 'up',
         role: status.role,
         leader: status.leader,
         term: status.term,

@@ -38,6 +38,8 @@ export type OpResult =
   { readonly value: number | null } | { readonly applied: boolean; readonly current: number | null };
 
 export interface NodeStatus {
+  /** The app's readiness: a voter as this very process, caught up with a known leader. */
+  readonly ready: boolean;
   readonly role: string;
   readonly leader: string | null;
   readonly term: number;

@@ -460,7 +460,7 @@ export class RaftNode {
   async changeMembership(change: ConfigChange): Promise<void> {
     this.assertRunning();
     const deadline = this.clock.now() + this.options.requestTimeoutMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const leader = await this.awaitLeader(deadline);
       try {
         if (leader !== this.id) {
@@ -484,9 +484,13 @@ export class RaftNode {
         if (result.reason === 'invalid') throw new InvalidArgumentError(result.message);
         throw new RetryableError(result.message);
       } catch (error) {
-        if (error instanceof InvalidArgumentError || error instanceof StoppedError) throw error;
-        if (/is already a member|is not a (member|learner)|cannot remove/.test((error as Error).message)) {
-          throw new InvalidArgumentError((error as Error).message);
+        if (error instanceof StoppedError) throw error;
+        const message = (error as Error).message;
+        // An earlier attempt whose outcome was unknown may have made the change: then it is done.
+        if (attempt > 1 && madeAlready(change, message)) return;
+        if (error instanceof InvalidArgumentError) throw error;
+        if (/is already a member|is not a (member|learner)|cannot remove/.test(message)) {
+          throw new InvalidArgumentError(message);
         }
         if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('membership change', this.options.requestTimeoutMs);
@@ -555,12 +559,11 @@ export class RaftNode {
   /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
   private expireProposals(): void {
     const now = this.clock.now();
-    const late = new RetryableError('entry not applied here in time');
     for (const waiters of [this.proposals, this.configWaiters]) {
       for (const [index, waiter] of waiters) {
         if (waiter.deadline > now) continue;
         waiters.delete(index);
-        waiter.reject(late);
+        waiter.reject(new RetryableError('entry not applied here in time'));
       }
     }
   }
@@ -908,6 +911,18 @@ export class RaftNode {
 }
 
 function noop(): void {}
+
+/** Whether a refusal of `change` says the configuration already is what the change would make it. */
+function madeAlready(change: ConfigChange, refusal: string): boolean {
+  switch (change.type) {
+    case 'add-learner':
+      return refusal.includes(`${change.id} is already a member`);
+    case 'promote':
+      return refusal.includes(`${change.id} is not a learner`);
+    case 'remove':
+      return refusal.includes(`${change.id} is not a member`);
+  }
+}
 
 /** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
 function encodable(encode: () => Uint8Array): Uint8Array {

@@ -19,22 +19,24 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
 export class Discovery {
   readonly incarnation: string;
   private readonly members: readonly NodeId[];
-  /** Whether each member answered fresh since the last round. */
-  private readonly answers = new Map<NodeId, boolean>();
+  /** Each member's newest answer: its probe round and whether it was fresh then. */
+  private readonly answers = new Map<NodeId, { readonly round: number; readonly fresh: boolean }>();
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
   private heardOfCluster = false;
   private elapsed = 0;
   /**
-   * The probe round whose answers count. Answers are delayed and duplicated like any message: a member's
-   * "fresh" from before it formed or joined a cluster must not count as fresh now. The first round is
-   * drawn at random so that a previous process's late answers do not match this one's rounds.
+   * Probe rounds are numbered: answers are delayed and duplicated like any message, and a member's "fresh"
+   * from before it formed or joined a cluster must not count once it answered otherwise. The first round is
+   * drawn at random so that a previous process's late answers fall outside this one's rounds.
    */
+  private readonly firstRound: number;
   private round: number;
 
   constructor(selfId: NodeId, members: readonly NodeId[], incarnation: string, firstRound: number) {
     this.members = members.filter((id) => id !== selfId);
     this.incarnation = incarnation;
+    this.firstRound = firstRound;
     this.round = firstRound;
   }
 
@@ -50,7 +52,6 @@ export class Discovery {
       this.joinTarget = null;
       if (this.isCoordinator(r.id)) return true;
     }
-    this.answers.clear();
     this.round++;
     const round = this.round;
     if (this.joinTarget !== null) {
@@ -62,8 +63,9 @@ export class Discovery {
   }
 
   onProbeResponse(m: ProbeResponseMessage): void {
-    if (m.round !== this.round) return;
-    this.answers.set(m.from, m.fresh);
+    if (m.round < this.firstRound || m.round > this.round) return;
+    const newest = this.answers.get(m.from);
+    if (newest === undefined || m.round >= newest.round) this.answers.set(m.from, m);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
@@ -76,7 +78,11 @@ export class Discovery {
   }
 
   private allFresh(): boolean {
-    return this.members.every((id) => this.answers.get(id) === true);
+    // Fresh now: a fresh newest answer to this round or the one before (a reply may take a round to come).
+    return this.members.every((id) => {
+      const newest = this.answers.get(id);
+      return newest !== undefined && newest.fresh && newest.round >= this.round - 1;
+    });
   }
 }
 

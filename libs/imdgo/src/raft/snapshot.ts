@@ -31,5 +31,7 @@ export function handleSnapshot(r: Raft, m: SnapshotMessage): void {
     r.latestSnapshot = m.snapshot;
     r.pendingRestore = m.snapshot;
   }
+  // This leader's snapshot proves our log matches its log up to `index`.
+  r.verifiedIndex = Math.max(r.verifiedIndex, index);
   r.send({ ...reply, index });
 }

@@ -175,6 +175,40 @@ describe('memory outside the data stays bounded', () => {
   });
 });
 
+describe('the cap and what sessions keep', () => {
+  it('refuses an overwrite of the same size at the cap when its session would keep the replaced value', () => {
+    const machine = new KvStateMachine();
+    const limit = { maxBytes: 1_000, evictTtl: false };
+    const first = 'a'.repeat(400);
+    applyToAll(
+      [machine],
+      [
+        {
+          time: 0,
+          storeLimit: limit,
+          session: { client: 'c', seq: 1 },
+          command: { op: 'set', key: 'k', value: first },
+        },
+      ],
+    );
+    const filler = 1_000 - machine.usedBytes - 10;
+    applyToAll(
+      [machine],
+      [{ time: 0, storeLimit: limit, command: { op: 'set', key: 'f', value: 'f'.repeat(filler) } }],
+    );
+    const overwrite = machine.apply(
+      entry(3, {
+        time: 0,
+        storeLimit: limit,
+        session: { client: 'c', seq: 2 },
+        command: { op: 'set', key: 'k', value: 'b'.repeat(400) },
+      }),
+    );
+    expect(overwrite.result?.refusal).toBe('no-space');
+    expect(machine.usedBytes).toBeLessThanOrEqual(limit.maxBytes);
+  });
+});
+
 describe('time comes from the log', () => {
   it('computes a TTL deadline from the time the entry was appended, however late a retry appends it', () => {
     const machine = new KvStateMachine();

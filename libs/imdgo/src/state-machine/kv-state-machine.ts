@@ -41,6 +41,8 @@ interface ApplyContext {
   /** The entry's time: the leader's stamp, never below the previous entry's. */
   readonly time: number;
   readonly storeLimit: StoreLimit | null;
+  /** A session keeps the result of this write, and with it the value the write replaces. */
+  readonly keepsReplaced: boolean;
 }
 
 /** How long the leader waits for an expire it proposed to apply before it proposes it again. */
@@ -202,6 +204,7 @@ export class KvStateMachine {
       revision: entry.index,
       time: this.logTime,
       storeLimit: stamp?.storeLimit ?? null,
+      keepsReplaced: session !== undefined,
     };
     const map = command.map ?? DEFAULT_MAP;
     const stored = this.maps.get(map)?.get(command.key);
@@ -265,7 +268,9 @@ export class KvStateMachine {
   ): CommandResult {
     const { revision, time, storeLimit } = context;
     const size = Buffer.byteLength(key) + encodedSize(value);
-    const growth = size - (stored?.size ?? 0);
+    const dataGrowth = size - (stored?.size ?? 0);
+    // The replaced value stays in memory as long as the session keeps this write's result.
+    const growth = dataGrowth + (context.keepsReplaced && current ? current.size : 0);
     if (storeLimit && growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
       const excess = this.usedBytes + growth - storeLimit.maxBytes;
       // Decided before anything is evicted: a write that eviction cannot make room for evicts nothing.
@@ -297,7 +302,7 @@ export class KvStateMachine {
       this.maps.set(map, records);
     }
     records.set(key, record);
-    this.dataBytes += growth;
+    this.dataBytes += dataGrowth;
     this.expiries.set(map, key, record.expiresAt);
     const previous = current?.value;
     this.changes.push({ type: 'set', map, key, value, previous, revision });
