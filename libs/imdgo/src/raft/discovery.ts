@@ -65,7 +65,11 @@ export class Discovery {
   onProbeResponse(m: ProbeResponseMessage): void {
     if (m.round < this.firstRound || m.round > this.round) return;
     const newest = this.answers.get(m.from);
-    if (newest === undefined || m.round >= newest.round) this.answers.set(m.from, m);
+    // Within one round a member's answer as part of a cluster wins: a fresh one to the same round was
+    // given to a duplicate of the probe before it formed or joined the cluster, whatever the arrival order.
+    if (newest === undefined || m.round > newest.round || (m.round === newest.round && !m.fresh)) {
+      this.answers.set(m.from, m);
+    }
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
