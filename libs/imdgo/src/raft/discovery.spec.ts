@@ -138,4 +138,16 @@ describe('discovery: answers are delayed and duplicated like any message', () =>
     probesOfNextRound();
     expect(n2.lostCluster).toBe(false);
   });
+
+  it('takes a non-fresh answer to an earlier round as newer than the fresh answers already in', () => {
+    const { n2, probesOfNextRound, answer } = probingN2();
+    // n1 answers round 2 fresh, then forms the cluster and answers a held-up probe of round 1 as a
+    // member; that answer arrives last (found by the driver simulator, seed 20198).
+    const early = probesOfNextRound();
+    for (const probe of probesOfNextRound()) n2.step(answer(probe, true));
+    const heldUp = early.find((probe) => probe.to === 'n1')!;
+    n2.step(answer(heldUp, false));
+    probesOfNextRound();
+    expect(n2.lostCluster).toBe(false);
+  });
 });

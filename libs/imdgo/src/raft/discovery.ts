@@ -19,7 +19,7 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
 export class Discovery {
   readonly incarnation: string;
   private readonly members: readonly NodeId[];
-  /** Each member's newest answer: its probe round and whether it was fresh then. */
+  /** Each member's newest answer: fresh or not, and its round (for an answer as a member, when it came). */
   private readonly answers = new Map<NodeId, { readonly round: number; readonly fresh: boolean }>();
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
@@ -65,11 +65,11 @@ export class Discovery {
   onProbeResponse(m: ProbeResponseMessage): void {
     if (m.round < this.firstRound || m.round > this.round) return;
     const newest = this.answers.get(m.from);
-    // Within one round a member's answer as part of a cluster wins: a fresh one to the same round was
-    // given to a duplicate of the probe before it formed or joined the cluster, whatever the arrival order.
-    if (newest === undefined || m.round > newest.round || (m.round === newest.round && !m.fresh)) {
-      this.answers.set(m.from, m);
-    }
+    // A process that holds a cluster's log never becomes fresh again, so an answer as a member, to any
+    // round, is newer than every fresh answer to probes sent so far (their copies may have been answered
+    // first, and arrive in any order). Only a fresh answer to a later probe shows it lost its memory since.
+    if (!m.fresh) this.answers.set(m.from, { round: this.round, fresh: false });
+    else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
