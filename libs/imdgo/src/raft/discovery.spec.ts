@@ -100,7 +100,12 @@ function probingN2() {
     }
     throw new Error('no probe round within 10 ticks');
   };
-  const answer = (probe: ProbeMessage, fresh: boolean): ProbeResponseMessage => ({
+  return { n2, probesOfNextRound, answer: answerToN2 };
+}
+
+/** A member's answer to n2's probe: fresh, or as a member of n1's cluster. */
+function answerToN2(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
+  return {
     type: 'probe-response',
     from: probe.to,
     to: 'n2',
@@ -108,8 +113,7 @@ function probingN2() {
     round: probe.round,
     fresh,
     leader: fresh ? null : 'n1',
-  });
-  return { n2, probesOfNextRound, answer };
+  };
 }
 
 describe('discovery: answers are delayed and duplicated like any message', () => {
