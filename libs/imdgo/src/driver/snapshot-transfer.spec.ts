@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import type { Raft } from '../raft/raft.ts';
+import { Raft } from '../raft/raft.ts';
+import { SeededRandom } from '../raft/random.ts';
 import type { Entry, Message, SnapshotMeta } from '../raft/types.ts';
 import { encodeCommand } from '../state-machine/commands.ts';
 import { KvStateMachine } from '../state-machine/kv-state-machine.ts';
@@ -34,7 +35,11 @@ describe('SnapshotTransfer', () => {
       snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
       snapshotTaken: (index: number) => taken.push(index),
       reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
-      step: () => {},
+      pendingRestore: null as SnapshotMeta | null,
+      // As the core: a snapshot newer than its log is restored at the next Ready.
+      step: (m: Message) => {
+        if (m.type === 'snapshot') raft.pendingRestore = m.snapshot;
+      },
     };
     const transport = {
       request: async (_to: string, chunk: SnapshotChunk) => {
@@ -79,6 +84,48 @@ describe('SnapshotTransfer', () => {
     expect(reports).toEqual([['c:1', true]]);
     expect(sent.map((chunk) => chunk.index)).toEqual([50]);
     expect(taken).toEqual([]);
+    expect((await storage.load()).snapshot?.index).toBe(50);
+  });
+
+  it('keeps the image of the snapshot the core will install when a stale transfer completes after it', async () => {
+    const raft = new Raft({ id: 'a:1', voters: CONFIG.voters, random: new SeededRandom(1) });
+    const machine = new KvStateMachine();
+    const storage = new MemoryStorage();
+    const transfer = new SnapshotTransfer({
+      raft: () => raft,
+      machine: () => machine,
+      storage,
+      transport: {} as PeerTransport,
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: systemScheduler,
+      schedule: () => {},
+    });
+    const receive = (index: number) => {
+      const image = encodeImage(machineAt(index).capture());
+      const snapshot: SnapshotMeta = { index, term: 2, config: CONFIG };
+      transfer.receiveChunk('b:1', {
+        kind: 'snapshot-chunk',
+        index,
+        term: 2,
+        offset: 0,
+        total: image.byteLength,
+        data: image,
+        message: { type: 'snapshot', from: 'b:1', to: 'a:1', term: 2, snapshot },
+      });
+    };
+
+    // The image at 50 is stepped; before the driver takes the Ready, a late transfer of an older image
+    // completes (found by the driver simulator, seed 5678). The core ignores it, below its commit index.
+    receive(50);
+    receive(30);
+    const ready = raft.ready();
+    expect(ready.snapshot?.index).toBe(50);
+    await transfer.install(ready.snapshot!);
+    expect(machine.appliedIndex).toBe(50);
     expect((await storage.load()).snapshot?.index).toBe(50);
   });
 });

@@ -56,7 +56,8 @@ export class SnapshotTransfer {
     parts: Uint8Array[];
     received: number;
   } | null = null;
-  private readonly receivedImages = new Map<string, Uint8Array>();
+  /** The received image the core chose to restore at its next Ready (its `pendingRestore`). */
+  private receivedImage: Snapshot | null = null;
   private readonly host: SnapshotHost;
 
   constructor(host: SnapshotHost) {
@@ -169,10 +170,16 @@ export class SnapshotTransfer {
       ) {
         throw new Error('malformed final snapshot chunk');
       }
-      this.receivedImages.clear();
-      this.receivedImages.set(`${incoming.index}:${incoming.term}`, Buffer.concat(incoming.parts));
       this.incoming = null;
-      this.host.raft().step(message);
+      const raft = this.host.raft();
+      raft.step(message);
+      // Keep the image only if the core will restore it. A stale snapshot (at or below the commit index,
+      // e.g. a late transfer from an earlier leader) is ignored by the core and must not replace the image
+      // of the snapshot it is about to install.
+      const pending = raft.pendingRestore;
+      if (pending?.index === message.snapshot.index && pending.term === message.snapshot.term) {
+        this.receivedImage = { ...pending, data: Buffer.concat(incoming.parts) };
+      }
       this.host.schedule();
     }
     return { received: incoming.received };
@@ -181,8 +188,9 @@ export class SnapshotTransfer {
   /** The core replaced its log with a snapshot from the leader: the state machine follows, durably. */
   async install(meta: SnapshotMeta): Promise<void> {
     const { host } = this;
-    const data = this.receivedImages.get(`${meta.index}:${meta.term}`);
-    this.receivedImages.clear();
+    const received = this.receivedImage;
+    this.receivedImage = null;
+    const data = received?.index === meta.index && received.term === meta.term ? received.data : null;
     if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
     const snapshot: Snapshot = { ...meta, data };
     await host.storage.saveSnapshot(snapshot, false);

@@ -84,22 +84,31 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
   });
 });
 
-/** Ticks `node` until it sends its next round of probes, and returns them. */
-function probesOfNextRound(node: Raft): ProbeMessage[] {
-  for (let i = 0; i < 10; i++) {
-    node.tick();
-    const probes = node.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
-    if (probes.length > 0) return probes;
-  }
-  throw new Error('no probe round within 10 ticks');
+/** n2, started without state, probing n1 and n3; the test delivers their answers by hand. */
+function probingN2() {
+  const n2 = new Raft({
+    id: 'n2',
+    voters: [],
+    random: new SeededRandom(7),
+    discovery: { members: ids, incarnation: 'n2.1' },
+  });
+  const probesOfNextRound = (): ProbeMessage[] => {
+    for (let i = 0; i < 10; i++) {
+      n2.tick();
+      const probes = n2.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
+      if (probes.length > 0) return probes;
+    }
+    throw new Error('no probe round within 10 ticks');
+  };
+  return { n2, probesOfNextRound, answer: answerToN2 };
 }
 
-/** The answer of the member `probe` went to: fresh, or a member of n1's cluster. */
-function answer(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
+/** A member's answer to n2's probe: fresh, or as a member of n1's cluster. */
+function answerToN2(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
   return {
     type: 'probe-response',
     from: probe.to,
-    to: probe.from,
+    to: 'n2',
     term: 0,
     round: probe.round,
     fresh,
@@ -109,21 +118,40 @@ function answer(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
 
 describe('discovery: answers are delayed and duplicated like any message', () => {
   it('does not take a fresh answer from an earlier probe round as news that the cluster is gone', () => {
-    const n2 = new Raft({
-      id: 'n2',
-      voters: [],
-      random: new SeededRandom(7),
-      discovery: { members: ids, incarnation: 'n2.1' },
-    });
+    const { n2, probesOfNextRound, answer } = probingN2();
     // Round 1: every member is still fresh, but these answers are held up in the network.
-    const early = probesOfNextRound(n2);
+    const early = probesOfNextRound();
     // Round 2: n1 formed the cluster meanwhile and says so.
-    const [toN1] = probesOfNextRound(n2);
+    const [toN1] = probesOfNextRound();
     n2.step(answer(toN1!, false));
-    probesOfNextRound(n2);
+    probesOfNextRound();
     // The held-up answers of round 1 arrive now, in round 3.
     for (const probe of early) n2.step(answer(probe, true));
-    probesOfNextRound(n2);
+    probesOfNextRound();
+    expect(n2.lostCluster).toBe(false);
+  });
+
+  it('does not let a fresh answer override a non-fresh one to the same probe round', () => {
+    const { n2, probesOfNextRound, answer } = probingN2();
+    // n1 got the probe twice, answered the first copy fresh, then formed the cluster and answered the
+    // second as a member; the fresh answer arrives last (found by the driver simulator, seed 20418).
+    for (const probe of probesOfNextRound()) {
+      if (probe.to === 'n1') n2.step(answer(probe, false));
+      n2.step(answer(probe, true));
+    }
+    probesOfNextRound();
+    expect(n2.lostCluster).toBe(false);
+  });
+
+  it('takes a non-fresh answer to an earlier round as newer than the fresh answers already in', () => {
+    const { n2, probesOfNextRound, answer } = probingN2();
+    // n1 answers round 2 fresh, then forms the cluster and answers a held-up probe of round 1 as a
+    // member; that answer arrives last (found by the driver simulator, seed 20198).
+    const early = probesOfNextRound();
+    for (const probe of probesOfNextRound()) n2.step(answer(probe, true));
+    const heldUp = early.find((probe) => probe.to === 'n1')!;
+    n2.step(answer(heldUp, false));
+    probesOfNextRound();
     expect(n2.lostCluster).toBe(false);
   });
 });

@@ -19,7 +19,7 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
 export class Discovery {
   readonly incarnation: string;
   private readonly members: readonly NodeId[];
-  /** Each member's newest answer: its probe round and whether it was fresh then. */
+  /** Each member's newest answer: fresh or not, and its round (for an answer as a member, when it came). */
   private readonly answers = new Map<NodeId, { readonly round: number; readonly fresh: boolean }>();
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
@@ -70,7 +70,11 @@ export class Discovery {
   onProbeResponse(m: ProbeResponseMessage): void {
     if (m.round < this.firstRound || m.round > this.round) return;
     const newest = this.answers.get(m.from);
-    if (newest === undefined || m.round >= newest.round) this.answers.set(m.from, m);
+    // A process that holds a cluster's log never becomes fresh again, so an answer as a member, to any
+    // round, is newer than every fresh answer to probes sent so far (their copies may have been answered
+    // first, and arrive in any order). Only a fresh answer to a later probe shows it lost its memory since.
+    if (!m.fresh) this.answers.set(m.from, { round: this.round, fresh: false });
+    else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
@@ -123,8 +127,12 @@ export function handleJoin(r: Raft, m: JoinMessage): void {
 /** Promotes a learner that joined on its own once it holds everything committed. */
 export function maybePromote(r: Raft, id: NodeId): void {
   const config = r.membership.current;
-  if (!config.learners.includes(id) || config.incarnations?.[id] === undefined) return;
-  if ((r.progress.get(id)?.match ?? 0) < r.log.committed) return;
+  const incarnation = config.incarnations?.[id];
+  if (!config.learners.includes(id) || incarnation === undefined) return;
+  const pr = r.progress.get(id);
+  // Caught up as the process that joined: a later one answering for the member (a wiped restart, still to
+  // rejoin) must not promote a seat whose process is gone, which would leave the voters short of a majority.
+  if (!pr || pr.incarnation !== incarnation || pr.match < r.log.committed) return;
   r.proposeConfigChange({ type: 'promote', id });
 }
 

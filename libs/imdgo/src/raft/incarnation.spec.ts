@@ -76,6 +76,34 @@ describe('a leader never mistakes one process of a member for another', () => {
     expect(net.raft('n3').discovery).toBeNull();
   });
 
+  it('promotes a learner only on the acks of the process that joined, not of a later one', () => {
+    // n2 joined as n2.1 and was added as a learner, then lost its memory before it ever answered.
+    const seats = { n1: 'n1.1', n2: 'n2.1' };
+    const config = { voters: ['n1'], learners: ['n2'], incarnations: seats };
+    const restore: RaftRestoreState = {
+      hardState: { term: 1, vote: null, commit: 1 },
+      entries: [{ index: 1, term: 1, kind: 'config', data: encodeConfig(config) }],
+    };
+    const net = new TestNetwork(['n1', 'n2'], {}, { n1: restore }, { n1: 'n1.1', n2: 'n2.2' });
+    net.campaign('n1');
+    const n1 = net.raft('n1');
+    expect(n1.role).toBe('leader');
+    const seatedAs = () => {
+      const { membership, log } = n1;
+      const seated = membership.current.voters.includes('n2') && membership.currentIndex <= log.committed;
+      return seated ? membership.current.incarnations?.n2 : undefined;
+    };
+    // n2.2 catches up on n2's learner seat, but the seat is n2.1's: promoting it would make a two-voter
+    // configuration whose second voter is gone for good (found by the driver simulator, seed 847).
+    for (let round = 0; round < 50 && seatedAs() !== 'n2.2'; round++) {
+      for (const id of ['n1', 'n2']) net.tick(id);
+      net.deliverAll();
+      const { voters, incarnations } = n1.membership.current;
+      expect(voters.includes('n2') && incarnations?.n2 === 'n2.1').toBe(false);
+    }
+    expect(seatedAs()).toBe('n2.2');
+  });
+
   it('counts a vote only from the process the configuration seats', () => {
     const net = seatedCluster();
     const n2 = net.raft('n2');
