@@ -1,4 +1,4 @@
-import { checkOperations, imdgoEventsToOperations, imdgoKvModel } from '../../src/checker/index.ts';
+import { judgeRun } from '../check-run.ts';
 import {
   runDriverSimulation,
   type DriverSimulationOptions,
@@ -16,15 +16,5 @@ export async function checkDriverSeed(
   options: DriverSimulationOptions,
   checkerTimeoutMs = 30_000,
 ): Promise<CheckedDriverRun> {
-  const result = await runDriverSimulation(options);
-  const operations = imdgoEventsToOperations(result.history);
-  if (result.violation) return { ...result, failure: result.violation, operations: operations.length };
-  const verdict = checkOperations(imdgoKvModel, operations, { timeoutMs: checkerTimeoutMs });
-  const failure =
-    verdict.result === 'linearizable'
-      ? null
-      : verdict.result === 'unknown'
-        ? `linearizability check timed out after ${checkerTimeoutMs} ms`
-        : 'history is not linearizable';
-  return { ...result, failure, operations: operations.length };
+  return judgeRun(await runDriverSimulation(options), checkerTimeoutMs);
 }
