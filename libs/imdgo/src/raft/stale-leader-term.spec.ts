@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Raft } from './raft.ts';
 import { noJitter } from './testing/network.ts';
-import type { Message } from './types.ts';
 
 /** A lone voter n1 and a learner n2, neither with PreVote nor CheckQuorum. */
 function loneVoterWithLearner(): Map<string, Raft> {
@@ -18,8 +17,7 @@ function run(nodes: Map<string, Raft>, ticks: number): void {
     for (let pending = true; pending;) {
       pending = false;
       for (const raft of nodes.values()) {
-        const messages: Message[] = raft.ready().messages;
-        for (const m of messages) {
+        for (const m of raft.ready().messages) {
           pending = true;
           nodes.get(m.to)?.step(m);
         }
