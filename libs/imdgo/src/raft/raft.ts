@@ -604,11 +604,10 @@ export class Raft {
       return true;
     }
     if (m.term < this.term) {
-      if (
-        (this.config.checkQuorum || this.config.preVote) &&
-        (m.type === 'append' || m.type === 'heartbeat')
-      ) {
-        // Tell a stale leader our term, or it would keep a partitioned follower at bay forever.
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // Tell a stale leader our term (Raft §5.1), or it would keep a partitioned follower at bay forever.
+        // Also without PreVote and CheckQuorum (where etcd stays silent): a learner or a rejoining member
+        // whose term a candidate raised cannot campaign, and only this answer moves the leader past it.
         this.send({
           type: 'append-response',
           to: m.from,
