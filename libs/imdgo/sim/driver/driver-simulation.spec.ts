@@ -32,6 +32,15 @@ describe('the production driver under simulation', () => {
     }
     expect(failures).toEqual([]);
   }, 180_000);
+
+  it('does not wipe a removed member that was seated again before its lingering ran out', async () => {
+    // In each seed a removed member lingers and is seated again; wiping it when its old lingering ran out
+    // lost the last copy of the data (13375, 18381: "every member lost its memory") or a seat the
+    // configuration still counts on (8812, 16339: no convergence after healing).
+    for (const seed of [8812, 13375, 16339, 18381]) {
+      expect((await checkDriverSeed({ seed })).failure, `seed ${seed}`).toBeNull();
+    }
+  }, 120_000);
 });
 
 /**

@@ -900,8 +900,19 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     const ms = 2_000 + this.shapes.int(4_000);
     this.log(`${id} removed, lingers for ${ms} ms`);
     this.time.at(this.time.now + ms, () => {
-      if (member.incarnation === incarnation) this.decommission(id);
+      // It may have been seated again meanwhile, maybe as the last holder of the data: only a member still
+      // outside the configuration is wiped (without a leader to tell, `decommissionRemoved` wipes it later).
+      if (member.incarnation === incarnation && this.outsideConfig(id)) this.decommission(id);
     });
+  }
+
+  /** Whether the leader's configuration, fully committed, leaves the member out. */
+  private outsideConfig(id: NodeId): boolean {
+    const leader = this.leaderNode();
+    if (!leader) return false;
+    const status = leader.localStatus();
+    if (status.commitIndex !== status.lastIndex) return false;
+    return !status.members.some((m) => m.id === id && (m.id !== status.nodeId || m.voter));
   }
 
   private decommission(id: NodeId): void {
