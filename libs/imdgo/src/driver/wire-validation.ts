@@ -66,12 +66,7 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
     case 'snapshot':
       return isSnapshotMeta(m.snapshot, term);
     case 'probe-response':
-      return (
-        isIndex(m.round) &&
-        typeof m.fresh === 'boolean' &&
-        (m.leader === null || isPeerId(m.leader)) &&
-        (m.knewCluster === undefined || typeof m.knewCluster === 'boolean')
-      );
+      return isIndex(m.round) && typeof m.fresh === 'boolean' && (m.leader === null || isPeerId(m.leader));
     case 'join':
       return isIncarnation(m.incarnation) && isIndex(m.round);
     default:

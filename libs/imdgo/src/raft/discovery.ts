@@ -24,8 +24,6 @@ export class Discovery {
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
   private heardOfCluster = false;
-  /** A fresh member answered that it had heard of a cluster: if every member is now fresh, that one is gone. */
-  private memberKnewCluster = false;
   private elapsed = 0;
   /**
    * Probe rounds are numbered: answers are delayed and duplicated like any message, and a member's "fresh"
@@ -54,9 +52,8 @@ export class Discovery {
     this.elapsed = 0;
     if (this.allFresh()) {
       // Whoever answered as a member earlier has since lost its memory too: the cluster is gone.
-      if (this.heardOfCluster || this.memberKnewCluster) r.lostCluster = true;
+      if (this.heardOfCluster) r.lostCluster = true;
       this.heardOfCluster = false;
-      this.memberKnewCluster = false;
       this.joinTarget = null;
       if (this.isCoordinator(r.id)) return true;
     }
@@ -78,11 +75,7 @@ export class Discovery {
     // first, and arrive in any order). Only a fresh answer to a later probe shows it lost its memory since.
     if (!m.fresh) this.answers.set(m.from, { round: this.round, fresh: false });
     else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
-    if (m.fresh) {
-      // Whichever member sees every member fresh first reports the loss, not only the one that heard of it.
-      if (m.knewCluster === true) this.memberKnewCluster = true;
-      return;
-    }
+    if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
     if (m.leader !== null) this.joinTarget = m.leader;
@@ -105,8 +98,7 @@ export class Discovery {
 /** Any node answers a probe: fresh while it holds nothing of any cluster, otherwise with its leader. */
 export function answerProbe(r: Raft, to: NodeId, round: number): void {
   const fresh = r.discovery !== null && r.log.lastIndex() === 0;
-  const knewCluster = fresh && r.discovery!.joining;
-  r.send({ type: 'probe-response', to, term: 0, round, fresh, leader: fresh ? null : r.leader, knewCluster });
+  r.send({ type: 'probe-response', to, term: 0, round, fresh, leader: fresh ? null : r.leader });
 }
 
 /**

@@ -166,8 +166,6 @@ export interface ProbeResponseMessage extends Envelope {
   /** The responder has no state and belongs to no cluster yet. */
   readonly fresh: boolean;
   readonly leader: NodeId | null;
-  /** A fresh responder that had heard of a cluster (it is trying to join one): news of a loss if all are fresh. */
-  readonly knewCluster?: boolean;
 }
 
 /** A node without state asking the leader to admit it as a new member. */
