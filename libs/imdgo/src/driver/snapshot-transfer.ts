@@ -85,9 +85,14 @@ export class SnapshotTransfer {
     if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return null;
     this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = true;
-    return this.take().finally(() => {
-      this.snapshotting = false;
-    });
+    return this.take()
+      .catch((error: unknown) => {
+        // The log still holds everything the image would: a failed snapshot only postpones compaction.
+        this.host.logger.error(`snapshot failed: ${(error as Error).stack ?? error}`);
+      })
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 
   /** Streams the latest image to a follower in chunks, one at a time, then steps the message into its core. */
@@ -211,6 +216,8 @@ export class SnapshotTransfer {
   private async take(): Promise<void> {
     const { host } = this;
     const capture = host.machine().capture();
+    // A snapshot from the leader is being installed: the image taken here is already older than the log.
+    if (!host.raft().canSnapshotAt(capture.appliedIndex)) return;
     const meta = host.raft().snapshotMeta(capture.appliedIndex);
     const started = host.scheduler.monotonic();
     const chunks: Uint8Array[] = [];

@@ -319,9 +319,18 @@ export class Raft {
     }
   }
 
+  /**
+   * Whether a snapshot of the state machine at `index` can be recorded now: the index is applied and not
+   * compacted. A snapshot from the leader stepped in while the driver was applying moves the log past the
+   * state machine until the driver installs the image.
+   */
+  canSnapshotAt(index: number): boolean {
+    return index <= this.log.applied && index >= this.log.offset;
+  }
+
   /** What a snapshot of the state machine at `index` (applied, not compacted) must record beside the image. */
   snapshotMeta(index: number): SnapshotMeta {
-    assert(index <= this.log.applied && index >= this.log.offset, `no snapshot possible at ${index}`);
+    assert(this.canSnapshotAt(index), `no snapshot possible at ${index}`);
     return { index, term: this.log.term(index), config: this.membership.configAt(index) };
   }
 
