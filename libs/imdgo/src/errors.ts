@@ -80,3 +80,10 @@ export class CompactedError extends ImdgoError {
     this.oldestRevision = oldestRevision;
   }
 }
+
+/** `ready()` or the `waitForReady` option gave up: this node could not serve linearizable reads in time. */
+export class NotReadyError extends ImdgoError {
+  constructor(nodeId: string, waitedMs: number, reason: string) {
+    super('NOT_READY', `imdgo node ${nodeId} was not ready within ${waitedMs} ms: ${reason}`);
+  }
+}

@@ -17,6 +17,15 @@ export class ImdgoStore extends ImdgoMap<unknown> {
     super(runtime, DEFAULT_MAP);
   }
 
+  /**
+   * Resolves once this node can serve linearizable reads and writes: it holds a voter seat, a leader is
+   * known and a ReadIndex round succeeds (what the health indicator's `isReady` reports as up). Fails with
+   * NotReadyError, naming what is missing, after `timeoutMs` (default 30 s).
+   */
+  ready(options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.runtime.ready(options.timeoutMs);
+  }
+
   map<V = unknown>(name: string): ImdgoMap<V> {
     let map = this.maps.get(name);
     if (!map) {
