@@ -18,7 +18,7 @@ export interface TscError {
 
 /**
  * Type-checks `files` (name → source, ES modules) as a user's app would, with the library's source standing
- * in for the installed package (`imdgo` resolves to its entry point), and returns tsc's errors. Output tsc
+ * in for the installed package (`imdgo` and its sub-entries resolve to their source), and returns tsc's errors. Output tsc
  * prints that is not a file error (a broken setup) is thrown.
  */
 export async function typeCheck(files: Readonly<Record<string, string>>): Promise<TscError[]> {
@@ -55,7 +55,13 @@ function tsconfig(files: readonly string[]): object {
       allowImportingTsExtensions: true,
       noEmit: true,
       skipLibCheck: true,
-      paths: { imdgo: [join(root, 'libs/imdgo/src/index.ts')] },
+      // As vitest.config.ts aliases them; an entry whose file does not exist only fails a file importing it.
+      paths: {
+        imdgo: [join(root, 'libs/imdgo/src/index.ts')],
+        'imdgo/terminus': [join(root, 'libs/imdgo/src/terminus.ts')],
+        'imdgo/metrics': [join(root, 'libs/imdgo/src/metrics.ts')],
+        'imdgo/testing': [join(root, 'libs/imdgo/testing/index.ts')],
+      },
     },
     files,
   };
