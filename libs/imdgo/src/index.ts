@@ -2,6 +2,7 @@ export { ImdgoModule } from './nest/imdgo.module.ts';
 export { ImdgoStore } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
 export { getMapToken, InjectMap } from './nest/inject-map.decorator.ts';
+export type { KeyChangeHandlerDecorator } from './nest/on-key-change.decorator.ts';
 export type {
   ConditionalResult,
   Consistency,
@@ -21,11 +22,7 @@ export { ImdgoMetrics } from './nest/imdgo-metrics.ts';
 export { ImdgoFaultInjector } from './nest/imdgo-fault-injector.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
-export {
-  OnKeyChange,
-  type KeyChangeHandlerDecorator,
-  type OnKeyChangeOptions,
-} from './nest/on-key-change.decorator.ts';
+export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
 export {
   DEFAULT_PEER_PORT,
   ImdgoOptionsError,

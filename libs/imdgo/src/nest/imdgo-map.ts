@@ -202,7 +202,9 @@ export class ImdgoMap<V = unknown> {
     if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
     }
-    const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
+    const source = (
+      from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from)
+    ) as Observable<ChangeEvent<T>>;
     return defer(() => {
       let next = from;
       return source.pipe(
@@ -212,7 +214,7 @@ export class ImdgoMap<V = unknown> {
           return change;
         }),
         filter((change) => change.map === this.name && matches(change.key)),
-      ) as Observable<ChangeEvent<T>>;
+      );
     });
   }
 
