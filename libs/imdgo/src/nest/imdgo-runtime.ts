@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomInt, randomUUID } from 'node:crypto';
 import { FileStorage } from '../storage/file-storage.ts';
 import { persistentIncarnation } from '../storage/incarnation-file.ts';
@@ -23,14 +16,13 @@ import { ChangeFeed } from './change-feed.ts';
 import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
 import { validateImdgoOptions, type ImdgoModuleOptions, type ResolvedImdgoOptions } from './imdgo-options.ts';
 import { hostOf, resolveNodeId } from './node-identity.ts';
-import { DEFAULT_READY_TIMEOUT_MS, waitUntilReady } from './readiness.ts';
 
 /**
  * The running node behind the injectable API: validates the options, starts the peer transport and the
  * Raft driver when the module initializes, and stops both when the application closes.
  */
 @Injectable()
-export class ImdgoRuntime implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   readonly options: ResolvedImdgoOptions;
   private readonly logger = new Logger('imdgo');
   private readonly feed: ChangeFeed;
@@ -123,20 +115,6 @@ export class ImdgoRuntime implements OnModuleInit, OnApplicationBootstrap, OnMod
     });
     await this.raftNode.start();
     this.logger.log(`${id} started; members ${options.members.join(', ')}`);
-  }
-
-  /** Resolves once this node can serve linearizable reads and writes (see readiness.ts). */
-  ready(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
-    return waitUntilReady(() => this.node, timeoutMs, this.options.tickMs);
-  }
-
-  /** With `waitForReady`, holds the application's bootstrap until this node is ready. */
-  async onApplicationBootstrap(): Promise<void> {
-    const timeoutMs = this.options.waitForReadyMs;
-    if (timeoutMs === null) return;
-    this.logger.log(`${this.node.id}: waiting up to ${timeoutMs} ms until ready`);
-    await this.ready(timeoutMs);
-    this.logger.log(`${this.node.id}: ready`);
   }
 
   async onModuleDestroy(): Promise<void> {
