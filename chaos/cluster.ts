@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../libs/imdgo/testing/free-port.ts';
 import { NodeProcess, RequestFailed } from './node-process.ts';
-import type { NodeArgs, NodeStatus, StateDigest } from './protocol.ts';
+import { BREAK_ENV, type Breakage, type NodeArgs, type NodeStatus, type StateDigest } from './protocol.ts';
 
 const HOST = '127.0.0.1';
 const STATUS_TIMEOUT_MS = 2_000;
@@ -16,7 +16,8 @@ export interface ClusterOptions {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
-  readonly readConsistency: 'linearizable' | 'local';
+  /** Runs every node broken this way (only to show that the checks catch it). */
+  readonly breakage: Breakage | null;
 }
 
 /**
@@ -59,6 +60,22 @@ export class ChaosCluster {
   /** Nodes that can answer right now. */
   responsive(): NodeProcess[] {
     return this.nodes.filter((n) => n.running && !n.paused);
+  }
+
+  /**
+   * Whether, as far as the orchestrator's own faults go, a majority of the members is up, not paused and
+   * connected to each other: then the cluster should be making progress.
+   */
+  majorityConnected(): boolean {
+    const up = this.responsive();
+    const needed = Math.floor(this.nodes.length / 2) + 1;
+    // At most a handful of nodes: trying every group is cheap.
+    for (let mask = 0; mask < 1 << up.length; mask++) {
+      const group = up.filter((_, i) => mask & (1 << i));
+      if (group.length < needed) continue;
+      if (group.every((a) => group.every((b) => !this.cuts.get(a.id)?.has(b.id)))) return true;
+    }
+    return false;
   }
 
   async statuses(): Promise<Map<NodeProcess, NodeStatus | null>> {
@@ -228,14 +245,15 @@ export class ChaosCluster {
   }
 
   private async launch(args: NodeArgs, name = `n${++this.named}`): Promise<NodeProcess> {
-    const node = await NodeProcess.start(name, args, join(this.options.runDir, 'logs', `${name}.log`));
+    const env: Record<string, string> =
+      this.options.breakage === null ? {} : { [BREAK_ENV]: this.options.breakage };
+    const node = await NodeProcess.start(name, args, join(this.options.runDir, 'logs', `${name}.log`), env);
     await this.applyCuts(node);
     return node;
   }
 
   private argsFor(nodeId: string, members: readonly string[]): NodeArgs {
-    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold, readConsistency } =
-      this.options;
+    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold } = this.options;
     const dataDir = mode === 'data' ? join(runDir, 'data', nodeId.replace(':', '_')) : null;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     return {
@@ -246,7 +264,6 @@ export class ChaosCluster {
       electionTicks,
       requestTimeoutMs,
       snapshotThreshold,
-      readConsistency,
     };
   }
 

@@ -6,6 +6,17 @@ import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
 /** After this long without a healthy cluster, a wait is reported as a stall. */
 const STALL_MS = 10_000;
 
+/** How the load is doing: operations invoked and answered so far. */
+export type Progress = () => { readonly invoked: number; readonly answered: number };
+
+/** One fault from its injection to the end of the quiet time after it, and how the load fared meanwhile. */
+export interface FaultWindow {
+  readonly index: number;
+  readonly kind: FaultKind;
+  readonly invoked: number;
+  readonly answered: number;
+}
+
 /**
  * Carries out planned faults on the cluster, one at a time: inject, hold, heal, pause. Faults that lose a
  * node's state or change the membership wait for a healthy cluster first, so that at most one seat is
@@ -15,26 +26,49 @@ export class Nemesis {
   readonly counts = new Map<FaultKind, number>();
   /** Waits for a healthy cluster that took longer than STALL_MS, in ms. */
   readonly stalls: number[] = [];
+  readonly windows: FaultWindow[] = [];
+  /** Steps that did not do what they should (a membership change that failed, a cluster that never healed). */
+  readonly failures: string[] = [];
   private readonly cluster: ChaosCluster;
   private readonly mode: 'memory' | 'data';
   private readonly log: (line: string) => void;
+  private readonly progress: Progress;
 
-  constructor(cluster: ChaosCluster, mode: 'memory' | 'data', log: (line: string) => void) {
+  constructor(
+    cluster: ChaosCluster,
+    mode: 'memory' | 'data',
+    log: (line: string) => void,
+    progress: Progress,
+  ) {
     this.cluster = cluster;
     this.mode = mode;
     this.log = log;
+    this.progress = progress;
   }
 
   /** Runs one fault; returns false, having done nothing, if the cluster did not get healthy by `deadline`. */
   async run(fault: PlannedFault, deadline: number): Promise<boolean> {
     const losesState =
-      fault.kind.startsWith('member-') || (this.mode === 'memory' && fault.kind.startsWith('kill-'));
-    if (losesState && !(await this.healthyBefore(deadline))) return false;
+      fault.kind.startsWith('member-') ||
+      fault.kind === 'kill-all' ||
+      (this.mode === 'memory' && fault.kind.startsWith('kill-'));
+    if (losesState && !(await this.healthyBefore(deadline))) {
+      this.fail(fault, `the cluster was not healthy by the deadline: ${await this.cluster.describe()}`);
+      return false;
+    }
+    const before = this.progress();
     const heal = await this.inject(fault);
     this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
     await sleep(fault.holdMs);
     await heal();
     await sleep(fault.gapMs);
+    const after = this.progress();
+    this.windows.push({
+      index: fault.index,
+      kind: fault.kind,
+      invoked: after.invoked - before.invoked,
+      answered: after.answered - before.answered,
+    });
     return true;
   }
 
@@ -105,27 +139,52 @@ export class Nemesis {
         await cluster.cut(pairs(left, right));
         return () => cluster.healNetwork();
       }
+      case 'kill-all': {
+        say('kill -9 every node (they restart from their data)');
+        const victims = [...cluster.nodes];
+        await Promise.all(victims.map((n) => cluster.kill(n)));
+        return async () => {
+          await Promise.all(victims.map((n) => cluster.restart(n)));
+        };
+      }
       case 'member-replace': {
         const victim = pick(byName(cluster.nodes), draws[0]!);
         say(`remove ${victim.name}${victim === leader ? ' (the leader)' : ''}, then start a new node`);
-        if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+        if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
         return async () => {
-          const added = await cluster.addNode();
-          this.log(`${added.name} (${added.id}) joins`);
+          const added = await this.addNode(fault);
+          if (added) this.log(`${added.name} (${added.id}) joins`);
         };
       }
       case 'member-grow-shrink': {
-        const added = await cluster.addNode();
-        await cluster.waitHealthy(holdMs * 4);
+        const added = await this.addNode(fault);
+        if (added && !(await cluster.waitHealthy(holdMs * 4))) {
+          this.fail(fault, `${added.name} was not promoted to voter: ${await cluster.describe()}`);
+        }
         const victim = pick(byName(cluster.nodes), draws[0]!);
         say(
-          `${added.name} (${added.id}) joined; remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`,
+          `${added ? `${added.name} (${added.id}) joined; ` : ''}remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`,
         );
         return async () => {
-          if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+          if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
         };
       }
     }
+  }
+
+  private async addNode(fault: PlannedFault): Promise<NodeProcess | null> {
+    try {
+      return await this.cluster.addNode();
+    } catch (error) {
+      this.fail(fault, `could not add a node: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private fail(fault: PlannedFault, why: string): void {
+    const failure = `fault ${fault.index} ${fault.kind}: ${why}`;
+    this.failures.push(failure);
+    this.log(`FAILED ${failure}`);
   }
 
   private target(

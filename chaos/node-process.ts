@@ -29,7 +29,7 @@ export class NodeProcess {
   private readonly child: ChildProcess;
   private readonly pending = new PendingRequests();
 
-  private constructor(name: string, args: NodeArgs, logFile: string) {
+  private constructor(name: string, args: NodeArgs, logFile: string, env: Record<string, string>) {
     this.name = name;
     this.args = args;
     // The node writes its log straight into the file: a paused orchestrator never backs it up.
@@ -38,7 +38,7 @@ export class NodeProcess {
       fork(NODE_ENTRY, [JSON.stringify(args)], {
         execPath: process.execPath,
         stdio: ['ignore', log, log, 'ipc'],
-        env: { ...process.env, NO_COLOR: '1' },
+        env: { ...process.env, NO_COLOR: '1', ...env },
       }),
     );
     closeSync(log);
@@ -51,8 +51,13 @@ export class NodeProcess {
   }
 
   /** Starts a node and resolves once its Nest context is up (it may still be joining the cluster). */
-  static async start(name: string, args: NodeArgs, logFile: string): Promise<NodeProcess> {
-    const node = new NodeProcess(name, args, logFile);
+  static async start(
+    name: string,
+    args: NodeArgs,
+    logFile: string,
+    env: Record<string, string> = {},
+  ): Promise<NodeProcess> {
+    const node = new NodeProcess(name, args, logFile, env);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${name} did not start (see ${logFile})`)),
