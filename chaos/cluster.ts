@@ -30,6 +30,11 @@ export class ChaosCluster {
   private readonly usedPorts = new Set<number>();
   /** Links cut by the current partition, by node id: applied again to a node that restarts meanwhile. */
   private readonly cuts = new Map<string, Set<string>>();
+  /**
+   * Processes known to hold their seat as voters: started with the cluster, restarted from their data,
+   * or seen ready since they (re)joined. A node restarted empty or just added is not one until then.
+   */
+  private readonly admitted = new WeakSet<NodeProcess>();
   private named = 0;
 
   private constructor(options: ClusterOptions) {
@@ -42,6 +47,7 @@ export class ChaosCluster {
     const ids = await Promise.all(Array.from({ length: options.size }, () => cluster.freeId()));
     const started = await Promise.all(ids.map((id) => cluster.launch(cluster.argsFor(id, ids))));
     cluster.nodes.push(...started);
+    for (const node of started) cluster.admitted.add(node);
     if (!(await cluster.waitHealthy(30_000))) {
       throw new Error(`the cluster did not form within 30 s: ${await cluster.describe()}`);
     }
@@ -63,11 +69,11 @@ export class ChaosCluster {
   }
 
   /**
-   * Whether, as far as the orchestrator's own faults go, a majority of the members is up, not paused and
-   * connected to each other: then the cluster should be making progress.
+   * Whether, as far as the orchestrator's own faults go, a majority of the members is up as voters, not
+   * paused and connected to each other: then the cluster should be making progress.
    */
   majorityConnected(): boolean {
-    const up = this.responsive();
+    const up = this.responsive().filter((n) => this.admitted.has(n));
     const needed = Math.floor(this.nodes.length / 2) + 1;
     // At most a handful of nodes: trying every group is cheap.
     for (let mask = 0; mask < 1 << up.length; mask++) {
@@ -83,7 +89,17 @@ export class ChaosCluster {
     const answers = await Promise.all(
       nodes.map((n) => n.request({ kind: 'status' }, STATUS_TIMEOUT_MS).catch(() => null)),
     );
+    for (const [i, node] of nodes.entries()) if (answers[i]?.ready) this.admitted.add(node);
     return new Map(nodes.map((n, i) => [n, answers[i]!]));
+  }
+
+  /** Asks the running nodes not yet known to hold their seat whether they are ready now. */
+  async checkAdmissions(): Promise<void> {
+    const waiting = this.responsive().filter((n) => !this.admitted.has(n));
+    const answers = await Promise.all(
+      waiting.map((n) => n.request({ kind: 'status' }, STATUS_TIMEOUT_MS).catch(() => null)),
+    );
+    for (const [i, node] of waiting.entries()) if (answers[i]?.ready) this.admitted.add(node);
   }
 
   /** The node that leads in the highest term any responsive node reports, or null. */
@@ -115,7 +131,9 @@ export class ChaosCluster {
     if (index < 0 || node.running) return;
     // An operator restarts a node with the cluster's current members (the original ones may be gone).
     const args = { ...node.args, members: this.nodes.map((n) => n.id) };
-    this.nodes[index] = await this.launch(args, node.name);
+    const restarted = await this.launch(args, node.name);
+    if (args.dataDir !== null) this.admitted.add(restarted);
+    this.nodes[index] = restarted;
   }
 
   /** Cuts every link between `a` and `b`, on both sides. */

@@ -31,4 +31,5 @@ export function loseWalTail(dataDir: string): void {
   }
   const keep = ends[Math.floor(ends.length / 2) - 1] ?? 0;
   truncateSync(path, keep);
+  console.warn(`lose-tail: cut ${path} from ${file.length} to ${keep} bytes (${ends.length} records)`);
 }

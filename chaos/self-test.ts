@@ -20,7 +20,7 @@ const CASES: readonly Case[] = [
   },
   { breakage: 'double-increment', args: ['--faults', 'pause-follower', '--duration', '3'] },
   // Every node loses the same recent writes only when they all crash together.
-  { breakage: 'lose-tail', args: ['--mode', 'data', '--faults', 'kill-all', '--duration', '3'] },
+  { breakage: 'lose-tail', args: ['--mode', 'data', '--faults', 'kill-all', '--duration', '12'] },
 ];
 
 /** A catch is a run that ends with exit status 1 after its checks found the history impossible. */

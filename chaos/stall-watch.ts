@@ -14,6 +14,7 @@ export class StallWatch {
   private readonly lastAnswerAt: () => number;
   private readonly limitMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private checking = false;
   private connectedSince: number | null = null;
   /** The start of the quiet spell last reported, so that one stall is reported once. */
   private reportedSince: number | null = null;
@@ -25,7 +26,14 @@ export class StallWatch {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.check(Date.now()), CHECK_MS);
+    this.timer = setInterval(() => {
+      if (this.checking) return;
+      this.checking = true;
+      void this.cluster
+        .checkAdmissions()
+        .then(() => this.check(Date.now()))
+        .finally(() => (this.checking = false));
+    }, CHECK_MS);
   }
 
   stop(): void {
