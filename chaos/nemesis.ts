@@ -139,6 +139,15 @@ export class Nemesis {
         await cluster.cut(pairs(left, right));
         return () => cluster.healNetwork();
       }
+      case 'clock-jump': {
+        const victim = this.target(draws[1]! < 0.5, leader, nodes, draws[0]!);
+        // Seconds to five minutes, forwards or backwards.
+        const magnitude = Math.round(1_000 * 300 ** draws[2]!);
+        const offsetMs = draws[3]! < 0.5 ? -magnitude : magnitude;
+        say(`jump the clock of ${victim.name}${victim === leader ? ' (the leader)' : ''} by ${offsetMs} ms`);
+        await this.setClock(victim, offsetMs);
+        return () => this.setClock(victim, 0);
+      }
       case 'kill-all': {
         say('kill -9 every node (they restart from their data)');
         const victims = [...cluster.nodes];
@@ -170,6 +179,11 @@ export class Nemesis {
         };
       }
     }
+  }
+
+  /** A node that dies or is replaced meanwhile comes back with a true clock anyway. */
+  private async setClock(node: NodeProcess, offsetMs: number): Promise<void> {
+    await node.request({ kind: 'clock', offsetMs }, this.cluster.timeoutMs).catch(() => undefined);
   }
 
   private async addNode(fault: PlannedFault): Promise<NodeProcess | null> {

@@ -34,6 +34,10 @@ class ChaosNodeModule {}
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
 // Without the orchestrator nobody would stop this process.
 process.on('disconnect', () => process.exit(1));
+// The clock faults move this process's wall clock: every Date.now() in it, the library's included.
+const realNow = Date.now.bind(Date);
+let clockOffsetMs = 0;
+Date.now = () => realNow() + clockOffsetMs;
 const breakage = process.env[BREAK_ENV] as Breakage | undefined;
 if (breakage !== undefined && !BREAKAGES.includes(breakage)) {
   throw new Error(`${BREAK_ENV} must be one of ${BREAKAGES.join(', ')}, got "${breakage}"`);
@@ -126,6 +130,9 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return null;
     case 'heal':
       faults.heal();
+      return null;
+    case 'clock':
+      clockOffsetMs = request.offsetMs;
       return null;
     case 'remove-member':
       await cluster.removeMember(request.id);

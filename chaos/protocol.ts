@@ -63,6 +63,8 @@ export type NodeRequest =
   | { readonly kind: 'status' }
   | { readonly kind: 'block'; readonly peers: readonly string[] }
   | { readonly kind: 'heal' }
+  /** Sets the node's wall clock (Date.now, which is all the library reads of it) `offsetMs` from the real one. */
+  | { readonly kind: 'clock'; readonly offsetMs: number }
   | { readonly kind: 'remove-member'; readonly id: string }
   | { readonly kind: 'digest' }
   | { readonly kind: 'stop' };
@@ -102,6 +104,7 @@ export interface NodeReplies {
   status: NodeStatus;
   block: null;
   heal: null;
+  clock: null;
   'remove-member': null;
   digest: StateDigest;
   stop: null;

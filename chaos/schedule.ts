@@ -12,6 +12,8 @@ export const FAULT_KINDS = [
   'member-grow-shrink',
   // Every node at once, restarted from its data directory (data mode only).
   'kill-all',
+  // One node's wall clock jumps forwards or backwards by seconds to minutes, and back when healed.
+  'clock-jump',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
