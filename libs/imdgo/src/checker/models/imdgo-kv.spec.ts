@@ -5,7 +5,7 @@ import { imdgoKvModel } from './imdgo-kv.ts';
 const key = 'k';
 
 /** Runs the steps from the initial state; the state after them, or the index of the first refused step. */
-function run(steps: readonly [ImdgoKvInput, ImdgoKvOutput | undefined][]): string | number {
+function run(steps: readonly (readonly [ImdgoKvInput, ImdgoKvOutput | undefined])[]): string | number {
   let state = imdgoKvModel.init();
   for (const [index, [input, output]] of steps.entries()) {
     const result = imdgoKvModel.step(state, input, output);
