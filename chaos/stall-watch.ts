@@ -2,6 +2,9 @@ import type { ChaosCluster } from './cluster.ts';
 
 const CHECK_MS = 100;
 
+/** What the watch asks of the cluster. */
+export type WatchedCluster = Pick<ChaosCluster, 'majorityConnected' | 'checkAdmissions'>;
+
 /**
  * Fails the run when the cluster stalls: a majority of the members has been up and connected for longer
  * than `limitMs` and no operation got an answer in that time. `lastAnswerAt` says when the load last got
@@ -10,7 +13,7 @@ const CHECK_MS = 100;
  */
 export class StallWatch {
   readonly stalls: string[] = [];
-  private readonly cluster: ChaosCluster;
+  private readonly cluster: WatchedCluster;
   private readonly lastAnswerAt: () => number;
   private readonly limitMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -19,7 +22,7 @@ export class StallWatch {
   /** The start of the quiet spell last reported, so that one stall is reported once. */
   private reportedSince: number | null = null;
 
-  constructor(cluster: ChaosCluster, lastAnswerAt: () => number, limitMs: number) {
+  constructor(cluster: WatchedCluster, lastAnswerAt: () => number, limitMs: number) {
     this.cluster = cluster;
     this.lastAnswerAt = lastAnswerAt;
     this.limitMs = limitMs;
