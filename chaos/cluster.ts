@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../libs/imdgo/testing/free-port.ts';
 import { NodeProcess, RequestFailed } from './node-process.ts';
+import type { PacketNetwork } from './packet-network.ts';
 import { BREAK_ENV, type Breakage, type NodeArgs, type NodeStatus, type StateDigest } from './protocol.ts';
 
 const HOST = '127.0.0.1';
@@ -18,6 +19,8 @@ export interface ClusterOptions {
   readonly snapshotThreshold: number;
   /** Runs every node broken this way (only to show that the checks catch it). */
   readonly breakage: Breakage | null;
+  /** Runs every node in its own network namespace on this network (null: all on 127.0.0.1). */
+  readonly network: PacketNetwork | null;
 }
 
 /**
@@ -52,6 +55,10 @@ export class ChaosCluster {
       throw new Error(`the cluster did not form within 30 s: ${await cluster.describe()}`);
     }
     return cluster;
+  }
+
+  get network(): PacketNetwork | null {
+    return this.options.network;
   }
 
   get timeoutMs(): number {
@@ -136,13 +143,16 @@ export class ChaosCluster {
     this.nodes[index] = restarted;
   }
 
-  /** Cuts every link between `a` and `b`, on both sides. */
-  async cut(pairs: readonly (readonly [NodeProcess, NodeProcess])[]): Promise<void> {
+  /**
+   * Cuts every link between `a` and `b`, on both sides, through the fault-injection hook; with `hook`
+   * false only records the cut, which the caller made at the packet level.
+   */
+  async cut(pairs: readonly (readonly [NodeProcess, NodeProcess])[], { hook = true } = {}): Promise<void> {
     for (const [a, b] of pairs) {
       this.cutsOf(a.id).add(b.id);
       this.cutsOf(b.id).add(a.id);
     }
-    await Promise.all(this.running().map((n) => this.applyCuts(n)));
+    if (hook) await Promise.all(this.running().map((n) => this.applyCuts(n)));
   }
 
   async healNetwork(): Promise<void> {
@@ -265,7 +275,9 @@ export class ChaosCluster {
   private async launch(args: NodeArgs, name = `n${++this.named}`): Promise<NodeProcess> {
     const env: Record<string, string> =
       this.options.breakage === null ? {} : { [BREAK_ENV]: this.options.breakage };
-    const node = await NodeProcess.start(name, args, join(this.options.runDir, 'logs', `${name}.log`), env);
+    const namespace = this.options.network?.hostOf(args.nodeId)?.namespace ?? null;
+    const logFile = join(this.options.runDir, 'logs', `${name}.log`);
+    const node = await NodeProcess.start(name, args, logFile, env, namespace);
     await this.applyCuts(node);
     return node;
   }
@@ -286,6 +298,7 @@ export class ChaosCluster {
   }
 
   private async freeId(): Promise<string> {
+    if (this.options.network) return this.options.network.addHost().id;
     for (;;) {
       const port = await freePort();
       if (this.usedPorts.has(port)) continue;

@@ -1,6 +1,7 @@
 import { SeededRandom } from '../libs/imdgo/src/raft/random.ts';
 import type { ChaosCluster } from './cluster.ts';
 import type { NodeProcess } from './node-process.ts';
+import type { PacketNetwork } from './packet-network.ts';
 import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
 
 /** After this long without a healthy cluster, a wait is reported as a stall. */
@@ -76,6 +77,7 @@ export class Nemesis {
   async healAll(): Promise<void> {
     for (const node of this.cluster.nodes) if (node.paused) node.resume();
     for (const node of this.cluster.nodes) if (!node.running) await this.cluster.restart(node);
+    this.cluster.network?.heal();
     await this.cluster.healNetwork();
   }
 
@@ -148,6 +150,35 @@ export class Nemesis {
         await this.setClock(victim, offsetMs);
         return () => this.setClock(victim, 0);
       }
+      case 'packet-netem': {
+        const network = this.packetNetwork();
+        const victim = pick(nodes, draws[0]!);
+        const netem = {
+          delayMs: Math.round(5 + draws[1]! * 95),
+          jitterMs: Math.round(draws[1]! * 50),
+          lossPercent: Math.round(draws[2]! * 20),
+          duplicatePercent: Math.round(draws[3]! * 10),
+          reorderPercent: Math.round(draws[3]! * 30),
+        };
+        const applied = network.netem(network.hostOf(victim.id)!, netem);
+        say(`${applied} on ${victim.name}'s link, both ways`);
+        return async () => network.heal();
+      }
+      case 'packet-partition': {
+        const network = this.packetNetwork();
+        const order = shuffled(nodes, draws[0]!);
+        const minority = order.slice(0, 1 + Math.floor(draws[1]! * Math.floor((order.length - 1) / 2)));
+        const majority = order.filter((n) => !minority.includes(n));
+        say(`blackhole routes between ${names(minority)} | ${names(majority)}`);
+        const hosts = (side: readonly NodeProcess[]) => side.map((n) => network.hostOf(n.id)!);
+        for (const host of hosts(minority)) network.block(host, hosts(majority));
+        for (const host of hosts(majority)) network.block(host, hosts(minority));
+        await cluster.cut(pairs(minority, majority), { hook: false });
+        return async () => {
+          network.heal();
+          await cluster.healNetwork();
+        };
+      }
       case 'kill-all': {
         say('kill -9 every node (they restart from their data)');
         const victims = [...cluster.nodes];
@@ -179,6 +210,11 @@ export class Nemesis {
         };
       }
     }
+  }
+
+  private packetNetwork(): PacketNetwork {
+    if (!this.cluster.network) throw new Error('packet faults need the nodes in network namespaces');
+    return this.cluster.network;
   }
 
   /** A node that dies or is replaced meanwhile comes back with a true clock anyway. */

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BREAKAGES, type Breakage } from './protocol.ts';
-import { FAULT_KINDS, type FaultKind } from './schedule.ts';
+import { PacketNetwork } from './packet-network.ts';
+import { FAULT_KINDS, PACKET_KINDS, type FaultKind } from './schedule.ts';
 
 export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes 3|5] [--mode memory|data]
                       [--faults LIST] [--workload full|heavy] [--tick-ms MS] [--clients N]
@@ -12,8 +13,9 @@ export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes
   converges and checks the history.
   --seed replays the same fault schedule (default: random, printed). --mode data gives each node a data
   directory. --faults picks the fault kinds, comma-separated (default: all): ${FAULT_KINDS.join(', ')}
-  (kill-all only in data mode), or the groups kill, pause, partition, membership, clock. clock-jump moves
-  one node's wall clock (Date.now in its process) by 1 s to 5 min, forwards or backwards. --workload full (default) mixes get, set (some with a TTL), delete, cas,
+  (kill-all only in data mode; packet-* only as root, which puts every node in its own network namespace),
+  or the groups kill, pause, partition, membership, clock, packet. clock-jump moves one node's wall clock
+  (Date.now in its process) by 1 s to 5 min, forwards or backwards. --workload full (default) mixes get, set (some with a TTL), delete, cas,
   putIfAbsent, setIfVersion and increment; heavy does the same with four times the clients and no pause
   between operations. --min-answered fails the run when a fault window answers a smaller share of the
   operations invoked in it (default 0: off). --keep keeps the run directory (history, node logs), which is
@@ -41,7 +43,10 @@ export interface ChaosOptions {
 
 export class UsageError extends Error {}
 
-export function parseChaosOptions(argv: readonly string[]): ChaosOptions | 'help' | 'self-test' {
+export function parseChaosOptions(
+  argv: readonly string[],
+  packetNetwork = PacketNetwork.available(),
+): ChaosOptions | 'help' | 'self-test' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -84,7 +89,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions | 'help
     seed: values.seed === undefined ? randomInt(2 ** 31) : integer('seed', values.seed, 0, 2 ** 32 - 1),
     nodes,
     mode: values.mode,
-    faults: faultKinds(values.faults, values.mode),
+    faults: faultKinds(values.faults, values.mode, packetNetwork),
     workload: values.workload,
     tickMs: integer('tick-ms', values['tick-ms'], 10, 50),
     clients:
@@ -104,28 +109,33 @@ const GROUPS: Readonly<Record<string, readonly FaultKind[]>> = {
   partition: ['partition-halves', 'partition-leader', 'partition-bridge'],
   membership: ['member-replace', 'member-grow-shrink'],
   clock: ['clock-jump'],
+  packet: PACKET_KINDS,
 };
 
 /** The fault kinds named in `list`, or groups of them (default: every kind the mode supports). */
-function faultKinds(list: string | undefined, mode: 'memory' | 'data'): FaultKind[] {
-  const supported = FAULT_KINDS.filter((kind) => mode === 'data' || kind !== 'kill-all');
+function faultKinds(list: string | undefined, mode: 'memory' | 'data', packetNetwork: boolean): FaultKind[] {
+  const supported = FAULT_KINDS.filter(
+    (kind) => (mode === 'data' || kind !== 'kill-all') && (packetNetwork || !PACKET_KINDS.includes(kind)),
+  );
   if (list === undefined) return supported;
+  if (list.split(',').some((name) => name.trim() === 'packet') && !packetNetwork) {
+    throw new UsageError('--faults: packet faults need root and iproute2 (ip netns, tc)');
+  }
   // A group takes the kinds of it that the mode supports.
   const kinds = list.split(',').flatMap((name) => {
     const group = GROUPS[name.trim()];
     return group ? group.filter((kind) => supported.includes(kind)) : [name.trim()];
   });
   for (const kind of kinds) {
-    if (kind === 'packet') {
-      throw new UsageError(
-        '--faults: packet faults (network namespaces, tc netem) are not implemented yet; partitions go through the fault-injection hook',
-      );
-    }
     if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
       throw new UsageError(`--faults: unknown fault kind "${kind}"; the kinds are ${FAULT_KINDS.join(', ')}`);
     }
     if (!(supported as readonly string[]).includes(kind)) {
-      throw new UsageError(`--faults: ${kind} needs --mode data (in memory mode it loses everything)`);
+      throw new UsageError(
+        kind === 'kill-all'
+          ? '--faults: kill-all needs --mode data (in memory mode it loses everything)'
+          : `--faults: ${kind} needs root and iproute2 (ip netns, tc)`,
+      );
     }
   }
   return [...new Set(kinds as FaultKind[])];

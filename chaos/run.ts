@@ -14,7 +14,8 @@ import { Nemesis, type FaultWindow } from './nemesis.ts';
 import type { ChaosOptions } from './options.ts';
 import { checkPresence } from './presence.ts';
 import type { StateDigest } from './protocol.ts';
-import { faultPlan, type FaultKind } from './schedule.ts';
+import { PacketNetwork } from './packet-network.ts';
+import { faultPlan, PACKET_KINDS, type FaultKind } from './schedule.ts';
 import { StallWatch } from './stall-watch.ts';
 
 const ELECTION_TICKS = 10;
@@ -51,6 +52,7 @@ export async function runChaos(
 ): Promise<RunReport> {
   const electionTimeoutMs = ELECTION_TICKS * options.tickMs;
   const history = new History(join(runDir, 'history.jsonl'));
+  const network = options.faults.some((kind) => PACKET_KINDS.includes(kind)) ? new PacketNetwork() : null;
   const cluster = await ChaosCluster.start({
     size: options.nodes,
     mode: options.mode,
@@ -60,6 +62,7 @@ export async function runChaos(
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     snapshotThreshold: SNAPSHOT_THRESHOLD,
     breakage: options.breakage,
+    network,
   });
   log(`cluster up: ${cluster.nodes.map((n) => `${n.name} ${n.id} pid ${n.pid}`).join(', ')}`);
   const violations: string[] = [];
@@ -115,6 +118,7 @@ export async function runChaos(
     stallWatch.stop();
     await load.stop();
     await cluster.stopAll();
+    network?.destroy();
     await history.close();
   }
   violations.push(...nemesis.failures, ...stallWatch.stalls);

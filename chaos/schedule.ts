@@ -14,7 +14,14 @@ export const FAULT_KINDS = [
   'kill-all',
   // One node's wall clock jumps forwards or backwards by seconds to minutes, and back when healed.
   'clock-jump',
+  // At the packet level, with every node in its own network namespace (root only): netem delay, jitter,
+  // loss, duplication and reordering on one node's link, and a partition by blackhole routes.
+  'packet-netem',
+  'packet-partition',
 ] as const;
+
+/** Fault kinds that need the nodes in network namespaces. */
+export const PACKET_KINDS: readonly FaultKind[] = ['packet-netem', 'packet-partition'];
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

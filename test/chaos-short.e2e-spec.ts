@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FAULT_KINDS } from '../chaos/schedule.ts';
+import { FAULT_KINDS, PACKET_KINDS } from '../chaos/schedule.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_ENTRY = join(ROOT, 'dist/chaos/node.js');
@@ -56,12 +56,20 @@ function expectClean({ code, output }: { code: number | null; output: string }, 
 describe('chaos: real node processes under faults', () => {
   beforeAll(ensureBuilt, 150_000);
 
-  it('keeps a 3-node memory-mode cluster linearizable and its replicas identical through every kind of fault', async () => {
-    const run = await chaos(['--duration', '15', '--nodes', '3', '--mode', 'memory']);
-    expectClean(
-      run,
-      FAULT_KINDS.filter((kind) => kind !== 'kill-all'),
-    );
+  it('keeps a 3-node memory-mode cluster linearizable and its replicas identical through every kind of fault but packet ones', async () => {
+    // Packet faults need root and namespaces; the hook partitions stand in for them here.
+    const kinds = FAULT_KINDS.filter((kind) => kind !== 'kill-all' && !PACKET_KINDS.includes(kind));
+    const run = await chaos([
+      '--duration',
+      '15',
+      '--nodes',
+      '3',
+      '--mode',
+      'memory',
+      '--faults',
+      kinds.join(','),
+    ]);
+    expectClean(run, kinds);
   }, 150_000);
 
   it('keeps a data-mode cluster through kill -9 of a node and of every node at once', async () => {
