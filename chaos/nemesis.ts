@@ -7,6 +7,9 @@ import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
 /** After this long without a healthy cluster, a wait is reported as a stall. */
 const STALL_MS = 10_000;
 
+/** How long a node that joined may take to be promoted to voter before the change counts as failed. */
+const PROMOTION_MS = 30_000;
+
 /** How the load is doing: operations invoked and answered so far. */
 export type Progress = () => { readonly invoked: number; readonly answered: number };
 
@@ -198,7 +201,7 @@ export class Nemesis {
       }
       case 'member-grow-shrink': {
         const added = await this.addNode(fault);
-        if (added && !(await cluster.waitHealthy(holdMs * 4))) {
+        if (added && !(await cluster.waitHealthy(Math.max(holdMs * 4, PROMOTION_MS)))) {
           this.fail(fault, `${added.name} was not promoted to voter: ${await cluster.describe()}`);
         }
         const victim = pick(byName(cluster.nodes), draws[0]!);
