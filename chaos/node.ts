@@ -6,7 +6,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ImdgoCluster, ImdgoFaultInjector, ImdgoHealthIndicator, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import { ImdgoFaultInjector } from 'imdgo/testing';
 import type { ClientOp, NodeArgs, NodeMessage, NodeReplies, NodeRequest, OpResult } from './protocol.ts';
 import { digestState } from './state-digest.ts';
 
@@ -33,6 +35,7 @@ const app = await NestFactory.createApplicationContext(
         faultInjection: true,
       }),
     ],
+    providers: [ImdgoHealthIndicator],
   },
   { logger: ['error', 'warn', 'log'] },
 );
