@@ -22,7 +22,7 @@ const [packed] = JSON.parse(
   }),
 ) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
 console.log(
-  `${packed!.entryCount} files, ${(packed!.size / 1024).toFixed(1)} kB packed, ` +
-    `${(packed!.unpackedSize / 1024).toFixed(1)} kB unpacked`,
+  `${packed!.entryCount} files, ${(packed!.size / 1000).toFixed(1)} kB packed, ` +
+    `${(packed!.unpackedSize / 1000).toFixed(1)} kB unpacked`,
 );
 console.log(`${DESTINATION}/${packed!.filename}`);
