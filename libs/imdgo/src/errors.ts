@@ -80,3 +80,13 @@ export class CompactedError extends ImdgoError {
     this.oldestRevision = oldestRevision;
   }
 }
+
+/** This node cannot listen on its peer port: the message names the port, the host and what to change. */
+export class PeerListenError extends ImdgoError {
+  override readonly cause: unknown;
+
+  constructor(message: string, cause: unknown) {
+    super('PEER_LISTEN_FAILED', message);
+    this.cause = cause;
+  }
+}

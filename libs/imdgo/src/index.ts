@@ -16,6 +16,7 @@ export type {
 export { ImdgoCluster } from './nest/imdgo-cluster.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
+export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';
 export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
 export {
   DEFAULT_PEER_PORT,
