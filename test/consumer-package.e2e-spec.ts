@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * What a user gets from npm: `npm run package` builds the tarball, which is installed (offline, from the npm
- * cache that `npm ci` filled) into two fresh Nest apps, an ESM one and a CommonJS one (`module: nodenext`,
+ * cache that `npm ci` filled) with `npm install <tarball>` into two fresh Nest apps, an ESM one and a CommonJS one (`module: nodenext`,
  * no `"type"`). Each is type-checked and compiled by tsc, then runs test/consumer/*.consumer-spec.ts (3-node
  * clusters of imdgo/testing) with node:test, on this Node and on the oldest Node that `engines` allows.
  */
@@ -17,6 +17,8 @@ const TEMPLATES = join(ROOT, 'test/consumer');
 const OLDEST_NODE = process.env.IMDGO_OLDEST_NODE ?? '/usr/bin/node';
 const STEP_TIMEOUT_MS = 120_000;
 const execFileAsync = promisify(execFile);
+/** Offline from the cache that `npm ci` filled, since every version is the lockfile's. */
+const NPM_INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
 
 interface ConsumerApp {
   readonly dir: string;
@@ -48,8 +50,8 @@ function lockedVersion(name: string): string {
   ).version;
 }
 
+/** A fresh Nest app of `type` with its dependencies installed; imdgo comes later, as a user adds it. */
 async function createApp(
-  tarball: string,
   type: 'module' | 'commonjs',
   extraDependencies: readonly string[],
   specs: readonly string[],
@@ -70,7 +72,7 @@ async function createApp(
     name: `imdgo-consumer-${type}`,
     private: true,
     ...(type === 'module' && { type }),
-    dependencies: { ...dependencies, imdgo: `file:${tarball}` },
+    dependencies,
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(
@@ -93,8 +95,12 @@ async function createApp(
   );
   mkdirSync(join(dir, 'src'));
   for (const file of ['key-log.service.ts', ...specs]) cpSync(join(TEMPLATES, file), join(dir, 'src', file));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+  await run('npm', ['install', ...NPM_INSTALL_FLAGS], dir);
   return { dir, specs: specs.map((spec) => join('dist', spec.replace(/\.ts$/, '.js'))) };
+}
+
+async function installImdgo(app: ConsumerApp, tarball: string): Promise<void> {
+  await run('npm', ['install', ...NPM_INSTALL_FLAGS, tarball], app.dir);
 }
 
 function typecheckAndCompile(app: ConsumerApp): Promise<string> {
@@ -120,18 +126,19 @@ let commonjs: ConsumerApp;
 let runs: Record<'esm' | 'commonjs' | 'esmOldest' | 'commonjsOldest', Promise<string>>;
 
 beforeAll(async () => {
-  const output = await run(process.execPath, [join(ROOT, 'scripts/package.ts')], ROOT);
-  tarball = output.trim().split('\n').at(-1)!;
+  let output: string;
   // The ESM app leaves out the optional peers: the main entry must run without them.
-  [esm, commonjs] = await Promise.all([
-    createApp(tarball, 'module', [], ['replication.consumer-spec.ts']),
+  [output, esm, commonjs] = await Promise.all([
+    run(process.execPath, [join(ROOT, 'scripts/package.ts')], ROOT),
+    createApp('module', [], ['replication.consumer-spec.ts']),
     createApp(
-      tarball,
       'commonjs',
       ['@nestjs/terminus', 'prom-client'],
       ['replication.consumer-spec.ts', 'observability.consumer-spec.ts'],
     ),
   ]);
+  tarball = output.trim().split('\n').at(-1)!;
+  await Promise.all([installImdgo(esm, tarball), installImdgo(commonjs, tarball)]);
   await Promise.all([typecheckAndCompile(esm), typecheckAndCompile(commonjs)]);
   runs = {
     esm: startSpecs(esm, process.execPath),
