@@ -24,6 +24,7 @@ export const IMDGO_HTTP_STATUS: Readonly<Record<string, HttpStatus>> = {
   NO_LEADER: HttpStatus.SERVICE_UNAVAILABLE,
   TIMEOUT: HttpStatus.SERVICE_UNAVAILABLE,
   STOPPED: HttpStatus.SERVICE_UNAVAILABLE,
+  NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   // Startup errors: the server is misconfigured, the client did nothing wrong.
   INVALID_OPTIONS: HttpStatus.INTERNAL_SERVER_ERROR,
   PEER_LISTEN_FAILED: HttpStatus.INTERNAL_SERVER_ERROR,
