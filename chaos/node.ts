@@ -6,14 +6,10 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  ImdgoCluster,
-  ImdgoFaultInjector,
-  ImdgoHealthIndicator,
-  ImdgoModule,
-  ImdgoRuntime,
-  ImdgoStore,
-} from 'imdgo';
+import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import { ImdgoFaultInjector } from 'imdgo/testing';
+import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
 import { loseWalTail } from './lose-wal-tail.ts';
 import {
   BREAK_ENV,
@@ -60,6 +56,7 @@ const app = await NestFactory.createApplicationContext(
         faultInjection: true,
       }),
     ],
+    providers: [ImdgoHealthIndicator],
   },
   { logger: ['error', 'warn', 'log'] },
 );

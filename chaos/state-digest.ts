@@ -1,4 +1,4 @@
-import type { ImdgoRuntime } from 'imdgo';
+import type { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
 import type { StateDigest } from './protocol.ts';
 
 /**
