@@ -87,4 +87,25 @@ describe('@OnKeyChange hosts', () => {
       await bindAndRelease(port);
     },
   );
+
+  it('fails startup on a request-scoped host at once, not after waitForReady has waited', async () => {
+    // Two members, one started: this node never becomes ready, so a wait would end in NotReadyError.
+    const [self, absent] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const module = await Test.createTestingModule({
+      imports: [
+        ImdgoModule.forRoot({
+          members: [self, absent],
+          nodeId: self,
+          ...TEST_TIMING,
+          waitForReady: { timeoutMs: 10_000 },
+        }),
+      ],
+      providers: [RequestScopedListener],
+    })
+      .setLogger(testLogger())
+      .compile();
+    await expect(module.init()).rejects.toThrow(
+      '@OnKeyChange cannot call RequestScopedListener.onUser: the class is request-scoped',
+    );
+  });
 });

@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { filter, type Subscription } from 'rxjs';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
@@ -15,7 +21,7 @@ type Handler = (change: ChangeEvent) => unknown;
  * request-scoped host has no instance to call between requests: it fails startup, naming the handler.
  */
 @Injectable()
-export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestroy {
+export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('imdgo OnKeyChange');
   private readonly subscriptions: Subscription[] = [];
   private readonly discovery: DiscoveryService;
@@ -35,15 +41,15 @@ export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestro
     this.runtime = runtime;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const requestScoped = wrappers
+  /** Before any bootstrap hook, so that `waitForReady` does not wait first and then hide this error. */
+  async onModuleInit(): Promise<void> {
+    const requestScoped = this.wrappers()
       .filter((wrapper) => !wrapper.isDependencyTreeStatic())
       .flatMap((wrapper) =>
         this.handlersOf(wrapper.metatype?.prototype).map(([method]) => `${wrapper.name}.${method}`),
       );
     if (requestScoped.length > 0) {
-      // Nest does not run destroy hooks for a failed bootstrap: the node started, so stop it here.
+      // Nest runs no destroy hook for a failed startup: the node started, so stop it here.
       await this.runtime.onModuleDestroy();
       throw new ImdgoOptionsError(
         `@OnKeyChange cannot call ${requestScoped.join(', ')}: the class is request-scoped (or depends ` +
@@ -51,13 +57,20 @@ export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestro
           `put the handler on a singleton (default-scoped) provider or controller`,
       );
     }
-    for (const wrapper of wrappers) {
+  }
+
+  onApplicationBootstrap(): void {
+    for (const wrapper of this.wrappers()) {
       const instance = wrapper.instance as object | undefined;
       if (!instance || typeof instance !== 'object') continue;
       for (const [method, handler, options] of this.handlersOf(Object.getPrototypeOf(instance))) {
         this.subscribe(instance, method, handler, options);
       }
     }
+  }
+
+  private wrappers() {
+    return [...this.discovery.getProviders(), ...this.discovery.getControllers()];
   }
 
   /** The `@OnKeyChange` methods of a class, by name. */
