@@ -19,6 +19,16 @@ class UsersController {
   }
 }
 
+@Injectable()
+class UsersListener {
+  readonly seen: string[] = [];
+
+  @OnKeyChange('user:*')
+  onUser(change: ChangeEvent): void {
+    this.seen.push(change.key);
+  }
+}
+
 @Injectable({ scope: Scope.REQUEST })
 class RequestScopedListener {
   @OnKeyChange('user:*')
@@ -56,6 +66,25 @@ describe('@OnKeyChange hosts', () => {
       const controller = node!.module.get(UsersController);
       await waitFor(() => controller.seen.length === 2, 'two user changes');
       expect(controller.seen).toEqual(['user:1', 'user:2']);
+    } finally {
+      await cluster.closeAll();
+    }
+  });
+
+  it('calls a handler once when its provider also has an alias (useExisting)', async () => {
+    const cluster = await startCluster(
+      1,
+      {},
+      { providers: [UsersListener, { provide: 'USERS', useExisting: UsersListener }] },
+    );
+    try {
+      const [node] = cluster.nodes;
+      await cluster.leader();
+      await node!.store.set('user:1', 'Ada');
+      await node!.store.set('user:2', 'Grace');
+      const listener = node!.module.get(UsersListener);
+      await waitFor(() => listener.seen.includes('user:2'), 'the second user change');
+      expect(listener.seen).toEqual(['user:1', 'user:2']);
     } finally {
       await cluster.closeAll();
     }

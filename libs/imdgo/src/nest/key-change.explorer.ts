@@ -61,6 +61,8 @@ export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, 
 
   onApplicationBootstrap(): void {
     for (const wrapper of this.wrappers()) {
+      // A `useExisting` alias holds the same instance as the provider it names: one subscription is enough.
+      if (wrapper.isAlias) continue;
       const instance = wrapper.instance as object | undefined;
       if (!instance || typeof instance !== 'object') continue;
       for (const [method, handler, options] of this.handlersOf(Object.getPrototypeOf(instance))) {
