@@ -35,6 +35,18 @@ class RequestScopedListener {
   onUser(): void {}
 }
 
+@Injectable({ scope: Scope.TRANSIENT })
+class TransientListener {
+  @OnKeyChange('user:*')
+  onUser(): void {}
+}
+
+/** Gives the transient listener a consumer, as any use of it does. */
+@Injectable()
+class UsesTransientListener {
+  constructor(@Inject(TransientListener) readonly listener: TransientListener) {}
+}
+
 /** Request-scoped without saying so: it depends on the request. */
 @Controller('implicit')
 class ImplicitlyRequestScopedController {
@@ -116,6 +128,23 @@ describe('@OnKeyChange hosts', () => {
       await bindAndRelease(port);
     },
   );
+
+  it('fails startup on a transient provider, naming the handler, and frees the peer port', async () => {
+    const port = await freePort();
+    const member = `127.0.0.1:${port}`;
+    const module = await Test.createTestingModule({
+      imports: [ImdgoModule.forRoot({ members: [member], nodeId: member, ...TEST_TIMING })],
+      providers: [TransientListener, UsesTransientListener],
+    })
+      .setLogger(testLogger())
+      .compile();
+    const failure = module.init();
+    await expect(failure).rejects.toBeInstanceOf(ImdgoOptionsError);
+    await expect(failure).rejects.toThrow(
+      '@OnKeyChange cannot call TransientListener.onUser: the class is transient',
+    );
+    await bindAndRelease(port);
+  });
 
   it('fails startup on a request-scoped host at once, not after waitForReady has waited', async () => {
     // Two members, one started: this node never becomes ready, so a wait would end in NotReadyError.

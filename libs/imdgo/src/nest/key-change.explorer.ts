@@ -18,7 +18,7 @@ type Handler = (change: ChangeEvent) => unknown;
 /**
  * Finds `@OnKeyChange` methods on every provider and controller (as @nestjs/event-emitter does: method-only
  * metadata is invisible to `getProviders({ metadataKey })`, so all are scanned) and subscribes them. A
- * request-scoped host has no instance to call between requests: it fails startup, naming the handler.
+ * request-scoped or transient host has no single instance to call: it fails startup, naming the handler.
  */
 @Injectable()
 export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -43,18 +43,35 @@ export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, 
 
   /** Before any bootstrap hook, so that `waitForReady` does not wait first and then hide this error. */
   async onModuleInit(): Promise<void> {
-    const requestScoped = this.wrappers()
-      .filter((wrapper) => !wrapper.isDependencyTreeStatic())
-      .flatMap((wrapper) =>
+    const handlersOn = (wrappers: ReturnType<KeyChangeExplorer['wrappers']>) =>
+      wrappers.flatMap((wrapper) =>
         this.handlersOf(wrapper.metatype?.prototype).map(([method]) => `${wrapper.name}.${method}`),
       );
-    if (requestScoped.length > 0) {
+    const wrappers = this.wrappers();
+    const requestScoped = handlersOn(wrappers.filter((wrapper) => !wrapper.isDependencyTreeStatic()));
+    // Nest builds a transient class once per consumer; the instance discovery sees was never constructed.
+    const transient = handlersOn(
+      wrappers.filter((wrapper) => wrapper.isDependencyTreeStatic() && wrapper.isTransient),
+    );
+    const refusals = [
+      ...(requestScoped.length > 0
+        ? [
+            `@OnKeyChange cannot call ${requestScoped.join(', ')}: the class is request-scoped (or depends ` +
+              `on a request-scoped provider), so no instance of it outlives a request to receive changes`,
+          ]
+        : []),
+      ...(transient.length > 0
+        ? [
+            `@OnKeyChange cannot call ${transient.join(', ')}: the class is transient, so each consumer ` +
+              `has its own instance and none of them is the one to receive changes`,
+          ]
+        : []),
+    ];
+    if (refusals.length > 0) {
       // Nest runs no destroy hook for a failed startup: the node started, so stop it here.
       await this.runtime.onModuleDestroy();
       throw new ImdgoOptionsError(
-        `@OnKeyChange cannot call ${requestScoped.join(', ')}: the class is request-scoped (or depends ` +
-          `on a request-scoped provider), so no instance of it outlives a request to receive changes; ` +
-          `put the handler on a singleton (default-scoped) provider or controller`,
+        `${refusals.join('; ')}; put the handler on a singleton (default-scoped) provider or controller`,
       );
     }
   }
