@@ -35,6 +35,10 @@ function release(machine: KvStateMachine, time: number, session: string, owner: 
   return apply(machine, time, { op: 'lock-release', map: LOCK_SPACE, key: 'L', session, owner });
 }
 
+function bad(command: object) {
+  return parseCommand(encodeCommand({ command } as never));
+}
+
 describe('lock table', () => {
   it('grants a free lock with the acquiring revision as its fencing token, and queues the others FIFO', () => {
     const m = new KvStateMachine();
@@ -186,7 +190,6 @@ describe('lock table', () => {
   });
 
   it('refuses malformed lock commands from peers with a reason', () => {
-    const bad = (command: object) => parseCommand(encodeCommand({ command } as never));
     expect(
       bad({
         op: 'lock-acquire',
