@@ -80,3 +80,10 @@ export class CompactedError extends ImdgoError {
     this.oldestRevision = oldestRevision;
   }
 }
+
+/** This node's lock session ended (not renewed within `lockSessionTtlMs`): what it held or waited for is gone. */
+export class LockSessionEndedError extends ImdgoError {
+  constructor(what: string) {
+    super('LOCK_SESSION_ENDED', `the lock session ended while ${what}; everything it held was released`);
+  }
+}

@@ -21,6 +21,11 @@ export { ImdgoFaultInjector } from './nest/imdgo-fault-injector.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
 export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
+export { ImdgoLock, type TryLockOptions } from './nest/imdgo-lock.ts';
+export { ImdgoElection, type ElectionLeader } from './nest/imdgo-election.ts';
+export { ClusterSingleton } from './nest/cluster-singleton.decorator.ts';
+export { ClusterSingletonExplorer } from './nest/cluster-singleton.explorer.ts';
+export type { LockHolder } from './state-machine/lock-table.ts';
 export {
   DEFAULT_PEER_PORT,
   ImdgoOptionsError,

@@ -1,9 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { DEFAULT_MAP } from '../state-machine/commands.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import { ImdgoMap } from './imdgo-map.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
+import { ImdgoLock } from './imdgo-lock.ts';
+import { ImdgoLockSessions } from './imdgo-lock-sessions.ts';
+import { ImdgoElection } from './imdgo-election.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * The replicated store, injected anywhere in the app. Itself the default map; `map(name)` gives typed views
@@ -13,11 +17,26 @@ import { ImdgoRuntime } from './imdgo-runtime.ts';
 export class ImdgoStore extends ImdgoMap<unknown> {
   private readonly maps = new Map<string, ImdgoMap<unknown>>();
 
-  constructor(runtime: ImdgoRuntime) {
+  private readonly lockSessions: ImdgoLockSessions;
+
+  constructor(runtime: ImdgoRuntime, @Optional() lockSessions?: ImdgoLockSessions) {
     super(runtime, DEFAULT_MAP);
+    this.lockSessions = lockSessions ?? new ImdgoLockSessions(runtime);
+  }
+
+  /** A new lock object for `name` (the owner is the object: see ImdgoLock). */
+  lock(name: string): ImdgoLock {
+    return new ImdgoLock(this.lockSessions, name);
+  }
+
+  /** A new candidate in the election `name`. */
+  election(name: string): ImdgoElection {
+    return new ImdgoElection(this.lockSessions, name);
   }
 
   map<V = unknown>(name: string): ImdgoMap<V> {
+    // Lock and election change events carry these map names.
+    if (name.startsWith('imdgo:')) throw new InvalidArgumentError(`map names starting "imdgo:" are reserved`);
     let map = this.maps.get(name);
     if (!map) {
       map = new ImdgoMap<unknown>(this.runtime, name);

@@ -8,6 +8,8 @@ import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
 import { ImdgoMetrics } from './imdgo-metrics.ts';
 import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
+import { ImdgoLockSessions } from './imdgo-lock-sessions.ts';
+import { ClusterSingletonExplorer } from './cluster-singleton.explorer.ts';
 
 /**
  * `ImdgoModule.forRoot({ members })` or `forRootAsync({ useFactory, inject, imports })`. Global by default
@@ -23,6 +25,8 @@ import { KeyChangeExplorer } from './key-change.explorer.ts';
     ImdgoHealthIndicator,
     ImdgoFaultInjector,
     KeyChangeExplorer,
+    ImdgoLockSessions,
+    ClusterSingletonExplorer,
   ],
   exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoFaultInjector, ImdgoRuntime],
 })
