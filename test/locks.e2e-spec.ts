@@ -135,3 +135,27 @@ describe('locks, sessions and elections on three nodes', () => {
     await cluster.close(crashing);
   });
 });
+
+describe('a graceful shutdown', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster(3, { lockSessionTtlMs: 30_000 });
+  });
+  afterAll(async () => {
+    await cluster.closeAll();
+  });
+
+  it('closes the lock session of the node, releasing its locks at once rather than after the TTL', async () => {
+    const [leaving] = await cluster.followers();
+    const staying = cluster.nodes.find((node) => node !== leaving)!;
+    const token = await leaving!.store.lock('handover').lock();
+    const waiting = staying.store.lock('handover').lock();
+    await waitFor(() => waiters(staying, 'handover') === 1, 'queued');
+    const started = Date.now();
+    await cluster.close(leaving!);
+    expect(await waiting).toBeGreaterThan(token);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(() => staying.store.map('imdgo:locks')).toThrow(/reserved/);
+  });
+});
