@@ -81,6 +81,16 @@ export class CompactedError extends ImdgoError {
   }
 }
 
+/** This node cannot listen on its peer port: the message names the port, the host and what to change. */
+export class PeerListenError extends ImdgoError {
+  override readonly cause: unknown;
+
+  constructor(message: string, cause: unknown) {
+    super('PEER_LISTEN_FAILED', message);
+    this.cause = cause;
+  }
+}
+
 /** This node's lock session ended (not renewed within `lockSessionTtlMs`): what it held or waited for is gone. */
 export class LockSessionEndedError extends ImdgoError {
   constructor(what: string) {

@@ -20,6 +20,7 @@ export { ImdgoMetrics } from './nest/imdgo-metrics.ts';
 export { ImdgoFaultInjector } from './nest/imdgo-fault-injector.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
+export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';
 export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
 export { ImdgoLock, type TryLockOptions } from './nest/imdgo-lock.ts';
 export { ImdgoElection, type ElectionLeader } from './nest/imdgo-election.ts';

@@ -3,6 +3,7 @@ import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError }
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
+import { globToRegExp } from './glob.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
 
@@ -189,14 +190,13 @@ export class ImdgoMap<V = unknown> {
   }
 
   /**
-   * Changes to `keyOrPrefix` (a key, or a prefix ending in `*`), optionally replayed from a past revision.
+   * Changes to the keys `pattern` matches, optionally replayed from a past revision. The pattern is the
+   * glob of `@OnKeyChange` (glob.ts): a plain key, a prefix such as `'user:*'`, or `'a*b'`, `'user:?'`.
    * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
    * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
-  watch(keyOrPrefix: string, options: WatchOptions = {}): Observable<ChangeEvent> {
-    const matches = keyOrPrefix.endsWith('*')
-      ? (key: string) => key.startsWith(keyOrPrefix.slice(0, -1))
-      : (key: string) => key === keyOrPrefix;
+  watch(pattern: string, options: WatchOptions = {}): Observable<ChangeEvent> {
+    const keys = globToRegExp(pattern);
     const from = options.fromRevision;
     if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
@@ -210,7 +210,7 @@ export class ImdgoMap<V = unknown> {
           next = change.revision + 1;
           return change;
         }),
-        filter((change) => change.map === this.name && matches(change.key)),
+        filter((change) => change.map === this.name && keys.test(change.key)),
       );
     });
   }

@@ -15,6 +15,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { ImdgoError } from '../errors.ts';
 import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
 import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
 
@@ -136,8 +137,11 @@ export interface ResolvedImdgoOptions {
   readonly clusterSecret: string | null;
 }
 
-export class ImdgoOptionsError extends Error {
-  override readonly name = 'ImdgoOptionsError';
+/** Options (or a `forRoot` setup) that cannot work; thrown at startup, before anything listens. */
+export class ImdgoOptionsError extends ImdgoError {
+  constructor(message: string) {
+    super('INVALID_OPTIONS', message);
+  }
 }
 
 /** Validates the options and fills in defaults; a bad option fails startup with its field and value named. */
