@@ -75,7 +75,7 @@ describe('locks, sessions and elections on three nodes', () => {
       const started = Date.now();
       expect(await b.store.lock('report').tryLock({ waitMs: 200 })).toBeNull();
       expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-      expect(waiters(a, 'report')).toBe(0);
+      expect(waiters(b, 'report')).toBe(0);
     }
     expect(outer.holder()).toBeNull();
     expect(await b.store.lock('report').tryLock({ waitMs: 1_000 })).toEqual(expect.any(Number));
