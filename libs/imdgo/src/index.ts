@@ -1,5 +1,5 @@
 export { ImdgoModule } from './nest/imdgo.module.ts';
-export { ImdgoStore } from './nest/imdgo-store.ts';
+export { ImdgoStore, type HeldLock } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
 export type {
   ConditionalResult,

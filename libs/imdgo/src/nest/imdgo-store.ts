@@ -8,6 +8,15 @@ import { ImdgoLock } from './imdgo-lock.ts';
 import { ImdgoLockSessions } from './imdgo-lock-sessions.ts';
 import { ImdgoElection } from './imdgo-election.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { ELECTION_SPACE, LOCK_SPACE } from '../state-machine/lock-table.ts';
+
+/** A held lock or election: the node whose session holds it, and its fencing token. */
+export interface HeldLock {
+  readonly kind: 'lock' | 'election';
+  readonly name: string;
+  readonly node: string;
+  readonly token: number;
+}
 
 /**
  * The replicated store, injected anywhere in the app. Itself the default map; `map(name)` gives typed views
@@ -32,6 +41,14 @@ export class ImdgoStore extends ImdgoMap<unknown> {
   /** A new candidate in the election `name`. */
   election(name: string): ImdgoElection {
     return new ImdgoElection(this.lockSessions, name);
+  }
+
+  /** Held locks and elections as this node has applied them (for dashboards; no consistency guarantee). */
+  lockHolders(): HeldLock[] {
+    const table = this.runtime.node.machine.locks;
+    const held = (kind: HeldLock['kind'], space: string): HeldLock[] =>
+      table.holders(space).map(([name, { node, token }]) => ({ kind, name, node, token }));
+    return [...held('lock', LOCK_SPACE), ...held('election', ELECTION_SPACE)];
   }
 
   map<V = unknown>(name: string): ImdgoMap<V> {
