@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { encodeCommand, parseCommand, stampCommand, type KvCommand } from './commands.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
-import { ELECTION_SPACE, LOCK_SESSION_SPACE, LOCK_SPACE, type LockOutcome } from './lock-table.ts';
+import {
+  ELECTION_SPACE,
+  LOCK_SESSION_SPACE,
+  LOCK_SPACE,
+  type LockHolder,
+  type LockOutcome,
+} from './lock-table.ts';
 import { encodeImage } from './snapshot-image.ts';
 
 const TTL = 1_000;
@@ -133,6 +139,26 @@ describe('lock table', () => {
     expect(lockEvents[0]!.value).toMatchObject({ session: 's3', token: expiring.index });
   });
 
+  it('gives a lock handed over twice in one entry (by the expiry, then by the command) two rising tokens', () => {
+    const m = new KvStateMachine();
+    open(m, 0, 's1');
+    acquire(m, 0, 's1', 'a');
+    open(m, 500, 's2');
+    acquire(m, 500, 's2', 'b');
+    open(m, 500, 's3');
+    acquire(m, 500, 's3', 'c');
+    // At 1000 s1 expires (the lock goes to s2), and the entry's own command closes s2 (it goes on to s3).
+    const entry = apply(m, 1_000, { op: 'lock-session-close', key: 's2' });
+    const grants = entry.changes.filter((c) => c.map === LOCK_SPACE && c.type === 'set');
+    const tokens = grants.map((c) => (c.value as LockHolder).token);
+    expect(grants.map((c) => (c.value as LockHolder).session)).toEqual(['s2', 's3']);
+    expect(tokens[1]).toBeGreaterThan(tokens[0]!);
+    // And the token stays above every earlier one once the lock is freed and taken again.
+    release(m, 1_000, 's3', 'c');
+    open(m, 1_000, 's4');
+    expect(acquire(m, 1_000, 's4', 'd').token).toBeGreaterThan(tokens[1]!);
+  });
+
   it('frees everything a closed session held and drops its waits', () => {
     const m = new KvStateMachine();
     open(m, 0, 's1');
@@ -142,7 +168,7 @@ describe('lock table', () => {
     apply(m, 0, { op: 'lock-session-close', key: 's2' });
     apply(m, 0, { op: 'lock-session-close', key: 's1' });
     expect(m.locks.holder(LOCK_SPACE, 'L')).toBeNull();
-    expect(m.locks.export()).toEqual({ sessions: [], locks: [] });
+    expect(m.locks.export()).toMatchObject({ sessions: [], locks: [] });
   });
 
   it('lets a waiter cancel, and tells a cancelling waiter that already got the lock its token', () => {

@@ -45,7 +45,7 @@ export interface LockHolder {
   readonly owner: string;
   /** The node whose session it is. */
   readonly node: string;
-  /** The revision the lock was granted at: strictly increasing per lock name. */
+  /** Strictly increasing per lock name (and across them): the granting revision, or above it (see lastToken). */
   readonly token: number;
   /** Reentrant acquisitions not yet released. */
   readonly count: number;
@@ -80,6 +80,8 @@ interface Lock {
 }
 
 export interface LockTableExport {
+  /** The latest fencing token granted (absent in older images: 0). */
+  readonly lastToken?: number;
   readonly sessions: [id: string, node: string, ttlMs: number, renewedAt: number, renewedRevision: number][];
   readonly locks: [space: string, name: string, holder: LockHolder | null, waiters: Waiter[]][];
 }
@@ -97,12 +99,13 @@ export interface DueSession {
  * Iteration follows Map insertion order, which the same applies (or a restored export) reproduce.
  */
 export class LockTable {
-  private sessions = new Map<string, Session>();
-  private locks = new Map<string, Map<string, Lock>>();
-
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
+  private readonly sessions = new Map<string, Session>();
+  private readonly locks = new Map<string, Map<string, Lock>>();
+  /**
+   * The latest token granted, by any lock. A token is the granting revision, or one above the latest if
+   * that is higher: one entry can hand a lock over twice (its session expiry, then its command).
+   */
+  private lastToken = 0;
 
   holder(space: string, name: string): LockHolder | null {
     return this.locks.get(space)?.get(name)?.holder ?? null;
@@ -183,15 +186,10 @@ export class LockTable {
       return outcome(revision, true, { token: holder.token, queued: false, session: true });
     }
     if (!holder) {
-      lock.holder = {
-        session: command.session,
-        owner: command.owner,
-        node: session.node,
-        token: revision,
-        count: 1,
-      };
+      const token = this.nextToken(revision);
+      lock.holder = { session: command.session, owner: command.owner, node: session.node, token, count: 1 };
       changes.push(event('set', command.map, command.key, lock.holder, undefined, revision));
-      return outcome(revision, true, { token: revision, queued: false, session: true });
+      return outcome(revision, true, { token, queued: false, session: true });
     }
     const waiting = lock.waiters.some((w) => w.session === command.session && w.owner === command.owner);
     if (command.wait && !waiting) lock.waiters.push({ session: command.session, owner: command.owner });
@@ -264,13 +262,19 @@ export class LockTable {
     const next = lock.waiters.shift();
     if (next) {
       const node = this.sessions.get(next.session)!.node;
-      lock.holder = { session: next.session, owner: next.owner, node, token: revision, count: 1 };
+      const token = this.nextToken(revision);
+      lock.holder = { session: next.session, owner: next.owner, node, token, count: 1 };
       changes.push(event('set', space, name, lock.holder, previous, revision));
     } else {
       lock.holder = null;
       changes.push(event(freed, space, name, undefined, previous, revision));
       this.forgetIfIdle(space, name, lock);
     }
+  }
+
+  private nextToken(revision: number): number {
+    this.lastToken = Math.max(revision, this.lastToken + 1);
+    return this.lastToken;
   }
 
   private touch(session: Session, revision: number, time: number): void {
@@ -302,6 +306,7 @@ export class LockTable {
 
   export(): LockTableExport {
     return {
+      lastToken: this.lastToken,
       sessions: [...this.sessions].map(([id, s]) => [id, s.node, s.ttlMs, s.renewedAt, s.renewedRevision]),
       locks: [...this.locks].flatMap(([space, locks]) =>
         [...locks].map(([name, lock]): LockTableExport['locks'][number] => [
@@ -317,6 +322,7 @@ export class LockTable {
   static import(data: LockTableExport | undefined): LockTable {
     const table = new LockTable();
     if (!data) return table;
+    table.lastToken = data.lastToken ?? 0;
     for (const [id, node, ttlMs, renewedAt, renewedRevision] of data.sessions) {
       table.sessions.set(id, { node, ttlMs, renewedAt, renewedRevision });
     }
