@@ -1,6 +1,8 @@
 export { ImdgoModule } from './nest/imdgo.module.ts';
 export { ImdgoStore, type HeldLock } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
+export { getMapToken, InjectMap } from './nest/inject-map.decorator.ts';
+export type { KeyChangeHandlerDecorator } from './nest/on-key-change.decorator.ts';
 export type {
   ConditionalResult,
   Consistency,

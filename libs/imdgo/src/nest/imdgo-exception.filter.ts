@@ -24,6 +24,7 @@ export const IMDGO_HTTP_STATUS: Readonly<Record<string, HttpStatus>> = {
   NO_LEADER: HttpStatus.SERVICE_UNAVAILABLE,
   TIMEOUT: HttpStatus.SERVICE_UNAVAILABLE,
   STOPPED: HttpStatus.SERVICE_UNAVAILABLE,
+  NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   // The lock the request relied on was released when this node's lock session expired.
   LOCK_SESSION_ENDED: HttpStatus.CONFLICT,
   // Startup errors: the server is misconfigured, the client did nothing wrong.

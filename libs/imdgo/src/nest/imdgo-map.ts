@@ -82,19 +82,20 @@ export class ImdgoMap<V = unknown> {
     this.name = name;
   }
 
-  async get(key: string, options?: ReadOptions): Promise<V | undefined> {
-    return (await this.getEntry(key, options))?.value;
+  /** `T` narrows the value's type, unchecked (as `map<V>()` does): `store.get<User>('user:1')`. */
+  async get<T extends V = V>(key: string, options?: ReadOptions): Promise<T | undefined> {
+    return (await this.getEntry<T>(key, options))?.value;
   }
 
-  async getEntry(key: string, options?: ReadOptions): Promise<Entry<V> | undefined> {
+  async getEntry<T extends V = V>(key: string, options?: ReadOptions): Promise<Entry<T> | undefined> {
     checkKey(key);
     const record = await this.read(key, options?.consistency);
-    return record && toEntry<V>(key, record);
+    return record && toEntry<T>(key, record);
   }
 
   /** This node's value right now, synchronously: no network, no consistency guarantee. */
-  peek(key: string): V | undefined {
-    return this.runtime.node.machine.get(this.name, key)?.value as V | undefined;
+  peek<T extends V = V>(key: string): T | undefined {
+    return this.runtime.node.machine.get(this.name, key)?.value as T | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -112,7 +113,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   /** Live entries in key order, `limit` at a time (default 1000), resumable with `cursor`. */
-  async entries(options: ListOptions = {}): Promise<Page<Entry<V>>> {
+  async entries<T extends V = V>(options: ListOptions = {}): Promise<Page<Entry<T>>> {
     const limit = options.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
@@ -122,7 +123,7 @@ export class ImdgoMap<V = unknown> {
       after: options.after,
       limit: limit + 1,
     });
-    const items = found.slice(0, limit).map(([key, record]) => toEntry<V>(key, record));
+    const items = found.slice(0, limit).map(([key, record]) => toEntry<T>(key, record));
     return { items, cursor: found.length > limit ? items[items.length - 1]!.key : null };
   }
 
@@ -183,10 +184,10 @@ export class ImdgoMap<V = unknown> {
   }
 
   /** Changes to this map, as they are applied on this node, and every `reset`. */
-  get changes$(): Observable<ChangeEvent> {
+  get changes$(): Observable<ChangeEvent<V>> {
     return this.runtime.changes$.pipe(
       filter((change) => change.map === this.name || change.type === 'reset'),
-    );
+    ) as Observable<ChangeEvent<V>>;
   }
 
   /**
@@ -195,13 +196,15 @@ export class ImdgoMap<V = unknown> {
    * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
    * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
-  watch(pattern: string, options: WatchOptions = {}): Observable<ChangeEvent> {
+  watch<T extends V = V>(pattern: string, options: WatchOptions = {}): Observable<ChangeEvent<T>> {
     const keys = globToRegExp(pattern);
     const from = options.fromRevision;
     if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
     }
-    const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
+    const source = (
+      from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from)
+    ) as Observable<ChangeEvent<T>>;
     return defer(() => {
       let next = from;
       return source.pipe(
