@@ -9,7 +9,7 @@ import { ImdgoRuntime } from './imdgo-runtime.ts';
 interface Session {
   readonly id: string;
   opened: Promise<void>;
-  /** By this node's clock: until when the session certainly lives (see `holdsLease`). */
+  /** By this node's monotonic clock: until when the session certainly lives (see `holdsLease`). */
   validUntil: number;
 }
 
@@ -50,12 +50,13 @@ export class ImdgoLockSessions implements OnModuleDestroy {
 
   /**
    * Whether `id` is this node's session and was renewed recently enough that the log cannot have expired
-   * it yet: the renewal sent at t was stamped no earlier than t by the leader's clock, so it lives until
-   * t + TTL; a fifth of the TTL is kept back for the clock difference between this node and the leader.
+   * it yet: the renewal sent at t was stamped after t, so it lives until TTL of log time (which follows the
+   * leader's clock) after that; a fifth of the TTL is kept back for the leader's clock being ahead of this
+   * node's. A leader clock that jumps further ahead expires sessions early: the fencing token still holds.
    */
   holdsLease(id: string): boolean {
     const session = this.current;
-    return session !== null && session.id === id && Date.now() < session.validUntil;
+    return session !== null && session.id === id && performance.now() < session.validUntil;
   }
 
   /**
@@ -64,7 +65,8 @@ export class ImdgoLockSessions implements OnModuleDestroy {
    * A result saying the session is gone ends the session here.
    */
   async write(command: KvCommand, session: string): Promise<CommandResult> {
-    const sent = Date.now();
+    // The monotonic clock: a step of this node's wall clock must not stretch its lease.
+    const sent = performance.now();
     const node = this.runtime.node;
     const result = await node.write(command);
     if (node.machine.appliedIndex < result.revision) await node.linearizableBarrier();
