@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Cron, ScheduleModule } from '@nestjs/schedule';
-import { ClusterSingleton, ImdgoRuntime } from 'imdgo';
+import { ClusterSingleton, ImdgoCluster } from 'imdgo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 
@@ -17,16 +17,16 @@ const runs: Run[] = [];
 
 @Injectable()
 class ReportJob {
-  private readonly runtime: ImdgoRuntime;
+  private readonly cluster: ImdgoCluster;
 
-  constructor(runtime: ImdgoRuntime) {
-    this.runtime = runtime;
+  constructor(cluster: ImdgoCluster) {
+    this.cluster = cluster;
   }
 
   @Cron('* * * * * *')
   @ClusterSingleton('every-second-report')
   report(): void {
-    runs.push({ slot: Math.floor((Date.now() + 100) / 1000), node: this.runtime.node.id });
+    runs.push({ slot: Math.floor((Date.now() + 100) / 1000), node: this.cluster.localStatus().nodeId });
   }
 }
 

@@ -3,6 +3,8 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ImdgoExceptionFilter, ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
 import { ClusterController } from './cluster/cluster.controller.ts';
 import type { DemoConfig } from './config/demo-config.ts';
 import { DEMO_CONFIG, DemoConfigModule } from './config/demo-config.module.ts';
@@ -43,6 +45,8 @@ export class AppModule {
         LocksController,
       ],
       providers: [
+        ImdgoHealthIndicator,
+        ImdgoMetrics,
         ReportJob,
         {
           provide: APP_PIPE,

@@ -1,17 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { ClusterSingleton, ImdgoRuntime, ImdgoStore } from 'imdgo';
+import { ClusterSingleton, ImdgoCluster, ImdgoStore } from 'imdgo';
 
 /** The demo's one-instance job: every 2 s, on whichever node leads the election `demo-report`. */
 @Injectable()
 export class ReportJob {
   static readonly ELECTION = 'demo-report';
   private readonly store: ImdgoStore;
-  private readonly runtime: ImdgoRuntime;
+  private readonly cluster: ImdgoCluster;
 
-  constructor(store: ImdgoStore, runtime: ImdgoRuntime) {
+  constructor(store: ImdgoStore, cluster: ImdgoCluster) {
     this.store = store;
-    this.runtime = runtime;
+    this.cluster = cluster;
   }
 
   @Interval(2_000)
@@ -19,6 +19,10 @@ export class ReportJob {
   async report(): Promise<void> {
     const jobs = this.store.map<unknown>('jobs');
     const { value: runs } = await jobs.increment('demo-report:runs');
-    await jobs.set('demo-report:last', { node: this.runtime.node.id, at: new Date().toISOString(), runs });
+    await jobs.set('demo-report:last', {
+      node: this.cluster.localStatus().nodeId,
+      at: new Date().toISOString(),
+      runs,
+    });
   }
 }

@@ -4,8 +4,6 @@ import { ImdgoConfigurableModule } from './imdgo.module-definition.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { ImdgoStore } from './imdgo-store.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
-import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
-import { ImdgoMetrics } from './imdgo-metrics.ts';
 import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
 import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
@@ -22,14 +20,13 @@ import { ClusterSingletonExplorer } from './cluster-singleton.explorer.ts';
     ImdgoRuntime,
     ImdgoStore,
     ImdgoCluster,
-    ImdgoMetrics,
-    ImdgoHealthIndicator,
     ImdgoFaultInjector,
     KeyChangeExplorer,
     ImdgoLockSessions,
     ClusterSingletonExplorer,
   ],
-  exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoFaultInjector, ImdgoRuntime],
+  // ImdgoRuntime is what the opt-in providers of imdgo/terminus and imdgo/metrics inject.
+  exports: [ImdgoStore, ImdgoCluster, ImdgoFaultInjector, ImdgoRuntime],
 })
 export class ImdgoModule extends ImdgoConfigurableModule {
   /** Registers named maps for `@InjectMap(name)` in the importing module (needs the global `forRoot`). */
