@@ -31,9 +31,14 @@ async function poll() {
   polling = true;
   const panels = document.querySelectorAll('#cluster-panel, #node-panel');
   try {
-    const [cluster, local] = await Promise.all([getJson('cluster'), getJson('cluster/local')]);
+    const [cluster, local, locks] = await Promise.all([
+      getJson('cluster'),
+      getJson('cluster/local'),
+      getJson('locks'),
+    ]);
     renderCluster(cluster, local);
     renderLocal(local);
+    renderLocks(locks);
     setBadge($('connection'), 'ok', 'connected');
     for (const panel of panels) panel.classList.remove('stale');
   } catch (error) {
@@ -84,6 +89,22 @@ function renderCluster(cluster, local) {
     return row;
   });
   $('members').tBodies[0].replaceChildren(...rows);
+}
+
+function renderLocks({ holders, lastReport }) {
+  $('last-report').textContent = lastReport
+    ? `demo-report (one node at a time, every 2 s): run ${lastReport.runs} on ${lastReport.node} at ${lastReport.at}`
+    : 'demo-report has not run yet';
+  const rows = holders.map((held) => {
+    const row = document.createElement('tr');
+    for (const value of [held.kind, held.name, held.node, held.token]) {
+      const cell = document.createElement('td');
+      cell.textContent = String(value);
+      row.append(cell);
+    }
+    return row;
+  });
+  $('locks').tBodies[0].replaceChildren(...rows);
 }
 
 /** Only the leader hears from every member; from another node's view, silence proves nothing. */

@@ -1,5 +1,6 @@
 import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ImdgoExceptionFilter, ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
 import { ImdgoMetrics } from 'imdgo/metrics';
@@ -8,6 +9,8 @@ import { ClusterController } from './cluster/cluster.controller.ts';
 import type { DemoConfig } from './config/demo-config.ts';
 import { DEMO_CONFIG, DemoConfigModule } from './config/demo-config.module.ts';
 import { HealthController } from './health/health.controller.ts';
+import { LocksController } from './locks/locks.controller.ts';
+import { ReportJob } from './locks/report.job.ts';
 import { KvController, MapsController } from './kv/kv.controllers.ts';
 import { MetricsController } from './metrics/metrics.controller.ts';
 import { WatchController } from './watch/watch.controller.ts';
@@ -30,6 +33,7 @@ export class AppModule {
           }),
         }),
         TerminusModule,
+        ScheduleModule.forRoot(),
       ],
       controllers: [
         KvController,
@@ -38,10 +42,12 @@ export class AppModule {
         ClusterController,
         HealthController,
         MetricsController,
+        LocksController,
       ],
       providers: [
         ImdgoHealthIndicator,
         ImdgoMetrics,
+        ReportJob,
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

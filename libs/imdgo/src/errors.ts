@@ -97,3 +97,10 @@ export class PeerListenError extends ImdgoError {
     this.cause = cause;
   }
 }
+
+/** This node's lock session ended (not renewed within `lockSessionTtlMs`): what it held or waited for is gone. */
+export class LockSessionEndedError extends ImdgoError {
+  constructor(what: string) {
+    super('LOCK_SESSION_ENDED', `the lock session ended while ${what}; everything it held was released`);
+  }
+}

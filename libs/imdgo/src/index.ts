@@ -1,5 +1,5 @@
 export { ImdgoModule } from './nest/imdgo.module.ts';
-export { ImdgoStore } from './nest/imdgo-store.ts';
+export { ImdgoStore, type HeldLock } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
 export { getMapToken, InjectMap } from './nest/inject-map.decorator.ts';
 export type { KeyChangeHandlerDecorator } from './nest/on-key-change.decorator.ts';
@@ -20,6 +20,11 @@ export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
 export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';
 export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
+export { ImdgoLock, type TryLockOptions } from './nest/imdgo-lock.ts';
+export { ImdgoElection, type ElectionLeader } from './nest/imdgo-election.ts';
+export { ClusterSingleton } from './nest/cluster-singleton.decorator.ts';
+export { ClusterSingletonExplorer } from './nest/cluster-singleton.explorer.ts';
+export type { LockHolder } from './state-machine/lock-table.ts';
 export {
   DEFAULT_PEER_PORT,
   ImdgoOptionsError,

@@ -16,6 +16,7 @@ import { drawNetworkFaults, SimNetwork } from '../sim-network.ts';
 import { Trace } from '../trace.ts';
 import { DriverInvariants } from './driver-invariants.ts';
 import { DriverWorkload, type ClientTarget, type WorkloadHost } from './driver-workload.ts';
+import { LockWorkload } from './lock-workload.ts';
 import { SimWire, type Delivery, type SimTransport } from './sim-transport.ts';
 import { SimProcess, VirtualTime } from './virtual-time.ts';
 
@@ -25,6 +26,8 @@ export interface DriverSimulationOptions {
   readonly durationMs?: number;
   readonly testOnlyBugs?: RaftTestOnlyBugs;
   readonly driverBugs?: DriverTestOnlyBugs;
+  /** Lock clients beside the key-value ones (lock-workload.ts); none by default, so seeds replay as before. */
+  readonly lockClients?: number;
 }
 
 export interface DriverSimulationResult {
@@ -41,6 +44,8 @@ export interface DriverSimulationResult {
     readonly completedOps: number;
     readonly unknownOps: number;
     readonly faults: Readonly<Record<string, number>>;
+    /** With lock clients: entries replayed into the lock checker, its grants, hand-overs and ended sessions. */
+    readonly locks?: { replayed: number; grants: number; handOvers: number; endedSessions: number };
   };
 }
 
@@ -197,6 +202,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private readonly invariants = new DriverInvariants();
   private readonly trace = new Trace();
   private readonly workload: DriverWorkload;
+  private readonly locks: LockWorkload | null;
   private readonly faultCounts: Record<string, number> = {};
   private readonly options: DriverSimulationOptions;
   private restarts = 0;
@@ -237,6 +243,10 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       });
     }
     this.workload = new DriverWorkload(this.random, this, REQUEST_TIMEOUT_MS * 2);
+    // Its own stream, drawn only when asked for: runs without lock clients stay as they were.
+    this.locks = options.lockClients
+      ? new LockWorkload(new SeededRandom(options.seed ^ 0x10c4), this, REQUEST_TIMEOUT_MS * 2)
+      : null;
     this.trace.line(
       0,
       `start nodes=${size} profile=${JSON.stringify(this.profile)} faults=${JSON.stringify(network.faults)} plan=${JSON.stringify(this.plan)}`,
@@ -260,6 +270,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       const clients = 1 + this.random.int(5);
       // Churn down to one voter leaves short windows (a lingering removed leader): more clients reach them.
       this.workload.start(clients + (this.profile.downToOneVoter ? 4 + this.shapes.int(6) : 0));
+      this.locks?.start(this.options.lockClients ?? 0);
     });
     this.time.at(this.plan.minIntervalMs, () => this.nemesis());
     this.time.at(durationMs, () => this.startHealing());
@@ -289,6 +300,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         (key) => (machine.get(DEFAULT_MAP, key)?.value as number | undefined) ?? 0,
       );
       if (counters) this.invariants.fail(counters);
+      this.locks?.checkAcknowledged();
     }
     if (this.violation() === null) this.checkReads();
     for (const member of this.members.values()) member.process?.crash();
@@ -306,6 +318,14 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         completedOps: this.workload.completed,
         unknownOps: this.workload.unknown,
         faults: this.faultCounts,
+        ...(this.locks && {
+          locks: {
+            replayed: this.locks.replayed,
+            grants: this.locks.checker.grants.size,
+            handOvers: this.locks.checker.handOvers,
+            endedSessions: this.locks.checker.endedSessions,
+          },
+        }),
       },
     };
   }
@@ -316,7 +336,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   }
 
   private violation(): string | null {
-    return this.invariants.violation ?? this.workload.violation;
+    return this.invariants.violation ?? this.workload.violation ?? this.locks?.violation ?? null;
   }
 
   // ---- node processes ----
@@ -484,6 +504,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     let firstCommitTerm = 0;
     node.machine.apply = (entry: Entry) => {
       this.invariants.onApplied(id, entry);
+      this.locks?.onApplied(entry);
       const applied = apply(entry);
       if (node.isLeader() && entry.term > firstCommitTerm) {
         // A new leader's first commit: what it commits of earlier terms is not yet known to the others.
@@ -929,6 +950,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private startHealing(): void {
     this.healing = true;
     this.workload.stop();
+    this.locks?.stop();
     this.wire.network.heal();
     while (this.wire.network.isClogged()) this.unclogOne();
     for (const member of this.members.values()) {

@@ -60,6 +60,11 @@ export interface ImdgoModuleOptions {
   maxValueBytes?: number;
   /** Change events kept for `watch({ fromRevision })`. Default 10,000. */
   watchHistorySize?: number;
+  /**
+   * How long this node's lock session outlives its last renewal (log time) before everything it holds
+   * (locks, elections) is released on every node. Renewed every third of it while the node lives. Default 10 s.
+   */
+  lockSessionTtlMs?: number;
   /** Seeds the election timer's random source (tests); default: random. */
   randomSeed?: number;
   /** Lets tests cut this node's links through ImdgoFaultInjector. Never enable it in production. */
@@ -110,6 +115,7 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsInt() @Min(1) requestTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(1) @Max(64 * 1024 * 1024) maxValueBytes?: number;
   @IsOptional() @IsInt() @Min(0) watchHistorySize?: number;
+  @IsOptional() @IsInt() @Min(100) lockSessionTtlMs?: number;
   @IsOptional() @IsInt() randomSeed?: number;
   @IsOptional() @IsBoolean() faultInjection?: boolean;
   @IsOptional() @ValidateNested() @Type(() => PeerTlsSchema) tls?: PeerTlsSchema;
@@ -133,6 +139,7 @@ export interface ResolvedImdgoOptions {
   readonly requestTimeoutMs: number;
   readonly maxValueBytes: number;
   readonly watchHistorySize: number;
+  readonly lockSessionTtlMs: number;
   readonly randomSeed: number | null;
   readonly faultInjection: boolean;
   readonly tls: PeerTlsOptions | null;
@@ -184,6 +191,7 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     requestTimeoutMs: schema.requestTimeoutMs ?? 5_000,
     maxValueBytes: schema.maxValueBytes ?? 1024 * 1024,
     watchHistorySize: schema.watchHistorySize ?? 10_000,
+    lockSessionTtlMs: schema.lockSessionTtlMs ?? 10_000,
     randomSeed: schema.randomSeed ?? null,
     faultInjection: schema.faultInjection ?? false,
     tls: schema.tls ?? null,

@@ -1,10 +1,23 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { DEFAULT_MAP } from '../state-machine/commands.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import { ImdgoMap } from './imdgo-map.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { DEFAULT_READY_TIMEOUT_MS, waitUntilReady } from './readiness.ts';
+import { ImdgoLock } from './imdgo-lock.ts';
+import { ImdgoLockSessions } from './imdgo-lock-sessions.ts';
+import { ImdgoElection } from './imdgo-election.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import { ELECTION_SPACE, LOCK_SPACE } from '../state-machine/lock-table.ts';
+
+/** A held lock or election: the node whose session holds it, and its fencing token. */
+export interface HeldLock {
+  readonly kind: 'lock' | 'election';
+  readonly name: string;
+  readonly node: string;
+  readonly token: number;
+}
 
 /**
  * The replicated store, injected anywhere in the app. Itself the default map; `map(name)` gives typed views
@@ -15,8 +28,29 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
   private readonly maps = new Map<string, ImdgoMap<unknown>>();
   private readonly logger = new Logger('imdgo');
 
-  constructor(runtime: ImdgoRuntime) {
+  private readonly lockSessions: ImdgoLockSessions;
+
+  constructor(runtime: ImdgoRuntime, @Optional() lockSessions?: ImdgoLockSessions) {
     super(runtime, DEFAULT_MAP);
+    this.lockSessions = lockSessions ?? new ImdgoLockSessions(runtime);
+  }
+
+  /** A new lock object for `name` (the owner is the object: see ImdgoLock). */
+  lock(name: string): ImdgoLock {
+    return new ImdgoLock(this.lockSessions, name);
+  }
+
+  /** A new candidate in the election `name`. */
+  election(name: string): ImdgoElection {
+    return new ImdgoElection(this.lockSessions, name);
+  }
+
+  /** Held locks and elections as this node has applied them (for dashboards; no consistency guarantee). */
+  lockHolders(): HeldLock[] {
+    const table = this.runtime.node.machine.locks;
+    const held = (kind: HeldLock['kind'], space: string): HeldLock[] =>
+      table.holders(space).map(([name, { node, token }]) => ({ kind, name, node, token }));
+    return [...held('lock', LOCK_SPACE), ...held('election', ELECTION_SPACE)];
   }
 
   /**
@@ -45,6 +79,8 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
   }
 
   map<V = unknown>(name: string): ImdgoMap<V> {
+    // Lock and election change events carry these map names.
+    if (name.startsWith('imdgo:')) throw new InvalidArgumentError(`map names starting "imdgo:" are reserved`);
     let map = this.maps.get(name);
     if (!map) {
       map = new ImdgoMap<unknown>(this.runtime, name);

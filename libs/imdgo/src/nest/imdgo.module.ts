@@ -7,6 +7,8 @@ import { ImdgoCluster } from './imdgo-cluster.ts';
 import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
 import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
+import { ImdgoLockSessions } from './imdgo-lock-sessions.ts';
+import { ClusterSingletonExplorer } from './cluster-singleton.explorer.ts';
 
 /**
  * `ImdgoModule.forRoot({ members })` or `forRootAsync({ useFactory, inject, imports })`. Global by default
@@ -14,7 +16,15 @@ import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ImdgoRuntime, ImdgoStore, ImdgoCluster, ImdgoFaultInjector, KeyChangeExplorer],
+  providers: [
+    ImdgoRuntime,
+    ImdgoStore,
+    ImdgoCluster,
+    ImdgoFaultInjector,
+    KeyChangeExplorer,
+    ImdgoLockSessions,
+    ClusterSingletonExplorer,
+  ],
   // ImdgoRuntime is what the opt-in providers of imdgo/terminus and imdgo/metrics inject.
   exports: [ImdgoStore, ImdgoCluster, ImdgoFaultInjector, ImdgoRuntime],
 })

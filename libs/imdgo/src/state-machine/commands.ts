@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
 
 /**
  * Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis
@@ -40,7 +41,8 @@ export type KvCommand =
     })
   | (KeyedCommand & { readonly op: 'increment'; readonly delta: number; readonly ttlMs?: number })
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
-  | (KeyedCommand & { readonly op: 'expire'; readonly revision: number });
+  | (KeyedCommand & { readonly op: 'expire'; readonly revision: number })
+  | LockCommand;
 
 /** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
@@ -142,6 +144,9 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
   }
   const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
   if (typeof command !== 'object' || command === null) return 'no command';
+  if (LOCK_OPERATIONS.includes(command.op as string)) {
+    return lockCommandProblem(command) ?? (decoded as LoggedCommand);
+  }
   if (!OPERATIONS.includes(command.op)) return `unknown operation ${String(command.op)}`;
   if (typeof command.key !== 'string') return 'the key is not a string';
   if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';

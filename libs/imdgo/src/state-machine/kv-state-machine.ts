@@ -16,6 +16,7 @@ import {
 import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
 import { isLive, type KvRecord } from './kv-record.ts';
+import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
 import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
 
@@ -58,6 +59,8 @@ export class KvStateMachine {
   private maps = new Map<string, Map<string, KvRecord>>();
   private sessions: SessionTable;
   private expiries = new ExpiryIndex();
+  /** Lock sessions, locks and elections. */
+  locks = new LockTable();
   private readonly sessionIdleMs: number;
   appliedIndex = 0;
   /** The time of the latest stamped entry applied (ms since the epoch, leader clocks, monotonic). */
@@ -98,6 +101,7 @@ export class KvStateMachine {
       appliedIndex: this.appliedIndex,
       logTime: this.logTime,
       sessions: this.sessions.export(),
+      locks: this.locks.export(),
       maps: [...this.maps].map(([name, records]) => [name, new Map(records)]),
     };
   }
@@ -107,6 +111,7 @@ export class KvStateMachine {
     const decoded = decodeImage(image);
     this.maps = decoded.maps;
     this.sessions = SessionTable.import(decoded.sessions, this.sessionIdleMs);
+    this.locks = LockTable.import(decoded.locks);
     this.appliedIndex = decoded.appliedIndex;
     this.logTime = decoded.logTime;
     this.expiries = new ExpiryIndex();
@@ -128,7 +133,7 @@ export class KvStateMachine {
     const maps = sorted(this.maps).map(([name, records]) => [name, sorted(records)]);
     const expiries = [...this.expiries.ascending()].map(({ map, key, expiresAt }) => [map, key, expiresAt]);
     const state = [this.appliedIndex, this.logTime, this.dataBytes, this.usedBytes, maps, expiries];
-    hash.update(digestPackr.pack([state, this.sessions.export()]));
+    hash.update(digestPackr.pack([state, this.sessions.export(), this.locks.export()]));
     return hash.digest('hex');
   }
 
@@ -174,8 +179,12 @@ export class KvStateMachine {
 
   private *keysDueBy(time: number): Generator<DueExpiry> {
     for (const { expiresAt, map, key } of this.expiries.ascending()) {
-      if (expiresAt > time) return;
+      if (expiresAt > time) break;
       yield { map, key, revision: this.maps.get(map)!.get(key)!.modRevision };
+    }
+    // An idle cluster still expires a lock session: the leader's expire entry carries the time that does it.
+    for (const { id, renewedRevision } of this.locks.dueBy(time)) {
+      yield { map: LOCK_SESSION_SPACE, key: id, revision: renewedRevision };
     }
   }
 
@@ -184,12 +193,14 @@ export class KvStateMachine {
       throw new Error(`apply out of order: index ${entry.index} after ${this.appliedIndex}`);
     }
     this.appliedIndex = entry.index;
-    const nothing = { index: entry.index, result: null, duplicate: false, changes: [] };
+    this.changes = [];
+    const nothing = { index: entry.index, result: null, duplicate: false, changes: this.changes };
     if (entry.kind !== 'command') return nothing;
     const { stamp, body } = unstampCommand(entry.data);
     // Log time never goes back, even when a new leader's clock is behind its predecessor's.
     if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
     this.sessions.expireIdle(this.logTime);
+    if (stamp) this.locks.expireDue(this.logTime, entry.index, this.changes);
     const parsed = parseCommand(body);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
     if (typeof parsed === 'string') return nothing;
@@ -197,18 +208,27 @@ export class KvStateMachine {
     if (session) {
       const seen = this.sessions.lookup(session);
       if (seen === 'stale') return nothing;
-      if (seen) return { index: entry.index, result: seen, duplicate: true, changes: [] };
+      if (seen) return { index: entry.index, result: seen, duplicate: true, changes: this.changes };
     }
-    this.changes = [];
     const context: ApplyContext = {
       revision: entry.index,
       time: this.logTime,
       storeLimit: stamp?.storeLimit ?? null,
       keepsReplaced: session !== undefined,
     };
-    const map = command.map ?? DEFAULT_MAP;
-    const stored = this.maps.get(map)?.get(command.key);
-    const result = this.execute(command, map, stored, context);
+    let stored: KvRecord | undefined;
+    let result: CommandResult;
+    if (isLockCommand(command)) {
+      result = this.locks.execute(command, entry.index, this.logTime, this.changes);
+    } else if (command.op === 'expire' && command.map === LOCK_SESSION_SPACE) {
+      // expireDue above already dropped the session if this entry's time reached its deadline.
+      const applied = !this.locks.hasSession(command.key);
+      result = { applied, revision: entry.index, previous: undefined, value: undefined, version: 0 };
+    } else {
+      const map = command.map ?? DEFAULT_MAP;
+      stored = this.maps.get(map)?.get(command.key);
+      result = this.execute(command, map, stored, context);
+    }
     if (session) {
       // The value this write replaced or removed lives on only in the kept result: the cap counts it.
       const replaced = result.applied && isLive(stored, this.logTime) ? stored.size : 0;
@@ -218,7 +238,7 @@ export class KvStateMachine {
   }
 
   private execute(
-    command: KvCommand,
+    command: Exclude<KvCommand, LockCommand>,
     map: string,
     stored: KvRecord | undefined,
     context: ApplyContext,
@@ -371,6 +391,10 @@ export class KvStateMachine {
 }
 
 const digestPackr = new Packr(msgpackOptions());
+
+function isLockCommand(command: KvCommand): command is LockCommand {
+  return LOCK_OPERATIONS.includes(command.op);
+}
 
 function sorted<T>(entries: Iterable<[string, T]>): [string, T][] {
   return [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

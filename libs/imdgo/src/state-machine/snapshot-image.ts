@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import type { KvRecord } from './kv-record.ts';
+import type { LockTableExport } from './lock-table.ts';
 import type { SessionExport } from './session-table.ts';
 
 /** A frozen copy of the state machine, from which an image is encoded at leisure. */
@@ -9,6 +10,7 @@ export interface StateCapture {
   /** The time of the latest stamped entry applied: what reads, TTLs and session expiry go by. */
   readonly logTime: number;
   readonly sessions: SessionExport;
+  readonly locks: LockTableExport;
   readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
 }
 
@@ -27,6 +29,8 @@ interface ImageHeader {
   readonly appliedIndex: number;
   readonly logTime: number;
   readonly sessions: SessionExport;
+  /** Absent in the images of an imdgo without locks. */
+  readonly locks?: LockTableExport;
 }
 
 interface ImageChunk {
@@ -47,6 +51,7 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
     appliedIndex: capture.appliedIndex,
     logTime: capture.logTime,
     sessions: capture.sessions,
+    locks: capture.locks,
   };
   yield packr.pack(header);
   for (const [map, records] of capture.maps) {
@@ -70,6 +75,7 @@ export function decodeImage(image: Uint8Array): {
   appliedIndex: number;
   logTime: number;
   sessions: SessionExport;
+  locks: LockTableExport | undefined;
   maps: Map<string, Map<string, KvRecord>>;
 } {
   const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
@@ -87,5 +93,11 @@ export function decodeImage(image: Uint8Array): {
       records.set(key, { value, version, createRevision, modRevision, expiresAt, size });
     }
   }
-  return { appliedIndex: header.appliedIndex, logTime: header.logTime, sessions: header.sessions, maps };
+  return {
+    appliedIndex: header.appliedIndex,
+    logTime: header.logTime,
+    sessions: header.sessions,
+    locks: header.locks,
+    maps,
+  };
 }
