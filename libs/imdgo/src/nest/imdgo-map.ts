@@ -1,7 +1,7 @@
 import { defer, filter, map, type Observable } from 'rxjs';
 import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
-import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
+import type { CommandResult, KeyedKvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
@@ -215,7 +215,7 @@ export class ImdgoMap<V = unknown> {
     });
   }
 
-  protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
+  protected async write(command: KeyedKvCommand): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
     const result = await this.runtime.node.write(

@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { txnProblem, type TxnCommand, type TxnOpResult } from './txn.ts';
 
 /**
  * Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis
@@ -40,7 +41,11 @@ export type KvCommand =
     })
   | (KeyedCommand & { readonly op: 'increment'; readonly delta: number; readonly ttlMs?: number })
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
-  | (KeyedCommand & { readonly op: 'expire'; readonly revision: number });
+  | (KeyedCommand & { readonly op: 'expire'; readonly revision: number })
+  | TxnCommand;
+
+/** A command on one key: every operation but a transaction. */
+export type KeyedKvCommand = Exclude<KvCommand, TxnCommand>;
 
 /** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
@@ -79,6 +84,8 @@ export interface CommandResult {
   readonly refusal?: 'no-space';
   /** With a `no-space` refusal: the cap the entry was applied with (the appending leader's). */
   readonly maxStoreBytes?: number;
+  /** For a transaction (`applied`: its compares held): what each write of the branch that ran did. */
+  readonly txn?: readonly TxnOpResult[];
 }
 
 const packr = new Packr(msgpackOptions());
@@ -130,7 +137,7 @@ export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; b
   return { stamp: { time: view.getFloat64(2), storeLimit }, body };
 }
 
-const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire'];
+const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire', 'txn'];
 
 /** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
 export function parseCommand(data: Uint8Array): LoggedCommand | string {
@@ -143,6 +150,7 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
   const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
   if (typeof command !== 'object' || command === null) return 'no command';
   if (!OPERATIONS.includes(command.op)) return `unknown operation ${String(command.op)}`;
+  if (command.op === 'txn') return txnProblem(command) ?? (decoded as LoggedCommand);
   if (typeof command.key !== 'string') return 'the key is not a string';
   if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';
   if (command.op === 'increment' && typeof command.delta !== 'number') return 'the delta is not a number';
