@@ -80,3 +80,13 @@ export class CompactedError extends ImdgoError {
     this.oldestRevision = oldestRevision;
   }
 }
+
+/** `update` found the key changed by another writer on every attempt: nothing was written by it. */
+export class UpdateConflictError extends ImdgoError {
+  constructor(key: string, attempts: number) {
+    super(
+      'CONFLICT',
+      `update of key "${key}" gave up after ${attempts} attempts: another writer changed it each time; nothing was written`,
+    );
+  }
+}

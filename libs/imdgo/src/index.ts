@@ -1,6 +1,8 @@
 export { ImdgoModule } from './nest/imdgo.module.ts';
 export { ImdgoStore } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
+export type { TxnCondition, TxnRequest, TxnResult, TxnWrite } from './nest/map-txn.ts';
+export type { UpdateOptions, UpdateResult } from './nest/update.ts';
 export type {
   ConditionalResult,
   Consistency,
