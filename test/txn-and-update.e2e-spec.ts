@@ -73,16 +73,16 @@ describe('update and transactions on a 3-node cluster', () => {
     await accounts.set('pending', 1);
     const alice = (await accounts.getEntry('alice'))!;
     const transfer = {
-      if: [
+      compare: [
         { key: 'alice', version: alice.version },
         { key: 'bob', exists: false },
       ],
-      then: [
+      success: [
         { op: 'set' as const, key: 'alice', value: alice.value - 30 },
         { op: 'set' as const, key: 'bob', value: 30 },
         { op: 'delete' as const, key: 'pending' },
       ],
-      else: [{ op: 'set' as const, key: 'refused', value: 1 }],
+      failure: [{ op: 'set' as const, key: 'refused', value: 1 }],
     };
     const committed = await accounts.txn(transfer);
     expect(committed).toEqual({
@@ -105,7 +105,7 @@ describe('update and transactions on a 3-node cluster', () => {
       expect(map.peek('pending')).toBeUndefined();
       expect((await map.getEntry('bob', { consistency: 'local' }))!.modRevision).toBe(committed.revision);
     }
-    // The same transaction again: alice's version moved, so the else branch runs and nothing else changes.
+    // The same transaction again: alice's version moved, so the failure branch runs and nothing else changes.
     const again = await accounts.txn(transfer);
     expect(again).toMatchObject({ succeeded: false, results: [{ key: 'refused', version: 1 }] });
     expect(await accounts.get('alice')).toBe(70);
@@ -114,15 +114,17 @@ describe('update and transactions on a 3-node cluster', () => {
   it('refuses a malformed transaction with a clear error before anything is written', async () => {
     const map = cluster.nodes[0]!.store.map<number>('accounts');
     const twice = map.txn({
-      then: [
+      success: [
         { op: 'set', key: 'x', value: 1 },
         { op: 'delete', key: 'x' },
       ],
     });
     await expect(twice).rejects.toThrow(/writes key "x" more than once/);
-    await expect(map.txn({ if: [{ key: 'x' } as never] })).rejects.toThrow(/exactly one of exists/);
-    await expect(map.txn({ then: [{ op: 'set', key: '', value: 1 }] })).rejects.toThrow(/the key is empty/);
-    await expect(map.txn({ then: [{ op: 'set', key: 'x', value: 1, ttl: 0 }] })).rejects.toThrow(
+    await expect(map.txn({ compare: [{ key: 'x' } as never] })).rejects.toThrow(/exactly one of exists/);
+    await expect(map.txn({ success: [{ op: 'set', key: '', value: 1 }] })).rejects.toThrow(
+      /the key is empty/,
+    );
+    await expect(map.txn({ success: [{ op: 'set', key: 'x', value: 1, ttl: 0 }] })).rejects.toThrow(
       /ttl must be/,
     );
     expect(await map.has('x')).toBe(false);

@@ -18,17 +18,18 @@ export type TxnWrite<V> =
   | { readonly op: 'delete'; readonly key: string };
 
 /**
- * etcd's Txn: if every condition holds, the `then` writes are applied, else the `else` writes, atomically at
- * one revision. A branch writes a key at most once.
+ * etcd's Txn: if every `compare` holds, the `success` writes are applied, else the `failure` writes,
+ * atomically at one revision. A branch writes a key at most once. (Not `if/then/else`: an object with a
+ * `then` would pass for a promise.)
  */
 export interface TxnRequest<V> {
-  readonly if?: readonly TxnCondition<V>[];
-  readonly then?: readonly TxnWrite<V>[];
-  readonly else?: readonly TxnWrite<V>[];
+  readonly compare?: readonly TxnCondition<V>[];
+  readonly success?: readonly TxnWrite<V>[];
+  readonly failure?: readonly TxnWrite<V>[];
 }
 
 export interface TxnResult {
-  /** True when every condition held and `then` ran; false when `else` ran. */
+  /** True when every compare held and `success` ran; false when `failure` ran. */
   readonly succeeded: boolean;
   readonly revision: number;
   /** Per write of the branch that ran, in order: the key's version after it (0: deleted or absent). */
@@ -42,29 +43,31 @@ export async function commitTxn<V>(
   request: TxnRequest<V>,
 ): Promise<TxnResult> {
   if (typeof request !== 'object' || request === null)
-    throw new InvalidArgumentError('a transaction is an object with if, then and else lists');
-  for (const part of ['if', 'then', 'else'] as const) {
+    throw new InvalidArgumentError('a transaction is an object with compare, success and failure lists');
+  for (const part of ['compare', 'success', 'failure'] as const) {
     if (request[part] !== undefined && !Array.isArray(request[part]))
       throw new InvalidArgumentError(`the transaction's "${part}" is not a list`);
   }
   const maxValueBytes = runtime.options.maxValueBytes;
   const toOp = (write: TxnWrite<V>): TxnOp => {
     checkKey(write.key);
-    if (write.op !== 'set') return { ...write, map };
+    if (write.op === 'delete') return { op: 'delete', map, key: write.key };
+    if (write.op !== 'set')
+      throw new InvalidArgumentError(`unknown transaction operation ${String(write.op)}`);
     checkValue(write.value);
     const valueBytes = encodedSize(write.value);
     if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
     return { op: 'set', map, key: write.key, value: write.value, ttlMs: ttlOf({ ttl: write.ttl }) };
   };
-  const compare = (request.if ?? []).map((condition): TxnCompare => {
+  const compare = (request.compare ?? []).map((condition): TxnCompare => {
     checkKey(condition.key);
     return { ...condition, map };
   });
   const command: TxnCommand = {
     op: 'txn',
     compare,
-    success: (request.then ?? []).map(toOp),
-    failure: (request.else ?? []).map(toOp),
+    success: (request.success ?? []).map(toOp),
+    failure: (request.failure ?? []).map(toOp),
   };
   const problem = txnProblem(command as unknown as Record<string, unknown>);
   if (problem) throw new InvalidArgumentError(problem);
