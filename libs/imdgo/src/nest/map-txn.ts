@@ -53,7 +53,9 @@ export async function commitTxn<V>(
     checkKey(write.key);
     if (write.op === 'delete') return { op: 'delete', map, key: write.key };
     if (write.op !== 'set')
-      throw new InvalidArgumentError(`unknown transaction operation ${String(write.op)}`);
+      throw new InvalidArgumentError(
+        `unknown transaction operation ${String((write as { op: unknown }).op)}`,
+      );
     checkValue(write.value);
     const valueBytes = encodedSize(write.value);
     if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
