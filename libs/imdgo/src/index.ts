@@ -30,4 +30,11 @@ export {
   type ImdgoModuleOptions,
 } from './nest/imdgo-options.ts';
 export type { ChangeEvent } from './state-machine/change-event.ts';
+export { ImdgoKeyvStore, imdgoKeyvStore, type ImdgoKeyvStoreOptions } from './integrations/keyv-store.ts';
+export {
+  IMDGO_THROTTLER_OPTIONS,
+  ImdgoThrottlerStorage,
+  type ImdgoThrottlerStorageOptions,
+  type ThrottlerRecord,
+} from './integrations/throttler-storage.ts';
 export * from './errors.ts';
