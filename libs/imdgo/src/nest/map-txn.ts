@@ -9,7 +9,7 @@ export type TxnCondition<V> = { readonly key: string } & (
   | { readonly exists: boolean }
   | { readonly version: number }
   | { readonly modRevision: number }
-  /** Deep equality with the key's value; an absent key equals no value. */
+  /** Deep equality with the key's value; an absent key matches no value. */
   | { readonly value: V }
 );
 
