@@ -20,7 +20,8 @@ export type TxnWrite<V> =
 /**
  * etcd's Txn: if every `compare` holds, the `success` writes are applied, else the `failure` writes,
  * atomically at one revision. A branch writes a key at most once. (Not `if/then/else`: an object with a
- * `then` would pass for a promise.)
+ * `then` would pass for a promise.) Once the store is partitioned, a transaction's keys will have to share a
+ * partition: keys with a common hash tag in braces (`{order:7}:total`) are meant to.
  */
 export interface TxnRequest<V> {
   readonly compare?: readonly TxnCondition<V>[];
