@@ -1,11 +1,10 @@
 import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoExceptionFilter, ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
 import { ClusterController } from './cluster/cluster.controller.ts';
 import type { DemoConfig } from './config/demo-config.ts';
 import { DEMO_CONFIG, DemoConfigModule } from './config/demo-config.module.ts';
-import { ImdgoExceptionFilter } from './errors/imdgo-exception.filter.ts';
 import { HealthController } from './health/health.controller.ts';
 import { KvController, MapsController } from './kv/kv.controllers.ts';
 import { MetricsController } from './metrics/metrics.controller.ts';

@@ -68,6 +68,13 @@ export class StoppedError extends ImdgoError {
   }
 }
 
+/** `ready()` or the `waitForReady` option gave up: this node could not serve linearizable reads in time. */
+export class NotReadyError extends ImdgoError {
+  constructor(nodeId: string, waitedMs: number, reason: string) {
+    super('NOT_READY', `imdgo node ${nodeId} was not ready within ${waitedMs} ms: ${reason}`);
+  }
+}
+
 /** A watch asked for history that was already discarded (etcd's ErrCompacted). */
 export class CompactedError extends ImdgoError {
   readonly oldestRevision: number;
@@ -78,6 +85,16 @@ export class CompactedError extends ImdgoError {
       `revision ${requested} has been compacted; the oldest revision available is ${oldestRevision}`,
     );
     this.oldestRevision = oldestRevision;
+  }
+}
+
+/** This node cannot listen on its peer port: the message names the port, the host and what to change. */
+export class PeerListenError extends ImdgoError {
+  override readonly cause: unknown;
+
+  constructor(message: string, cause: unknown) {
+    super('PEER_LISTEN_FAILED', message);
+    this.cause = cause;
   }
 }
 

@@ -1,6 +1,8 @@
 export { ImdgoModule } from './nest/imdgo.module.ts';
 export { ImdgoStore } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
+export { getMapToken, InjectMap } from './nest/inject-map.decorator.ts';
+export type { KeyChangeHandlerDecorator } from './nest/on-key-change.decorator.ts';
 export type { TxnCondition, TxnRequest, TxnResult, TxnWrite } from './nest/map-txn.ts';
 export type { UpdateOptions, UpdateResult } from './nest/update.ts';
 export type {
@@ -22,6 +24,7 @@ export { ImdgoMetrics } from './nest/imdgo-metrics.ts';
 export { ImdgoFaultInjector } from './nest/imdgo-fault-injector.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
+export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';
 export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decorator.ts';
 export {
   DEFAULT_PEER_PORT,

@@ -25,9 +25,12 @@ export class WatchController {
   ): Observable<MessageEvent> {
     const fromRevision = lastEventId === undefined ? query.fromRevision : revisionAfter(lastEventId);
     const target = query.map === undefined ? this.store : this.store.map(query.map);
-    return target
-      .watch(`${query.prefix ?? ''}*`, { fromRevision })
-      .pipe(map((change) => ({ id: String(change.revision), data: change })));
+    return (
+      target
+        // `*`, `?` and `\` of the prefix are escaped: watch takes a glob, the prefix is literal.
+        .watch(`${(query.prefix ?? '').replace(/[*?\\]/g, '\\$&')}*`, { fromRevision })
+        .pipe(map((change) => ({ id: String(change.revision), data: change })))
+    );
   }
 }
 

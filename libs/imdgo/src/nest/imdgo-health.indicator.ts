@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
+import { notReadyReason } from './readiness.ts';
 
 /** Kubernetes' default probe timeout is 1 s: the catch-up check answers within it. */
 const CATCH_UP_CHECK_MS = 800;
@@ -52,16 +53,8 @@ export class ImdgoHealthIndicator {
       term: status.term,
       ...this.lossDetail(),
     };
-    if (!node.isSeatedVoter()) {
-      return session.down({ ...details, reason: 'not a voter (yet): joining or catching up as a learner' });
-    }
-    if (status.leader === null) return session.down({ ...details, reason: 'no leader known' });
-    try {
-      await node.linearizableBarrier(CATCH_UP_CHECK_MS);
-    } catch (error) {
-      return session.down({ ...details, reason: `not caught up: ${(error as Error).message}` });
-    }
-    return session.up(details);
+    const reason = await notReadyReason(node, CATCH_UP_CHECK_MS);
+    return reason === null ? session.up(details) : session.down({ ...details, reason });
   }
 
   private lossDetail(): { dataLoss?: string; discovery?: 'probing' | 'joining' } {

@@ -3,6 +3,7 @@ import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError }
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KeyedKvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
+import { globToRegExp } from './glob.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import { commitTxn, type TxnRequest, type TxnResult } from './map-txn.ts';
 import { updateKey, type UpdateOptions, type UpdateResult, type VersionedAccess } from './update.ts';
@@ -83,19 +84,20 @@ export class ImdgoMap<V = unknown> {
     this.name = name;
   }
 
-  async get(key: string, options?: ReadOptions): Promise<V | undefined> {
-    return (await this.getEntry(key, options))?.value;
+  /** `T` narrows the value's type, unchecked (as `map<V>()` does): `store.get<User>('user:1')`. */
+  async get<T extends V = V>(key: string, options?: ReadOptions): Promise<T | undefined> {
+    return (await this.getEntry<T>(key, options))?.value;
   }
 
-  async getEntry(key: string, options?: ReadOptions): Promise<Entry<V> | undefined> {
+  async getEntry<T extends V = V>(key: string, options?: ReadOptions): Promise<Entry<T> | undefined> {
     checkKey(key);
     const record = await this.read(key, options?.consistency);
-    return record && toEntry<V>(key, record);
+    return record && toEntry<T>(key, record);
   }
 
   /** This node's value right now, synchronously: no network, no consistency guarantee. */
-  peek(key: string): V | undefined {
-    return this.runtime.node.machine.get(this.name, key)?.value as V | undefined;
+  peek<T extends V = V>(key: string): T | undefined {
+    return this.runtime.node.machine.get(this.name, key)?.value as T | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -113,7 +115,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   /** Live entries in key order, `limit` at a time (default 1000), resumable with `cursor`. */
-  async entries(options: ListOptions = {}): Promise<Page<Entry<V>>> {
+  async entries<T extends V = V>(options: ListOptions = {}): Promise<Page<Entry<T>>> {
     const limit = options.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
@@ -123,7 +125,7 @@ export class ImdgoMap<V = unknown> {
       after: options.after,
       limit: limit + 1,
     });
-    const items = found.slice(0, limit).map(([key, record]) => toEntry<V>(key, record));
+    const items = found.slice(0, limit).map(([key, record]) => toEntry<T>(key, record));
     return { items, cursor: found.length > limit ? items[items.length - 1]!.key : null };
   }
 
@@ -207,26 +209,27 @@ export class ImdgoMap<V = unknown> {
   }
 
   /** Changes to this map, as they are applied on this node, and every `reset`. */
-  get changes$(): Observable<ChangeEvent> {
+  get changes$(): Observable<ChangeEvent<V>> {
     return this.runtime.changes$.pipe(
       filter((change) => change.map === this.name || change.type === 'reset'),
-    );
+    ) as Observable<ChangeEvent<V>>;
   }
 
   /**
-   * Changes to `keyOrPrefix` (a key, or a prefix ending in `*`), optionally replayed from a past revision.
+   * Changes to the keys `pattern` matches, optionally replayed from a past revision. The pattern is the
+   * glob of `@OnKeyChange` (glob.ts): a plain key, a prefix such as `'user:*'`, or `'a*b'`, `'user:?'`.
    * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
    * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
-  watch(keyOrPrefix: string, options: WatchOptions = {}): Observable<ChangeEvent> {
-    const matches = keyOrPrefix.endsWith('*')
-      ? (key: string) => key.startsWith(keyOrPrefix.slice(0, -1))
-      : (key: string) => key === keyOrPrefix;
+  watch<T extends V = V>(pattern: string, options: WatchOptions = {}): Observable<ChangeEvent<T>> {
+    const keys = globToRegExp(pattern);
     const from = options.fromRevision;
     if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
       throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
     }
-    const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
+    const source = (
+      from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from)
+    ) as Observable<ChangeEvent<T>>;
     return defer(() => {
       let next = from;
       return source.pipe(
@@ -235,7 +238,7 @@ export class ImdgoMap<V = unknown> {
           next = change.revision + 1;
           return change;
         }),
-        filter((change) => change.map === this.name && matches(change.key)),
+        filter((change) => change.map === this.name && keys.test(change.key)),
       );
     });
   }

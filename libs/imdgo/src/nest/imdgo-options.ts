@@ -1,5 +1,6 @@
 import { plainToInstance, Type } from 'class-transformer';
 import {
+  Allow,
   ArrayMinSize,
   IsArray,
   IsBoolean,
@@ -15,8 +16,10 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { ImdgoError } from '../errors.ts';
 import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
 import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
+import { DEFAULT_READY_TIMEOUT_MS } from './readiness.ts';
 
 /** What `ImdgoModule.forRoot()` takes. Times are in milliseconds unless named in ticks. */
 export interface ImdgoModuleOptions {
@@ -72,6 +75,12 @@ export interface ImdgoModuleOptions {
    * anything else crosses. Default: none, so whoever reaches the peer port is taken for a member.
    */
   clusterSecret?: string;
+  /**
+   * Hold application bootstrap (`onApplicationBootstrap`) until this node is ready, as `store.ready()`
+   * defines it: `true` waits up to 30 s, `{ timeoutMs }` that long; then startup fails with NotReadyError.
+   * Default: false, bootstrap goes on while the cluster forms.
+   */
+  waitForReady?: boolean | { timeoutMs?: number };
 }
 
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
@@ -105,6 +114,7 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsBoolean() faultInjection?: boolean;
   @IsOptional() @ValidateNested() @Type(() => PeerTlsSchema) tls?: PeerTlsSchema;
   @IsOptional() @IsString() @MinLength(MIN_CLUSTER_SECRET_LENGTH) clusterSecret?: string;
+  @IsOptional() @Allow() waitForReady?: unknown;
 }
 
 export interface ResolvedImdgoOptions {
@@ -127,10 +137,15 @@ export interface ResolvedImdgoOptions {
   readonly faultInjection: boolean;
   readonly tls: PeerTlsOptions | null;
   readonly clusterSecret: string | null;
+  /** How long bootstrap waits for readiness, or null: it does not. */
+  readonly waitForReadyMs: number | null;
 }
 
-export class ImdgoOptionsError extends Error {
-  override readonly name = 'ImdgoOptionsError';
+/** Options (or a `forRoot` setup) that cannot work; thrown at startup, before anything listens. */
+export class ImdgoOptionsError extends ImdgoError {
+  constructor(message: string) {
+    super('INVALID_OPTIONS', message);
+  }
 }
 
 /** Validates the options and fills in defaults; a bad option fails startup with its field and value named. */
@@ -173,6 +188,7 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     faultInjection: schema.faultInjection ?? false,
     tls: schema.tls ?? null,
     clusterSecret: schema.clusterSecret ?? null,
+    waitForReadyMs: resolveWaitForReady(schema.waitForReady),
   };
 }
 
@@ -187,6 +203,22 @@ export function normalizeMemberId(member: string): string {
       `invalid imdgo options: member "${member}" has port ${port}, outside 1-65535`,
     );
   return withPort;
+}
+
+function resolveWaitForReady(value: unknown): number | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return DEFAULT_READY_TIMEOUT_MS;
+  const timeoutMs: unknown =
+    typeof value === 'object' && value !== null && Object.keys(value).every((k) => k === 'timeoutMs')
+      ? ((value as { timeoutMs?: unknown }).timeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+      : undefined;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new ImdgoOptionsError(
+      `invalid imdgo options: "waitForReady" (value ${JSON.stringify(value)}): ` +
+        'must be true, false or { timeoutMs } with a positive integer of milliseconds',
+    );
+  }
+  return timeoutMs;
 }
 
 /** Options whose values must not end up in a log: keys and secrets. */

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { randomInt, randomUUID } from 'node:crypto';
 import { FileStorage } from '../storage/file-storage.ts';
 import { persistentIncarnation } from '../storage/incarnation-file.ts';
@@ -11,11 +12,22 @@ import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { SoftState } from '../raft/types.ts';
 import { NO_OBSERVER, type NodeObserver } from '../driver/node-observer.ts';
 import { FaultInjectingTransport } from '../transport/fault-injecting-transport.ts';
+import type { PeerTransport } from '../transport/peer-transport.ts';
 import { NestTcpTransport } from '../transport/nest-tcp-transport.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { IMDGO_MODULE_OPTIONS } from './imdgo.module-definition.ts';
-import { validateImdgoOptions, type ImdgoModuleOptions, type ResolvedImdgoOptions } from './imdgo-options.ts';
+import {
+  ImdgoOptionsError,
+  validateImdgoOptions,
+  type ImdgoModuleOptions,
+  type ResolvedImdgoOptions,
+} from './imdgo-options.ts';
 import { hostOf, resolveNodeId } from './node-identity.ts';
+import { peerListenError } from './peer-listen-error.ts';
+import { unreachableMembers } from './unreachable-members.ts';
+
+/** Election timeouts after start at which members that still do not answer are named in a warning. */
+const UNREACHABLE_WARNING_ELECTIONS = 20;
 
 /**
  * The running node behind the injectable API: validates the options, starts the peer transport and the
@@ -33,8 +45,11 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   faults: FaultInjectingTransport | null = null;
   /** Subscriptions to change streams, for the watch-subscribers metric. */
   watchers = 0;
+  private readonly moduleRef: ModuleRef;
+  private unreachableCheck: NodeJS.Timeout | null = null;
 
-  constructor(@Inject(IMDGO_MODULE_OPTIONS) rawOptions: ImdgoModuleOptions) {
+  constructor(@Inject(IMDGO_MODULE_OPTIONS) rawOptions: ImdgoModuleOptions, moduleRef: ModuleRef) {
+    this.moduleRef = moduleRef;
     // Fails module creation, before anything listens, naming the bad field.
     this.options = validateImdgoOptions(stripModuleExtras(rawOptions));
     this.feed = new ChangeFeed(this.options.watchHistorySize);
@@ -78,7 +93,20 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     const options = this.options;
+    const runtimes = this.moduleRef.get(ImdgoRuntime, { strict: false, each: true }).length;
+    if (runtimes > 1) {
+      throw new ImdgoOptionsError(
+        `ImdgoModule.forRoot (or forRootAsync) is imported ${runtimes} times in this application, which would ` +
+          `start ${runtimes} nodes: import it once, in the root module (it is global), and inject ImdgoStore anywhere`,
+      );
+    }
     const id = await resolveNodeId(options.members, options.nodeId);
+    if (!options.members.includes(id)) {
+      this.logger.warn(
+        `nodeId ${id} is not among members (${options.members.join(', ')}): it will ask them to admit it as a ` +
+          `new member; if it is meant to be one of them, correct nodeId or members`,
+      );
+    }
     const tcp = new NestTcpTransport({
       id,
       host: options.bindHost ?? hostOf(id),
@@ -113,11 +141,37 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       },
       observer: this.observer,
     });
-    await this.raftNode.start();
+    try {
+      await this.raftNode.start();
+    } catch (error) {
+      // Releases whatever started (storage, a listening port) before the error fails the bootstrap.
+      await this.onModuleDestroy();
+      throw peerListenError(error, id, options.bindHost) ?? error;
+    }
     this.logger.log(`${id} started; members ${options.members.join(', ')}`);
+    this.warnOfUnreachableMembers(transport, id);
+  }
+
+  /** Once, a while after start: members this node still cannot reach are most often a wrong address. */
+  private warnOfUnreachableMembers(transport: PeerTransport, id: string): void {
+    const electionMs = this.options.electionTicks * this.options.tickMs;
+    const afterMs = UNREACHABLE_WARNING_ELECTIONS * electionMs;
+    this.unreachableCheck = setTimeout(async () => {
+      this.unreachableCheck = null;
+      const unreachable = await unreachableMembers(transport, id, this.options.members, 2 * electionMs);
+      if (this.raftNode === null) return;
+      if (unreachable.length === 0) return this.logger.debug(`${id} reaches every member`);
+      this.logger.warn(
+        `${id} cannot reach ${unreachable.join(', ')} ${afterMs} ms after it started: check that they run, ` +
+          `that members gives their host:port, that the peer port is open between them, and that they ` +
+          `share the same tls and clusterSecret`,
+      );
+    }, afterMs);
+    this.unreachableCheck.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
+    if (this.unreachableCheck) clearTimeout(this.unreachableCheck);
     const node = this.raftNode;
     this.raftNode = null;
     await node?.stop();
@@ -128,6 +182,11 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
 
 /** ConfigurableModuleBuilder passes its extras (isGlobal) along with the options. */
 function stripModuleExtras(options: ImdgoModuleOptions & { isGlobal?: boolean }): ImdgoModuleOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ImdgoOptionsError(
+      `imdgo options are ${String(options)}: a forRootAsync useFactory must return the options object ({ members, ... })`,
+    );
+  }
   const { isGlobal: _isGlobal, ...rest } = options;
   return rest;
 }

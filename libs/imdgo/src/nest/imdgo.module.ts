@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ImdgoConfigurableModule } from './imdgo.module-definition.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
@@ -8,6 +8,7 @@ import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
 import { ImdgoMetrics } from './imdgo-metrics.ts';
 import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
+import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
 
 /**
  * `ImdgoModule.forRoot({ members })` or `forRootAsync({ useFactory, inject, imports })`. Global by default
@@ -26,4 +27,9 @@ import { KeyChangeExplorer } from './key-change.explorer.ts';
   ],
   exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoFaultInjector, ImdgoRuntime],
 })
-export class ImdgoModule extends ImdgoConfigurableModule {}
+export class ImdgoModule extends ImdgoConfigurableModule {
+  /** Registers named maps for `@InjectMap(name)` in the importing module (needs the global `forRoot`). */
+  static forFeature(names: readonly string[]): DynamicModule {
+    return ImdgoFeatureModule.register(names);
+  }
+}

@@ -13,12 +13,22 @@ export interface OnKeyChangeOptions {
 }
 
 /**
+ * Decorates a method that takes a change event: `(change: ChangeEvent<User>) => void` type-checks (the value
+ * type is the handler's word for it, unchecked), a method taking something else does not.
+ */
+export type KeyChangeHandlerDecorator = <Handler extends (change: ChangeEvent<never>) => unknown>(
+  target: object,
+  method: string | symbol,
+  descriptor: TypedPropertyDescriptor<Handler>,
+) => void;
+
+/**
  * Calls the decorated provider method with every matching change applied on this node, in log order:
  * `@OnKeyChange('user:*')` or `@OnKeyChange({ map: 'sessions', type: 'expire' })`; and with every
  * `reset` (this node's state jumped to a snapshot), whatever the key and map, unless `type` leaves it out.
  * A handler that throws (or rejects) is logged; other handlers and later changes are unaffected.
  */
-export function OnKeyChange(patternOrOptions: string | OnKeyChangeOptions = {}): MethodDecorator {
+export function OnKeyChange(patternOrOptions: string | OnKeyChangeOptions = {}): KeyChangeHandlerDecorator {
   const options: OnKeyChangeOptions =
     typeof patternOrOptions === 'string' ? { key: patternOrOptions } : patternOrOptions;
   return SetMetadata(ON_KEY_CHANGE_METADATA, options);

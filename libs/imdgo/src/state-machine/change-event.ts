@@ -1,5 +1,5 @@
-/** One applied change of a key, emitted on every node in log order. */
-export interface ChangeEvent {
+/** One applied change of a key, emitted on every node in log order; `V` is the type of the map's values. */
+export interface ChangeEvent<V = unknown> {
   /**
    * `evict`: removed by the memory cap's eviction policy to make room for a write. `reset`: this node's
    * state jumped to a snapshot at `revision` (from the leader, or loaded at a restart), so the changes up
@@ -9,8 +9,8 @@ export interface ChangeEvent {
   readonly map: string;
   readonly key: string;
   /** The value after the change (undefined for delete and expire). */
-  readonly value: unknown;
-  readonly previous: unknown;
+  readonly value: V | undefined;
+  readonly previous: V | undefined;
   /** The log index of the change. */
   readonly revision: number;
 }

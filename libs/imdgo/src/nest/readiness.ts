@@ -1,0 +1,40 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RaftNode } from '../driver/raft-node.ts';
+import { InvalidArgumentError, NotReadyError } from '../errors.ts';
+
+/** How long `ready()` and `waitForReady: true` wait by default. */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Why this node is not ready, or null when it is: it holds a voter seat as this very process, a leader is
+ * known, and a ReadIndex round within `catchUpMs` shows it has applied everything the leader had committed.
+ * The health indicator's `isReady` and `ready()` both ask this.
+ */
+export async function notReadyReason(node: RaftNode, catchUpMs: number): Promise<string | null> {
+  if (!node.isSeatedVoter()) return 'not a voter (yet): joining or catching up as a learner';
+  if (node.localStatus().leader === null) return 'no leader known';
+  try {
+    await node.linearizableBarrier(catchUpMs);
+  } catch (error) {
+    return `not caught up: ${(error as Error).message}`;
+  }
+  return null;
+}
+
+/**
+ * Resolves once `notReadyReason` finds nothing, asking again every `pollMs`; fails with NotReadyError,
+ * naming the last reason, after `timeoutMs`. `node()` is asked each time, so a stop ends the wait.
+ */
+export async function waitUntilReady(node: () => RaftNode, timeoutMs: number, pollMs: number): Promise<void> {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new InvalidArgumentError(`timeoutMs must be a positive integer of milliseconds, got ${timeoutMs}`);
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reason = await notReadyReason(node(), Math.max(1, deadline - Date.now()));
+    if (reason === null) return;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new NotReadyError(node().id, timeoutMs, reason);
+    await delay(Math.min(pollMs, remaining));
+  }
+}
