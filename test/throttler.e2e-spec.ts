@@ -63,10 +63,10 @@ describe('ImdgoThrottlerStorage behind ThrottlerGuard on a 3-node app', () => {
 
   it('is injectable, and instances built by Nest share the counts', async () => {
     const [a, b] = nodes.map((node) => node.app.get(ImdgoThrottlerStorage));
-    const first = await a!.increment('tracker', 1_000, 1, 30_000, 'custom');
+    const first = await a!.increment('tracker', 60_000, 1, 30_000, 'custom');
     expect(first).toMatchObject({ totalHits: 1, isBlocked: false, timeToBlockExpire: 0 });
-    expect(first.timeToExpire).toBe(1);
-    const second = await b!.increment('tracker', 1_000, 1, 30_000, 'custom');
+    expect(first.timeToExpire).toBe(60);
+    const second = await b!.increment('tracker', 60_000, 1, 30_000, 'custom');
     expect(second).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 30 });
     await expect(a!.increment('tracker', -1, 1, 0, 'custom')).rejects.toThrow(/ttl must be a non-negative/);
   });
