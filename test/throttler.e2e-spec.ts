@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { Throttle, ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { ImdgoStore, ImdgoThrottlerStorage } from 'imdgo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './support/cluster.ts';
 import { closeHttpCluster, startHttpCluster, type HttpNode } from './support/http-cluster.ts';
 
 @Controller()
@@ -68,6 +69,18 @@ describe('ImdgoThrottlerStorage behind ThrottlerGuard on a 3-node app', () => {
     expect(first.timeToExpire).toBe(60);
     const second = await b!.increment('tracker', 60_000, 1, 30_000, 'custom');
     expect(second).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 30 });
+    // Blocked hits are answered without a write: the record's version stays where the block left it.
+    const blockedAt = (await nodes[0]!.store.map('throttler').getEntry('custom:tracker'))!.version;
+    for (const node of nodes.slice(0, 2)) {
+      const local = () => node.store.map<{ blockedUntil: number }>('throttler').peek('custom:tracker');
+      await waitFor(() => (local()?.blockedUntil ?? 0) > 0, `the block applied on ${node.id}`);
+    }
+    for (const storage of [a!, b!, a!]) {
+      expect(await storage.increment('tracker', 60_000, 1, 30_000, 'custom')).toMatchObject({
+        isBlocked: true,
+      });
+    }
+    expect((await nodes[0]!.store.map('throttler').getEntry('custom:tracker'))!.version).toBe(blockedAt);
     await expect(a!.increment('tracker', -1, 1, 0, 'custom')).rejects.toThrow(/ttl must be a non-negative/);
   });
 });

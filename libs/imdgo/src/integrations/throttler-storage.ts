@@ -68,9 +68,14 @@ export class ImdgoThrottlerStorage {
       if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
         throw new InvalidArgumentError(`${name} must be a non-negative number, got ${String(n)}`);
     }
+    const id = `${throttlerName}:${key}`;
+    // A blocked tracker stays blocked until the deadline whatever else is written, so even a stale local
+    // copy answers it, and a flood of blocked requests writes nothing to the log.
+    const seen = this.windows.peek(id);
+    if (seen && seen.blockedUntil > this.clock()) return record(seen, this.clock());
     let now = 0;
     const { value } = await this.windows.update(
-      `${throttlerName}:${key}`,
+      id,
       (current) => {
         now = this.clock();
         return nextWindow(current, now, ttl, limit, blockDuration);
@@ -83,15 +88,18 @@ export class ImdgoThrottlerStorage {
         ttl: (next) => Math.max(1, Math.ceil(Math.max(next.windowEndsAt, next.blockedUntil) - now)),
       },
     );
-    const window = value!;
-    const isBlocked = window.blockedUntil > now;
-    return {
-      totalHits: window.hits,
-      timeToExpire: Math.ceil((window.windowEndsAt - now) / 1000),
-      isBlocked,
-      timeToBlockExpire: isBlocked ? Math.ceil((window.blockedUntil - now) / 1000) : 0,
-    };
+    return record(value!, now);
   }
+}
+
+function record(window: ThrottlerWindow, now: number): ThrottlerRecord {
+  const isBlocked = window.blockedUntil > now;
+  return {
+    totalHits: window.hits,
+    timeToExpire: Math.ceil((window.windowEndsAt - now) / 1000),
+    isBlocked,
+    timeToBlockExpire: isBlocked ? Math.ceil((window.blockedUntil - now) / 1000) : 0,
+  };
 }
 
 /**
