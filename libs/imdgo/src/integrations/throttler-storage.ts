@@ -72,7 +72,8 @@ export class ImdgoThrottlerStorage {
     // A blocked tracker stays blocked until the deadline whatever else is written, so even a stale local
     // copy answers it, and a flood of blocked requests writes nothing to the log.
     const seen = this.windows.peek(id);
-    if (seen && seen.blockedUntil > this.clock()) return record(seen, this.clock());
+    const then = this.clock();
+    if (seen && seen.blockedUntil > then) return record(seen, then);
     let now = 0;
     const { value } = await this.windows.update(
       id,
