@@ -121,6 +121,9 @@ describe('update and transactions on a 3-node cluster', () => {
     });
     await expect(twice).rejects.toThrow(/writes key "x" more than once/);
     await expect(map.txn({ compare: [{ key: 'x' } as never] })).rejects.toThrow(/exactly one of exists/);
+    await expect(map.txn({ compare: [{ key: 'x', value: undefined as never }] })).rejects.toThrow(
+      /exists: false/,
+    );
     await expect(map.txn({ success: [{ op: 'set', key: '', value: 1 }] })).rejects.toThrow(
       /the key is empty/,
     );

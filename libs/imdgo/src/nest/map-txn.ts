@@ -64,6 +64,9 @@ export async function commitTxn<V>(
   };
   const compare = (request.compare ?? []).map((condition): TxnCompare => {
     checkKey(condition.key);
+    // undefined would not survive encoding, and no stored value equals it: absence is `exists: false`.
+    if ('value' in condition && condition.value === undefined)
+      throw new InvalidArgumentError(`compare "${condition.key}" with exists: false, not value: undefined`);
     return { ...condition, map };
   });
   const command: TxnCommand = {
