@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../libs/imdgo/testing/free-port.ts';
 import { NodeProcess, RequestFailed } from './node-process.ts';
-import type { NodeArgs, NodeStatus, StateDigest } from './protocol.ts';
+import type { PacketNetwork } from './packet-network.ts';
+import { BREAK_ENV, type Breakage, type NodeArgs, type NodeStatus, type StateDigest } from './protocol.ts';
 
 const HOST = '127.0.0.1';
 const STATUS_TIMEOUT_MS = 2_000;
@@ -16,7 +17,10 @@ export interface ClusterOptions {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
-  readonly readConsistency: 'linearizable' | 'local';
+  /** Runs every node broken this way (only to show that the checks catch it). */
+  readonly breakage: Breakage | null;
+  /** Runs every node in its own network namespace on this network (null: all on 127.0.0.1). */
+  readonly network: PacketNetwork | null;
 }
 
 /**
@@ -29,6 +33,11 @@ export class ChaosCluster {
   private readonly usedPorts = new Set<number>();
   /** Links cut by the current partition, by node id: applied again to a node that restarts meanwhile. */
   private readonly cuts = new Map<string, Set<string>>();
+  /**
+   * Processes known to hold their seat as voters: started with the cluster, restarted from their data,
+   * or seen ready since they (re)joined. A node restarted empty or just added is not one until then.
+   */
+  private readonly admitted = new WeakSet<NodeProcess>();
   private named = 0;
 
   private constructor(options: ClusterOptions) {
@@ -41,10 +50,15 @@ export class ChaosCluster {
     const ids = await Promise.all(Array.from({ length: options.size }, () => cluster.freeId()));
     const started = await Promise.all(ids.map((id) => cluster.launch(cluster.argsFor(id, ids))));
     cluster.nodes.push(...started);
+    for (const node of started) cluster.admitted.add(node);
     if (!(await cluster.waitHealthy(30_000))) {
       throw new Error(`the cluster did not form within 30 s: ${await cluster.describe()}`);
     }
     return cluster;
+  }
+
+  get network(): PacketNetwork | null {
+    return this.options.network;
   }
 
   get timeoutMs(): number {
@@ -61,12 +75,38 @@ export class ChaosCluster {
     return this.nodes.filter((n) => n.running && !n.paused);
   }
 
+  /**
+   * Whether, as far as the orchestrator's own faults go, a majority of the members is up as voters, not
+   * paused and connected to each other: then the cluster should be making progress.
+   */
+  majorityConnected(): boolean {
+    const up = this.responsive().filter((n) => this.admitted.has(n));
+    const needed = Math.floor(this.nodes.length / 2) + 1;
+    // At most a handful of nodes: trying every group is cheap.
+    for (let mask = 0; mask < 1 << up.length; mask++) {
+      const group = up.filter((_, i) => mask & (1 << i));
+      if (group.length < needed) continue;
+      if (group.every((a) => group.every((b) => !this.cuts.get(a.id)?.has(b.id)))) return true;
+    }
+    return false;
+  }
+
   async statuses(): Promise<Map<NodeProcess, NodeStatus | null>> {
     const nodes = this.responsive();
     const answers = await Promise.all(
       nodes.map((n) => n.request({ kind: 'status' }, STATUS_TIMEOUT_MS).catch(() => null)),
     );
+    for (const [i, node] of nodes.entries()) if (answers[i]?.ready) this.admitted.add(node);
     return new Map(nodes.map((n, i) => [n, answers[i]!]));
+  }
+
+  /** Asks the running nodes not yet known to hold their seat whether they are ready now. */
+  async checkAdmissions(): Promise<void> {
+    const waiting = this.responsive().filter((n) => !this.admitted.has(n));
+    const answers = await Promise.all(
+      waiting.map((n) => n.request({ kind: 'status' }, STATUS_TIMEOUT_MS).catch(() => null)),
+    );
+    for (const [i, node] of waiting.entries()) if (answers[i]?.ready) this.admitted.add(node);
   }
 
   /** The node that leads in the highest term any responsive node reports, or null. */
@@ -98,16 +138,21 @@ export class ChaosCluster {
     if (index < 0 || node.running) return;
     // An operator restarts a node with the cluster's current members (the original ones may be gone).
     const args = { ...node.args, members: this.nodes.map((n) => n.id) };
-    this.nodes[index] = await this.launch(args, node.name);
+    const restarted = await this.launch(args, node.name);
+    if (args.dataDir !== null) this.admitted.add(restarted);
+    this.nodes[index] = restarted;
   }
 
-  /** Cuts every link between `a` and `b`, on both sides. */
-  async cut(pairs: readonly (readonly [NodeProcess, NodeProcess])[]): Promise<void> {
+  /**
+   * Cuts every link between `a` and `b`, on both sides, through the fault-injection hook; with `hook`
+   * false only records the cut, which the caller made at the packet level.
+   */
+  async cut(pairs: readonly (readonly [NodeProcess, NodeProcess])[], { hook = true } = {}): Promise<void> {
     for (const [a, b] of pairs) {
       this.cutsOf(a.id).add(b.id);
       this.cutsOf(b.id).add(a.id);
     }
-    await Promise.all(this.running().map((n) => this.applyCuts(n)));
+    if (hook) await Promise.all(this.running().map((n) => this.applyCuts(n)));
   }
 
   async healNetwork(): Promise<void> {
@@ -228,14 +273,17 @@ export class ChaosCluster {
   }
 
   private async launch(args: NodeArgs, name = `n${++this.named}`): Promise<NodeProcess> {
-    const node = await NodeProcess.start(name, args, join(this.options.runDir, 'logs', `${name}.log`));
+    const env: Record<string, string> =
+      this.options.breakage === null ? {} : { [BREAK_ENV]: this.options.breakage };
+    const namespace = this.options.network?.hostOf(args.nodeId)?.namespace ?? null;
+    const logFile = join(this.options.runDir, 'logs', `${name}.log`);
+    const node = await NodeProcess.start(name, args, logFile, env, namespace);
     await this.applyCuts(node);
     return node;
   }
 
   private argsFor(nodeId: string, members: readonly string[]): NodeArgs {
-    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold, readConsistency } =
-      this.options;
+    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold } = this.options;
     const dataDir = mode === 'data' ? join(runDir, 'data', nodeId.replace(':', '_')) : null;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     return {
@@ -246,11 +294,11 @@ export class ChaosCluster {
       electionTicks,
       requestTimeoutMs,
       snapshotThreshold,
-      readConsistency,
     };
   }
 
   private async freeId(): Promise<string> {
+    if (this.options.network) return this.options.network.addHost().id;
     for (;;) {
       const port = await freePort();
       if (this.usedPorts.has(port)) continue;

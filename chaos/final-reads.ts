@@ -31,8 +31,9 @@ export async function readFinalValues(
         history.invoke(process, op);
         try {
           const result = await node.request({ kind: 'op', op }, timeoutMs);
-          value = 'value' in result ? result.value : undefined;
-          history.complete(process, op, 'ok', value);
+          if (!('read' in result)) throw new Error(`a get answered ${JSON.stringify(result)}`);
+          value = result.read;
+          history.complete(process, op, 'ok', { value, version: result.version });
         } catch (error) {
           if (!(error instanceof RequestFailed)) throw error;
           history.complete(process, op, 'fail');

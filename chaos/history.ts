@@ -1,8 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { formatImdgoEvent, type ImdgoHistoryEvent } from '../libs/imdgo/src/checker/index.ts';
-import type { ClientOp } from './protocol.ts';
+import { CLIENT_FUNCTIONS, type ClientFunction, type ClientOp } from './protocol.ts';
 
 export type Outcome = 'ok' | 'fail' | 'info';
+type Counts = Record<Outcome, number>;
 
 /**
  * The clients' history in the checker's imdgo event format, in the order the orchestrator saw the events:
@@ -11,13 +12,14 @@ export type Outcome = 'ok' | 'fail' | 'info';
  */
 export class History {
   readonly events: ImdgoHistoryEvent[] = [];
-  readonly counts = { ok: 0, fail: 0, info: 0 };
-  /** The same, per function: a failed cas was refused, a failed get had no answer. */
-  readonly countsByFunction = {
-    get: { ok: 0, fail: 0, info: 0 },
-    set: { ok: 0, fail: 0, info: 0 },
-    cas: { ok: 0, fail: 0, info: 0 },
-  };
+  readonly counts: Counts = { ok: 0, fail: 0, info: 0 };
+  /**
+   * The same, per function: a failed conditional write was refused, a failed delete found nothing, a
+   * failed get had no answer.
+   */
+  readonly countsByFunction = Object.fromEntries(
+    CLIENT_FUNCTIONS.map((f) => [f, { ok: 0, fail: 0, info: 0 }]),
+  ) as Record<ClientFunction, Counts>;
   private readonly file: WriteStream;
   private processes = 0;
 
@@ -31,17 +33,29 @@ export class History {
   }
 
   invoke(process: number, op: ClientOp): void {
-    if (op.f === 'get') this.add({ process, type: 'invoke', f: 'get', key: op.key });
-    else if (op.f === 'set') this.add({ process, type: 'invoke', f: 'set', key: op.key, value: op.value });
-    else this.add({ process, type: 'invoke', f: 'cas', key: op.key, value: [op.expected, op.next] });
+    const event: ImdgoHistoryEvent = { process, type: 'invoke', f: op.f, key: op.key };
+    if (op.f === 'set' || op.f === 'putIfAbsent') event.value = op.value;
+    else if (op.f === 'cas') event.value = [op.expected, op.next];
+    else if (op.f === 'setIfVersion') event.value = [op.version, op.value];
+    else if (op.f === 'increment') event.value = op.delta;
+    if (op.f !== 'get' && op.f !== 'delete' && op.ttlMs !== undefined) event.ttl = op.ttlMs;
+    this.add(event);
   }
 
-  /** `read` is the value an ok get returned (null when absent). */
-  complete(process: number, op: ClientOp, type: Outcome, read?: number | null): void {
+  /** `answer` is what an ok get read (with the key's version) or the value an ok increment returned. */
+  complete(
+    process: number,
+    op: ClientOp,
+    type: Outcome,
+    answer?: { value: number | null; version?: number },
+  ): void {
     this.counts[type]++;
     this.countsByFunction[op.f][type]++;
     const event: ImdgoHistoryEvent = { process, type, f: op.f, key: op.key };
-    if (op.f === 'get' && type === 'ok') event.value = read ?? null;
+    if ((op.f === 'get' || op.f === 'increment') && type === 'ok') {
+      event.value = answer?.value ?? null;
+      if (answer?.version !== undefined) event.version = answer.version;
+    }
     this.add(event);
   }
 

@@ -1,10 +1,25 @@
 import { SeededRandom } from '../libs/imdgo/src/raft/random.ts';
 import type { ChaosCluster } from './cluster.ts';
 import type { NodeProcess } from './node-process.ts';
+import type { PacketNetwork } from './packet-network.ts';
 import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
 
 /** After this long without a healthy cluster, a wait is reported as a stall. */
 const STALL_MS = 10_000;
+
+/** How long a node that joined may take to be promoted to voter before the change counts as failed. */
+const PROMOTION_MS = 30_000;
+
+/** How the load is doing: operations invoked and answered so far. */
+export type Progress = () => { readonly invoked: number; readonly answered: number };
+
+/** One fault from its injection to the end of the quiet time after it, and how the load fared meanwhile. */
+export interface FaultWindow {
+  readonly index: number;
+  readonly kind: FaultKind;
+  readonly invoked: number;
+  readonly answered: number;
+}
 
 /**
  * Carries out planned faults on the cluster, one at a time: inject, hold, heal, pause. Faults that lose a
@@ -15,26 +30,49 @@ export class Nemesis {
   readonly counts = new Map<FaultKind, number>();
   /** Waits for a healthy cluster that took longer than STALL_MS, in ms. */
   readonly stalls: number[] = [];
+  readonly windows: FaultWindow[] = [];
+  /** Steps that did not do what they should (a membership change that failed, a cluster that never healed). */
+  readonly failures: string[] = [];
   private readonly cluster: ChaosCluster;
   private readonly mode: 'memory' | 'data';
   private readonly log: (line: string) => void;
+  private readonly progress: Progress;
 
-  constructor(cluster: ChaosCluster, mode: 'memory' | 'data', log: (line: string) => void) {
+  constructor(
+    cluster: ChaosCluster,
+    mode: 'memory' | 'data',
+    log: (line: string) => void,
+    progress: Progress,
+  ) {
     this.cluster = cluster;
     this.mode = mode;
     this.log = log;
+    this.progress = progress;
   }
 
   /** Runs one fault; returns false, having done nothing, if the cluster did not get healthy by `deadline`. */
   async run(fault: PlannedFault, deadline: number): Promise<boolean> {
     const losesState =
-      fault.kind.startsWith('member-') || (this.mode === 'memory' && fault.kind.startsWith('kill-'));
-    if (losesState && !(await this.healthyBefore(deadline))) return false;
+      fault.kind.startsWith('member-') ||
+      fault.kind === 'kill-all' ||
+      (this.mode === 'memory' && fault.kind.startsWith('kill-'));
+    if (losesState && !(await this.healthyBefore(deadline))) {
+      this.fail(fault, `the cluster was not healthy by the deadline: ${await this.cluster.describe()}`);
+      return false;
+    }
+    const before = this.progress();
     const heal = await this.inject(fault);
     this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
     await sleep(fault.holdMs);
     await heal();
     await sleep(fault.gapMs);
+    const after = this.progress();
+    this.windows.push({
+      index: fault.index,
+      kind: fault.kind,
+      invoked: after.invoked - before.invoked,
+      answered: after.answered - before.answered,
+    });
     return true;
   }
 
@@ -42,6 +80,7 @@ export class Nemesis {
   async healAll(): Promise<void> {
     for (const node of this.cluster.nodes) if (node.paused) node.resume();
     for (const node of this.cluster.nodes) if (!node.running) await this.cluster.restart(node);
+    this.cluster.network?.heal();
     await this.cluster.healNetwork();
   }
 
@@ -105,27 +144,100 @@ export class Nemesis {
         await cluster.cut(pairs(left, right));
         return () => cluster.healNetwork();
       }
+      case 'clock-jump': {
+        const victim = this.target(draws[1]! < 0.5, leader, nodes, draws[0]!);
+        // Seconds to five minutes, forwards or backwards.
+        const magnitude = Math.round(1_000 * 300 ** draws[2]!);
+        const offsetMs = draws[3]! < 0.5 ? -magnitude : magnitude;
+        say(`jump the clock of ${victim.name}${victim === leader ? ' (the leader)' : ''} by ${offsetMs} ms`);
+        await this.setClock(victim, offsetMs);
+        return () => this.setClock(victim, 0);
+      }
+      case 'packet-netem': {
+        const network = this.packetNetwork();
+        const victim = pick(nodes, draws[0]!);
+        const netem = {
+          delayMs: Math.round(5 + draws[1]! * 95),
+          jitterMs: Math.round(draws[1]! * 50),
+          lossPercent: Math.round(draws[2]! * 20),
+          duplicatePercent: Math.round(draws[3]! * 10),
+          reorderPercent: Math.round(draws[3]! * 30),
+        };
+        const applied = network.netem(network.hostOf(victim.id)!, netem);
+        say(`${applied} on ${victim.name}'s link, both ways`);
+        return async () => network.heal();
+      }
+      case 'packet-partition': {
+        const network = this.packetNetwork();
+        const order = shuffled(nodes, draws[0]!);
+        const minority = order.slice(0, 1 + Math.floor(draws[1]! * Math.floor((order.length - 1) / 2)));
+        const majority = order.filter((n) => !minority.includes(n));
+        say(`blackhole routes between ${names(minority)} | ${names(majority)}`);
+        const hosts = (side: readonly NodeProcess[]) => side.map((n) => network.hostOf(n.id)!);
+        for (const host of hosts(minority)) network.block(host, hosts(majority));
+        for (const host of hosts(majority)) network.block(host, hosts(minority));
+        await cluster.cut(pairs(minority, majority), { hook: false });
+        return async () => {
+          network.heal();
+          await cluster.healNetwork();
+        };
+      }
+      case 'kill-all': {
+        say('kill -9 every node (they restart from their data)');
+        const victims = [...cluster.nodes];
+        await Promise.all(victims.map((n) => cluster.kill(n)));
+        return async () => {
+          await Promise.all(victims.map((n) => cluster.restart(n)));
+        };
+      }
       case 'member-replace': {
         const victim = pick(byName(cluster.nodes), draws[0]!);
         say(`remove ${victim.name}${victim === leader ? ' (the leader)' : ''}, then start a new node`);
-        if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+        if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
         return async () => {
-          const added = await cluster.addNode();
-          this.log(`${added.name} (${added.id}) joins`);
+          const added = await this.addNode(fault);
+          if (added) this.log(`${added.name} (${added.id}) joins`);
         };
       }
       case 'member-grow-shrink': {
-        const added = await cluster.addNode();
-        await cluster.waitHealthy(holdMs * 4);
+        const added = await this.addNode(fault);
+        if (added && !(await cluster.waitHealthy(Math.max(holdMs * 4, PROMOTION_MS)))) {
+          this.fail(fault, `${added.name} was not promoted to voter: ${await cluster.describe()}`);
+        }
         const victim = pick(byName(cluster.nodes), draws[0]!);
         say(
-          `${added.name} (${added.id}) joined; remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`,
+          `${added ? `${added.name} (${added.id}) joined; ` : ''}remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`,
         );
         return async () => {
-          if (!(await cluster.removeNode(victim))) this.log(`could not remove ${victim.name}: it stays`);
+          if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
         };
       }
     }
+  }
+
+  private packetNetwork(): PacketNetwork {
+    if (!this.cluster.network) throw new Error('packet faults need the nodes in network namespaces');
+    return this.cluster.network;
+  }
+
+  /** A node that dies or is replaced meanwhile comes back with a true clock anyway. */
+  private async setClock(node: NodeProcess, offsetMs: number): Promise<void> {
+    await node.request({ kind: 'clock', offsetMs }, this.cluster.timeoutMs).catch(() => undefined);
+  }
+
+  private async addNode(fault: PlannedFault): Promise<NodeProcess | null> {
+    try {
+      return await this.cluster.addNode();
+    } catch (error) {
+      this.fail(fault, `could not add a node: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private fail(fault: PlannedFault, why: string): void {
+    const failure = `fault ${fault.index} ${fault.kind}: ${why}`;
+    this.failures.push(failure);
+    this.log(`FAILED ${failure}`);
   }
 
   private target(

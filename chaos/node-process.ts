@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isRunning, track } from '../scripts/child-processes.ts';
+import { forkInNamespace } from './packet-network.ts';
 import { PendingRequests } from '../scripts/pending-requests.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest, RemoteError } from './protocol.ts';
 
@@ -29,16 +30,22 @@ export class NodeProcess {
   private readonly child: ChildProcess;
   private readonly pending = new PendingRequests();
 
-  private constructor(name: string, args: NodeArgs, logFile: string) {
+  private constructor(
+    name: string,
+    args: NodeArgs,
+    logFile: string,
+    env: Record<string, string>,
+    namespace: string | null,
+  ) {
     this.name = name;
     this.args = args;
     // The node writes its log straight into the file: a paused orchestrator never backs it up.
     const log = openSync(logFile, 'a');
     this.child = track(
       fork(NODE_ENTRY, [JSON.stringify(args)], {
-        execPath: process.execPath,
+        ...(namespace === null ? { execPath: process.execPath } : forkInNamespace(namespace)),
         stdio: ['ignore', log, log, 'ipc'],
-        env: { ...process.env, NO_COLOR: '1' },
+        env: { ...process.env, NO_COLOR: '1', ...env },
       }),
     );
     closeSync(log);
@@ -51,8 +58,14 @@ export class NodeProcess {
   }
 
   /** Starts a node and resolves once its Nest context is up (it may still be joining the cluster). */
-  static async start(name: string, args: NodeArgs, logFile: string): Promise<NodeProcess> {
-    const node = new NodeProcess(name, args, logFile);
+  static async start(
+    name: string,
+    args: NodeArgs,
+    logFile: string,
+    env: Record<string, string> = {},
+    namespace: string | null = null,
+  ): Promise<NodeProcess> {
+    const node = new NodeProcess(name, args, logFile, env, namespace);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${name} did not start (see ${logFile})`)),

@@ -6,8 +6,22 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ImdgoCluster, ImdgoFaultInjector, ImdgoHealthIndicator, ImdgoModule, ImdgoStore } from 'imdgo';
-import type { ClientOp, NodeArgs, NodeMessage, NodeReplies, NodeRequest, OpResult } from './protocol.ts';
+import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import { ImdgoFaultInjector } from 'imdgo/testing';
+import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
+import { loseWalTail } from './lose-wal-tail.ts';
+import {
+  BREAK_ENV,
+  BREAKAGES,
+  type Breakage,
+  type ClientOp,
+  type NodeArgs,
+  type NodeMessage,
+  type NodeReplies,
+  type NodeRequest,
+  type OpResult,
+} from './protocol.ts';
 import { digestState } from './state-digest.ts';
 
 @Module({})
@@ -16,6 +30,15 @@ class ChaosNodeModule {}
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
 // Without the orchestrator nobody would stop this process.
 process.on('disconnect', () => process.exit(1));
+// The clock faults move this process's wall clock: every Date.now() in it, the library's included.
+const realNow = Date.now.bind(Date);
+let clockOffsetMs = 0;
+Date.now = () => realNow() + clockOffsetMs;
+const breakage = process.env[BREAK_ENV] as Breakage | undefined;
+if (breakage !== undefined && !BREAKAGES.includes(breakage)) {
+  throw new Error(`${BREAK_ENV} must be one of ${BREAKAGES.join(', ')}, got "${breakage}"`);
+}
+if (breakage === 'lose-tail' && args.dataDir !== null) loseWalTail(args.dataDir);
 
 const app = await NestFactory.createApplicationContext(
   {
@@ -33,6 +56,7 @@ const app = await NestFactory.createApplicationContext(
         faultInjection: true,
       }),
     ],
+    providers: [ImdgoHealthIndicator],
   },
   { logger: ['error', 'warn', 'log'] },
 );
@@ -40,20 +64,42 @@ const store = app.get(ImdgoStore);
 const cluster = app.get(ImdgoCluster);
 const faults = app.get(ImdgoFaultInjector);
 const health = app.get(ImdgoHealthIndicator);
+const runtime = app.get(ImdgoRuntime);
+const readConsistency = breakage === 'stale-reads' ? 'local' : 'linearizable';
+
+function conditional(result: { applied: boolean; current: unknown; version: number }): OpResult {
+  return {
+    applied: result.applied,
+    current: (result.current as number | undefined) ?? null,
+    version: result.version,
+  };
+}
 
 async function runOp(op: ClientOp): Promise<OpResult> {
+  const ttl = op.f !== 'get' && op.f !== 'delete' && op.ttlMs !== undefined ? { ttl: op.ttlMs } : {};
   switch (op.f) {
-    case 'get':
-      return {
-        value:
-          ((await store.get(op.key, { consistency: args.readConsistency })) as number | undefined) ?? null,
-      };
+    case 'get': {
+      const entry = await store.getEntry(op.key, { consistency: readConsistency });
+      return { read: (entry?.value as number | undefined) ?? null, version: entry?.version ?? 0 };
+    }
     case 'set':
-      await store.set(op.key, op.value);
+      await store.set(op.key, op.value, ttl);
       return { applied: true, current: op.value };
-    case 'cas': {
-      const result = await store.compareAndSet(op.key, op.expected, op.next);
-      return { applied: result.applied, current: (result.current as number | undefined) ?? null };
+    case 'delete': {
+      const result = await store.delete(op.key);
+      return { applied: result.deleted, current: null, version: 0 };
+    }
+    case 'cas':
+      return conditional(await store.compareAndSet(op.key, op.expected, op.next, ttl));
+    case 'putIfAbsent':
+      return conditional(await store.putIfAbsent(op.key, op.value, ttl));
+    case 'setIfVersion':
+      return conditional(await store.setIfVersion(op.key, op.version, op.value, ttl));
+    case 'increment': {
+      const result = await store.increment(op.key, op.delta, ttl);
+      // As a retry that bypasses the exactly-once session would.
+      if (breakage === 'double-increment') await store.increment(op.key, op.delta, ttl);
+      return { applied: true, current: result.value };
     }
   }
 }
@@ -82,11 +128,14 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
     case 'heal':
       faults.heal();
       return null;
+    case 'clock':
+      clockOffsetMs = request.offsetMs;
+      return null;
     case 'remove-member':
       await cluster.removeMember(request.id);
       return null;
     case 'digest':
-      return digestState(store, cluster);
+      return digestState(runtime);
     case 'stop':
       await app.close();
       return null;

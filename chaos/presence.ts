@@ -8,12 +8,17 @@ interface Write {
   readonly completed: number;
 }
 
+/** Functions that only ever write a fresh unique value, or nothing. */
+const PLAIN_WRITES: ReadonlySet<string> = new Set(['set', 'cas', 'putIfAbsent', 'setIfVersion']);
+
 /**
  * Checks that no acknowledged write was lost, from the history and the value each key holds at the end
- * (read linearizably after everything stopped). Values are unique and nothing deletes, so the final value
- * must have been written by a set or cas that was acknowledged or left unknown; and no acknowledged write
- * may have started after that one was acknowledged, since it would then have overwritten it. A key with
- * any acknowledged write cannot be absent. Returns one message per violation.
+ * (read linearizably after everything stopped), with a message that names the write. Only for keys that
+ * saw nothing but writes of unique values without a TTL (set, cas, putIfAbsent, setIfVersion): then the
+ * final value must have been written by one that was acknowledged or left unknown, no acknowledged write
+ * may have started after that one was acknowledged (it would have overwritten it), and a key with any
+ * acknowledged write cannot be absent. Keys that were deleted, incremented or given a TTL are left to the
+ * linearizability check, which sees the final reads too. Returns one message per violation.
  */
 export function checkPresence(
   events: readonly ImdgoHistoryEvent[],
@@ -21,7 +26,15 @@ export function checkPresence(
 ): string[] {
   const writes = writesByKey(events);
   const violations: string[] = [];
+  const skipped = new Set(
+    events
+      .filter(
+        (e) => e.type === 'invoke' && (e.ttl !== undefined || !(e.f === 'get' || PLAIN_WRITES.has(e.f))),
+      )
+      .map((e) => e.key),
+  );
   for (const [key, value] of finalValues) {
+    if (skipped.has(key)) continue;
     const all = writes.get(key) ?? [];
     const acknowledged = all.filter((w) => w.outcome === 'ok');
     if (value === null) {
@@ -46,12 +59,12 @@ export function checkPresence(
   return violations;
 }
 
-/** Sets, and cas calls that may have applied, with their outcome; a refused (fail) cas wrote nothing. */
+/** Plain writes that may have applied, with their outcome; a refused (fail) one wrote nothing. */
 function writesByKey(events: readonly ImdgoHistoryEvent[]): Map<string, Write[]> {
   const open = new Map<number, { event: ImdgoHistoryEvent; at: number }>();
   const byKey = new Map<string, Write[]>();
   const add = (event: ImdgoHistoryEvent, invoked: number, outcome: Write['outcome'], completed: number) => {
-    const value = event.f === 'set' ? event.value : (event.value as unknown[])[1];
+    const value = Array.isArray(event.value) ? (event.value as unknown[])[1] : event.value;
     const list = byKey.get(event.key) ?? [];
     list.push({ value, outcome, invoked, completed });
     byKey.set(event.key, list);
@@ -63,13 +76,13 @@ function writesByKey(events: readonly ImdgoHistoryEvent[]): Map<string, Write[]>
     }
     const call = open.get(event.process);
     open.delete(event.process);
-    if (!call || (call.event.f !== 'set' && call.event.f !== 'cas')) continue;
+    if (!call || !PLAIN_WRITES.has(call.event.f)) continue;
     if (event.type === 'ok') add(call.event, call.at, 'ok', at);
     else if (event.type === 'info') add(call.event, call.at, 'info', Infinity);
   }
   // Still open at the end: as unknown as an info.
   for (const { event, at } of open.values()) {
-    if (event.f === 'set' || event.f === 'cas') add(event, at, 'info', Infinity);
+    if (PLAIN_WRITES.has(event.f)) add(event, at, 'info', Infinity);
   }
   return byKey;
 }

@@ -11,31 +11,72 @@ export interface NodeArgs {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
-  /** `local` only to show that the checks catch stale reads (--stale-reads). */
-  readonly readConsistency: 'linearizable' | 'local';
 }
 
-/** One client operation, run through the node's ImdgoStore. Values are unique integers. */
+/**
+ * A deliberately broken node, only to show that the checks catch it (`--break`, passed to the node in
+ * the environment variable BREAK_ENV): every read served from local memory as if linearizable, every
+ * increment applied twice, or the newest part of the write-ahead log lost whenever a node restarts.
+ */
+export const BREAKAGES = ['stale-reads', 'double-increment', 'lose-tail'] as const;
+export type Breakage = (typeof BREAKAGES)[number];
+export const BREAK_ENV = 'IMDGO_CHAOS_BREAK';
+
+/**
+ * One client operation, run through the node's ImdgoStore. Written values are unique integers; `ttlMs`
+ * gives the write a time to live.
+ */
 export type ClientOp =
   | { readonly f: 'get'; readonly key: string }
-  | { readonly f: 'set'; readonly key: string; readonly value: number }
-  | { readonly f: 'cas'; readonly key: string; readonly expected: number | null; readonly next: number };
+  | { readonly f: 'set'; readonly key: string; readonly value: number; readonly ttlMs?: number }
+  | { readonly f: 'delete'; readonly key: string }
+  | {
+      readonly f: 'cas';
+      readonly key: string;
+      readonly expected: number | null;
+      readonly next: number;
+      readonly ttlMs?: number;
+    }
+  | { readonly f: 'putIfAbsent'; readonly key: string; readonly value: number; readonly ttlMs?: number }
+  | {
+      readonly f: 'setIfVersion';
+      readonly key: string;
+      readonly version: number;
+      readonly value: number;
+      readonly ttlMs?: number;
+    }
+  | { readonly f: 'increment'; readonly key: string; readonly delta: number; readonly ttlMs?: number };
+
+export type ClientFunction = ClientOp['f'];
+export const CLIENT_FUNCTIONS: readonly ClientFunction[] = [
+  'get',
+  'set',
+  'delete',
+  'cas',
+  'putIfAbsent',
+  'setIfVersion',
+  'increment',
+];
 
 export type NodeRequest =
   | { readonly kind: 'op'; readonly op: ClientOp }
   | { readonly kind: 'status' }
   | { readonly kind: 'block'; readonly peers: readonly string[] }
   | { readonly kind: 'heal' }
+  /** Sets the node's wall clock (Date.now, which is all the library reads of it) `offsetMs` from the real one. */
+  | { readonly kind: 'clock'; readonly offsetMs: number }
   | { readonly kind: 'remove-member'; readonly id: string }
   | { readonly kind: 'digest' }
   | { readonly kind: 'stop' };
 
 /**
- * How an operation ended inside the node: a get's value, or whether a write applied (a cas that found
- * another value did not, and says which value it found).
+ * How an operation ended inside the node: what a get read (null and version 0 when absent), an
+ * increment's new value, or whether a write applied and the key's value and version after it (a refused
+ * conditional write says what it found instead; a delete that found nothing did not apply).
  */
 export type OpResult =
-  { readonly value: number | null } | { readonly applied: boolean; readonly current: number | null };
+  | { readonly read: number | null; readonly version: number }
+  | { readonly applied: boolean; readonly current: number | null; readonly version?: number };
 
 export interface NodeStatus {
   /** The app's readiness: a voter as this very process, caught up with a known leader. */
@@ -63,6 +104,7 @@ export interface NodeReplies {
   status: NodeStatus;
   block: null;
   heal: null;
+  clock: null;
   'remove-member': null;
   digest: StateDigest;
   stop: null;

@@ -1,6 +1,5 @@
 import type { ChaosOptions } from './options.ts';
 import type { RunReport } from './run.ts';
-import { FAULT_KINDS } from './schedule.ts';
 
 /** The closing summary; its last line, `violations: N`, is what CI looks for. */
 export function formatReport(options: ChaosOptions, report: RunReport): string {
@@ -14,9 +13,10 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
   }[report.linearizability];
   const first = replicas[0];
   const lines = [
-    `summary: seed ${options.seed}, ${options.nodes} nodes, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.clients} clients`,
-    `faults: ${FAULT_KINDS.map((kind) => `${kind} ${faults.get(kind) ?? 0}`).join(', ')} (${total} in all)`,
-    `stalls (no healthy cluster for over 10 s): ${report.stalls.length}`,
+    `summary: seed ${options.seed}, ${options.nodes} nodes, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.workload} workload, ${options.clients} clients${options.breakage ? `, BROKEN: ${options.breakage}` : ''}`,
+    `faults: ${options.faults.map((kind) => `${kind} ${faults.get(kind) ?? 0}`).join(', ')} (${total} in all)`,
+    `answered per fault window, least share by kind: ${leastShares(report.windows)}`,
+    `slow recoveries (no healthy cluster for over 10 s): ${report.stalls.length}`,
     `operations: ${operations.ok} ok, ${operations.fail} fail, ${operations.info} info`,
     `  ${Object.entries(report.operationsByFunction)
       .map(([f, c]) => `${f} ${c.ok}/${c.fail}/${c.info}`)
@@ -29,4 +29,14 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
     `violations: ${violations.length}`,
   ];
   return lines.join('\n');
+}
+
+/** For each fault kind, the smallest share of operations answered in one of its windows. */
+function leastShares(windows: RunReport['windows']): string {
+  const least = new Map<string, number>();
+  for (const w of windows) {
+    const share = w.invoked === 0 ? 0 : Math.min(1, w.answered / w.invoked);
+    least.set(w.kind, Math.min(least.get(w.kind) ?? 1, share));
+  }
+  return [...least].map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(', ') || 'none';
 }

@@ -10,21 +10,27 @@ import { ChaosCluster } from './cluster.ts';
 import { readFinalValues } from './final-reads.ts';
 import { History } from './history.ts';
 import { Load } from './load.ts';
-import { Nemesis } from './nemesis.ts';
+import { Nemesis, type FaultWindow } from './nemesis.ts';
 import type { ChaosOptions } from './options.ts';
 import { checkPresence } from './presence.ts';
 import type { StateDigest } from './protocol.ts';
-import { FAULT_KINDS, faultPlan, type FaultKind } from './schedule.ts';
+import { PacketNetwork } from './packet-network.ts';
+import { faultPlan, PACKET_KINDS, type FaultKind } from './schedule.ts';
+import { StallWatch } from './stall-watch.ts';
 
 const ELECTION_TICKS = 10;
 const REQUEST_TIMEOUT_MS = 2_000;
 /** Small, so that snapshots are taken and sent to nodes that rejoin. */
 const SNAPSHOT_THRESHOLD = 1_000;
 const CONVERGE_MS = 60_000;
+const OP_TIMEOUT_MS = REQUEST_TIMEOUT_MS + 1_000;
+/** Election timeouts a connected majority may go without answering anything, beyond a client's own timeout. */
+const STALL_ELECTION_TIMEOUTS = 10;
 
 export interface RunReport {
   readonly faults: ReadonlyMap<FaultKind, number>;
   readonly stalls: readonly number[];
+  readonly windows: readonly FaultWindow[];
   readonly operations: History['counts'];
   readonly operationsByFunction: History['countsByFunction'];
   readonly unanswered: ReadonlyMap<string, number>;
@@ -46,6 +52,7 @@ export async function runChaos(
 ): Promise<RunReport> {
   const electionTimeoutMs = ELECTION_TICKS * options.tickMs;
   const history = new History(join(runDir, 'history.jsonl'));
+  const network = options.faults.some((kind) => PACKET_KINDS.includes(kind)) ? new PacketNetwork() : null;
   const cluster = await ChaosCluster.start({
     size: options.nodes,
     mode: options.mode,
@@ -54,7 +61,8 @@ export async function runChaos(
     electionTicks: ELECTION_TICKS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     snapshotThreshold: SNAPSHOT_THRESHOLD,
-    readConsistency: options.staleReads ? 'local' : 'linearizable',
+    breakage: options.breakage,
+    network,
   });
   log(`cluster up: ${cluster.nodes.map((n) => `${n.name} ${n.id} pid ${n.pid}`).join(', ')}`);
   const violations: string[] = [];
@@ -62,22 +70,32 @@ export async function runChaos(
     clients: options.clients,
     activeKeys: options.nodes + 1,
     opsPerKey: 200,
-    thinkMs: 20,
-    opTimeoutMs: REQUEST_TIMEOUT_MS + 1_000,
+    thinkMs: options.thinkMs,
+    opTimeoutMs: OP_TIMEOUT_MS,
   });
-  const nemesis = new Nemesis(cluster, options.mode, log);
+  const nemesis = new Nemesis(cluster, options.mode, log, () => ({
+    invoked: load.invoked,
+    answered: load.answered,
+  }));
+  const stallWatch = new StallWatch(
+    cluster,
+    () => load.lastAnswerAt,
+    OP_TIMEOUT_MS + STALL_ELECTION_TIMEOUTS * electionTimeoutMs,
+  );
   let replicas: StateDigest[] = [];
   try {
     load.start();
+    stallWatch.start();
     const faultsEnd = Date.now() + options.durationMs;
     // The first round, which has every kind of fault, always runs to its end.
-    for (const fault of faultPlan(options.seed, electionTimeoutMs)) {
-      if (Date.now() >= faultsEnd && fault.index >= FAULT_KINDS.length) break;
+    for (const fault of faultPlan(options.seed, electionTimeoutMs, options.faults)) {
+      if (Date.now() >= faultsEnd && fault.index >= options.faults.length) break;
       await nemesis.run(fault, Math.max(faultsEnd, Date.now() + CONVERGE_MS));
     }
     log(
       `faults over: ${history.counts.ok} ok, ${history.counts.fail} fail, ${history.counts.info} info so far`,
     );
+    stallWatch.stop();
     await load.stop();
     await nemesis.healAll();
     if (!(await cluster.waitConverged(CONVERGE_MS))) {
@@ -97,9 +115,20 @@ export async function runChaos(
       replicas = await identicalReplicas(cluster, violations);
     }
   } finally {
+    stallWatch.stop();
     await load.stop();
     await cluster.stopAll();
+    network?.destroy();
     await history.close();
+  }
+  violations.push(...nemesis.failures, ...stallWatch.stalls);
+  for (const window of nemesis.windows) {
+    const share = window.invoked === 0 ? 0 : window.answered / window.invoked;
+    if (share < options.minAnswered) {
+      violations.push(
+        `fault ${window.index} ${window.kind}: ${window.answered} of ${window.invoked} operations answered, under ${options.minAnswered * 100}%`,
+      );
+    }
   }
   log(`checking ${history.events.length} events for linearizability`);
   const check = checkOperations(imdgoKvModel, imdgoEventsToOperations(history.events), {
@@ -118,6 +147,7 @@ export async function runChaos(
   return {
     faults: nemesis.counts,
     stalls: nemesis.stalls,
+    windows: nemesis.windows,
     operations: history.counts,
     operationsByFunction: history.countsByFunction,
     unanswered: load.unanswered,

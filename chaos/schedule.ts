@@ -10,7 +10,18 @@ export const FAULT_KINDS = [
   'partition-bridge',
   'member-replace',
   'member-grow-shrink',
+  // Every node at once, restarted from its data directory (data mode only).
+  'kill-all',
+  // One node's wall clock jumps forwards or backwards by seconds to minutes, and back when healed.
+  'clock-jump',
+  // At the packet level, with every node in its own network namespace (root only): netem delay, jitter,
+  // loss, duplication and reordering on one node's link, and a partition by blackhole routes.
+  'packet-netem',
+  'packet-partition',
 ] as const;
+
+/** Fault kinds that need the nodes in network namespaces. */
+export const PACKET_KINDS: readonly FaultKind[] = ['packet-netem', 'packet-partition'];
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -30,11 +41,15 @@ export interface PlannedFault {
  * order (so a short run still covers them all), with hold and gap times scaled to the election timeout.
  * The same seed gives the same sequence; only who leads at each step is decided by the run.
  */
-export function* faultPlan(seed: number, electionTimeoutMs: number): Generator<PlannedFault> {
+export function* faultPlan(
+  seed: number,
+  electionTimeoutMs: number,
+  kinds: readonly FaultKind[] = FAULT_KINDS,
+): Generator<PlannedFault> {
   const random = new SeededRandom(seed);
   let index = 0;
   for (;;) {
-    for (const kind of random.shuffle(FAULT_KINDS)) {
+    for (const kind of random.shuffle(kinds)) {
       yield {
         index: index++,
         kind,

@@ -1,4 +1,6 @@
-import { ImdgoCluster, ImdgoHealthIndicator, ImdgoMetrics } from 'imdgo';
+import { ImdgoCluster } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactedError, ImdgoMetrics } from 'imdgo';
+import { CompactedError } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, waitForVoters, type TestCluster, type TestNode } from './support/cluster.ts';

@@ -19,10 +19,32 @@ class UsersController {
   }
 }
 
+@Injectable()
+class UsersListener {
+  readonly seen: string[] = [];
+
+  @OnKeyChange('user:*')
+  onUser(change: ChangeEvent): void {
+    this.seen.push(change.key);
+  }
+}
+
 @Injectable({ scope: Scope.REQUEST })
 class RequestScopedListener {
   @OnKeyChange('user:*')
   onUser(): void {}
+}
+
+@Injectable({ scope: Scope.TRANSIENT })
+class TransientListener {
+  @OnKeyChange('user:*')
+  onUser(): void {}
+}
+
+/** Gives the transient listener a consumer, as any use of it does. */
+@Injectable()
+class UsesTransientListener {
+  constructor(@Inject(TransientListener) readonly listener: TransientListener) {}
 }
 
 /** Request-scoped without saying so: it depends on the request. */
@@ -61,6 +83,25 @@ describe('@OnKeyChange hosts', () => {
     }
   });
 
+  it('calls a handler once when its provider also has an alias (useExisting)', async () => {
+    const cluster = await startCluster(
+      1,
+      {},
+      { providers: [UsersListener, { provide: 'USERS', useExisting: UsersListener }] },
+    );
+    try {
+      const [node] = cluster.nodes;
+      await cluster.leader();
+      await node!.store.set('user:1', 'Ada');
+      await node!.store.set('user:2', 'Grace');
+      const listener = node!.module.get(UsersListener);
+      await waitFor(() => listener.seen.includes('user:2'), 'the second user change');
+      expect(listener.seen).toEqual(['user:1', 'user:2']);
+    } finally {
+      await cluster.closeAll();
+    }
+  });
+
   it.each([
     ['a request-scoped provider', { providers: [RequestScopedListener] }, 'RequestScopedListener.onUser'],
     [
@@ -87,4 +128,42 @@ describe('@OnKeyChange hosts', () => {
       await bindAndRelease(port);
     },
   );
+
+  it('fails startup on a transient provider, naming the handler, and frees the peer port', async () => {
+    const port = await freePort();
+    const member = `127.0.0.1:${port}`;
+    const module = await Test.createTestingModule({
+      imports: [ImdgoModule.forRoot({ members: [member], nodeId: member, ...TEST_TIMING })],
+      providers: [TransientListener, UsesTransientListener],
+    })
+      .setLogger(testLogger())
+      .compile();
+    const failure = module.init();
+    await expect(failure).rejects.toBeInstanceOf(ImdgoOptionsError);
+    await expect(failure).rejects.toThrow(
+      '@OnKeyChange cannot call TransientListener.onUser: the class is transient',
+    );
+    await bindAndRelease(port);
+  });
+
+  it('fails startup on a request-scoped host at once, not after waitForReady has waited', async () => {
+    // Two members, one started: this node never becomes ready, so a wait would end in NotReadyError.
+    const [self, absent] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const module = await Test.createTestingModule({
+      imports: [
+        ImdgoModule.forRoot({
+          members: [self, absent],
+          nodeId: self,
+          ...TEST_TIMING,
+          waitForReady: { timeoutMs: 10_000 },
+        }),
+      ],
+      providers: [RequestScopedListener],
+    })
+      .setLogger(testLogger())
+      .compile();
+    await expect(module.init()).rejects.toThrow(
+      '@OnKeyChange cannot call RequestScopedListener.onUser: the class is request-scoped',
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import { ImdgoFaultInjector } from 'imdgo';
+import { ImdgoFaultInjector } from 'imdgo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 

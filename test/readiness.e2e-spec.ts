@@ -1,4 +1,5 @@
-import { ImdgoFaultInjector, ImdgoHealthIndicator } from 'imdgo';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import { ImdgoFaultInjector } from 'imdgo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster, type TestNode } from './support/cluster.ts';
 

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
   ImdgoModule,
@@ -18,6 +19,16 @@ import { testLogger } from './support/quiet-logs.ts';
 /** Two fresh members form a cluster only once both are up: until then neither can be ready. */
 async function twoMembers(): Promise<[string, string]> {
   return [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+}
+
+/** Resolves once `member`'s port on 127.0.0.1 can be bound again (it fails at once if it cannot). */
+async function bindAndRelease(member: string): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(member.split(':')[1]), '127.0.0.1', resolve);
+  });
+  await new Promise((resolve) => server.close(resolve));
 }
 
 const modules: TestingModule[] = [];
@@ -96,12 +107,14 @@ describe('the waitForReady option', () => {
     }
   });
 
-  it('fails bootstrap with NotReadyError when the node is not ready in time', async () => {
+  it('fails bootstrap with NotReadyError when the node is not ready in time, and frees the peer port', async () => {
     const [first, second] = await twoMembers();
     const a = await compile([first, second], first, { waitForReady: { timeoutMs: 300 } });
     await expect(a.init()).rejects.toThrow(
       new RegExp(`imdgo node ${first} was not ready within 300 ms: not a voter`),
     );
+    // Nest runs no destroy hook after a failed bootstrap: the app never closes, so the node must stop itself.
+    await bindAndRelease(first);
   });
 
   it('accepts true, and refuses anything but a boolean or { timeoutMs } with a positive integer', async () => {

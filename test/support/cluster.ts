@@ -1,8 +1,11 @@
 import 'reflect-metadata';
 import type { ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { ImdgoCluster, ImdgoModule, ImdgoRuntime, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
-import { freePort } from '../../libs/imdgo/testing/free-port.ts';
+import { ImdgoCluster, ImdgoModule, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import { ImdgoRuntime } from '../../libs/imdgo/src/nest/imdgo-runtime.ts';
+import { freePort, IMDGO_TEST_TIMING } from 'imdgo/testing';
 import { testLogger } from './quiet-logs.ts';
 
 export interface TestNode {
@@ -29,12 +32,7 @@ export interface TestCluster {
 }
 
 /** Fast timers for tests: a 20 ms tick gives 200-400 ms elections. */
-export const TEST_TIMING = {
-  tickMs: 20,
-  electionTicks: 10,
-  heartbeatTicks: 1,
-  requestTimeoutMs: 5_000,
-} as const;
+export const TEST_TIMING = IMDGO_TEST_TIMING;
 
 /** Starts `size` nodes in this process, each a Nest testing module on its own loopback port. */
 export async function startCluster(
@@ -54,6 +52,8 @@ export async function startCluster(
         ImdgoModule.forRoot({ members, nodeId: id, ...TEST_TIMING, ...options, ...nodeOptions.get(id) }),
         ...(metadata.imports ?? []),
       ],
+      // The opt-in providers of imdgo/terminus and imdgo/metrics, which several specs read.
+      providers: [ImdgoHealthIndicator, ImdgoMetrics, ...(metadata.providers ?? [])],
     })
       .setLogger(testLogger())
       .compile();

@@ -2,6 +2,8 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ImdgoExceptionFilter, ImdgoModule, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
 import { ClusterController } from './cluster/cluster.controller.ts';
 import type { DemoConfig } from './config/demo-config.ts';
 import { DEMO_CONFIG, DemoConfigModule } from './config/demo-config.module.ts';
@@ -38,6 +40,8 @@ export class AppModule {
         MetricsController,
       ],
       providers: [
+        ImdgoHealthIndicator,
+        ImdgoMetrics,
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

@@ -17,11 +17,7 @@ export type {
   WatchOptions,
   WriteOptions,
 } from './nest/imdgo-map.ts';
-export { ImdgoRuntime } from './nest/imdgo-runtime.ts';
 export { ImdgoCluster } from './nest/imdgo-cluster.ts';
-export { ImdgoHealthIndicator } from './nest/imdgo-health.indicator.ts';
-export { ImdgoMetrics } from './nest/imdgo-metrics.ts';
-export { ImdgoFaultInjector } from './nest/imdgo-fault-injector.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
 export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';

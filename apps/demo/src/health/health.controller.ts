@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { ImdgoHealthIndicator } from 'imdgo';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
 
 /** Liveness and readiness probes, answered 503 when down (as Kubernetes expects). */
 @ApiTags('health')

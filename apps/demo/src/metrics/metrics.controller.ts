@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { ImdgoMetrics } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
 
 /** The slice of the HTTP response this controller touches, whatever the platform. */
 interface HeaderSink {

@@ -158,7 +158,13 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     const afterMs = UNREACHABLE_WARNING_ELECTIONS * electionMs;
     this.unreachableCheck = setTimeout(async () => {
       this.unreachableCheck = null;
-      const unreachable = await unreachableMembers(transport, id, this.options.members, 2 * electionMs);
+      const unreachable = await unreachableMembers(
+        transport,
+        id,
+        this.options.members,
+        // As long as any request may take: a loaded member is slow, not unreachable.
+        this.options.requestTimeoutMs,
+      );
       if (this.raftNode === null) return;
       if (unreachable.length === 0) return this.logger.debug(`${id} reaches every member`);
       this.logger.warn(

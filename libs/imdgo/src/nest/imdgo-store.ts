@@ -34,7 +34,13 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
     const timeoutMs = this.runtime.options.waitForReadyMs;
     if (timeoutMs === null) return;
     this.logger.log(`${this.runtime.node.id}: waiting up to ${timeoutMs} ms until ready`);
-    await this.ready({ timeoutMs });
+    try {
+      await this.ready({ timeoutMs });
+    } catch (error) {
+      // Nest runs no destroy hook for a failed bootstrap: the node started, so stop it here (frees its port).
+      await this.runtime.onModuleDestroy();
+      throw error;
+    }
     this.logger.log(`${this.runtime.node.id}: ready`);
   }
 

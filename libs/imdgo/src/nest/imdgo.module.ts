@@ -4,8 +4,6 @@ import { ImdgoConfigurableModule } from './imdgo.module-definition.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { ImdgoStore } from './imdgo-store.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
-import { ImdgoHealthIndicator } from './imdgo-health.indicator.ts';
-import { ImdgoMetrics } from './imdgo-metrics.ts';
 import { ImdgoFaultInjector } from './imdgo-fault-injector.ts';
 import { KeyChangeExplorer } from './key-change.explorer.ts';
 import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
@@ -16,16 +14,9 @@ import { ImdgoFeatureModule } from './imdgo-feature.module.ts';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [
-    ImdgoRuntime,
-    ImdgoStore,
-    ImdgoCluster,
-    ImdgoMetrics,
-    ImdgoHealthIndicator,
-    ImdgoFaultInjector,
-    KeyChangeExplorer,
-  ],
-  exports: [ImdgoStore, ImdgoCluster, ImdgoMetrics, ImdgoHealthIndicator, ImdgoFaultInjector, ImdgoRuntime],
+  providers: [ImdgoRuntime, ImdgoStore, ImdgoCluster, ImdgoFaultInjector, KeyChangeExplorer],
+  // ImdgoRuntime is what the opt-in providers of imdgo/terminus and imdgo/metrics inject.
+  exports: [ImdgoStore, ImdgoCluster, ImdgoFaultInjector, ImdgoRuntime],
 })
 export class ImdgoModule extends ImdgoConfigurableModule {
   /** Registers named maps for `@InjectMap(name)` in the importing module (needs the global `forRoot`). */

@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { filter, type Subscription } from 'rxjs';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
@@ -12,10 +18,10 @@ type Handler = (change: ChangeEvent) => unknown;
 /**
  * Finds `@OnKeyChange` methods on every provider and controller (as @nestjs/event-emitter does: method-only
  * metadata is invisible to `getProviders({ metadataKey })`, so all are scanned) and subscribes them. A
- * request-scoped host has no instance to call between requests: it fails startup, naming the handler.
+ * request-scoped or transient host has no single instance to call: it fails startup, naming the handler.
  */
 @Injectable()
-export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestroy {
+export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('imdgo OnKeyChange');
   private readonly subscriptions: Subscription[] = [];
   private readonly discovery: DiscoveryService;
@@ -35,29 +41,55 @@ export class KeyChangeExplorer implements OnApplicationBootstrap, OnModuleDestro
     this.runtime = runtime;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const requestScoped = wrappers
-      .filter((wrapper) => !wrapper.isDependencyTreeStatic())
-      .flatMap((wrapper) =>
+  /** Before any bootstrap hook, so that `waitForReady` does not wait first and then hide this error. */
+  async onModuleInit(): Promise<void> {
+    const handlersOn = (wrappers: ReturnType<KeyChangeExplorer['wrappers']>) =>
+      wrappers.flatMap((wrapper) =>
         this.handlersOf(wrapper.metatype?.prototype).map(([method]) => `${wrapper.name}.${method}`),
       );
-    if (requestScoped.length > 0) {
-      // Nest does not run destroy hooks for a failed bootstrap: the node started, so stop it here.
+    const wrappers = this.wrappers();
+    const requestScoped = handlersOn(wrappers.filter((wrapper) => !wrapper.isDependencyTreeStatic()));
+    // Nest builds a transient class once per consumer; the instance discovery sees was never constructed.
+    const transient = handlersOn(
+      wrappers.filter((wrapper) => wrapper.isDependencyTreeStatic() && wrapper.isTransient),
+    );
+    const refusals = [
+      ...(requestScoped.length > 0
+        ? [
+            `@OnKeyChange cannot call ${requestScoped.join(', ')}: the class is request-scoped (or depends ` +
+              `on a request-scoped provider), so no instance of it outlives a request to receive changes`,
+          ]
+        : []),
+      ...(transient.length > 0
+        ? [
+            `@OnKeyChange cannot call ${transient.join(', ')}: the class is transient, so each consumer ` +
+              `has its own instance and none of them is the one to receive changes`,
+          ]
+        : []),
+    ];
+    if (refusals.length > 0) {
+      // Nest runs no destroy hook for a failed startup: the node started, so stop it here.
       await this.runtime.onModuleDestroy();
       throw new ImdgoOptionsError(
-        `@OnKeyChange cannot call ${requestScoped.join(', ')}: the class is request-scoped (or depends ` +
-          `on a request-scoped provider), so no instance of it outlives a request to receive changes; ` +
-          `put the handler on a singleton (default-scoped) provider or controller`,
+        `${refusals.join('; ')}; put the handler on a singleton (default-scoped) provider or controller`,
       );
     }
-    for (const wrapper of wrappers) {
+  }
+
+  onApplicationBootstrap(): void {
+    for (const wrapper of this.wrappers()) {
+      // A `useExisting` alias holds the same instance as the provider it names: one subscription is enough.
+      if (wrapper.isAlias) continue;
       const instance = wrapper.instance as object | undefined;
       if (!instance || typeof instance !== 'object') continue;
       for (const [method, handler, options] of this.handlersOf(Object.getPrototypeOf(instance))) {
         this.subscribe(instance, method, handler, options);
       }
     }
+  }
+
+  private wrappers() {
+    return [...this.discovery.getProviders(), ...this.discovery.getControllers()];
   }
 
   /** The `@OnKeyChange` methods of a class, by name. */

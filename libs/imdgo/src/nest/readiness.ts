@@ -29,11 +29,11 @@ export async function waitUntilReady(node: () => RaftNode, timeoutMs: number, po
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
     throw new InvalidArgumentError(`timeoutMs must be a positive integer of milliseconds, got ${timeoutMs}`);
   }
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const reason = await notReadyReason(node(), Math.max(1, deadline - Date.now()));
+    const reason = await notReadyReason(node(), Math.max(1, Math.ceil(deadline - performance.now())));
     if (reason === null) return;
-    const remaining = deadline - Date.now();
+    const remaining = deadline - performance.now();
     if (remaining <= 0) throw new NotReadyError(node().id, timeoutMs, reason);
     await delay(Math.min(pollMs, remaining));
   }

@@ -103,6 +103,19 @@ describe('NestTcpTransport limits', () => {
     expect(down).not.toContain(b);
   });
 
+  it('drops a silent link even while the wall clock runs backwards', async () => {
+    // Durations on the wall clock: a clock stepped back (NTP, a VM resumed) kept a dead link up.
+    const [a, p] = await Promise.all([peerId(), peerId()]);
+    await pausedPeer(p);
+    let wall = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => (wall -= 1_000));
+    const ta = await startTransport(a, { livenessTimeoutMs: 400 });
+    const down: string[] = [];
+    ta.onPeerDown((peer) => down.push(peer));
+    ta.send(p, 'into the void');
+    await vi.waitFor(() => expect(down).toContain(p), { timeout: 5_000 });
+  });
+
   it('caps the connections still in their handshake', async () => {
     const b = await peerId();
     await startTransport(b, { clusterSecret: SECRET, maxUnauthenticatedConnections: 3 });

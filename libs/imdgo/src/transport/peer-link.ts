@@ -110,7 +110,7 @@ export class PeerLink {
       );
     }
     if (!this.usable()) {
-      const wait = Math.max(0, this.retryAt - Date.now());
+      const wait = Math.max(0, this.retryAt - performance.now());
       return Promise.reject(
         this.error('unavailable', `${this.peer} is unreachable (next attempt in ${wait} ms)`),
       );
@@ -169,7 +169,7 @@ export class PeerLink {
     if (this.state === 'up' || this.state === 'connecting') {
       return true;
     }
-    if (Date.now() < this.retryAt) {
+    if (performance.now() < this.retryAt) {
       return false;
     }
     this.connect();
@@ -206,11 +206,11 @@ export class PeerLink {
         // A TCP (or TLS) connection is no success yet: the server may still refuse the secret or the
         // certificate. Only a connection that authenticated, or stayed up at least as long as the longest
         // backoff, resets the backoff, so that refused attempts keep backing off.
-        const upAt = Date.now();
+        const upAt = performance.now();
         socket.once(PEER_AUTHENTICATED, () => (this.failures = 0));
         this.watchLiveness(socket);
         socket.once('close', () => {
-          if (Date.now() - upAt >= this.options.maxBackoffMs) this.failures = 0;
+          if (performance.now() - upAt >= this.options.maxBackoffMs) this.failures = 0;
           this.backOff();
           if (!this.closed) this.options.onDown?.();
         });
@@ -226,11 +226,11 @@ export class PeerLink {
   /** See `livenessTimeoutMs`. Bytes leaving the queue count as a sign of life: the peer's window opened. */
   private watchLiveness(socket: Socket): void {
     const timeoutMs = this.options.livenessTimeoutMs;
-    let lastSign = Date.now();
+    let lastSign = performance.now();
     let queued = socket.writableLength;
-    socket.on('data', () => (lastSign = Date.now()));
+    socket.on('data', () => (lastSign = performance.now()));
     const timer = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now();
       if (socket.writableLength < queued) lastSign = now;
       queued = socket.writableLength;
       const silentMs = now - lastSign;
@@ -254,7 +254,7 @@ export class PeerLink {
     this.socket = null;
     this.failures++;
     const delay = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** (this.failures - 1));
-    this.retryAt = Date.now() + delay;
+    this.retryAt = performance.now() + delay;
   }
 
   /** Nest reports a remote failure as the `err` string of the reply, local ones as Errors. */

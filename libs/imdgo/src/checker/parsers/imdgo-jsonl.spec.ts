@@ -49,6 +49,8 @@ describe('imdgo JSON-lines histories', () => {
         output: { ok: false },
         return: 5,
       },
+      // A delete that failed found nothing to delete.
+      { clientId: 6, input: { op: 'delete', key: 'k2' }, call: 6, output: { ok: false }, return: 7 },
       { clientId: 7, input: { op: 'delete', key: 'k2' }, call: 8, output: undefined, return: Infinity },
       {
         clientId: 8,
@@ -59,6 +61,34 @@ describe('imdgo JSON-lines histories', () => {
       },
     ]);
     expect(imdgoEventsToOperations(events)).toEqual(ops);
+  });
+
+  it('reads increments, conditional writes, versions and TTLs', () => {
+    const history: ImdgoHistoryEvent[] = [
+      { process: 1, type: 'invoke', f: 'increment', key: 'k', value: 2, ttl: 500 },
+      { process: 1, type: 'ok', f: 'increment', key: 'k', value: 2 },
+      { process: 1, type: 'invoke', f: 'get', key: 'k' },
+      { process: 1, type: 'ok', f: 'get', key: 'k', value: 2, version: 1 },
+      { process: 1, type: 'invoke', f: 'setIfVersion', key: 'k', value: [1, 9] },
+      { process: 1, type: 'fail', f: 'setIfVersion', key: 'k' },
+      { process: 1, type: 'invoke', f: 'putIfAbsent', key: 'k', value: 3 },
+      { process: 1, type: 'ok', f: 'putIfAbsent', key: 'k' },
+    ];
+    expect(parseImdgoHistory(formatImdgoHistory(history)).map((op) => [op.input, op.output])).toEqual([
+      [{ op: 'increment', key: 'k', delta: 2, ttl: true }, { value: 2 }],
+      [
+        { op: 'get', key: 'k' },
+        { value: 2, version: 1 },
+      ],
+      [{ op: 'setIfVersion', key: 'k', version: 1, value: 9 }, { ok: false }],
+      [{ op: 'putIfAbsent', key: 'k', value: 3 }, { ok: true }],
+    ]);
+    expect(bad('{"process":1,"type":"invoke","f":"increment","key":"k","value":"1"}')).toThrow(
+      'line 2: an increment needs a numeric delta',
+    );
+    expect(bad('{"process":1,"type":"invoke","f":"set","key":"k","value":1,"ttl":0}')).toThrow(
+      'line 2: "ttl"',
+    );
   });
 
   it('names the line it cannot read', () => {

@@ -4,9 +4,12 @@ import { pairEvents } from './pair-events.ts';
 import { HistoryParseError } from './parse-error.ts';
 
 /**
- * One line of an imdgo history, Jepsen-like: `set` invocations carry the value, `cas` invocations
- * `[expected, next]`, and an `ok` get carries the value read (null when absent). A `fail` cas did not
- * apply because the value differed; any other `fail` had no effect. `info` means the outcome is unknown.
+ * One line of an imdgo history, Jepsen-like: `set` and `putIfAbsent` invocations carry the value, `cas`
+ * invocations `[expected, next]`, `setIfVersion` invocations `[version, value]`, `increment` invocations
+ * the delta; a write with a time to live carries `ttl` (ms). An `ok` get carries the value read (null when
+ * absent) and may carry the key's `version`; an `ok` increment carries the new value. A `fail` cas,
+ * putIfAbsent or setIfVersion did not apply because its condition did not hold, a `fail` delete found
+ * nothing to delete; any other `fail` had no effect. `info` means the outcome is unknown.
  */
 export type ImdgoHistoryEvent = {
   process: number;
@@ -14,19 +17,42 @@ export type ImdgoHistoryEvent = {
   f: ImdgoFunction;
   key: string;
   value?: unknown;
+  version?: number;
+  ttl?: number;
 };
 
-export type ImdgoFunction = 'get' | 'set' | 'delete' | 'cas';
+export type ImdgoFunction = 'get' | 'set' | 'delete' | 'cas' | 'putIfAbsent' | 'setIfVersion' | 'increment';
 
 const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
-const FUNCTIONS: ReadonlySet<string> = new Set(['get', 'set', 'delete', 'cas']);
+const FUNCTIONS: ReadonlySet<string> = new Set<ImdgoFunction>([
+  'get',
+  'set',
+  'delete',
+  'cas',
+  'putIfAbsent',
+  'setIfVersion',
+  'increment',
+]);
+/** Functions whose `fail` says their condition did not hold (rather than that nothing happened). */
+const REFUSABLE: ReadonlySet<string> = new Set<ImdgoFunction>([
+  'delete',
+  'cas',
+  'putIfAbsent',
+  'setIfVersion',
+]);
 
 /** One event as a JSON line (without the newline), fields in a fixed order. */
 export function formatImdgoEvent(event: ImdgoHistoryEvent): string {
   const { process, type, f, key } = event;
-  return JSON.stringify(
-    'value' in event ? { process, type, f, key, value: event.value } : { process, type, f, key },
-  );
+  return JSON.stringify({
+    process,
+    type,
+    f,
+    key,
+    ...('value' in event && { value: event.value }),
+    ...(event.version !== undefined && { version: event.version }),
+    ...(event.ttl !== undefined && { ttl: event.ttl }),
+  });
 }
 
 /** A whole history in the JSON-lines format, one event a line. */
@@ -64,21 +90,35 @@ function toOperations(
 ): Operation<ImdgoKvInput, ImdgoKvOutput>[] {
   return pairEvents(events, lines, {
     input(invoke, line): ImdgoKvInput {
-      const { f, key } = invoke;
+      const { f, key, value } = invoke;
       if (f === 'get' || f === 'delete') return { op: f, key };
       if (!('value' in invoke)) throw new HistoryParseError(line, `a ${f} invocation needs a value`);
-      if (f === 'set') return { op: 'set', key, value: invoke.value };
-      if (!Array.isArray(invoke.value) || invoke.value.length !== 2) {
-        throw new HistoryParseError(line, 'a cas invocation needs the value [expected, next]');
+      const ttl = invoke.ttl === undefined ? {} : { ttl: true };
+      if (f === 'set' || f === 'putIfAbsent') return { op: f, key, value, ...ttl };
+      if (f === 'increment') {
+        if (typeof value !== 'number')
+          throw new HistoryParseError(line, 'an increment needs a numeric delta');
+        return { op: 'increment', key, delta: value, ...ttl };
       }
-      return { op: 'cas', key, expected: invoke.value[0], next: invoke.value[1] };
+      if (!Array.isArray(value) || value.length !== 2) {
+        const shape = f === 'cas' ? '[expected, next]' : '[version, value]';
+        throw new HistoryParseError(line, `a ${f} invocation needs the value ${shape}`);
+      }
+      if (f === 'cas') return { op: 'cas', key, expected: value[0], next: value[1], ...ttl };
+      if (!Number.isSafeInteger(value[0])) throw new HistoryParseError(line, 'a version must be an integer');
+      return { op: 'setIfVersion', key, version: value[0] as number, value: value[1], ...ttl };
     },
     output(invoke, completion, line): ImdgoKvOutput {
-      if (invoke.f !== 'get') return { ok: true };
-      if (!('value' in completion)) throw new HistoryParseError(line, 'an ok get needs the value read');
-      return { value: completion.value };
+      if (invoke.f !== 'get' && invoke.f !== 'increment') return { ok: true };
+      if (!('value' in completion)) {
+        const what = invoke.f === 'get' ? 'the value read' : 'the new value';
+        throw new HistoryParseError(line, `an ok ${invoke.f} needs ${what}`);
+      }
+      return completion.version === undefined
+        ? { value: completion.value }
+        : { value: completion.value, version: completion.version };
     },
-    failed: (invoke) => (invoke.f === 'cas' ? { ok: false } : null),
+    failed: (invoke) => (REFUSABLE.has(invoke.f) ? { ok: false } : null),
   });
 }
 
@@ -100,7 +140,7 @@ function readEvent(raw: string, line: number): ImdgoHistoryEvent {
     throw new HistoryParseError(line, '"type" must be invoke, ok, fail or info');
   }
   if (typeof f !== 'string' || !FUNCTIONS.has(f)) {
-    throw new HistoryParseError(line, '"f" must be get, set, delete or cas');
+    throw new HistoryParseError(line, `"f" must be one of ${[...FUNCTIONS].join(', ')}`);
   }
   if (typeof key !== 'string') throw new HistoryParseError(line, '"key" must be a string');
   const event: ImdgoHistoryEvent = {
@@ -110,5 +150,18 @@ function readEvent(raw: string, line: number): ImdgoHistoryEvent {
     key,
   };
   if ('value' in parsed) event.value = parsed.value;
+  const { version, ttl } = parsed as Record<string, unknown>;
+  if (version !== undefined) {
+    if (!Number.isSafeInteger(version) || (version as number) < 0) {
+      throw new HistoryParseError(line, '"version" must be a non-negative integer');
+    }
+    event.version = version as number;
+  }
+  if (ttl !== undefined) {
+    if (!Number.isSafeInteger(ttl) || (ttl as number) < 1) {
+      throw new HistoryParseError(line, '"ttl" must be a positive integer (ms)');
+    }
+    event.ttl = ttl as number;
+  }
   return event;
 }
