@@ -1,8 +1,9 @@
 import { CacheInterceptor, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { Controller, Get, Param, UseInterceptors } from '@nestjs/common';
-import { ImdgoRuntime, ImdgoStore, imdgoKeyvStore } from 'imdgo';
+import { ImdgoStore, imdgoKeyvStore } from 'imdgo';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
 import { waitFor } from './support/cluster.ts';
 import { closeHttpCluster, startHttpCluster, type HttpNode } from './support/http-cluster.ts';
 

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ImdgoModule, ImdgoRuntime, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoModule, ImdgoStore, type ImdgoModuleOptions } from 'imdgo';
+import { ImdgoRuntime } from '../../libs/imdgo/src/nest/imdgo-runtime.ts';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { TEST_TIMING, waitFor } from './cluster.ts';
 import { testLogger } from './quiet-logs.ts';
