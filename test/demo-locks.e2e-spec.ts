@@ -27,9 +27,10 @@ describe('the demo: its singleton job and the lock holders', () => {
     await Promise.all(apps.map(({ app }) => app.close()));
   });
 
+  const views = async (): Promise<LocksView[]> =>
+    Promise.all(apps.map(async ({ url }) => (await fetch(`${url}/locks`)).json() as Promise<LocksView>));
+
   it('runs demo-report on the node holding its election, and every node shows that holder', async () => {
-    const views = async (): Promise<LocksView[]> =>
-      Promise.all(apps.map(async ({ url }) => (await fetch(`${url}/locks`)).json() as Promise<LocksView>));
     let seen = await views();
     const deadline = Date.now() + 20_000;
     while (!seen.every((view) => (view.lastReport?.runs ?? 0) >= 2)) {

@@ -104,3 +104,13 @@ export class LockSessionEndedError extends ImdgoError {
     super('LOCK_SESSION_ENDED', `the lock session ended while ${what}; everything it held was released`);
   }
 }
+
+/** `update` found the key changed by another writer on every attempt: nothing was written by it. */
+export class UpdateConflictError extends ImdgoError {
+  constructor(key: string, attempts: number) {
+    super(
+      'CONFLICT',
+      `update of key "${key}" gave up after ${attempts} attempts: another writer changed it each time; nothing was written`,
+    );
+  }
+}

@@ -3,6 +3,8 @@ export { ImdgoStore, type HeldLock } from './nest/imdgo-store.ts';
 export { ImdgoMap } from './nest/imdgo-map.ts';
 export { getMapToken, InjectMap } from './nest/inject-map.decorator.ts';
 export type { KeyChangeHandlerDecorator } from './nest/on-key-change.decorator.ts';
+export type { TxnCondition, TxnRequest, TxnResult, TxnWrite } from './nest/map-txn.ts';
+export type { UpdateOptions, UpdateResult } from './nest/update.ts';
 export type {
   ConditionalResult,
   Consistency,
@@ -32,4 +34,11 @@ export {
   type ImdgoModuleOptions,
 } from './nest/imdgo-options.ts';
 export type { ChangeEvent } from './state-machine/change-event.ts';
+export { ImdgoKeyvStore, imdgoKeyvStore, type ImdgoKeyvStoreOptions } from './integrations/keyv-store.ts';
+export {
+  IMDGO_THROTTLER_OPTIONS,
+  ImdgoThrottlerStorage,
+  type ImdgoThrottlerStorageOptions,
+  type ThrottlerRecord,
+} from './integrations/throttler-storage.ts';
 export * from './errors.ts';

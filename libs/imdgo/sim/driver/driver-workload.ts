@@ -1,9 +1,16 @@
 import type { ImdgoHistoryEvent } from '../../src/checker/index.ts';
 import type { RaftNode } from '../../src/driver/raft-node.ts';
-import { BusyError, InvalidArgumentError, StoreFullError, ValueTooLargeError } from '../../src/errors.ts';
+import {
+  BusyError,
+  InvalidArgumentError,
+  StoreFullError,
+  UpdateConflictError,
+  ValueTooLargeError,
+} from '../../src/errors.ts';
+import { updateKey, type VersionedAccess } from '../../src/nest/update.ts';
 import type { SeededRandom } from '../../src/raft/random.ts';
 import type { NodeId } from '../../src/raft/types.ts';
-import { DEFAULT_MAP, type KvCommand } from '../../src/state-machine/commands.ts';
+import { DEFAULT_MAP, type CommandResult, type KvCommand } from '../../src/state-machine/commands.ts';
 
 /** A running node process as the clients see it. */
 export interface ClientTarget {
@@ -39,6 +46,13 @@ const COUNTER_KEYS = ['c0', 'c1'];
 /** TTL'd and version-conditioned keys: checked by replica convergence only. */
 const TTL_KEYS = ['t0', 't1', 't2'];
 const VERSION_KEYS = ['v0'];
+/**
+ * Two keys only transactions write, always together: the checker sees them as one register `pair` whose
+ * value is [a, b] (null while both are absent), so a torn or lost transaction is a linearizability violation.
+ */
+const PAIR = { history: 'pair', keys: ['p:a', 'p:b'], refused: 'p:refused' } as const;
+/** Counters written only by `update` (read, compute, setIfVersion, retry): checked like increments. */
+const UPDATE_KEYS = ['u0'];
 
 /**
  * Closed-loop clients of the production API on random nodes: writes of every kind through
@@ -60,12 +74,15 @@ export class DriverWorkload {
   private readonly random: SeededRandom;
   private readonly host: WorkloadHost;
   private readonly timeoutMs: number;
+  private readonly atomicOps: boolean;
   private running: Promise<void>[] = [];
 
-  constructor(random: SeededRandom, host: WorkloadHost, timeoutMs: number) {
+  /** `atomicOps`: the mix includes transactions and update loops. */
+  constructor(random: SeededRandom, host: WorkloadHost, timeoutMs: number, atomicOps = false) {
     this.random = random;
     this.host = host;
     this.timeoutMs = timeoutMs;
+    this.atomicOps = atomicOps;
   }
 
   start(clients: number): void {
@@ -123,6 +140,11 @@ export class DriverWorkload {
         { f: 'cas', key, value: [null, value] },
         { op: 'set', key, value, ifAbsent: true },
       );
+    }
+    if (this.atomicOps && roll >= 78 && roll < 89) {
+      if (roll < 80) return this.pairRead(process, target);
+      if (roll < 83) return this.pairTxn(process, target);
+      return this.update(target, this.random.pick(UPDATE_KEYS));
     }
     if (roll < 85) return this.increment(target, this.random.pick(COUNTER_KEYS));
     if (roll < 95) {
@@ -255,6 +277,77 @@ export class DriverWorkload {
     return true;
   }
 
+  /** Both pair keys read at one applied index (after a ReadIndex barrier), as the register `pair`. */
+  private async pairRead(process: number, target: ClientTarget): Promise<boolean> {
+    this.record(target, { process, type: 'invoke', f: 'get', key: PAIR.history });
+    const read = async (): Promise<unknown> => {
+      await target.node.linearizableBarrier();
+      const values = PAIR.keys.map((key) => target.node.machine.get(DEFAULT_MAP, key)?.value ?? null);
+      return values.every((value) => value === null) ? null : values;
+    };
+    const outcome = await this.settle(read());
+    if (outcome.kind === 'ok') {
+      this.record(target, { process, type: 'ok', f: 'get', key: PAIR.history, value: outcome.value });
+      this.completed++;
+    } else {
+      this.record(target, { process, type: 'fail', f: 'get', key: PAIR.history });
+    }
+    return true;
+  }
+
+  /**
+   * A transaction: if both pair keys hold the expected values (absent when null), set both to fresh ones,
+   * else write a key outside the pair. A compare-and-set of the register `pair` for the checker.
+   */
+  private async pairTxn(process: number, target: ClientTarget): Promise<boolean> {
+    const options = this.recent.get(PAIR.history) ?? [];
+    const expected = options.length === 0 || this.random.chance(0.2) ? null : this.random.pick(options);
+    const next = [this.nextValue++, this.nextValue++];
+    const recent = [...options, next].slice(-4);
+    this.recent.set(PAIR.history, recent);
+    const command: KvCommand = {
+      op: 'txn',
+      compare: PAIR.keys.map((key, i) =>
+        expected === null ? { key, exists: false } : { key, value: (expected as number[])[i] },
+      ),
+      success: PAIR.keys.map((key, i) => ({ op: 'set', key, value: next[i] })),
+      failure: [{ op: 'set', key: PAIR.refused, value: this.nextValue++ }],
+    };
+    return this.checkedWrite(
+      process,
+      target,
+      { f: 'cas', key: PAIR.history, value: [expected, next] },
+      command,
+    );
+  }
+
+  /**
+   * `update` (the store's read-compute-setIfVersion loop) adding one: like an increment, each acknowledged
+   * update must see a value of its own, and the counter ends within the acknowledged and unknown ones.
+   */
+  private async update(target: ClientTarget, key: string): Promise<boolean> {
+    const counter = this.increments.get(key) ?? { acknowledged: [], unknown: 0 };
+    this.increments.set(key, counter);
+    counter.unknown++;
+    const access: VersionedAccess<number> = {
+      async getEntry(k) {
+        await target.node.linearizableBarrier();
+        const record = target.node.machine.get(DEFAULT_MAP, k);
+        return record && { key: k, ...record, value: record.value as number };
+      },
+      // As the store does: the memory cap's refusal is an error, not a conflict to retry.
+      setIfVersion: (k, version, value) =>
+        refuseWhenFull(target.node.write({ op: 'set', key: k, value, ifVersion: version })),
+      deleteIfVersion: (k, version) => target.node.write({ op: 'delete', key: k, ifVersion: version }),
+    };
+    const call = updateKey(access, key, (n) => (n ?? 0) + 1, { retries: 3 });
+    const outcome = await this.settle(call);
+    if (outcome.kind === 'unknown') return true;
+    counter.unknown--;
+    if (outcome.kind === 'ok') counter.acknowledged.push(outcome.value.value!);
+    return true;
+  }
+
   private async uncheckedWrite(target: ClientTarget, command: KvCommand): Promise<boolean> {
     await this.settle(target.node.write(command));
     return true;
@@ -272,11 +365,19 @@ export class DriverWorkload {
         error instanceof BusyError ||
         error instanceof InvalidArgumentError ||
         error instanceof ValueTooLargeError ||
-        error instanceof StoreFullError
+        error instanceof StoreFullError ||
+        // Every attempt's conditional write was refused: nothing was written.
+        error instanceof UpdateConflictError
       ) {
         return { kind: 'refused' };
       }
       return { kind: 'unknown' };
     }
   }
+}
+
+async function refuseWhenFull(write: Promise<CommandResult>): Promise<CommandResult> {
+  const result = await write;
+  if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
+  return result;
 }

@@ -12,7 +12,7 @@ import { CompactedError, ImdgoError } from '../errors.ts';
 /**
  * The HTTP status of every `ImdgoError` code (the README has the table and the reasons). Conditional
  * writes (`putIfAbsent`, `compareAndSet`, `setIfVersion`) do not throw on a conflict: they answer
- * `applied: false`, so no code of theirs maps to 409 or 412.
+ * `applied: false`; only `update` throws one (CONFLICT, 409) once its retries run out.
  */
 export const IMDGO_HTTP_STATUS: Readonly<Record<string, HttpStatus>> = {
   INVALID_KEY: HttpStatus.BAD_REQUEST,
@@ -25,6 +25,7 @@ export const IMDGO_HTTP_STATUS: Readonly<Record<string, HttpStatus>> = {
   TIMEOUT: HttpStatus.SERVICE_UNAVAILABLE,
   STOPPED: HttpStatus.SERVICE_UNAVAILABLE,
   NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
+  CONFLICT: HttpStatus.CONFLICT,
   // The lock the request relied on was released when this node's lock session expired.
   LOCK_SESSION_ENDED: HttpStatus.CONFLICT,
   // Startup errors: the server is misconfigured, the client did nothing wrong.

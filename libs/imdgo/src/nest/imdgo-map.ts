@@ -1,10 +1,12 @@
 import { defer, filter, map, type Observable } from 'rxjs';
 import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError } from '../errors.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
-import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
+import type { CommandResult, KeyedKvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import { globToRegExp } from './glob.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
+import { commitTxn, type TxnRequest, type TxnResult } from './map-txn.ts';
+import { updateKey, type UpdateOptions, type UpdateResult, type VersionedAccess } from './update.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
 
 /**
@@ -183,6 +185,29 @@ export class ImdgoMap<V = unknown> {
     return { value: result.value as number, revision: result.revision };
   }
 
+  /**
+   * Read, compute, write if unchanged (`setIfVersion`), retrying `fn` on the value another writer left.
+   * `fn` returning undefined deletes the key. Throws UpdateConflictError when the retries run out.
+   */
+  update(
+    key: string,
+    fn: (current: V | undefined) => V | undefined | Promise<V | undefined>,
+    options?: UpdateOptions<V>,
+  ): Promise<UpdateResult<V>> {
+    const access: VersionedAccess<V> = {
+      getEntry: (k, read) => this.getEntry(k, read),
+      setIfVersion: (k, version, value, ttl) =>
+        this.write({ op: 'set', key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
+      deleteIfVersion: (k, version) => this.write({ op: 'delete', key: k, ifVersion: version }),
+    };
+    return updateKey(access, key, fn, options);
+  }
+
+  /** etcd's Txn on keys of this map, applied atomically through one log entry (see TxnRequest). */
+  txn(request: TxnRequest<V>): Promise<TxnResult> {
+    return commitTxn(this.runtime, this.name, request);
+  }
+
   /** Changes to this map, as they are applied on this node, and every `reset`. */
   get changes$(): Observable<ChangeEvent<V>> {
     return this.runtime.changes$.pipe(
@@ -218,7 +243,7 @@ export class ImdgoMap<V = unknown> {
     });
   }
 
-  protected async write(command: KvCommand & { map?: string }): Promise<CommandResult> {
+  protected async write(command: KeyedKvCommand): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
     const result = await this.runtime.node.write(
@@ -243,7 +268,7 @@ export class ImdgoMap<V = unknown> {
   }
 }
 
-function checkKey(key: unknown): asserts key is string {
+export function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new InvalidKeyError(`keys are strings, got ${typeof key}`);
   if (key.length === 0) throw new InvalidKeyError('the key is empty');
   const bytes = Buffer.byteLength(key, 'utf8');
@@ -252,7 +277,7 @@ function checkKey(key: unknown): asserts key is string {
 }
 
 /** What msgpack would silently turn into nothing is refused (nested functions are dropped, as JSON does). */
-function checkValue(value: unknown): void {
+export function checkValue(value: unknown): void {
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
     throw new InvalidArgumentError(
       `a ${value === undefined ? 'undefined' : typeof value} value cannot be stored`,
@@ -260,7 +285,7 @@ function checkValue(value: unknown): void {
   }
 }
 
-function ttlOf(options: WriteOptions | undefined): number | undefined {
+export function ttlOf(options: WriteOptions | undefined): number | undefined {
   const ttl = options?.ttl;
   if (ttl === undefined) return undefined;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) {

@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
+import { txnProblem, type TxnCommand, type TxnOpResult } from './txn.ts';
 
 /**
  * Identifies a client's write so that a retried or re-forwarded one is applied at most once (Raft thesis
@@ -42,7 +43,11 @@ export type KvCommand =
   | (KeyedCommand & { readonly op: 'increment'; readonly delta: number; readonly ttlMs?: number })
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
   | (KeyedCommand & { readonly op: 'expire'; readonly revision: number })
-  | LockCommand;
+  | LockCommand
+  | TxnCommand;
+
+/** A command on one key of a map: every operation but a lock command or a transaction. */
+export type KeyedKvCommand = Exclude<KvCommand, TxnCommand | LockCommand>;
 
 /** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
@@ -81,6 +86,8 @@ export interface CommandResult {
   readonly refusal?: 'no-space';
   /** With a `no-space` refusal: the cap the entry was applied with (the appending leader's). */
   readonly maxStoreBytes?: number;
+  /** For a transaction (`applied`: its compares held): what each write of the branch that ran did. */
+  readonly txn?: readonly TxnOpResult[];
 }
 
 const packr = new Packr(msgpackOptions());
@@ -132,7 +139,7 @@ export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; b
   return { stamp: { time: view.getFloat64(2), storeLimit }, body };
 }
 
-const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire'];
+const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire', 'txn'];
 
 /** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
 export function parseCommand(data: Uint8Array): LoggedCommand | string {
@@ -148,6 +155,7 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
     return lockCommandProblem(command) ?? (decoded as LoggedCommand);
   }
   if (!OPERATIONS.includes(command.op)) return `unknown operation ${String(command.op)}`;
+  if (command.op === 'txn') return txnProblem(command) ?? (decoded as LoggedCommand);
   if (typeof command.key !== 'string') return 'the key is not a string';
   if (command.map !== undefined && typeof command.map !== 'string') return 'the map is not a string';
   if (command.op === 'increment' && typeof command.delta !== 'number') return 'the delta is not a number';

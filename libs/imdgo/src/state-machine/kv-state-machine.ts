@@ -10,6 +10,7 @@ import {
   encodedSize,
   DEFAULT_MAP,
   type CommandResult,
+  type KeyedKvCommand,
   type KvCommand,
   type StoreLimit,
 } from './commands.ts';
@@ -19,6 +20,7 @@ import { isLive, type KvRecord } from './kv-record.ts';
 import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
 import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
+import { compareHolds, type TxnCommand, type TxnOpResult } from './txn.ts';
 
 export interface AppliedCommand {
   readonly index: number;
@@ -216,6 +218,12 @@ export class KvStateMachine {
       storeLimit: stamp?.storeLimit ?? null,
       keepsReplaced: session !== undefined,
     };
+    if (command.op === 'txn') {
+      // A transaction's result keeps no replaced values, so a session retains nothing but the result.
+      const result = this.executeTxn(command, { ...context, keepsReplaced: false });
+      if (session) this.sessions.record(session, result, 0, this.logTime);
+      return { index: entry.index, result, duplicate: false, changes: this.changes };
+    }
     let stored: KvRecord | undefined;
     let result: CommandResult;
     if (isLockCommand(command)) {
@@ -237,8 +245,58 @@ export class KvStateMachine {
     return { index: entry.index, result, duplicate: false, changes: this.changes };
   }
 
+  /**
+   * Evaluates every compare, then applies the chosen branch whole: a branch the memory cap has no room
+   * for is refused whole (a transaction evicts nothing), so no write of it is seen without the others.
+   */
+  private executeTxn(command: TxnCommand, context: ApplyContext): CommandResult {
+    const { revision, time, storeLimit } = context;
+    const lookup = (map: string | undefined, key: string) => this.maps.get(map ?? DEFAULT_MAP)?.get(key);
+    const live = (map: string | undefined, key: string) => {
+      const stored = lookup(map, key);
+      return isLive(stored, time) ? stored : undefined;
+    };
+    const succeeded = command.compare.every((compare) =>
+      compareHolds(compare, live(compare.map, compare.key)),
+    );
+    const branch = succeeded ? command.success : command.failure;
+    if (storeLimit) {
+      // Keys in a branch are distinct (parseCommand), so the growth is the sum of each write's.
+      let growth = 0;
+      for (const op of branch) {
+        const size = op.op === 'set' ? Buffer.byteLength(op.key) + encodedSize(op.value) : 0;
+        growth += size - (lookup(op.map, op.key)?.size ?? 0);
+      }
+      if (growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
+        return {
+          applied: false,
+          revision,
+          previous: undefined,
+          value: undefined,
+          version: 0,
+          refusal: 'no-space',
+          maxStoreBytes: storeLimit.maxBytes,
+        };
+      }
+    }
+    // The cap was checked for the branch as a whole: each write must not check (or evict) again.
+    const writeContext = { ...context, storeLimit: null };
+    const results: TxnOpResult[] = branch.map((op) => {
+      const map = op.map ?? DEFAULT_MAP;
+      const stored = lookup(map, op.key);
+      const current = isLive(stored, time) ? stored : undefined;
+      if (op.op === 'set') {
+        const written = this.write(map, op.key, op.value, op.ttlMs, stored, current, writeContext);
+        return { map, key: op.key, version: written.version };
+      }
+      const removed = this.remove(map, op.key, stored, current, revision, 'delete');
+      return { map, key: op.key, version: 0, deleted: removed.applied };
+    });
+    return { applied: succeeded, revision, previous: undefined, value: undefined, version: 0, txn: results };
+  }
+
   private execute(
-    command: Exclude<KvCommand, LockCommand>,
+    command: KeyedKvCommand,
     map: string,
     stored: KvRecord | undefined,
     context: ApplyContext,
