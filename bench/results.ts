@@ -1,5 +1,6 @@
 import type { LoadSummary } from './load/latency.ts';
 import type { Workload } from './load/kv-client.ts';
+import type { CpuPerOp } from './load/cpu.ts';
 
 export type SystemName = 'imdgo' | 'etcd' | 'etcd-disk' | 'redis';
 
@@ -10,12 +11,23 @@ export interface RunSpec {
   readonly workload: Workload;
   readonly concurrency: number;
   readonly on: Target;
+  /** Open loop at this fixed arrival rate (ops/s); absent: closed loop. */
+  readonly arrivalPerSec?: number;
 }
 
-export interface ResultRow extends RunSpec, LoadSummary {
+/**
+ * `app`: the calls a Nest app makes (imdgo's ImdgoStore in the app process, etcd3 or ioredis from the
+ * orchestrator). `wire`: one external load-generator process over HTTP, so neither side is a function call.
+ */
+export type Mode = 'app' | 'wire';
+
+export interface ResultRow extends RunSpec, LoadSummary, CpuPerOp {
   readonly system: SystemName;
-  /** CPU time of every process serving the run (the client's too) per operation, in µs. */
-  readonly cpuUsPerOp: number | null;
+  readonly mode: Mode;
+  /** Writes reach a file with fsync before they are acknowledged (imdgo with dataDir, etcd). */
+  readonly durable: boolean;
+  /** Which of the interleaved rounds (1-based) this measurement is. */
+  readonly round: number;
 }
 
 export interface FailoverResult {

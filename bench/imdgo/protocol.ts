@@ -10,6 +10,8 @@ export type NodeRequest =
       readonly kind: 'run';
       readonly workload: Workload;
       readonly concurrency: number;
+      /** Open loop at this fixed rate (ops/s); absent: closed loop. */
+      readonly arrivalPerSec?: number;
       readonly warmupMs: number;
       readonly durationMs: number;
     }
@@ -53,4 +55,6 @@ export interface NodeArgs {
   readonly members: readonly string[];
   readonly keys: number;
   readonly valueBytes: number;
+  /** ImdgoModule's dataDir (the log and snapshots on disk), or null: memory mode. */
+  readonly dataDir: string | null;
 }
