@@ -83,11 +83,15 @@ describe('--json rows', () => {
   it('tags failover and memory lines with their kind, after the load rows', () => {
     const failover = {
       system: 'etcd' as const,
+      fault: 'stop' as const,
       concurrency: 8,
       samplesMs: [900],
+      allWritersMs: [950],
       rejoinMs: [100],
       medianMs: 900,
       maxMs: 900,
+      allWritersMedianMs: 950,
+      allWritersMaxMs: 950,
     };
     const lines = jsonLines([row({})], [failover], null).map((line) => JSON.parse(line) as { kind: string });
     expect(lines.map((line) => line.kind)).toEqual(['load', 'failover']);

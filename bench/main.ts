@@ -52,6 +52,7 @@ const load = {
   valueBytes: options.valueBytes,
   failoverRounds,
   failoverConcurrency: options.failoverConcurrency,
+  failoverFaults: options.failoverFaults,
   verbose: options.verbose,
 };
 const systems: BenchSystem[] = [];
@@ -127,8 +128,7 @@ try {
     }
   }
   for (const system of systems) {
-    const failover = await system.failover();
-    if (failover) failovers.push(failover);
+    failovers.push(...(await system.failover()));
   }
   for (const system of systems.splice(0)) await system.close();
   await generator?.stop();

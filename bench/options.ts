@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
-import type { Mode } from './results.ts';
+import type { FaultKind, Mode } from './results.ts';
 
 export interface BenchOptions {
   readonly durationMs: number;
@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly smoke: boolean;
   readonly failoverRounds: number;
   readonly failoverConcurrency: number;
+  /** How the leader fails in the failover test: kill -9, SIGSTOP, or each in turn. */
+  readonly failoverFaults: readonly FaultKind[];
   readonly memoryKeys: number;
   /** Where imdgo node processes write V8 CPU profiles (--cpu-prof), or null. */
   readonly cpuProfDir: string | null;
@@ -49,7 +51,8 @@ export const USAGE = `npm run bench -- [options]
   --etcd-disk            with --compare: also etcd with its data on disk
   --json FILE            write every result as one JSON object per line
   --smoke                5 s: imdgo writes and reads only, exits 1 if they fail
-  --failover-rounds N    kill -9 the leader N times (default 5)
+  --failover-rounds N    fail the leader N times per fault (default 5)
+  --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
@@ -72,6 +75,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       smoke: { type: 'boolean', default: false },
       'failover-rounds': { type: 'string', default: '5' },
       'failover-concurrency': { type: 'string', default: '8' },
+      'failover-faults': { type: 'string', default: 'kill,stop' },
       'memory-keys': { type: 'string', default: '1000000' },
       'cpu-prof': { type: 'string' },
       verbose: { type: 'boolean', default: false },
@@ -113,6 +117,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     smoke,
     failoverRounds: positive('failover-rounds', values['failover-rounds']),
     failoverConcurrency: positive('failover-concurrency', values['failover-concurrency']),
+    failoverFaults: values['failover-faults'].split(',').map((fault) => {
+      if (fault !== 'kill' && fault !== 'stop') {
+        throw new Error(`--failover-faults takes kill and stop, got "${fault}"`);
+      }
+      return fault;
+    }),
     memoryKeys: positive('memory-keys', values['memory-keys']),
     cpuProfDir: values['cpu-prof'] ?? null,
     verbose: values.verbose,

@@ -152,10 +152,12 @@ export function printSummary(
     );
   }
   for (const f of failovers) {
-    const samples = f.samplesMs.map((s) => (s === null ? 'none' : s.toFixed(0))).join(', ');
+    const fault = f.fault === 'kill' ? 'kill -9' : 'SIGSTOP';
     console.log(
-      `\nfailover ${f.system} (kill -9 the leader, ${f.concurrency} writers): median ${msOrNone(f.medianMs)}, ` +
-        `max ${msOrNone(f.maxMs)}  [${samples} ms]; killed member healthy again after [${f.rejoinMs.join(', ')}] ms`,
+      `\nfailover ${f.system} (${fault} the leader, ${f.concurrency} writers on a follower): first write after ` +
+        `the fault median ${msOrNone(f.medianMs)}, max ${msOrNone(f.maxMs)} [${list(f.samplesMs)} ms]; every ` +
+        `writer median ${msOrNone(f.allWritersMedianMs)}, max ${msOrNone(f.allWritersMaxMs)} ` +
+        `[${list(f.allWritersMs)} ms]; member healthy again after [${f.rejoinMs.join(', ')}] ms`,
     );
   }
   if (memory) {
@@ -198,6 +200,10 @@ function formatCpu(value: number | null): string {
 
 function formatMs(value: number | null): string {
   return value === null ? '-' : value < 1 ? value.toPrecision(3) : value.toFixed(2);
+}
+
+function list(samples: readonly (number | null)[]): string {
+  return samples.map((s) => (s === null ? 'none' : s.toFixed(0))).join(', ');
 }
 
 function msOrNone(ms: number | null): string {

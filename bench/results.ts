@@ -30,15 +30,23 @@ export interface ResultRow extends RunSpec, LoadSummary, CpuPerOp {
   readonly round: number;
 }
 
+/** How the leader fails: kill -9 (its connections close at once) or SIGSTOP (silent, nothing closes). */
+export type FaultKind = 'kill' | 'stop';
+
 export interface FailoverResult {
   readonly system: SystemName;
+  readonly fault: FaultKind;
   readonly concurrency: number;
-  /** From the kill -9 to the first successful write issued after it, per round; null: none in time. */
+  /** From the fault to the first successful write (any writer) issued after it, per round; null: none. */
   readonly samplesMs: readonly (number | null)[];
-  /** From restarting the killed member to the cluster being healthy again, per round. */
+  /** From the fault until every writer has had a successful write issued after it, per round. */
+  readonly allWritersMs: readonly (number | null)[];
+  /** From restarting (kill) or resuming (stop) the member to the cluster being healthy again, per round. */
   readonly rejoinMs: readonly number[];
   readonly medianMs: number | null;
   readonly maxMs: number | null;
+  readonly allWritersMedianMs: number | null;
+  readonly allWritersMaxMs: number | null;
 }
 
 export interface MemoryResult {

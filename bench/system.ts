@@ -11,7 +11,7 @@ export interface BenchSystem {
   /** The rows this system runs, in each round. */
   readonly runs: readonly RunSpec[];
   run(spec: RunSpec, round: number): Promise<ResultRow>;
-  /** The failover test after the rounds, when this system has one and it was asked for. */
-  failover(): Promise<FailoverResult | null>;
+  /** The failover tests after the rounds (one per fault asked for), when this system has them. */
+  failover(): Promise<FailoverResult[]>;
   close(): Promise<void>;
 }

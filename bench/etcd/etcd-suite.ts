@@ -1,11 +1,11 @@
 import { ensureInstalled } from '../apt.ts';
-import { measureFailover, type FailoverRound, type FailoverTarget } from '../failover.ts';
+import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
 import { BackgroundLoad } from '../load/background-load.ts';
 import { runLoad } from '../load/run-load.ts';
 import { ownCpuUs, withCpuPerOp } from '../load/cpu.ts';
 import { makeDataset, type Dataset } from '../load/dataset.ts';
 import { operation, preload } from '../load/kv-client.ts';
-import type { RunSpec } from '../results.ts';
+import type { FaultKind, RunSpec } from '../results.ts';
 import type { BenchSystem } from '../system.ts';
 import type { GeneratorProcess } from '../wire/generator-process.ts';
 import { wireSystem } from '../wire/wire-system.ts';
@@ -24,6 +24,7 @@ export interface EtcdSuiteOptions {
   readonly valueBytes: number;
   readonly failoverRounds: number;
   readonly failoverConcurrency: number;
+  readonly failoverFaults: readonly FaultKind[];
   readonly verbose: boolean;
   /** Also the wire system: these runs through the JSON gateway, by this load generator. */
   readonly wire: { readonly runs: readonly RunSpec[]; readonly generator: GeneratorProcess } | null;
@@ -99,14 +100,13 @@ export async function openEtcd(options: EtcdSuiteOptions): Promise<BenchSystem[]
         client.close();
       }
     },
-    failover: async () =>
-      options.failoverRounds > 0
-        ? measureFailover(
-            failoverTarget(cluster, options.system, data),
-            options.failoverRounds,
-            options.failoverConcurrency,
-          )
-        : null,
+    failover: () =>
+      measureFailovers(
+        failoverTarget(cluster, options.system, data),
+        options.failoverRounds,
+        options.failoverConcurrency,
+        options.failoverFaults,
+      ),
     close: () => cluster.stop(),
   });
   return systems;
@@ -118,17 +118,29 @@ function failoverTarget(cluster: EtcdCluster, system: 'etcd' | 'etcd-disk', data
     waitHealthy: () => cluster.waitHealthy(HEALTHY_TIMEOUT_MS),
     async startRound(concurrency): Promise<FailoverRound> {
       const leader = await cluster.leader();
-      const client = etcdClient((await cluster.follower()).clientUrl);
-      const kv = etcdKv(client, false, FAILOVER_CALL_TIMEOUT_MS);
-      const load = new BackgroundLoad(operation('write', kv, data), concurrency);
+      const follower = await cluster.follower();
+      // Each writer its own client: one call's deadline resets its client's channel, which must not stall
+      // the other writers.
+      const clients = Array.from({ length: concurrency }, () => etcdClient(follower.clientUrl));
+      const load = new BackgroundLoad(
+        (writer) => operation('write', etcdKv(clients[writer]!, false, FAILOVER_CALL_TIMEOUT_MS), data),
+        concurrency,
+      );
+      let stopped = false;
       return {
-        killLeader: () => cluster.kill(leader),
-        firstSuccessAfter: (after, timeoutMs) => load.firstSuccessAfter(after, timeoutMs),
+        fault(kind) {
+          stopped = kind === 'stop';
+          return stopped ? cluster.signal(leader, 'SIGSTOP') : cluster.kill(leader);
+        },
+        firstSuccessesAfter: (after, timeoutMs) => load.firstSuccessesAfter(after, timeoutMs),
         stopLoad: async () => {
           await load.stop();
-          client.close();
+          for (const client of clients) client.close();
         },
-        restartKilled: () => cluster.restart(leader),
+        recover: async () => {
+          if (stopped) cluster.signal(leader, 'SIGCONT');
+          else await cluster.restart(leader);
+        },
       };
     },
   };

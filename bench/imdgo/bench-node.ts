@@ -67,11 +67,11 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return runLoad(operation(request.workload, client, data), request, window);
     }
     case 'background-start':
-      background = new BackgroundLoad(operation('write', linearizable, data), request.concurrency);
+      background = new BackgroundLoad(() => operation('write', linearizable, data), request.concurrency);
       return null;
     case 'background-first-success':
       if (!background) throw new Error('no background load is running');
-      return background.firstSuccessAfter(request.after, request.timeoutMs);
+      return background.firstSuccessesAfter(request.after, request.timeoutMs);
     case 'background-stop': {
       if (!background) throw new Error('no background load is running');
       const stopped = await background.stop();

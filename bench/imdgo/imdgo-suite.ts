@@ -1,6 +1,6 @@
 import { withCpuPerOp } from '../load/cpu.ts';
-import { measureFailover, type FailoverRound, type FailoverTarget } from '../failover.ts';
-import type { RunSpec } from '../results.ts';
+import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
+import type { FaultKind, RunSpec } from '../results.ts';
 import type { BenchSystem } from '../system.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
 
@@ -13,6 +13,7 @@ export interface ImdgoSuiteOptions {
   /** 0: no failover test. */
   readonly failoverRounds: number;
   readonly failoverConcurrency: number;
+  readonly failoverFaults: readonly FaultKind[];
   readonly execArgv: readonly string[];
   /** Each node keeps its log under this directory (its own subdirectory); null: memory mode. */
   readonly dataDir: string | null;
@@ -68,9 +69,12 @@ export async function openImdgo(options: ImdgoSuiteOptions): Promise<BenchSystem
     async failover() {
       const memory = (await cluster.statuses()).map((s) => `${(s.rssBytes / 2 ** 20).toFixed(0)} MiB`);
       console.log(`  imdgo nodes' resident memory after the runs: ${memory.join(', ')}`);
-      return options.failoverRounds > 0
-        ? measureFailover(failoverTarget(cluster), options.failoverRounds, options.failoverConcurrency)
-        : null;
+      return measureFailovers(
+        failoverTarget(cluster),
+        options.failoverRounds,
+        options.failoverConcurrency,
+        options.failoverFaults,
+      );
     },
     close: () => cluster.stop(),
   };
@@ -84,15 +88,20 @@ function failoverTarget(cluster: ImdgoCluster): FailoverTarget {
       const leader = await cluster.leader();
       const writer = await cluster.follower();
       await writer.request({ kind: 'background-start', concurrency }, RUN_SLACK_MS);
+      let stopped = false;
       return {
-        killLeader: () => leader.kill(),
-        firstSuccessAfter: (after, timeoutMs) =>
+        fault(kind) {
+          stopped = kind === 'stop';
+          return stopped ? leader.signal('SIGSTOP') : leader.kill();
+        },
+        firstSuccessesAfter: (after, timeoutMs) =>
           writer.request({ kind: 'background-first-success', after, timeoutMs }, timeoutMs + RUN_SLACK_MS),
         stopLoad: async () => {
           await writer.request({ kind: 'background-stop' }, RUN_SLACK_MS);
         },
-        restartKilled: async () => {
-          await cluster.restart(leader);
+        recover: async () => {
+          if (stopped) leader.signal('SIGCONT');
+          else await cluster.restart(leader);
         },
       };
     },

@@ -28,7 +28,8 @@ export interface NodeReplies {
   preload: null;
   run: LoadSummary;
   'background-start': null;
-  'background-first-success': number | null;
+  /** Per writer: when its first write issued after `after` succeeded, or null. */
+  'background-first-success': (number | null)[];
   'background-stop': { errors: number };
   stop: null;
 }

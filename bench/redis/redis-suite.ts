@@ -49,7 +49,7 @@ export async function openRedis(options: RedisSuiteOptions): Promise<BenchSystem
       );
       return { system: 'redis', mode: 'app', durable: false, round, ...spec, ...summary };
     },
-    failover: async () => null,
+    failover: async () => [],
     close,
   };
 }

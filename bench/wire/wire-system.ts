@@ -39,7 +39,7 @@ export function wireSystem(options: WireSystemOptions): BenchSystem {
       );
       return { system: options.system, mode: 'wire', durable: options.durable, round, ...spec, ...summary };
     },
-    failover: async () => null,
+    failover: async () => [],
     close: () => options.close(),
   };
 }
