@@ -116,12 +116,12 @@ try {
   // App rows first, then wire rows, each interleaved across systems and rounds.
   for (const mode of ['app', 'wire'] as const) {
     const ofMode = systems.filter((system) => system.mode === mode);
-    if (ofMode.length === 0) continue;
-    console.log(`\n${TABLE_HEADER}`);
-    for (const slot of interleave(
+    const slots = interleave(
       ofMode.map((system) => system.runs),
       options.rounds,
-    )) {
+    );
+    if (slots.length > 0) console.log(`\n${TABLE_HEADER}`);
+    for (const slot of slots) {
       const row = await ofMode[slot.system]!.run(slot.spec, slot.round);
       rows.push(row);
       console.log(formatRound(row));
