@@ -1,14 +1,17 @@
-import type { FailoverResult, SystemName } from './results.ts';
+import type { FailoverResult, FaultKind, SystemName } from './results.ts';
 
 /** One round of a failover test, as each system implements it. */
 export interface FailoverRound {
-  /** kill -9 of the leader; returns the monotonic time right after it. */
-  killLeader(): number;
-  /** When the first write issued at or after `after` succeeded; null if none did within `timeoutMs`. */
-  firstSuccessAfter(after: number, timeoutMs: number): Promise<number | null>;
+  /**
+   * `kill`: kill -9 of the leader (its connections close at once); `stop`: SIGSTOP (it stays silent and no
+   * connection closes). Returns the monotonic time right after the signal.
+   */
+  fault(kind: FaultKind): number;
+  /** Per writer, when its first write issued at or after `after` succeeded; null: none within `timeoutMs`. */
+  firstSuccessesAfter(after: number, timeoutMs: number): Promise<(number | null)[]>;
   stopLoad(): Promise<void>;
-  /** Starts the killed member again, on its old address. */
-  restartKilled(): Promise<void>;
+  /** Brings the faulted member back: restarts a killed one on its old address, SIGCONT to a stopped one. */
+  recover(): Promise<void>;
 }
 
 export interface FailoverTarget {
@@ -28,41 +31,70 @@ const GIVE_UP_MS = 20_000;
  * successful write issued after it (a write issued before could have been committed by the dead leader),
  * then restarts the killed member and waits until the cluster is healthy again.
  */
+/** Every fault asked for, one after the other, `rounds` times each. */
+export async function measureFailovers(
+  target: FailoverTarget,
+  rounds: number,
+  concurrency: number,
+  faults: readonly FaultKind[],
+): Promise<FailoverResult[]> {
+  const results: FailoverResult[] = [];
+  if (rounds === 0) return results;
+  for (const fault of faults) results.push(await measureFailover(target, rounds, concurrency, fault));
+  return results;
+}
+
 export async function measureFailover(
   target: FailoverTarget,
   rounds: number,
   concurrency: number,
+  fault: FaultKind,
 ): Promise<FailoverResult> {
   const samplesMs: (number | null)[] = [];
+  const allWritersMs: (number | null)[] = [];
   const rejoinMs: number[] = [];
   for (let i = 0; i < rounds; i++) {
     await target.waitHealthy();
     const round = await target.startRound(concurrency);
     await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
-    const killedAt = round.killLeader();
-    const recoveredAt = await round.firstSuccessAfter(killedAt, GIVE_UP_MS);
+    const faultAt = round.fault(fault);
+    const perWriter = (await round.firstSuccessesAfter(faultAt, GIVE_UP_MS)).map((t) =>
+      t === null ? Number.POSITIVE_INFINITY : t - faultAt,
+    );
     await round.stopLoad();
-    const sample = recoveredAt === null ? null : recoveredAt - killedAt;
-    samplesMs.push(sample);
-    const restarting = Date.now();
-    await round.restartKilled();
+    // Overall: the first writer to succeed; every writer: the last one to.
+    samplesMs.push(finite(Math.min(...perWriter)));
+    allWritersMs.push(finite(Math.max(...perWriter)));
+    const recovering = Date.now();
+    await round.recover();
     await target.waitHealthy();
-    rejoinMs.push(Date.now() - restarting);
+    rejoinMs.push(Date.now() - recovering);
     console.log(
-      `  ${target.system} failover ${i + 1}/${rounds}: ${sample === null ? `no write within ${GIVE_UP_MS} ms` : `${sample.toFixed(0)} ms`}` +
-        `, killed member healthy again after ${rejoinMs.at(-1)} ms`,
+      `  ${target.system} failover (${fault}) ${i + 1}/${rounds}: first write ${msOrNone(samplesMs.at(-1)!)}, ` +
+        `every writer ${msOrNone(allWritersMs.at(-1)!)}, member healthy again after ${rejoinMs.at(-1)} ms`,
     );
   }
-  // A round without recovery counts as infinitely long: it can still leave the median defined.
-  const sorted = samplesMs.map((s) => s ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
   return {
     system: target.system,
+    fault,
     concurrency,
     samplesMs,
+    allWritersMs,
     rejoinMs,
-    medianMs: finite(median(sorted)),
-    maxMs: finite(sorted.at(-1)!),
+    medianMs: finite(median(sortedWithMissing(samplesMs))),
+    maxMs: finite(sortedWithMissing(samplesMs).at(-1)!),
+    allWritersMedianMs: finite(median(sortedWithMissing(allWritersMs))),
+    allWritersMaxMs: finite(sortedWithMissing(allWritersMs).at(-1)!),
   };
+}
+
+/** A round without recovery counts as infinitely long: it can still leave the median defined. */
+function sortedWithMissing(samples: readonly (number | null)[]): number[] {
+  return samples.map((s) => s ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
+}
+
+function msOrNone(ms: number | null): string {
+  return ms === null ? `none within ${GIVE_UP_MS} ms` : `${ms.toFixed(0)} ms`;
 }
 
 function finite(ms: number): number | null {

@@ -1,19 +1,25 @@
 /**
- * `npm run bench`: imdgo's 3-node cluster (three processes on loopback, loaded from inside the nodes),
- * and with --compare etcd (3 members) and Redis under the same workloads. See options.ts for the flags.
+ * `npm run bench`: imdgo's 3-node cluster (three processes on loopback, loaded from inside the nodes: what a
+ * Nest app gets) and its demo REST API driven by a load-generator process (the service over the wire), and
+ * with --compare etcd (3 members, etcd3 client and JSON gateway) and Redis under the same workloads, in
+ * interleaved rounds. See options.ts for the flags.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runEtcdSuite } from './etcd/etcd-suite.ts';
-import { runImdgoSuite } from './imdgo/imdgo-suite.ts';
+import { openEtcd } from './etcd/etcd-suite.ts';
+import { openImdgo } from './imdgo/imdgo-suite.ts';
 import { measureMemory } from './imdgo/memory.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
-import { planRuns, SMOKE_RUNS } from './plan.ts';
+import { interleave, planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
 import { installCleanup } from '../scripts/child-processes.ts';
-import { runRedisSuite } from './redis/redis-suite.ts';
-import { formatRow, printSummary, TABLE_HEADER, writeJsonLines } from './report.ts';
-import type { FailoverResult, MemoryResult, ResultRow } from './results.ts';
+import { openRedis } from './redis/redis-suite.ts';
+import { writeJsonLines } from './json-rows.ts';
+import { formatRound, printSummary, TABLE_HEADER } from './report.ts';
+import type { FailoverResult, MemoryResult, ResultRow, SystemName } from './results.ts';
+import type { BenchSystem } from './system.ts';
+import { GeneratorProcess } from './wire/generator-process.ts';
+import { openImdgoWire } from './wire/imdgo-wire.ts';
 
 /** Nothing the benchmark does may take longer than this, whatever hangs. */
 const HARD_LIMIT_MS = 60 * 60_000;
@@ -38,7 +44,6 @@ setTimeout(
 const rows: ResultRow[] = [];
 const failovers: FailoverResult[] = [];
 let memory: MemoryResult | null = null;
-const onRow = (row: ResultRow) => console.log(formatRow(row));
 const failoverRounds = options.workloads.includes('failover') ? options.failoverRounds : 0;
 const load = {
   warmupMs: options.warmupMs,
@@ -47,39 +52,86 @@ const load = {
   valueBytes: options.valueBytes,
   failoverRounds,
   failoverConcurrency: options.failoverConcurrency,
+  failoverFaults: options.failoverFaults,
   verbose: options.verbose,
 };
+const systems: BenchSystem[] = [];
 
 try {
   console.log(
     `imdgo benchmark: ${options.keys} keys, ${options.valueBytes}-byte values, ` +
-      `${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per run, closed loop`,
+      `${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per run, ` +
+      `${options.rounds} interleaved round(s), ` +
+      (options.dataDir === null
+        ? 'imdgo in memory, etcd on tmpfs'
+        : `imdgo and etcd data under ${options.dataDir}`),
   );
   console.log(`machine: ${describeMachine(options.smoke ? null : await machineBusyShare())}\n`);
-  const imdgoRuns = options.smoke
-    ? SMOKE_RUNS
-    : planRuns('imdgo', options.workloads, options.concurrency, options.targets);
-  if (imdgoRuns.length > 0 || failoverRounds > 0) {
-    console.log(TABLE_HEADER);
-    const imdgo = await runImdgoSuite(
-      { ...load, runs: imdgoRuns, execArgv: nodeFlags(options.cpuProfDir) },
-      onRow,
+  const app = options.modes.includes('app');
+  const plan = (system: SystemName, mode: 'app' | 'wire') =>
+    (mode === 'app' && !app) || !options.modes.includes(mode)
+      ? []
+      : planRuns(system, options.workloads, options.concurrency, options.targets, options.openRate, mode);
+  const generator = options.modes.includes('wire')
+    ? await GeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes })
+    : null;
+  const imdgoRuns = options.smoke ? SMOKE_RUNS : plan('imdgo', 'app');
+  if (imdgoRuns.length > 0 || (app && failoverRounds > 0)) {
+    systems.push(
+      await openImdgo({
+        ...load,
+        failoverRounds: app ? failoverRounds : 0,
+        runs: imdgoRuns,
+        execArgv: nodeFlags(options.cpuProfDir),
+        dataDir: options.dataDir,
+      }),
     );
-    rows.push(...imdgo.rows);
-    if (imdgo.failover) failovers.push(imdgo.failover);
+  }
+  if (generator) {
+    systems.push(
+      await openImdgoWire({
+        ...load,
+        runs: plan('imdgo', 'wire'),
+        dataDir: options.dataDir,
+        generator,
+        preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
+      }),
+    );
   }
   if (options.compare) {
     const etcdSystems = options.etcdDisk ? (['etcd', 'etcd-disk'] as const) : (['etcd'] as const);
     for (const system of etcdSystems) {
-      const runs = planRuns(system, options.workloads, options.concurrency, options.targets);
-      if (runs.length === 0 && failoverRounds === 0) continue;
-      const etcd = await runEtcdSuite({ ...load, system, runs }, onRow);
-      rows.push(...etcd.rows);
-      if (etcd.failover) failovers.push(etcd.failover);
+      systems.push(
+        ...(await openEtcd({
+          ...load,
+          system,
+          dataParent: system === 'etcd-disk' ? '/var/tmp' : (options.dataDir ?? '/dev/shm'),
+          runs: plan(system, 'app'),
+          wire: generator && { runs: plan(system, 'wire'), generator },
+        })),
+      );
     }
-    const redisRuns = planRuns('redis', options.workloads, options.concurrency);
-    if (redisRuns.length > 0) rows.push(...(await runRedisSuite({ ...load, runs: redisRuns }, onRow)));
+    if (app) systems.push(await openRedis({ ...load, runs: plan('redis', 'app') }));
   }
+  // App rows first, then wire rows, each interleaved across systems and rounds.
+  for (const mode of ['app', 'wire'] as const) {
+    const ofMode = systems.filter((system) => system.mode === mode);
+    const slots = interleave(
+      ofMode.map((system) => system.runs),
+      options.rounds,
+    );
+    if (slots.length > 0) console.log(`\n${TABLE_HEADER}`);
+    for (const slot of slots) {
+      const row = await ofMode[slot.system]!.run(slot.spec, slot.round);
+      rows.push(row);
+      console.log(formatRound(row));
+    }
+  }
+  for (const system of systems) {
+    failovers.push(...(await system.failover()));
+  }
+  for (const system of systems.splice(0)) await system.close();
+  await generator?.stop();
   if (options.workloads.includes('memory') && !options.smoke) {
     memory = await measureMemory(options.memoryKeys, options.valueBytes);
   }
@@ -95,6 +147,7 @@ try {
 } catch (error) {
   console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
   process.exitCode = 1;
+  for (const system of systems) await system.close().catch(() => {});
 }
 // The 'exit' handler stops anything still running and deletes temporary directories.
 process.exit();

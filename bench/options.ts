@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
+import type { FaultKind, Mode } from './results.ts';
 
 export interface BenchOptions {
   readonly durationMs: number;
@@ -17,10 +19,20 @@ export interface BenchOptions {
   readonly smoke: boolean;
   readonly failoverRounds: number;
   readonly failoverConcurrency: number;
+  /** How the leader fails in the failover test: kill -9, SIGSTOP, or each in turn. */
+  readonly failoverFaults: readonly FaultKind[];
   readonly memoryKeys: number;
   /** Where imdgo node processes write V8 CPU profiles (--cpu-prof), or null. */
   readonly cpuProfDir: string | null;
   readonly verbose: boolean;
+  /** Interleaved rounds of every row. */
+  readonly rounds: number;
+  /** imdgo's dataDir and etcd's data under this directory (one filesystem), or null: memory and tmpfs. */
+  readonly dataDir: string | null;
+  /** The arrival rate of the open-loop write row at the highest concurrency, ops/s; null: no such row. */
+  readonly openRate: number | null;
+  /** Which tables: the calls of a Nest app (`app`) and the service over HTTP (`wire`). */
+  readonly modes: readonly Mode[];
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -32,10 +44,15 @@ export const USAGE = `npm run bench -- [options]
   --concurrency LIST     closed-loop concurrencies (default 1,64)
   --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
   --compare              also run etcd (3 members, data on tmpfs) and Redis
+  --modes LIST           app (calls from a Nest app), wire (HTTP from a load-generator process) (default both)
+  --rounds N             interleaved rounds of every row, spread printed (default 3)
+  --data-dir DIR         imdgo with dataDir, and etcd's data, under DIR (same filesystem); default: memory
+  --open-rate N          open-loop write row at the highest concurrency, N ops/s (default 2000; 0: none)
   --etcd-disk            with --compare: also etcd with its data on disk
   --json FILE            write every result as one JSON object per line
   --smoke                5 s: imdgo writes and reads only, exits 1 if they fail
-  --failover-rounds N    kill -9 the leader N times (default 5)
+  --failover-rounds N    fail the leader N times per fault (default 5)
+  --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
@@ -58,9 +75,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       smoke: { type: 'boolean', default: false },
       'failover-rounds': { type: 'string', default: '5' },
       'failover-concurrency': { type: 'string', default: '8' },
+      'failover-faults': { type: 'string', default: 'kill,stop' },
       'memory-keys': { type: 'string', default: '1000000' },
       'cpu-prof': { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '3' },
+      'data-dir': { type: 'string' },
+      'open-rate': { type: 'string', default: '2000' },
+      modes: { type: 'string', default: 'app,wire' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -95,9 +117,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     smoke,
     failoverRounds: positive('failover-rounds', values['failover-rounds']),
     failoverConcurrency: positive('failover-concurrency', values['failover-concurrency']),
+    failoverFaults: values['failover-faults'].split(',').map((fault) => {
+      if (fault !== 'kill' && fault !== 'stop') {
+        throw new Error(`--failover-faults takes kill and stop, got "${fault}"`);
+      }
+      return fault;
+    }),
     memoryKeys: positive('memory-keys', values['memory-keys']),
     cpuProfDir: values['cpu-prof'] ?? null,
     verbose: values.verbose,
+    rounds: smoke ? 1 : positive('rounds', values.rounds),
+    dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
+    openRate: smoke || values['open-rate'] === '0' ? null : positive('open-rate', values['open-rate']),
+    modes: smoke
+      ? ['app']
+      : values.modes.split(',').map((mode) => {
+          if (mode !== 'app' && mode !== 'wire') throw new Error(`--modes takes app and wire, got "${mode}"`);
+          return mode;
+        }),
   };
 }
 

@@ -1,8 +1,16 @@
-import { writeFileSync } from 'node:fs';
-import type { FailoverResult, MemoryResult, ResultRow, SystemName } from './results.ts';
+import type { FailoverResult, MemoryResult, Mode, ResultRow, SystemName } from './results.ts';
+import type { Workload } from './load/kv-client.ts';
 
 const SYSTEM_ORDER: readonly SystemName[] = ['imdgo', 'etcd', 'etcd-disk', 'redis'];
-const WORKLOAD_ORDER = ['write', 'read', 'mix', 'local-peek', 'local-get'];
+const WORKLOAD_ORDER: readonly Workload[] = ['write', 'read', 'mix', 'local-peek', 'local-get'];
+
+/** The rounds of one row (same system, mode, workload, concurrency, target, loop) taken together. */
+export interface RoundsRow extends Omit<ResultRow, 'round'> {
+  readonly rounds: number;
+  /** The lowest and highest throughput of the rounds; opsPerSec is their median. */
+  readonly opsMin: number;
+  readonly opsMax: number;
+}
 
 export interface Ratio {
   readonly opsRatioVsEtcd: number;
@@ -10,18 +18,51 @@ export interface Ratio {
 }
 
 /**
- * imdgo against etcd (data on tmpfs) for the same workload, concurrency and target. Local reads have no
- * etcd equivalent; they are set against etcd's serializable reads, its fastest.
+ * Groups the rounds of each row: medians of throughput, percentiles and CPU, the throughput's min-max, the
+ * highest max latency and the errors added up.
  */
-export function ratioToEtcd(row: ResultRow, rows: readonly ResultRow[]): Ratio | null {
+export function combineRounds(rows: readonly ResultRow[]): RoundsRow[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of rows) {
+    const key = [row.mode, row.system, row.workload, row.concurrency, row.on, row.arrivalPerSec].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const { round: _round, ...first } = group[0]!;
+    const ops = group.map((row) => row.opsPerSec);
+    return {
+      ...first,
+      rounds: group.length,
+      ops: group.reduce((sum, row) => sum + row.ops, 0),
+      errors: group.reduce((sum, row) => sum + row.errors, 0),
+      opsPerSec: median(ops)!,
+      opsMin: Math.min(...ops),
+      opsMax: Math.max(...ops),
+      p50Ms: median(group.map((row) => row.p50Ms)),
+      p99Ms: median(group.map((row) => row.p99Ms)),
+      maxMs: group.reduce<number | null>((max, row) => maxOf(max, row.maxMs), null),
+      meanMs: median(group.map((row) => row.meanMs)),
+      clientCpuUsPerOp: median(group.map((row) => row.clientCpuUsPerOp)),
+      serverCpuUsPerOp: median(group.map((row) => row.serverCpuUsPerOp)),
+      firstError: group.find((row) => row.firstError !== null)?.firstError ?? null,
+    };
+  });
+}
+
+/**
+ * imdgo against etcd (data on tmpfs or --data-dir) for the same mode, workload, concurrency, target and
+ * loop. Local reads are set against etcd's serializable reads at the same concurrency.
+ */
+export function ratioToEtcd(row: RoundsRow, rows: readonly RoundsRow[]): Ratio | null {
   if (row.system !== 'imdgo') return null;
   const local = row.workload.startsWith('local-');
   const etcd = rows.find(
     (other) =>
       other.system === 'etcd' &&
-      (local
-        ? other.workload === 'local-get'
-        : other.workload === row.workload && other.concurrency === row.concurrency && other.on === row.on),
+      other.mode === row.mode &&
+      other.concurrency === row.concurrency &&
+      other.arrivalPerSec === row.arrivalPerSec &&
+      (local ? other.workload === 'local-get' : other.workload === row.workload && other.on === row.on),
   );
   if (!etcd || etcd.opsPerSec === 0) return null;
   return {
@@ -30,7 +71,7 @@ export function ratioToEtcd(row: ResultRow, rows: readonly ResultRow[]): Ratio |
   };
 }
 
-export function sortRows(rows: readonly ResultRow[]): ResultRow[] {
+export function sortRows<T extends RoundsRow>(rows: readonly T[]): T[] {
   return [...rows].sort((a, b) => {
     const ra = rank(a);
     const rb = rank(b);
@@ -39,18 +80,22 @@ export function sortRows(rows: readonly ResultRow[]): ResultRow[] {
   });
 }
 
-export function formatRow(row: ResultRow, ratio: Ratio | null = null): string {
+export function formatRow(row: RoundsRow, ratio: Ratio | null = null): string {
+  const spread =
+    row.rounds > 1 ? `${thousands(row.opsMin)}-${thousands(row.opsMax)}` : `(1 round)`.padStart(6);
   const cells = [
-    row.workload.padEnd(10),
+    (row.arrivalPerSec === undefined ? row.workload : `${row.workload}@${row.arrivalPerSec}/s`).padEnd(16),
     String(row.concurrency).padStart(4),
     row.on.padEnd(8),
-    row.system.padEnd(9),
-    Math.round(row.opsPerSec).toLocaleString('en-US').padStart(11),
+    `${row.system}${row.durable ? '' : '*'}`.padEnd(10),
+    thousands(row.opsPerSec).padStart(11),
+    spread.padStart(17),
     formatMs(row.p50Ms).padStart(8),
     formatMs(row.p99Ms).padStart(8),
     formatMs(row.maxMs).padStart(8),
     String(row.errors).padStart(6),
-    (row.cpuUsPerOp === null ? '-' : row.cpuUsPerOp.toFixed(row.cpuUsPerOp < 10 ? 2 : 0)).padStart(9),
+    formatCpu(row.clientCpuUsPerOp).padStart(7),
+    formatCpu(row.serverCpuUsPerOp).padStart(7),
   ];
   if (ratio) {
     const p99 = ratio.p99RatioVsEtcd === null ? '' : `, p99 ×${ratio.p99RatioVsEtcd.toFixed(2)}`;
@@ -59,40 +104,60 @@ export function formatRow(row: ResultRow, ratio: Ratio | null = null): string {
   return cells.join(' ');
 }
 
+/** One round's row as it completes. */
+export function formatRound(row: ResultRow): string {
+  return `${formatRow(combineRounds([row])[0]!)}  [${row.mode}, round ${row.round}]`;
+}
+
 export const TABLE_HEADER = [
-  'workload'.padEnd(10),
+  'workload'.padEnd(16),
   'conc'.padStart(4),
   'on'.padEnd(8),
-  'system'.padEnd(9),
-  'ops/s'.padStart(11),
+  'system'.padEnd(10),
+  'ops/s (med)'.padStart(11),
+  'ops/s min-max'.padStart(17),
   'p50 ms'.padStart(8),
   'p99 ms'.padStart(8),
   'max ms'.padStart(8),
   'errors'.padStart(6),
-  'cpu µs/op'.padStart(9),
+  'cli µs'.padStart(7),
+  'srv µs'.padStart(7),
   '  imdgo/etcd',
 ].join(' ');
+
+const TABLE_TITLE: Record<Mode, string> = {
+  app:
+    'What a Nest app gets: ImdgoStore in the app process against etcd3 / ioredis from an app process' +
+    '\n(client CPU: the app process; for imdgo that process is also a replica. server CPU: the other processes)',
+  wire:
+    "The service over the wire: one external load generator (undici, keep-alive) against imdgo's demo REST API " +
+    "and etcd's JSON gateway\n(client CPU: the load generator; server CPU: the three nodes)",
+};
 
 export function printSummary(
   rows: readonly ResultRow[],
   failovers: readonly FailoverResult[],
   memory: MemoryResult | null,
 ): void {
-  if (rows.length > 0) {
-    console.log(`\n${TABLE_HEADER}`);
-    for (const row of sortRows(rows)) console.log(formatRow(row, ratioToEtcd(row, rows)));
-    const errors = rows.filter((row) => row.firstError !== null);
-    for (const row of errors) {
-      console.log(
-        `  ${row.system} ${row.workload} c${row.concurrency} ${row.on}: first error: ${row.firstError}`,
-      );
-    }
+  const combined = combineRounds(rows);
+  for (const mode of ['app', 'wire'] as const) {
+    const table = combined.filter((row) => row.mode === mode);
+    if (table.length === 0) continue;
+    console.log(`\n${TABLE_TITLE[mode]}; * = not durable (memory only)\n${TABLE_HEADER}`);
+    for (const row of sortRows(table)) console.log(formatRow(row, ratioToEtcd(row, combined)));
+  }
+  for (const row of combined.filter((r) => r.firstError !== null)) {
+    console.log(
+      `  ${row.mode} ${row.system} ${row.workload} c${row.concurrency} ${row.on}: first error: ${row.firstError}`,
+    );
   }
   for (const f of failovers) {
-    const samples = f.samplesMs.map((s) => (s === null ? 'none' : s.toFixed(0))).join(', ');
+    const fault = f.fault === 'kill' ? 'kill -9' : 'SIGSTOP';
     console.log(
-      `\nfailover ${f.system} (kill -9 the leader, ${f.concurrency} writers): median ${msOrNone(f.medianMs)}, ` +
-        `max ${msOrNone(f.maxMs)}  [${samples} ms]; killed member healthy again after [${f.rejoinMs.join(', ')}] ms`,
+      `\nfailover ${f.system} (${fault} the leader, ${f.concurrency} writers on a follower): first write after ` +
+        `the fault median ${msOrNone(f.medianMs)}, max ${msOrNone(f.maxMs)} [${list(f.samplesMs)} ms]; every ` +
+        `writer median ${msOrNone(f.allWritersMedianMs)}, max ${msOrNone(f.allWritersMaxMs)} ` +
+        `[${list(f.allWritersMs)} ms]; member healthy again after [${f.rejoinMs.join(', ')}] ms`,
     );
   }
   if (memory) {
@@ -104,40 +169,41 @@ export function printSummary(
   }
 }
 
-/** One JSON object per line: every load row (with its ratio to etcd), each failover test, memory. */
-export function writeJsonLines(
-  file: string,
-  rows: readonly ResultRow[],
-  failovers: readonly FailoverResult[],
-  memory: MemoryResult | null,
-): void {
-  const lines = [
-    ...sortRows(rows).map((row) => ({ ...row, ...ratioToEtcd(row, rows) })),
-    ...failovers.map((f) => ({
-      ...f,
-      workload: 'failover',
-      opsPerSec: null,
-      p50Ms: f.medianMs,
-      p99Ms: null,
-    })),
-    ...(memory
-      ? [{ ...memory, workload: 'memory', concurrency: null, opsPerSec: null, p50Ms: null, p99Ms: null }]
-      : []),
-  ];
-  writeFileSync(file, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
-}
-
-function rank(row: ResultRow): number[] {
+function rank(row: RoundsRow): number[] {
   return [
     WORKLOAD_ORDER.indexOf(row.workload),
+    row.arrivalPerSec ?? 0,
     row.concurrency,
-    SYSTEM_ORDER.indexOf(row.system),
     row.on === 'follower' ? 1 : 0,
+    SYSTEM_ORDER.indexOf(row.system),
   ];
+}
+
+function median(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (known.length === 0) return null;
+  const mid = known.length >> 1;
+  return known.length % 2 === 1 ? known[mid]! : (known[mid - 1]! + known[mid]!) / 2;
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+function thousands(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function formatCpu(value: number | null): string {
+  return value === null ? '-' : value.toFixed(value < 10 ? 2 : 0);
 }
 
 function formatMs(value: number | null): string {
   return value === null ? '-' : value < 1 ? value.toPrecision(3) : value.toFixed(2);
+}
+
+function list(samples: readonly (number | null)[]): string {
+  return samples.map((s) => (s === null ? 'none' : s.toFixed(0))).join(', ');
 }
 
 function msOrNone(ms: number | null): string {

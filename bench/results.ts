@@ -1,5 +1,6 @@
 import type { LoadSummary } from './load/latency.ts';
 import type { Workload } from './load/kv-client.ts';
+import type { CpuPerOp } from './load/cpu.ts';
 
 export type SystemName = 'imdgo' | 'etcd' | 'etcd-disk' | 'redis';
 
@@ -10,23 +11,42 @@ export interface RunSpec {
   readonly workload: Workload;
   readonly concurrency: number;
   readonly on: Target;
+  /** Open loop at this fixed arrival rate (ops/s); absent: closed loop. */
+  readonly arrivalPerSec?: number;
 }
 
-export interface ResultRow extends RunSpec, LoadSummary {
+/**
+ * `app`: the calls a Nest app makes (imdgo's ImdgoStore in the app process, etcd3 or ioredis from the
+ * orchestrator). `wire`: one external load-generator process over HTTP, so neither side is a function call.
+ */
+export type Mode = 'app' | 'wire';
+
+export interface ResultRow extends RunSpec, LoadSummary, CpuPerOp {
   readonly system: SystemName;
-  /** CPU time of every process serving the run (the client's too) per operation, in µs. */
-  readonly cpuUsPerOp: number | null;
+  readonly mode: Mode;
+  /** Writes reach a file with fsync before they are acknowledged (imdgo with dataDir, etcd). */
+  readonly durable: boolean;
+  /** Which of the interleaved rounds (1-based) this measurement is. */
+  readonly round: number;
 }
+
+/** How the leader fails: kill -9 (its connections close at once) or SIGSTOP (silent, nothing closes). */
+export type FaultKind = 'kill' | 'stop';
 
 export interface FailoverResult {
   readonly system: SystemName;
+  readonly fault: FaultKind;
   readonly concurrency: number;
-  /** From the kill -9 to the first successful write issued after it, per round; null: none in time. */
+  /** From the fault to the first successful write (any writer) issued after it, per round; null: none. */
   readonly samplesMs: readonly (number | null)[];
-  /** From restarting the killed member to the cluster being healthy again, per round. */
+  /** From the fault until every writer has had a successful write issued after it, per round. */
+  readonly allWritersMs: readonly (number | null)[];
+  /** From restarting (kill) or resuming (stop) the member to the cluster being healthy again, per round. */
   readonly rejoinMs: readonly number[];
   readonly medianMs: number | null;
   readonly maxMs: number | null;
+  readonly allWritersMedianMs: number | null;
+  readonly allWritersMaxMs: number | null;
 }
 
 export interface MemoryResult {

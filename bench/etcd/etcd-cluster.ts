@@ -94,6 +94,12 @@ export class EtcdCluster {
     return monotonicMs();
   }
 
+  /** SIGSTOP or SIGCONT to a member; returns the monotonic time right after the signal was sent. */
+  signal(member: EtcdMember, signal: 'SIGSTOP' | 'SIGCONT'): number {
+    process.kill(member.process.pid!, signal);
+    return monotonicMs();
+  }
+
   /** Starts a killed member again on its data directory. */
   async restart(member: EtcdMember): Promise<void> {
     if (isRunning(member.process)) await new Promise((resolve) => member.process.once('exit', resolve));

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
 import { BackgroundLoad } from '../load/background-load.ts';
-import { runClosedLoop } from '../load/closed-loop.ts';
+import { runLoad } from '../load/run-load.ts';
 import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runTightLoop } from '../load/tight-loop.ts';
@@ -18,7 +18,15 @@ const args = JSON.parse(process.argv[2]!) as NodeArgs;
 process.on('disconnect', () => process.exit(1));
 
 const app = await NestFactory.createApplicationContext(
-  { imports: [ImdgoModule.forRoot({ members: [...args.members], nodeId: args.nodeId })] },
+  {
+    imports: [
+      ImdgoModule.forRoot({
+        members: [...args.members],
+        nodeId: args.nodeId,
+        ...(args.dataDir !== null && { dataDir: args.dataDir }),
+      }),
+    ],
+  },
   { logger: ['error', 'warn'] },
 );
 const store = app.get(ImdgoStore);
@@ -56,14 +64,14 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       const window = { warmupMs: request.warmupMs, durationMs: request.durationMs };
       if (request.workload === 'local-peek') return runTightLoop(() => store.peek(data.randomKey()), window);
       const client = request.workload === 'local-get' ? local : linearizable;
-      return runClosedLoop(operation(request.workload, client, data), request.concurrency, window);
+      return runLoad(operation(request.workload, client, data), request, window);
     }
     case 'background-start':
-      background = new BackgroundLoad(operation('write', linearizable, data), request.concurrency);
+      background = new BackgroundLoad(() => operation('write', linearizable, data), request.concurrency);
       return null;
     case 'background-first-success':
       if (!background) throw new Error('no background load is running');
-      return background.firstSuccessAfter(request.after, request.timeoutMs);
+      return background.firstSuccessesAfter(request.after, request.timeoutMs);
     case 'background-stop': {
       if (!background) throw new Error('no background load is running');
       const stopped = await background.stop();

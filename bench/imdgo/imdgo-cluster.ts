@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
+import { makeTempDir } from '../../scripts/child-processes.ts';
 import { NodeProcess } from './node-process.ts';
 import type { NodeStatus } from './protocol.ts';
 
@@ -7,6 +9,8 @@ export interface ImdgoClusterOptions {
   readonly keys: number;
   readonly valueBytes: number;
   readonly execArgv: readonly string[];
+  /** A parent directory for the nodes' logs (dataDir mode), or null: memory mode. */
+  readonly dataDir: string | null;
   readonly verbose: boolean;
 }
 
@@ -20,9 +24,16 @@ export class ImdgoCluster {
   readonly nodes: NodeProcess[];
   private readonly options: ImdgoClusterOptions;
   private readonly members: string[];
+  private readonly root: string | null;
 
-  private constructor(options: ImdgoClusterOptions, members: string[], nodes: NodeProcess[]) {
+  private constructor(
+    options: ImdgoClusterOptions,
+    members: string[],
+    nodes: NodeProcess[],
+    root: string | null,
+  ) {
     this.options = options;
+    this.root = root;
     this.members = members;
     this.nodes = nodes;
   }
@@ -30,8 +41,9 @@ export class ImdgoCluster {
   static async start(options: ImdgoClusterOptions): Promise<ImdgoCluster> {
     const ports = await Promise.all(Array.from({ length: options.size }, () => freePort()));
     const members = ports.map((port) => `127.0.0.1:${port}`);
-    const nodes = await Promise.all(members.map((id, i) => startNode(options, members, id, i)));
-    const cluster = new ImdgoCluster(options, members, nodes);
+    const root = options.dataDir === null ? null : makeTempDir(options.dataDir, 'imdgo-bench-imdgo-');
+    const nodes = await Promise.all(members.map((id, i) => startNode(options, members, id, i, root)));
+    const cluster = new ImdgoCluster(options, members, nodes, root);
     await cluster.waitHealthy(30_000);
     return cluster;
   }
@@ -57,11 +69,14 @@ export class ImdgoCluster {
     throw new Error(`the imdgo cluster is not healthy after ${timeoutMs} ms: ${last}`);
   }
 
-  /** Starts the node again under the same id and port, with empty memory: it rejoins as a new member. */
+  /**
+   * Starts the node again under the same id and port: with empty memory it rejoins as a new member; in
+   * dataDir mode it recovers its log from its directory.
+   */
   async restart(node: NodeProcess): Promise<NodeProcess> {
     await node.exited;
     const index = this.nodes.indexOf(node);
-    const restarted = await startNode(this.options, this.members, node.nodeId, index);
+    const restarted = await startNode(this.options, this.members, node.nodeId, index, this.root);
     this.nodes[index] = restarted;
     return restarted;
   }
@@ -70,11 +85,9 @@ export class ImdgoCluster {
     return Promise.all(this.nodes.map((node) => node.request({ kind: 'status' }, STATUS_TIMEOUT_MS)));
   }
 
-  /** CPU µs used so far by all the node processes together. */
-  async cpuUs(): Promise<number> {
-    const each = await Promise.all(
-      this.nodes.map((node) => node.request({ kind: 'cpu' }, STATUS_TIMEOUT_MS)),
-    );
+  /** CPU µs used so far by the given node processes (default: all) together. */
+  async cpuUs(nodes: readonly NodeProcess[] = this.nodes): Promise<number> {
+    const each = await Promise.all(nodes.map((node) => node.request({ kind: 'cpu' }, STATUS_TIMEOUT_MS)));
     return each.reduce((a, b) => a + b, 0);
   }
 
@@ -115,10 +128,13 @@ function startNode(
   members: readonly string[],
   nodeId: string,
   index: number,
+  root: string | null,
 ): Promise<NodeProcess> {
+  const name = `imdgo${index + 1}`;
+  const dataDir = root === null ? null : join(root, name);
   return NodeProcess.start({
-    name: `imdgo${index + 1}`,
-    args: { nodeId, members, keys: options.keys, valueBytes: options.valueBytes },
+    name,
+    args: { nodeId, members, keys: options.keys, valueBytes: options.valueBytes, dataDir },
     execArgv: options.execArgv,
     verbose: options.verbose,
   });

@@ -1,6 +1,7 @@
 import { withCpuPerOp } from '../load/cpu.ts';
-import { measureFailover, type FailoverRound, type FailoverTarget } from '../failover.ts';
-import type { FailoverResult, ResultRow, RunSpec } from '../results.ts';
+import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
+import type { FaultKind, RunSpec } from '../results.ts';
+import type { BenchSystem } from '../system.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
 
 export interface ImdgoSuiteOptions {
@@ -12,13 +13,11 @@ export interface ImdgoSuiteOptions {
   /** 0: no failover test. */
   readonly failoverRounds: number;
   readonly failoverConcurrency: number;
+  readonly failoverFaults: readonly FaultKind[];
   readonly execArgv: readonly string[];
+  /** Each node keeps its log under this directory (its own subdirectory); null: memory mode. */
+  readonly dataDir: string | null;
   readonly verbose: boolean;
-}
-
-export interface ImdgoSuiteResult {
-  readonly rows: ResultRow[];
-  readonly failover: FailoverResult | null;
 }
 
 /** Loading takes longer the more keys there are: 2 ms a key, at least 5 minutes. */
@@ -27,25 +26,37 @@ const preloadTimeoutMs = (keys: number): number => Math.max(300_000, 2 * keys);
 const RUN_SLACK_MS = 30_000;
 const HEALTHY_TIMEOUT_MS = 120_000;
 
-/** A 3-node cluster of bench processes: every run is issued inside the node it names, then failover. */
-export async function runImdgoSuite(
-  options: ImdgoSuiteOptions,
-  onRow: (row: ResultRow) => void,
-): Promise<ImdgoSuiteResult> {
+/**
+ * A 3-node cluster of bench processes: every run is issued inside the node it names (the app process).
+ * Client CPU is that node's process (the app: the calls, plus its own share of replication, which one
+ * process cannot split off), server CPU the two other nodes.
+ */
+export async function openImdgo(options: ImdgoSuiteOptions): Promise<BenchSystem> {
   const cluster = await ImdgoCluster.start({
     size: 3,
     keys: options.keys,
     valueBytes: options.valueBytes,
     execArgv: options.execArgv,
+    dataDir: options.dataDir,
     verbose: options.verbose,
   });
   try {
     await (await cluster.leader()).request({ kind: 'preload' }, preloadTimeoutMs(options.keys));
-    const rows: ResultRow[] = [];
-    for (const spec of options.runs) {
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  const durable = options.dataDir !== null;
+  return {
+    system: 'imdgo',
+    mode: 'app',
+    durable,
+    runs: options.runs,
+    async run(spec, round) {
       const node = spec.on === 'leader' ? await cluster.leader() : await cluster.follower();
+      const others = cluster.nodes.filter((other) => other !== node);
       const summary = await withCpuPerOp(
-        () => cluster.cpuUs(),
+        { client: () => cluster.cpuUs([node]), server: () => cluster.cpuUs(others) },
         options.warmupMs,
         () =>
           node.request(
@@ -53,20 +64,20 @@ export async function runImdgoSuite(
             options.warmupMs + options.durationMs + RUN_SLACK_MS,
           ),
       );
-      const row: ResultRow = { system: 'imdgo', ...spec, ...summary };
-      rows.push(row);
-      onRow(row);
-    }
-    const memory = (await cluster.statuses()).map((s) => `${(s.rssBytes / 2 ** 20).toFixed(0)} MiB`);
-    console.log(`  imdgo nodes' resident memory after the runs: ${memory.join(', ')}`);
-    const failover =
-      options.failoverRounds > 0
-        ? await measureFailover(failoverTarget(cluster), options.failoverRounds, options.failoverConcurrency)
-        : null;
-    return { rows, failover };
-  } finally {
-    await cluster.stop();
-  }
+      return { system: 'imdgo', mode: 'app', durable, round, ...spec, ...summary };
+    },
+    async failover() {
+      const memory = (await cluster.statuses()).map((s) => `${(s.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+      console.log(`  imdgo nodes' resident memory after the runs: ${memory.join(', ')}`);
+      return measureFailovers(
+        failoverTarget(cluster),
+        options.failoverRounds,
+        options.failoverConcurrency,
+        options.failoverFaults,
+      );
+    },
+    close: () => cluster.stop(),
+  };
 }
 
 function failoverTarget(cluster: ImdgoCluster): FailoverTarget {
@@ -77,15 +88,20 @@ function failoverTarget(cluster: ImdgoCluster): FailoverTarget {
       const leader = await cluster.leader();
       const writer = await cluster.follower();
       await writer.request({ kind: 'background-start', concurrency }, RUN_SLACK_MS);
+      let stopped = false;
       return {
-        killLeader: () => leader.kill(),
-        firstSuccessAfter: (after, timeoutMs) =>
+        fault(kind) {
+          stopped = kind === 'stop';
+          return stopped ? leader.signal('SIGSTOP') : leader.kill();
+        },
+        firstSuccessesAfter: (after, timeoutMs) =>
           writer.request({ kind: 'background-first-success', after, timeoutMs }, timeoutMs + RUN_SLACK_MS),
         stopLoad: async () => {
           await writer.request({ kind: 'background-stop' }, RUN_SLACK_MS);
         },
-        restartKilled: async () => {
-          await cluster.restart(leader);
+        recover: async () => {
+          if (stopped) leader.signal('SIGCONT');
+          else await cluster.restart(leader);
         },
       };
     },

@@ -89,6 +89,12 @@ export class NodeProcess {
     return monotonicMs();
   }
 
+  /** SIGSTOP or SIGCONT; returns the monotonic time right after the signal was sent. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): number {
+    process.kill(this.child.pid!, signal);
+    return monotonicMs();
+  }
+
   /** Asks the node to close its Nest context and exit; kills it if it does not. */
   async stop(): Promise<void> {
     if (!this.running) return;

@@ -10,6 +10,8 @@ export type NodeRequest =
       readonly kind: 'run';
       readonly workload: Workload;
       readonly concurrency: number;
+      /** Open loop at this fixed rate (ops/s); absent: closed loop. */
+      readonly arrivalPerSec?: number;
       readonly warmupMs: number;
       readonly durationMs: number;
     }
@@ -26,7 +28,8 @@ export interface NodeReplies {
   preload: null;
   run: LoadSummary;
   'background-start': null;
-  'background-first-success': number | null;
+  /** Per writer: when its first write issued after `after` succeeded, or null. */
+  'background-first-success': (number | null)[];
   'background-stop': { errors: number };
   stop: null;
 }
@@ -53,4 +56,6 @@ export interface NodeArgs {
   readonly members: readonly string[];
   readonly keys: number;
   readonly valueBytes: number;
+  /** ImdgoModule's dataDir (the log and snapshots on disk), or null: memory mode. */
+  readonly dataDir: string | null;
 }

@@ -1,45 +1,62 @@
 import { monotonicMs } from './clock.ts';
 
 /**
- * A closed-loop load that runs until stopped and remembers when each successful operation started and
- * ended, on the machine-wide monotonic clock: the failover measurement asks it for the first success of
- * an operation issued after a kill.
+ * A closed-loop load that runs until stopped and remembers when each writer's successful operations
+ * started and ended, on the machine-wide monotonic clock: the failover measurement asks it for each
+ * writer's first success of an operation issued after a fault.
  */
 export class BackgroundLoad {
-  private readonly successes: { started: number; ended: number }[] = [];
-  private readonly waiters: { after: number; resolve: (ended: number) => void }[] = [];
+  private readonly successes: { writer: number; started: number; ended: number }[] = [];
+  private waiters: { after: number; resolve: (ended: number) => void; writer: number }[] = [];
   private stopping = false;
   private errors = 0;
   private readonly workers: Promise<void>[];
 
-  constructor(operation: () => Promise<unknown>, concurrency: number) {
-    const worker = async (): Promise<void> => {
+  /** `operationOf(writer)`: each writer's own operation (etcd: each writer with its own client). */
+  constructor(operationOf: (writer: number) => () => Promise<unknown>, concurrency: number) {
+    const worker = async (writer: number): Promise<void> => {
+      const operation = operationOf(writer);
       while (!this.stopping) {
         const started = monotonicMs();
         try {
           await operation();
-          this.succeeded(started, monotonicMs());
+          this.succeeded(writer, started, monotonicMs());
         } catch {
           this.errors++;
         }
       }
     };
-    this.workers = Array.from({ length: concurrency }, worker);
+    this.workers = Array.from({ length: concurrency }, (_, writer) => worker(writer));
   }
 
-  /** Ends at the first success of an operation issued at or after `after`; null if none by the timeout. */
-  firstSuccessAfter(after: number, timeoutMs: number): Promise<number | null> {
-    const found = this.successes.find((s) => s.started >= after);
-    if (found) return Promise.resolve(found.ended);
+  /**
+   * For each writer, when its first operation issued at or after `after` succeeded; null for a writer
+   * with none by the timeout. Resolves once every writer has one, or at the timeout.
+   */
+  firstSuccessesAfter(after: number, timeoutMs: number): Promise<(number | null)[]> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(null), timeoutMs);
-      this.waiters.push({
+      const found: (number | null)[] = this.workers.map(() => null);
+      let missing = found.length;
+      const timer = setTimeout(() => finish(), timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => !mine.includes(w));
+        resolve(found);
+      };
+      const mine = found.map((_, writer) => ({
         after,
-        resolve: (ended) => {
-          clearTimeout(timer);
-          resolve(ended);
+        writer,
+        resolve: (ended: number) => {
+          if (found[writer] !== null) return;
+          found[writer] = ended;
+          if (--missing === 0) finish();
         },
-      });
+      }));
+      for (const waiter of mine) {
+        const earlier = this.successes.find((s) => s.writer === waiter.writer && s.started >= after);
+        if (earlier) waiter.resolve(earlier.ended);
+      }
+      if (missing > 0) this.waiters.push(...mine);
     });
   }
 
@@ -49,12 +66,11 @@ export class BackgroundLoad {
     return { errors: this.errors };
   }
 
-  private succeeded(started: number, ended: number): void {
-    this.successes.push({ started, ended });
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (started < this.waiters[i]!.after) continue;
-      this.waiters[i]!.resolve(ended);
-      this.waiters.splice(i, 1);
+  private succeeded(writer: number, started: number, ended: number): void {
+    this.successes.push({ writer, started, ended });
+    // A waiter that completes replaces this.waiters with a new array; this loop keeps the old one.
+    for (const waiter of this.waiters) {
+      if (waiter.writer === writer && started >= waiter.after) waiter.resolve(ended);
     }
   }
 }

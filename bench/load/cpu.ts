@@ -25,22 +25,33 @@ export function ownCpuUs(): number {
   return usage.user + usage.system;
 }
 
+/** The CPU a run cost per operation, on the client side (the caller's process) and the server side. */
+export interface CpuPerOp {
+  readonly clientCpuUsPerOp: number | null;
+  readonly serverCpuUsPerOp: number | null;
+}
+
 /**
- * Runs a load and adds the CPU it cost per operation, over the measured window (from the end of the
- * warm-up to the end of the run): a figure that other processes on the machine disturb far less than
- * throughput.
+ * Runs a load and adds the CPU it cost per operation, client and server apart, over the measured window
+ * (from the end of the warm-up to the end of the run): a figure that other processes on the machine disturb
+ * far less than throughput.
  */
 export async function withCpuPerOp(
-  meter: CpuMeter,
+  meters: { readonly client: CpuMeter; readonly server: CpuMeter },
   warmupMs: number,
   run: () => Promise<LoadSummary>,
-): Promise<LoadSummary & { cpuUsPerOp: number | null }> {
+): Promise<LoadSummary & CpuPerOp> {
   const running = run();
   // Awaited below; this only keeps a failure during the warm-up from counting as unhandled.
   running.catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
-  const from = await meter();
+  const [clientFrom, serverFrom] = await Promise.all([meters.client(), meters.server()]);
   const summary = await running;
-  const to = await meter();
-  return { ...summary, cpuUsPerOp: summary.ops > 0 ? (to - from) / summary.ops : null };
+  const [clientTo, serverTo] = await Promise.all([meters.client(), meters.server()]);
+  const perOp = (used: number): number | null => (summary.ops > 0 ? used / summary.ops : null);
+  return {
+    ...summary,
+    clientCpuUsPerOp: perOp(clientTo - clientFrom),
+    serverCpuUsPerOp: perOp(serverTo - serverFrom),
+  };
 }
