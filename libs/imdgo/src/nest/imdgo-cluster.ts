@@ -39,9 +39,11 @@ export class ImdgoCluster {
     const member = normalizeMemberId(id);
     await this.addLearner(member);
     const node = this.runtime.node;
-    const deadline = Date.now() + this.runtime.options.requestTimeoutMs * 6;
+    const waitMs = this.runtime.options.requestTimeoutMs * 6;
+    // Monotonic: a wall clock stepped back must not stretch the wait, nor one stepped forward end it.
+    const deadline = performance.now() + waitMs;
     while (!(await node.isCaughtUp(member))) {
-      if (Date.now() > deadline) throw new RequestTimeoutError(`catching up ${member}`, deadline);
+      if (performance.now() > deadline) throw new RequestTimeoutError(`catching up ${member}`, waitMs);
       await new Promise((resolve) => setTimeout(resolve, this.runtime.options.tickMs));
     }
     await this.promote(member);
