@@ -27,6 +27,8 @@ export interface FencedWriteRecord {
 export interface FaultSpan {
   readonly from: number;
   readonly to: number;
+  /** A clock jump: a leader's clock may then end a session sooner than its TTL in real time. */
+  readonly clock: boolean;
 }
 
 export interface LockCheckResult {
@@ -39,13 +41,16 @@ export interface LockCheckResult {
  * (1) Fencing tokens grow in grant order: distinct per name, and a grant acknowledged before another was
  * invoked has the lower token. (2) The fenced register never accepted a token below one it had already
  * accepted (acknowledged before this write was invoked). (3) No two holders of a name overlap between
- * grant acknowledgement and release invocation, unless a fault was in progress between the earlier grant
- * and the later one (then the earlier holder's session may have expired: a lease overlap, not a violation).
+ * grant acknowledgement and release invocation, unless the earlier holder's session may have expired in
+ * between (a lease overlap, not a violation): a fault was in progress between the earlier grant and the
+ * later one, and at least a session TTL passed since the earlier acquire was invoked (each lock command
+ * renews the session), or the fault was a clock jump.
  */
 export function checkLocks(
   grants: readonly LockGrantRecord[],
   writes: readonly FencedWriteRecord[],
   faults: readonly FaultSpan[],
+  sessionTtlMs: number,
 ): LockCheckResult {
   const violations: string[] = [];
   const leaseOverlaps: string[] = [];
@@ -60,15 +65,18 @@ export function checkLocks(
     const ordered = [...ofName].sort((a, b) => a.ackedAt - b.ackedAt);
     for (const [i, earlier] of ordered.entries()) {
       for (const later of ordered.slice(i + 1)) {
-        if (earlier.ackedAt < later.invokedAt && earlier.token >= later.token) {
+        if (earlier.ackedAt < later.invokedAt && earlier.token > later.token) {
           violations.push(
             `${name}: token ${later.token} (${later.node}) granted after token ${earlier.token} (${earlier.node}) was acknowledged`,
           );
         }
         if (later.ackedAt >= earlier.releasedAt) continue;
         const overlap = `${name}: ${later.node} got token ${later.token} while ${earlier.node} held token ${earlier.token} (${earlier.releasedAt - later.ackedAt} ms)`;
-        const faulted = faults.some((f) => f.from <= later.ackedAt && f.to >= earlier.invokedAt);
-        (faulted ? leaseOverlaps : violations).push(overlap);
+        const ttlPassed = later.ackedAt - earlier.invokedAt >= sessionTtlMs;
+        const expiryPossible = faults.some(
+          (f) => f.from <= later.ackedAt && f.to >= earlier.invokedAt && (ttlPassed || f.clock),
+        );
+        (expiryPossible ? leaseOverlaps : violations).push(overlap);
       }
     }
   }

@@ -166,7 +166,12 @@ export async function runChaos(
       );
     }
   }
-  const lockCheck = checkLocks(lockLoad.grants, lockLoad.writes, nemesis.windows);
+  const lockCheck = checkLocks(
+    lockLoad.grants,
+    lockLoad.writes,
+    nemesis.windows.map((w) => ({ ...w, clock: w.kind.startsWith('clock') })),
+    LOCK_SESSION_TTL_MS,
+  );
   violations.push(...lockCheck.violations);
   log(`checking ${history.events.length} events for linearizability`);
   const check = checkOperations(imdgoKvModel, imdgoEventsToOperations(history.events), {
