@@ -128,17 +128,17 @@ async function acquireLock(name: string, waitMs: number | null): Promise<LockGra
   const token = waitMs === null ? await lock.lock() : await lock.tryLock({ waitMs });
   if (token === null) return null;
   lastTokens.set(name, Math.max(token, lastTokens.get(name) ?? 0));
-  const handle = nextHandle++;
-  heldLocks.set(handle, lock);
-  setTimeout(() => void releaseLock(handle, true).catch(() => undefined), ABANDON_AFTER_MS).unref();
-  return { handle, token };
+  const lockHandle = nextHandle++;
+  heldLocks.set(lockHandle, lock);
+  setTimeout(() => void releaseLock(lockHandle, true).catch(() => undefined), ABANDON_AFTER_MS).unref();
+  return { handle: lockHandle, token };
 }
 
 /** `unlock()` on the orchestrator's request; `abandon()` (however many times taken) when it never came. */
-async function releaseLock(handle: number, abandoned = false): Promise<void> {
-  if (!heldLocks.has(handle)) return;
-  const lock = heldLocks.get(handle);
-  heldLocks.delete(handle);
+async function releaseLock(lockHandle: number, abandoned = false): Promise<void> {
+  if (!heldLocks.has(lockHandle)) return;
+  const lock = heldLocks.get(lockHandle);
+  heldLocks.delete(lockHandle);
   await (abandoned ? lock?.abandon() : lock?.unlock());
 }
 
