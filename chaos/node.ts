@@ -114,9 +114,10 @@ let nextHandle = 1;
 const lastTokens = new Map<string, number>();
 /**
  * A grant whose release never comes (the orchestrator gave up waiting for the grant, or lost the node) is
- * abandoned after this long, far beyond a hold and a write, so that the lock does not stay held for good.
+ * abandoned after this long, well beyond a hold and a write (the orchestrator releases within about 3 s
+ * of the grant), so that the lock does not stay held for good.
  */
-const ABANDON_AFTER_MS = 30_000;
+const ABANDON_AFTER_MS = 10_000;
 
 async function acquireLock(name: string, waitMs: number | null): Promise<LockGrant> {
   const stale = lastTokens.get(name);
