@@ -17,6 +17,7 @@ export interface ClusterOptions {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
+  readonly lockSessionTtlMs: number;
   /** Runs every node broken this way (only to show that the checks catch it). */
   readonly breakage: Breakage | null;
   /** Runs every node in its own network namespace on this network (null: all on 127.0.0.1). */
@@ -283,7 +284,8 @@ export class ChaosCluster {
   }
 
   private argsFor(nodeId: string, members: readonly string[]): NodeArgs {
-    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold } = this.options;
+    const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold, lockSessionTtlMs } =
+      this.options;
     const dataDir = mode === 'data' ? join(runDir, 'data', nodeId.replace(':', '_')) : null;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     return {
@@ -294,6 +296,7 @@ export class ChaosCluster {
       electionTicks,
       requestTimeoutMs,
       snapshotThreshold,
+      lockSessionTtlMs,
     };
   }
 

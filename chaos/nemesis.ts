@@ -19,6 +19,9 @@ export interface FaultWindow {
   readonly kind: FaultKind;
   readonly invoked: number;
   readonly answered: number;
+  /** When the fault was injected and when its gap after healing ended (ms since the epoch). */
+  readonly from: number;
+  readonly to: number;
 }
 
 /**
@@ -61,6 +64,7 @@ export class Nemesis {
       return false;
     }
     const before = this.progress();
+    const from = Date.now();
     const heal = await this.inject(fault);
     this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
     await sleep(fault.holdMs);
@@ -72,6 +76,8 @@ export class Nemesis {
       kind: fault.kind,
       invoked: after.invoked - before.invoked,
       answered: after.answered - before.answered,
+      from,
+      to: Date.now(),
     });
     return true;
   }

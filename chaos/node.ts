@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoCluster, ImdgoModule, ImdgoStore, type ImdgoLock } from 'imdgo';
 import { ImdgoHealthIndicator } from 'imdgo/terminus';
 import { ImdgoFaultInjector } from 'imdgo/testing';
 import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
@@ -16,6 +16,8 @@ import {
   BREAKAGES,
   type Breakage,
   type ClientOp,
+  type FencedWrite,
+  type LockGrant,
   type NodeArgs,
   type NodeMessage,
   type NodeReplies,
@@ -53,6 +55,7 @@ const app = await NestFactory.createApplicationContext(
         heartbeatTicks: 1,
         requestTimeoutMs: args.requestTimeoutMs,
         snapshotThreshold: args.snapshotThreshold,
+        lockSessionTtlMs: args.lockSessionTtlMs,
         faultInjection: true,
       }),
     ],
@@ -104,6 +107,54 @@ async function runOp(op: ClientOp): Promise<OpResult> {
   }
 }
 
+/** Locks this node holds for the orchestrator, by handle; null: a fake grant of the stale-lock breakage. */
+const heldLocks = new Map<number, ImdgoLock | null>();
+let nextHandle = 1;
+/** The newest token this node was granted per lock name (what the stale-lock breakage hands out again). */
+const lastTokens = new Map<string, number>();
+/**
+ * A grant whose release never comes (the orchestrator gave up waiting for the grant, or lost the node) is
+ * abandoned after this long, well beyond a hold and a write (the orchestrator releases within about 3 s
+ * of the grant), so that the lock does not stay held for good.
+ */
+const ABANDON_AFTER_MS = 10_000;
+
+async function acquireLock(name: string, waitMs: number | null): Promise<LockGrant> {
+  const stale = lastTokens.get(name);
+  if (breakage === 'stale-lock' && stale !== undefined) {
+    heldLocks.set(nextHandle, null);
+    return { handle: nextHandle++, token: stale };
+  }
+  const lock = store.lock(name);
+  const token = waitMs === null ? await lock.lock() : await lock.tryLock({ waitMs });
+  if (token === null) return null;
+  lastTokens.set(name, Math.max(token, lastTokens.get(name) ?? 0));
+  const lockHandle = nextHandle++;
+  heldLocks.set(lockHandle, lock);
+  setTimeout(() => void releaseLock(lockHandle, true).catch(() => undefined), ABANDON_AFTER_MS).unref();
+  return { handle: lockHandle, token };
+}
+
+/** `unlock()` on the orchestrator's request; `abandon()` (however many times taken) when it never came. */
+async function releaseLock(lockHandle: number, abandoned = false): Promise<void> {
+  if (!heldLocks.has(lockHandle)) return;
+  const lock = heldLocks.get(lockHandle);
+  heldLocks.delete(lockHandle);
+  await (abandoned ? lock?.abandon() : lock?.unlock());
+}
+
+/** The fenced resource: a register that takes a write only with a token above the one it holds. */
+async function fencedWrite(name: string, token: number): Promise<FencedWrite> {
+  const key = `fence/${name}`;
+  for (;;) {
+    const entry = await store.getEntry(key, { consistency: 'linearizable' });
+    const stored = (entry?.value as number | undefined) ?? 0;
+    if (token <= stored) return { accepted: false, stored };
+    const result = await store.setIfVersion(key, entry?.version ?? 0, token);
+    if (result.applied) return { accepted: true, stored };
+  }
+}
+
 async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
   switch (request.kind) {
     case 'op':
@@ -136,6 +187,13 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return null;
     case 'digest':
       return digestState(runtime);
+    case 'lock-acquire':
+      return acquireLock(request.name, request.waitMs);
+    case 'lock-write':
+      return fencedWrite(request.name, request.token);
+    case 'lock-release':
+      await releaseLock(request.handle);
+      return null;
     case 'stop':
       await app.close();
       return null;

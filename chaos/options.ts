@@ -5,7 +5,7 @@ import { PacketNetwork } from './packet-network.ts';
 import { FAULT_KINDS, PACKET_KINDS, type FaultKind } from './schedule.ts';
 
 export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes 3|5] [--mode memory|data]
-                      [--faults LIST] [--workload full|heavy] [--tick-ms MS] [--clients N]
+                      [--faults LIST] [--workload full|heavy|locks] [--tick-ms MS] [--clients N]
                       [--check-timeout S] [--min-answered PERCENT] [--keep] [--break KIND]
        npm run chaos -- --self-test
   a cluster of real node processes under faults (kill -9, SIGSTOP, partitions, membership changes) and a
@@ -16,8 +16,9 @@ export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes
   (kill-all only in data mode; packet-* only as root, which puts every node in its own network namespace),
   or the groups kill, pause, partition, membership, clock, packet. clock-jump moves one node's wall clock
   (Date.now in its process) by 1 s to 5 min, forwards or backwards. --workload full (default) mixes get, set (some with a TTL), delete, cas,
-  putIfAbsent, setIfVersion and increment; heavy does the same with four times the clients and no pause
-  between operations. --min-answered fails the run when a fault window answers a smaller share of the
+  putIfAbsent, setIfVersion and increment, plus one lock client per node; heavy does the same with four
+  times the clients and no pause between operations; locks runs only lock clients (two per node): take
+  lock(name) or tryLock({ waitMs }), hold briefly, write the fencing token to a fenced register, unlock. --min-answered fails the run when a fault window answers a smaller share of the
   operations invoked in it (default 0: off). --keep keeps the run directory (history, node logs), which is
   kept anyway on a violation.
   --break runs deliberately broken nodes, to show that the checks catch them: ${BREAKAGES.join(', ')}.
@@ -29,7 +30,7 @@ export interface ChaosOptions {
   readonly nodes: number;
   readonly mode: 'memory' | 'data';
   readonly faults: readonly FaultKind[];
-  readonly workload: 'full' | 'heavy';
+  readonly workload: 'full' | 'heavy' | 'locks';
   readonly tickMs: number;
   readonly clients: number;
   /** Clients wait up to this long between two operations. */
@@ -77,8 +78,8 @@ export function parseChaosOptions(
   if (nodes !== 3 && nodes !== 5) throw new UsageError('--nodes must be 3 or 5');
   if (values.mode !== 'memory' && values.mode !== 'data')
     throw new UsageError('--mode must be memory or data');
-  if (values.workload !== 'full' && values.workload !== 'heavy')
-    throw new UsageError('--workload must be full or heavy');
+  if (values.workload !== 'full' && values.workload !== 'heavy' && values.workload !== 'locks')
+    throw new UsageError('--workload must be full, heavy or locks');
   const breakage = values.break ?? null;
   if (breakage !== null && !(BREAKAGES as readonly string[]).includes(breakage)) {
     throw new UsageError(`--break must be one of ${BREAKAGES.join(', ')}, got "${breakage}"`);

@@ -11,14 +11,16 @@ export interface NodeArgs {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
+  readonly lockSessionTtlMs: number;
 }
 
 /**
  * A deliberately broken node, only to show that the checks catch it (`--break`, passed to the node in
  * the environment variable BREAK_ENV): every read served from local memory as if linearizable, every
- * increment applied twice, or the newest part of the write-ahead log lost whenever a node restarts.
+ * increment applied twice, the newest part of the write-ahead log lost whenever a node restarts, or a lock
+ * that, once this node has held it, is "granted" again without being taken, with the last token it had.
  */
-export const BREAKAGES = ['stale-reads', 'double-increment', 'lose-tail'] as const;
+export const BREAKAGES = ['stale-reads', 'double-increment', 'lose-tail', 'stale-lock'] as const;
 export type Breakage = (typeof BREAKAGES)[number];
 export const BREAK_ENV = 'IMDGO_CHAOS_BREAK';
 
@@ -67,7 +69,21 @@ export type NodeRequest =
   | { readonly kind: 'clock'; readonly offsetMs: number }
   | { readonly kind: 'remove-member'; readonly id: string }
   | { readonly kind: 'digest' }
+  /** `store.lock(name)`: `lock()` when waitMs is null, else `tryLock({ waitMs })`. */
+  | { readonly kind: 'lock-acquire'; readonly name: string; readonly waitMs: number | null }
+  /** A write to the resource the lock protects, which refuses a token not above the one it holds. */
+  | { readonly kind: 'lock-write'; readonly name: string; readonly token: number }
+  | { readonly kind: 'lock-release'; readonly handle: number }
   | { readonly kind: 'stop' };
+
+/** A granted lock (a handle for its release), or null when tryLock's wait ran out. */
+export type LockGrant = { readonly handle: number; readonly token: number } | null;
+
+/** Whether the fenced resource took the write, and the token it held before. */
+export interface FencedWrite {
+  readonly accepted: boolean;
+  readonly stored: number;
+}
 
 /**
  * How an operation ended inside the node: what a get read (null and version 0 when absent), an
@@ -107,6 +123,9 @@ export interface NodeReplies {
   clock: null;
   'remove-member': null;
   digest: StateDigest;
+  'lock-acquire': LockGrant;
+  'lock-write': FencedWrite;
+  'lock-release': null;
   stop: null;
 }
 

@@ -22,6 +22,7 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
       .map(([f, c]) => `${f} ${c.ok}/${c.fail}/${c.info}`)
       .join(', ')} (ok/fail/info)${unanswered ? `; unanswered: ${unanswered}` : ''}`,
     `linearizability: ${linearizability} (${report.keys} keys)`,
+    ...lockLines(report.locks),
     first
       ? `replicas: ${replicas.length} compared, digest ${first.digest.slice(0, 16)} (${first.keys} keys at index ${first.appliedIndex})`
       : 'replicas: not compared',
@@ -39,4 +40,13 @@ function leastShares(windows: RunReport['windows']): string {
     least.set(w.kind, Math.min(least.get(w.kind) ?? 1, share));
   }
   return [...least].map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(', ') || 'none';
+}
+
+function lockLines(locks: RunReport['locks']): string[] {
+  if (!locks) return [];
+  return [
+    `locks: ${locks.grants} grants, ${locks.handOvers} hand-overs, ${locks.timedOutWaits} tryLock waits ran out; fenced register ${locks.writesAccepted} writes accepted, ${locks.writesFenced} refused (stale token); ${locks.unanswered} lock calls unanswered`,
+    `lease overlaps (a holder's session may have expired during a fault): ${locks.leaseOverlaps.length}`,
+    ...locks.leaseOverlaps.slice(0, 5).map((overlap) => `  ${overlap}`),
+  ];
 }

@@ -10,6 +10,8 @@ import { ChaosCluster } from './cluster.ts';
 import { readFinalValues } from './final-reads.ts';
 import { History } from './history.ts';
 import { Load } from './load.ts';
+import { checkLocks, type LockGrantRecord } from './lock-check.ts';
+import { LockLoad } from './lock-load.ts';
 import { Nemesis, type FaultWindow } from './nemesis.ts';
 import type { ChaosOptions } from './options.ts';
 import { checkPresence } from './presence.ts';
@@ -26,6 +28,12 @@ const CONVERGE_MS = 60_000;
 const OP_TIMEOUT_MS = REQUEST_TIMEOUT_MS + 1_000;
 /** Election timeouts a connected majority may go without answering anything, beyond a client's own timeout. */
 const STALL_ELECTION_TIMEOUTS = 10;
+/** Short, so that a paused, killed or cut-off holder loses its locks within a fault. */
+const LOCK_SESSION_TTL_MS = 3_000;
+const LOCK_NAMES = ['lock-a', 'lock-b', 'lock-c'];
+const LOCK_HOLD_MS = 100;
+/** One broken lock can fail the same check for every later grant: the first few say enough. */
+const MAX_LOCK_VIOLATIONS = 10;
 
 export interface RunReport {
   readonly faults: ReadonlyMap<FaultKind, number>;
@@ -37,7 +45,20 @@ export interface RunReport {
   readonly keys: number;
   readonly linearizability: CheckResult<unknown, unknown>['result'];
   readonly replicas: readonly StateDigest[];
+  readonly locks: LockCounts | null;
   readonly violations: readonly string[];
+}
+
+export interface LockCounts {
+  readonly grants: number;
+  /** Grants to a client that asked while the lock was still held: it was handed over. */
+  readonly handOvers: number;
+  readonly timedOutWaits: number;
+  readonly writesAccepted: number;
+  /** Writes the register refused because it had seen a higher token (a holder fenced off). */
+  readonly writesFenced: number;
+  readonly unanswered: number;
+  readonly leaseOverlaps: readonly string[];
 }
 
 /**
@@ -61,30 +82,45 @@ export async function runChaos(
     electionTicks: ELECTION_TICKS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     snapshotThreshold: SNAPSHOT_THRESHOLD,
+    lockSessionTtlMs: LOCK_SESSION_TTL_MS,
     breakage: options.breakage,
     network,
   });
   log(`cluster up: ${cluster.nodes.map((n) => `${n.name} ${n.id} pid ${n.pid}`).join(', ')}`);
   const violations: string[] = [];
   const load = new Load(cluster, history, new SeededRandom(options.seed ^ 0x5bd1e995), {
-    clients: options.clients,
+    clients: options.workload === 'locks' ? 0 : options.clients,
     activeKeys: options.nodes + 1,
     opsPerKey: 200,
     thinkMs: options.thinkMs,
     opTimeoutMs: OP_TIMEOUT_MS,
   });
+  const lockClients = { full: options.nodes, heavy: 0, locks: options.clients }[options.workload];
+  const lockLoad = new LockLoad(
+    cluster,
+    new SeededRandom(options.seed ^ 0x1b873593),
+    join(runDir, 'locks.jsonl'),
+    {
+      clients: lockClients,
+      names: LOCK_NAMES,
+      holdMs: LOCK_HOLD_MS,
+      thinkMs: options.thinkMs,
+      opTimeoutMs: OP_TIMEOUT_MS,
+    },
+  );
   const nemesis = new Nemesis(cluster, options.mode, log, () => ({
-    invoked: load.invoked,
-    answered: load.answered,
+    invoked: load.invoked + lockLoad.invoked,
+    answered: load.answered + lockLoad.answered,
   }));
   const stallWatch = new StallWatch(
     cluster,
-    () => load.lastAnswerAt,
+    () => Math.max(load.lastAnswerAt, lockLoad.lastAnswerAt),
     OP_TIMEOUT_MS + STALL_ELECTION_TIMEOUTS * electionTimeoutMs,
   );
   let replicas: StateDigest[] = [];
   try {
     load.start();
+    lockLoad.start();
     stallWatch.start();
     const faultsEnd = Date.now() + options.durationMs;
     // The first round, which has every kind of fault, always runs to its end.
@@ -97,6 +133,7 @@ export async function runChaos(
     );
     stallWatch.stop();
     await load.stop();
+    await lockLoad.stop();
     await nemesis.healAll();
     if (!(await cluster.waitConverged(CONVERGE_MS))) {
       violations.push(
@@ -117,6 +154,7 @@ export async function runChaos(
   } finally {
     stallWatch.stop();
     await load.stop();
+    await lockLoad.stop();
     await cluster.stopAll();
     network?.destroy();
     await history.close();
@@ -129,6 +167,16 @@ export async function runChaos(
         `fault ${window.index} ${window.kind}: ${window.answered} of ${window.invoked} operations answered, under ${options.minAnswered * 100}%`,
       );
     }
+  }
+  const lockCheck = checkLocks(
+    lockLoad.grants,
+    lockLoad.writes,
+    nemesis.windows.map((w) => ({ ...w, clock: w.kind.startsWith('clock') })),
+    LOCK_SESSION_TTL_MS,
+  );
+  violations.push(...lockCheck.violations.slice(0, MAX_LOCK_VIOLATIONS));
+  if (lockCheck.violations.length > MAX_LOCK_VIOLATIONS) {
+    violations.push(`lock checks: ${lockCheck.violations.length - MAX_LOCK_VIOLATIONS} more lock violations`);
   }
   log(`checking ${history.events.length} events for linearizability`);
   const check = checkOperations(imdgoKvModel, imdgoEventsToOperations(history.events), {
@@ -154,6 +202,18 @@ export async function runChaos(
     keys: load.keysUsed.length,
     linearizability: check.result,
     replicas,
+    locks:
+      lockClients === 0
+        ? null
+        : {
+            grants: lockLoad.grants.length,
+            handOvers: countHandOvers(lockLoad.grants),
+            timedOutWaits: lockLoad.timedOutWaits,
+            writesAccepted: lockLoad.writes.filter((w) => w.accepted).length,
+            writesFenced: lockLoad.writes.filter((w) => !w.accepted).length,
+            unanswered: lockLoad.unanswered,
+            leaseOverlaps: lockCheck.leaseOverlaps,
+          },
     violations,
   };
 }
@@ -175,4 +235,14 @@ async function identicalReplicas(cluster: ChaosCluster, violations: string[]): P
     }
     await cluster.waitConverged(CONVERGE_MS);
   }
+}
+
+function countHandOvers(grants: readonly LockGrantRecord[]): number {
+  const lastRelease = new Map<string, number>();
+  let handOvers = 0;
+  for (const grant of [...grants].sort((a, b) => a.ackedAt - b.ackedAt)) {
+    if (grant.invokedAt < (lastRelease.get(grant.name) ?? -Infinity)) handOvers++;
+    lastRelease.set(grant.name, grant.releasedAt);
+  }
+  return handOvers;
 }

@@ -21,10 +21,16 @@ const CASES: readonly Case[] = [
   { breakage: 'double-increment', args: ['--faults', 'pause-follower', '--duration', '3'] },
   // Every node loses the same recent writes only when they all crash together.
   { breakage: 'lose-tail', args: ['--mode', 'data', '--faults', 'kill-all', '--duration', '12'] },
+  // A node that held a lock once hands out its last token again without taking the lock.
+  {
+    breakage: 'stale-lock',
+    args: ['--workload', 'locks', '--faults', 'pause-follower', '--duration', '5'],
+  },
 ];
 
 /** A catch is a run that ends with exit status 1 after its checks found the history impossible. */
-const CAUGHT = /^(linearizability: not linearizable|VIOLATION: (not linearizable|\S+ (is absent|holds)))/m;
+const CAUGHT =
+  /^(linearizability: not linearizable|VIOLATION: (not linearizable|\S+ (is absent|holds)|lock-[a-z]+: ))/m;
 
 /**
  * Runs the harness once against each deliberately broken build (short runs, one after the other: the

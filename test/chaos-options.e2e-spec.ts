@@ -29,6 +29,6 @@ describe('chaos options', () => {
     expect(() => parse('--faults', 'packet-netem')).toThrow(/packet-netem needs root/);
     expect(() => parse('--faults', 'meteor')).toThrow(UsageError);
     expect(() => parse('--break', 'everything')).toThrow(/--break must be one of/);
-    expect(() => parse('--workload', 'light')).toThrow(/--workload must be full or heavy/);
+    expect(() => parse('--workload', 'light')).toThrow(/--workload must be full, heavy or locks/);
   });
 });
