@@ -1,4 +1,5 @@
 /** What the chaos orchestrator and a node process say to each other over IPC. */
+import { IMDGO_FUNCTIONS } from '../libs/imdgo/src/checker/index.ts';
 
 /** A node's command-line argument, as JSON. */
 export interface NodeArgs {
@@ -50,15 +51,8 @@ export type ClientOp =
   | { readonly f: 'increment'; readonly key: string; readonly delta: number; readonly ttlMs?: number };
 
 export type ClientFunction = ClientOp['f'];
-export const CLIENT_FUNCTIONS: readonly ClientFunction[] = [
-  'get',
-  'set',
-  'delete',
-  'cas',
-  'putIfAbsent',
-  'setIfVersion',
-  'increment',
-];
+/** The checker's functions: a client operation the checker could not read would be a history it rejects. */
+export const CLIENT_FUNCTIONS: readonly ClientFunction[] = IMDGO_FUNCTIONS;
 
 export type NodeRequest =
   | { readonly kind: 'op'; readonly op: ClientOp }

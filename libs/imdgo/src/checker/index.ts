@@ -17,6 +17,7 @@ export { parsePorcupineKv } from './parsers/porcupine-kv.ts';
 export {
   formatImdgoEvent,
   formatImdgoHistory,
+  IMDGO_FUNCTIONS,
   imdgoEventsToOperations,
   parseImdgoHistory,
 } from './parsers/imdgo-jsonl.ts';

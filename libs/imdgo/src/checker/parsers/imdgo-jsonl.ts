@@ -24,7 +24,8 @@ export type ImdgoHistoryEvent = {
 export type ImdgoFunction = 'get' | 'set' | 'delete' | 'cas' | 'putIfAbsent' | 'setIfVersion' | 'increment';
 
 const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
-const FUNCTIONS: ReadonlySet<string> = new Set<ImdgoFunction>([
+/** Every function an imdgo history may hold, in the order reports list them. */
+export const IMDGO_FUNCTIONS: readonly ImdgoFunction[] = [
   'get',
   'set',
   'delete',
@@ -32,7 +33,8 @@ const FUNCTIONS: ReadonlySet<string> = new Set<ImdgoFunction>([
   'putIfAbsent',
   'setIfVersion',
   'increment',
-]);
+];
+const FUNCTIONS: ReadonlySet<string> = new Set<ImdgoFunction>(IMDGO_FUNCTIONS);
 /** Functions whose `fail` says their condition did not hold (rather than that nothing happened). */
 const REFUSABLE: ReadonlySet<string> = new Set<ImdgoFunction>([
   'delete',
