@@ -22,6 +22,12 @@ export interface FaultWindow {
   /** When the fault was injected and when its gap after healing ended (ms since the epoch). */
   readonly from: number;
   readonly to: number;
+  /**
+   * Whether a majority of the members stood up, admitted and connected once the fault was in. A fault may
+   * land while an earlier one is still being recovered from (a node restarted empty and not yet caught up),
+   * and then take the majority away: nothing can be answered, and rightly so.
+   */
+  readonly majorityDuring: boolean;
 }
 
 /**
@@ -67,6 +73,8 @@ export class Nemesis {
     const from = Date.now();
     const heal = await this.inject(fault);
     this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
+    await this.cluster.checkAdmissions();
+    const majorityDuring = this.cluster.majorityConnected();
     await sleep(fault.holdMs);
     await heal();
     await sleep(fault.gapMs);
@@ -78,6 +86,7 @@ export class Nemesis {
       answered: after.answered - before.answered,
       from,
       to: Date.now(),
+      majorityDuring,
     });
     return true;
   }

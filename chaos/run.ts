@@ -19,17 +19,7 @@ import type { StateDigest } from './protocol.ts';
 import { PacketNetwork } from './packet-network.ts';
 import { faultPlan, PACKET_KINDS, type FaultKind } from './schedule.ts';
 import { StallWatch } from './stall-watch.ts';
-
-/**
- * Fault windows exempt from `--min-answered`: a call sent or forwarded to a leader that is cut off waits out
- * its request timeout, longer than such a window, so every client can be waiting at once while the rest of
- * the cluster is fine. The stall watch still covers them.
- */
-const LEADER_CUT_OFF: ReadonlySet<string> = new Set([
-  'partition-leader',
-  'partition-halves',
-  'packet-partition',
-]);
+import { answeredFloorViolations } from './answered-floor.ts';
 
 const ELECTION_TICKS = 10;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -171,15 +161,7 @@ export async function runChaos(
     await history.close();
   }
   violations.push(...nemesis.failures, ...stallWatch.stalls);
-  for (const window of nemesis.windows) {
-    if (LEADER_CUT_OFF.has(window.kind)) continue;
-    const share = window.invoked === 0 ? 0 : window.answered / window.invoked;
-    if (share < options.minAnswered) {
-      violations.push(
-        `fault ${window.index} ${window.kind}: ${window.answered} of ${window.invoked} operations answered, under ${options.minAnswered * 100}%`,
-      );
-    }
-  }
+  violations.push(...answeredFloorViolations(nemesis.windows, options.minAnswered));
   const lockCheck = checkLocks(
     lockLoad.grants,
     lockLoad.writes,
