@@ -114,6 +114,15 @@ interface ReadWaiter {
 /** Thrown inside the write loop for attempts that certainly did not take effect and may be retried. */
 class RetryableError extends Error {}
 
+/** A call forwarded to a node this one no longer knows as the leader: re-sent at once to the one it knows. */
+class LeaderChangedError extends RetryableError {}
+
+/** A call forwarded to `leader`, given up as soon as this node knows another leader or none. */
+interface ForwardedCall {
+  readonly leader: NodeId;
+  readonly abandon: () => void;
+}
+
 const EXPIRE_BATCH = 256;
 /** Election timeouts of silence from a majority before `forceNewCluster` is allowed. */
 const FORCE_QUIET_ELECTIONS = 3;
@@ -157,6 +166,7 @@ export class RaftNode {
   private readonly snapshots: SnapshotTransfer;
   private readonly forwards: ForwardBatcher;
   private knownLeader: NodeId | null = null;
+  private readonly forwardedCalls = new Set<ForwardedCall>();
   private writesInFlight = 0;
   private lossReported = false;
 
@@ -444,17 +454,20 @@ export class RaftNode {
       if (leader === this.id) continue;
       try {
         const request: PeerRequest = { kind: 'get', map, key };
-        const reply = await this.options.transport.request<{ record: KvRecord | null }>(
+        const reply = await this.whileLeading(
           leader,
-          request,
-          this.attemptTimeout(deadline),
+          this.options.transport.request<{ record: KvRecord | null }>(
+            leader,
+            request,
+            this.attemptTimeout(deadline),
+          ),
         );
         return reply.record ?? undefined;
       } catch (error) {
         if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('leader read', this.options.requestTimeoutMs);
         this.logger.debug(`leader read via ${leader} failed, retrying: ${(error as Error).message}`);
-        await delay(this.clock, this.options.tickMs);
+        if (!(error instanceof LeaderChangedError)) await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -472,7 +485,10 @@ export class RaftNode {
       try {
         if (leader !== this.id) {
           const request: PeerRequest = { kind: 'config', change };
-          await this.options.transport.request(leader, request, this.attemptTimeout(deadline));
+          await this.whileLeading(
+            leader,
+            this.options.transport.request(leader, request, this.attemptTimeout(deadline)),
+          );
           return;
         }
         const result = this.raft.proposeConfigChange(change);
@@ -501,7 +517,7 @@ export class RaftNode {
         }
         if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('membership change', this.options.requestTimeoutMs);
-        await delay(this.clock, this.options.tickMs);
+        if (!(error instanceof LeaderChangedError)) await delay(this.clock, this.options.tickMs);
       }
     }
   }
@@ -522,7 +538,10 @@ export class RaftNode {
       const leader = await this.awaitLeader(deadline);
       try {
         if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
-        return await this.forwards.forward(leader, data, this.attemptTimeout(deadline));
+        return await this.whileLeading(
+          leader,
+          this.forwards.forward(leader, data, this.attemptTimeout(deadline)),
+        );
       } catch (error) {
         if (error instanceof StoppedError) throw error;
         const busy =
@@ -537,10 +556,39 @@ export class RaftNode {
         }
         if (this.clock.now() >= deadline)
           throw new RequestTimeoutError('write', this.options.requestTimeoutMs);
-        // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again.
+        // Lost leadership, a lost entry, or a peer that did not answer: the same stamped command goes again,
+        // at once when this node knows the leader moved (the new one may already have it: it answers once).
+        if (error instanceof LeaderChangedError) continue;
         await delay(this.clock, Math.min(this.options.tickMs, Math.max(1, deadline - this.clock.now())));
       }
     }
+  }
+
+  /**
+   * Settles as `call` does, or fails with LeaderChangedError once this node knows a leader other than
+   * `leader`, or none: a call stuck at a paused or cut-off leader then goes to the new one, not waiting out
+   * its timeout. The old leader may still apply it; the retry carries the same session stamp.
+   */
+  private whileLeading<T>(leader: NodeId, call: Promise<T>): Promise<T> {
+    if (this.raft.leader !== leader)
+      return Promise.reject(new LeaderChangedError(`${leader} no longer leads`));
+    return new Promise<T>((resolve, reject) => {
+      const forwarded: ForwardedCall = {
+        leader,
+        abandon: () => reject(new LeaderChangedError(`${leader} no longer leads`)),
+      };
+      this.forwardedCalls.add(forwarded);
+      call.then(
+        (value) => {
+          this.forwardedCalls.delete(forwarded);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.forwardedCalls.delete(forwarded);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** One forwarding attempt waits at most two election timeouts, so a write outlives a partitioned leader. */
@@ -898,6 +946,11 @@ export class RaftNode {
     if (state.leader !== this.knownLeader) {
       this.knownLeader = state.leader;
       this.observer.leaderChanged();
+    }
+    for (const forwarded of this.forwardedCalls) {
+      if (forwarded.leader === state.leader) continue;
+      this.forwardedCalls.delete(forwarded);
+      forwarded.abandon();
     }
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
     for (const wake of this.applyWaiters.splice(0)) wake();
