@@ -70,14 +70,17 @@ export class VirtualCluster {
     return node;
   }
 
-  /** Starts every node and runs until one leads with every member a voter. */
+  /** Starts every node and runs until one leads with every member a voter that knows it is one. */
   async start(): Promise<RaftNode> {
     await Promise.all([...this.nodes.values()].map((node) => node.start()));
     await this.runUntil(() => {
       const leader = this.leader();
-      const voters = leader?.localStatus().members.filter((m) => m.voter).length;
-      return voters === this.nodes.size;
-    }, 'a leader with every member a voter');
+      if (!leader) return false;
+      const status = leader.localStatus();
+      const voters = status.members.filter((m) => m.voter).length;
+      const applied = [...this.nodes.values()].every((n) => n.machine.appliedIndex === status.lastIndex);
+      return voters === this.nodes.size && applied;
+    }, 'a leader with every member a voter, all caught up');
     return this.leader()!;
   }
 
