@@ -4,13 +4,14 @@ import type { FailoverResult, FaultKind, SystemName } from './results.ts';
 export interface FailoverRound {
   /**
    * `kill`: kill -9 of the leader (its connections close at once); `stop`: SIGSTOP (it stays silent and no
-   * connection closes). Returns the monotonic time right after the signal.
+   * connection closes); `cut`: every link of the leader drops what it carries, and no connection closes.
+   * Resolves with the monotonic time right after the signal, or right before the cut is asked for.
    */
-  fault(kind: FaultKind): number;
+  fault(kind: FaultKind): Promise<number>;
   /** Per writer, when its first write issued at or after `after` succeeded; null: none within `timeoutMs`. */
   firstSuccessesAfter(after: number, timeoutMs: number): Promise<(number | null)[]>;
   stopLoad(): Promise<void>;
-  /** Brings the faulted member back: restarts a killed one on its old address, SIGCONT to a stopped one. */
+  /** Brings the faulted member back: restarts a killed one, SIGCONT to a stopped one, heals a cut. */
   recover(): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ export async function measureFailover(
     await target.waitHealthy();
     const round = await target.startRound(concurrency);
     await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
-    const faultAt = round.fault(fault);
+    const faultAt = await round.fault(fault);
     const perWriter = (await round.firstSuccessesAfter(faultAt, GIVE_UP_MS)).map((t) =>
       t === null ? Number.POSITIVE_INFINITY : t - faultAt,
     );

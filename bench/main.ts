@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { openEtcd } from './etcd/etcd-suite.ts';
 import { openImdgo } from './imdgo/imdgo-suite.ts';
 import { measureMemory } from './imdgo/memory.ts';
+import { measureStability } from './imdgo/stability.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
 import { interleave, planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
@@ -56,6 +57,36 @@ const load = {
   verbose: options.verbose,
 };
 const systems: BenchSystem[] = [];
+
+if (options.stabilitySeconds !== null) {
+  const concurrency = Math.max(...options.concurrency);
+  try {
+    console.log(`machine: ${describeMachine(await machineBusyShare())}`);
+    console.log(
+      `stability: ${options.stabilitySeconds} s of writes on imdgo's leader at concurrency ${concurrency}, no fault`,
+    );
+    const result = await measureStability({
+      seconds: options.stabilitySeconds,
+      concurrency,
+      keys: options.keys,
+      valueBytes: options.valueBytes,
+      execArgv: nodeFlags(options.cpuProfDir),
+      dataDir: options.dataDir,
+      verbose: options.verbose,
+    });
+    const loadAverage = result.loadAverage;
+    console.log(
+      `stability imdgo: leader changes ${result.leaderChanges}, new terms ${result.termsStarted}, ` +
+        `${result.entriesPerSec.toFixed(0)} entries/s committed, ${result.failedWrites} failed writes; ` +
+        `load average ${loadAverage.min.toFixed(1)}-${loadAverage.max.toFixed(1)} (mean ${loadAverage.mean.toFixed(1)})`,
+    );
+    if (result.leaderChanges > 0 || result.termsStarted > 0) process.exitCode = 1;
+  } catch (error) {
+    console.error(`stability run failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+  process.exit();
+}
 
 try {
   console.log(

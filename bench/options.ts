@@ -33,6 +33,8 @@ export interface BenchOptions {
   readonly openRate: number | null;
   /** Which tables: the calls of a Nest app (`app`) and the service over HTTP (`wire`). */
   readonly modes: readonly Mode[];
+  /** Seconds of fault-free writes counting leader changes, instead of the tables; null: the tables. */
+  readonly stabilitySeconds: number | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -52,9 +54,13 @@ export const USAGE = `npm run bench -- [options]
   --json FILE            write every result as one JSON object per line
   --smoke                5 s: imdgo writes and reads only, exits 1 if they fail
   --failover-rounds N    fail the leader N times per fault (default 5)
-  --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
+  --failover-faults LIST kill (kill -9), stop (SIGSTOP) and cut (imdgo only: the leader's links drop
+                         everything, through the fault-injection hook); no connection closes in the
+                         last two (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
+  --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
+                         no fault, printing the leader changes and new terms (both must be 0)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
   --verbose              show the output of every process started`;
 
@@ -83,6 +89,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'data-dir': { type: 'string' },
       'open-rate': { type: 'string', default: '2000' },
       modes: { type: 'string', default: 'app,wire' },
+      stability: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -118,8 +125,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     failoverRounds: positive('failover-rounds', values['failover-rounds']),
     failoverConcurrency: positive('failover-concurrency', values['failover-concurrency']),
     failoverFaults: values['failover-faults'].split(',').map((fault) => {
-      if (fault !== 'kill' && fault !== 'stop') {
-        throw new Error(`--failover-faults takes kill and stop, got "${fault}"`);
+      if (fault !== 'kill' && fault !== 'stop' && fault !== 'cut') {
+        throw new Error(`--failover-faults takes kill, stop and cut, got "${fault}"`);
       }
       return fault;
     }),
@@ -129,6 +136,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     rounds: smoke ? 1 : positive('rounds', values.rounds),
     dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
     openRate: smoke || values['open-rate'] === '0' ? null : positive('open-rate', values['open-rate']),
+    stabilitySeconds: values.stability === undefined ? null : positive('stability', values.stability),
     modes: smoke
       ? ['app']
       : values.modes.split(',').map((mode) => {

@@ -31,7 +31,7 @@ export interface ResultRow extends RunSpec, LoadSummary, CpuPerOp {
 }
 
 /** How the leader fails: kill -9 (its connections close at once) or SIGSTOP (silent, nothing closes). */
-export type FaultKind = 'kill' | 'stop';
+export type FaultKind = 'kill' | 'stop' | 'cut';
 
 export interface FailoverResult {
   readonly system: SystemName;

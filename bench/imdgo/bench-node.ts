@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
+import { ImdgoFaultInjector } from 'imdgo/testing';
 import { BackgroundLoad } from '../load/background-load.ts';
 import { runLoad } from '../load/run-load.ts';
 import { makeDataset } from '../load/dataset.ts';
@@ -24,6 +25,7 @@ const app = await NestFactory.createApplicationContext(
         members: [...args.members],
         nodeId: args.nodeId,
         ...(args.dataDir !== null && { dataDir: args.dataDir }),
+        faultInjection: args.faultInjection,
       }),
     ],
   },
@@ -46,6 +48,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       const answer: NodeStatus = {
         role: status.role,
         leader: status.leader,
+        term: status.term,
         commitIndex: status.commitIndex,
         appliedIndex: status.appliedIndex,
         voters: status.members.filter((member) => member.voter).map((member) => member.id),
@@ -78,6 +81,12 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       background = null;
       return stopped;
     }
+    case 'block':
+      app.get(ImdgoFaultInjector).block(request.peers);
+      return null;
+    case 'heal':
+      app.get(ImdgoFaultInjector).heal();
+      return null;
     case 'stop':
       await app.close();
       return null;

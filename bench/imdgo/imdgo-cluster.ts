@@ -11,6 +11,8 @@ export interface ImdgoClusterOptions {
   readonly execArgv: readonly string[];
   /** A parent directory for the nodes' logs (dataDir mode), or null: memory mode. */
   readonly dataDir: string | null;
+  /** Start the nodes with faultInjection, so that `cut` can drop a node's links. */
+  readonly faultInjection: boolean;
   readonly verbose: boolean;
 }
 
@@ -95,6 +97,19 @@ export class ImdgoCluster {
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 
+  /** Drops every link of `node` on both ends, without closing a connection. */
+  async cut(node: NodeProcess): Promise<void> {
+    const others = this.nodes.filter((other) => other !== node);
+    await Promise.all([
+      node.request({ kind: 'block', peers: others.map((other) => other.nodeId) }, STATUS_TIMEOUT_MS),
+      ...others.map((other) => other.request({ kind: 'block', peers: [node.nodeId] }, STATUS_TIMEOUT_MS)),
+    ]);
+  }
+
+  async heal(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.request({ kind: 'heal' }, STATUS_TIMEOUT_MS)));
+  }
+
   private async healthyRoles(): Promise<{ leader: NodeProcess; followers: NodeProcess[] }> {
     await this.waitHealthy(30_000);
     const statuses = await this.statuses();
@@ -134,7 +149,14 @@ function startNode(
   const dataDir = root === null ? null : join(root, name);
   return NodeProcess.start({
     name,
-    args: { nodeId, members, keys: options.keys, valueBytes: options.valueBytes, dataDir },
+    args: {
+      nodeId,
+      members,
+      keys: options.keys,
+      valueBytes: options.valueBytes,
+      dataDir,
+      faultInjection: options.faultInjection,
+    },
     execArgv: options.execArgv,
     verbose: options.verbose,
   });

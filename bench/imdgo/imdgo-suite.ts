@@ -1,3 +1,4 @@
+import { monotonicMs } from '../load/clock.ts';
 import { withCpuPerOp } from '../load/cpu.ts';
 import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
 import type { FaultKind, RunSpec } from '../results.ts';
@@ -38,6 +39,7 @@ export async function openImdgo(options: ImdgoSuiteOptions): Promise<BenchSystem
     valueBytes: options.valueBytes,
     execArgv: options.execArgv,
     dataDir: options.dataDir,
+    faultInjection: options.failoverFaults.includes('cut'),
     verbose: options.verbose,
   });
   try {
@@ -88,11 +90,15 @@ function failoverTarget(cluster: ImdgoCluster): FailoverTarget {
       const leader = await cluster.leader();
       const writer = await cluster.follower();
       await writer.request({ kind: 'background-start', concurrency }, RUN_SLACK_MS);
-      let stopped = false;
+      let fault: FaultKind | null = null;
       return {
-        fault(kind) {
-          stopped = kind === 'stop';
-          return stopped ? leader.signal('SIGSTOP') : leader.kill();
+        async fault(kind) {
+          fault = kind;
+          if (kind === 'stop') return leader.signal('SIGSTOP');
+          if (kind === 'kill') return leader.kill();
+          const cutAt = monotonicMs();
+          await cluster.cut(leader);
+          return cutAt;
         },
         firstSuccessesAfter: (after, timeoutMs) =>
           writer.request({ kind: 'background-first-success', after, timeoutMs }, timeoutMs + RUN_SLACK_MS),
@@ -100,7 +106,8 @@ function failoverTarget(cluster: ImdgoCluster): FailoverTarget {
           await writer.request({ kind: 'background-stop' }, RUN_SLACK_MS);
         },
         recover: async () => {
-          if (stopped) leader.signal('SIGCONT');
+          if (fault === 'stop') leader.signal('SIGCONT');
+          else if (fault === 'cut') await cluster.heal();
           else await cluster.restart(leader);
         },
       };

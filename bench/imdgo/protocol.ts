@@ -18,6 +18,9 @@ export type NodeRequest =
   | { readonly kind: 'background-start'; readonly concurrency: number }
   | { readonly kind: 'background-first-success'; readonly after: number; readonly timeoutMs: number }
   | { readonly kind: 'background-stop' }
+  /** Drops all traffic with these peers, both ways, without closing a connection (faultInjection). */
+  | { readonly kind: 'block'; readonly peers: readonly string[] }
+  | { readonly kind: 'heal' }
   | { readonly kind: 'stop' };
 
 /** The answer to each kind of request. */
@@ -31,12 +34,15 @@ export interface NodeReplies {
   /** Per writer: when its first write issued after `after` succeeded, or null. */
   'background-first-success': (number | null)[];
   'background-stop': { errors: number };
+  block: null;
+  heal: null;
   stop: null;
 }
 
 export interface NodeStatus {
   readonly role: string;
   readonly leader: string | null;
+  readonly term: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
   /** The voters in this node's configuration: a restarted node counts once promoted from learner. */
@@ -58,4 +64,6 @@ export interface NodeArgs {
   readonly valueBytes: number;
   /** ImdgoModule's dataDir (the log and snapshots on disk), or null: memory mode. */
   readonly dataDir: string | null;
+  /** ImdgoModule's faultInjection: links can be cut (the `cut` failover fault). */
+  readonly faultInjection: boolean;
 }
