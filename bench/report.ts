@@ -152,9 +152,11 @@ export function printSummary(
     );
   }
   for (const f of failovers) {
-    const fault = f.fault === 'kill' ? 'kill -9' : 'SIGSTOP';
+    const fault = { kill: 'kill -9 the leader', stop: 'SIGSTOP the leader', cut: "cut the leader's links" }[
+      f.fault
+    ];
     console.log(
-      `\nfailover ${f.system} (${fault} the leader, ${f.concurrency} writers on a follower): first write after ` +
+      `\nfailover ${f.system} (${fault}, ${f.concurrency} writers on a follower): first write after ` +
         `the fault median ${msOrNone(f.medianMs)}, max ${msOrNone(f.maxMs)} [${list(f.samplesMs)} ms]; every ` +
         `writer median ${msOrNone(f.allWritersMedianMs)}, max ${msOrNone(f.allWritersMaxMs)} ` +
         `[${list(f.allWritersMs)} ms]; member healthy again after [${f.rejoinMs.join(', ')}] ms`,

@@ -19,7 +19,7 @@ export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes
   putIfAbsent, setIfVersion and increment, plus one lock client per node; heavy does the same with four
   times the clients and no pause between operations; locks runs only lock clients (two per node): take
   lock(name) or tryLock({ waitMs }), hold briefly, write the fencing token to a fenced register, unlock. --min-answered fails the run when a fault window answers a smaller share of the
-  operations invoked in it (default 0: off; partitions that can cut the leader off are exempt). --keep keeps the run directory (history, node logs), which is
+  operations invoked in it (default 0: off). --keep keeps the run directory (history, node logs), which is
   kept anyway on a violation.
   --break runs deliberately broken nodes, to show that the checks catch them: ${BREAKAGES.join(', ')}.
   --self-test runs a short run against each broken build and passes only if every one is caught.`;
