@@ -63,7 +63,8 @@ if (options.stabilitySeconds !== null) {
   try {
     console.log(`machine: ${describeMachine(await machineBusyShare())}`);
     console.log(
-      `stability: ${options.stabilitySeconds} s of writes on imdgo's leader at concurrency ${concurrency}, no fault`,
+      `stability: ${options.stabilitySeconds} s of writes on imdgo's leader at concurrency ${concurrency}, ` +
+        `no fault, tickMs ${options.tickMs ?? 'default'}`,
     );
     const result = await measureStability({
       seconds: options.stabilitySeconds,
@@ -72,6 +73,7 @@ if (options.stabilitySeconds !== null) {
       valueBytes: options.valueBytes,
       execArgv: nodeFlags(options.cpuProfDir),
       dataDir: options.dataDir,
+      tickMs: options.tickMs,
       verbose: options.verbose,
     });
     const loadAverage = result.loadAverage;
@@ -115,6 +117,7 @@ try {
         runs: imdgoRuns,
         execArgv: nodeFlags(options.cpuProfDir),
         dataDir: options.dataDir,
+        tickMs: options.tickMs,
       }),
     );
   }

@@ -35,6 +35,8 @@ export interface BenchOptions {
   readonly modes: readonly Mode[];
   /** Seconds of fault-free writes counting leader changes, instead of the tables; null: the tables. */
   readonly stabilitySeconds: number | null;
+  /** imdgo nodes' tickMs (the election timeout is 10 ticks), or null for the library's default. */
+  readonly tickMs: number | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -62,6 +64,7 @@ export const USAGE = `npm run bench -- [options]
   --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
                          no fault, printing the leader changes and new terms (both must be 0)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
+  --tick-ms N            imdgo nodes' tickMs (election timeout 10 ticks), to compare timings (default: 50)
   --verbose              show the output of every process started`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -90,6 +93,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'open-rate': { type: 'string', default: '2000' },
       modes: { type: 'string', default: 'app,wire' },
       stability: { type: 'string' },
+      'tick-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -136,6 +140,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     rounds: smoke ? 1 : positive('rounds', values.rounds),
     dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
     openRate: smoke || values['open-rate'] === '0' ? null : positive('open-rate', values['open-rate']),
+    tickMs: values['tick-ms'] === undefined ? null : positive('tick-ms', values['tick-ms']),
     stabilitySeconds: values.stability === undefined ? null : positive('stability', values.stability),
     modes: smoke
       ? ['app']

@@ -6,12 +6,15 @@ import { monotonicMs } from '../load/clock.ts';
 import { processCpuUs } from '../load/cpu.ts';
 import { isRunning, makeTempDir, removeTempDir, terminate, track } from '../../scripts/child-processes.ts';
 import { etcdClient } from './etcd-client.ts';
+import { NamespaceNetwork } from './namespace-network.ts';
 
 export interface EtcdMember {
   readonly name: string;
   readonly clientUrl: string;
   readonly peerUrl: string;
   readonly dataDir: string;
+  /** Its place in the cluster (and its namespace, with namespaces). */
+  readonly index: number;
   process: ChildProcess;
   /** For status calls only. */
   readonly admin: Etcd3;
@@ -22,6 +25,8 @@ export interface EtcdClusterOptions {
   readonly size: number;
   /** Where the members' data directories go: /dev/shm for tmpfs, or a directory on disk. */
   readonly dataParent: string;
+  /** Each member in its own network namespace, so that `cut` can drop its links; otherwise loopback. */
+  readonly namespaces: boolean;
   readonly verbose: boolean;
 }
 
@@ -29,35 +34,45 @@ const STATUS_TIMEOUT_MS = 1_000;
 const POLL_MS = 100;
 const CAUGHT_UP_ENTRIES = 10;
 
-/** A cluster of etcd members on loopback ports, with their data in one temporary directory. */
+/**
+ * A cluster of etcd members on loopback ports (or each in its network namespace), with their data in one
+ * temporary directory.
+ */
 export class EtcdCluster {
   readonly members: EtcdMember[];
   private readonly options: EtcdClusterOptions;
   private readonly initialCluster: string;
   private readonly root: string;
+  private readonly network: NamespaceNetwork | null;
 
   private constructor(
     options: EtcdClusterOptions,
     members: EtcdMember[],
     root: string,
     initialCluster: string,
+    network: NamespaceNetwork | null,
   ) {
     this.options = options;
     this.members = members;
     this.root = root;
     this.initialCluster = initialCluster;
+    this.network = network;
   }
 
   static async start(options: EtcdClusterOptions): Promise<EtcdCluster> {
     const root = makeTempDir(options.dataParent, 'imdgo-bench-etcd-');
-    const addresses: { name: string; clientUrl: string; peerUrl: string }[] = [];
+    const network = options.namespaces ? new NamespaceNetwork(options.size) : null;
+    const addresses: { name: string; clientUrl: string; peerUrl: string; index: number }[] = [];
     for (let i = 0; i < options.size; i++) {
-      const [clientPort, peerPort] = [await freePort(), await freePort()];
+      const host = network?.addresses[i] ?? '127.0.0.1';
+      // In its own namespace a member has every port to itself.
+      const [clientPort, peerPort] = network ? [2379, 2380] : [await freePort(), await freePort()];
       const name = `etcd${i + 1}`;
       addresses.push({
         name,
-        clientUrl: `http://127.0.0.1:${clientPort}`,
-        peerUrl: `http://127.0.0.1:${peerPort}`,
+        clientUrl: `http://${host}:${clientPort}`,
+        peerUrl: `http://${host}:${peerPort}`,
+        index: i,
       });
     }
     const initialCluster = addresses.map((a) => `${a.name}=${a.peerUrl}`).join(',');
@@ -66,11 +81,11 @@ export class EtcdCluster {
       return {
         ...address,
         dataDir,
-        process: launch(options, { ...address, dataDir }, initialCluster, root),
+        process: launch(options, { ...address, dataDir }, initialCluster, root, network),
         admin: etcdClient(address.clientUrl),
       };
     });
-    const cluster = new EtcdCluster(options, members, root, initialCluster);
+    const cluster = new EtcdCluster(options, members, root, initialCluster, network);
     await cluster.waitHealthy(30_000);
     return cluster;
   }
@@ -103,7 +118,17 @@ export class EtcdCluster {
   /** Starts a killed member again on its data directory. */
   async restart(member: EtcdMember): Promise<void> {
     if (isRunning(member.process)) await new Promise((resolve) => member.process.once('exit', resolve));
-    member.process = launch(this.options, member, this.initialCluster, this.root);
+    member.process = launch(this.options, member, this.initialCluster, this.root, this.network);
+  }
+
+  /** Drops everything on `member`'s links, without closing a connection (namespaces only). */
+  cut(member: EtcdMember): void {
+    if (!this.network) throw new Error('the etcd cluster runs on loopback: start it with namespaces to cut');
+    this.network.cut(member.index);
+  }
+
+  heal(): void {
+    this.network?.heal();
   }
 
   /** Until every member answers, all agree on one leader and each has applied the leader's log. */
@@ -123,6 +148,7 @@ export class EtcdCluster {
     for (const member of this.members) member.admin.close();
     await Promise.all(this.members.map((member) => terminate(member.process)));
     removeTempDir(this.root);
+    this.network?.remove();
   }
 
   private async statuses(): Promise<IStatusResponse[]> {
@@ -161,9 +187,10 @@ export class EtcdCluster {
 /** One member process; the flags that set up the cluster are ignored when its data directory exists. */
 function launch(
   options: EtcdClusterOptions,
-  member: { name: string; clientUrl: string; peerUrl: string; dataDir: string },
+  member: { name: string; clientUrl: string; peerUrl: string; dataDir: string; index: number },
   initialCluster: string,
   token: string,
+  network: NamespaceNetwork | null,
 ): ChildProcess {
   const args = [
     `--name=${member.name}`,
@@ -179,5 +206,8 @@ function launch(
     '--log-level=error',
   ];
   const stdout = options.verbose ? 'inherit' : 'ignore';
-  return track(spawn(options.binary, args, { stdio: ['ignore', stdout, 'inherit'] }));
+  const [command, argv] = network
+    ? network.command(member.index, options.binary, args)
+    : [options.binary, args];
+  return track(spawn(command, argv, { stdio: ['ignore', stdout, 'inherit'] }));
 }

@@ -1,6 +1,7 @@
 import { ensureInstalled } from '../apt.ts';
 import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
 import { BackgroundLoad } from '../load/background-load.ts';
+import { monotonicMs } from '../load/clock.ts';
 import { runLoad } from '../load/run-load.ts';
 import { ownCpuUs, withCpuPerOp } from '../load/cpu.ts';
 import { makeDataset, type Dataset } from '../load/dataset.ts';
@@ -49,6 +50,7 @@ export async function openEtcd(options: EtcdSuiteOptions): Promise<BenchSystem[]
     binary,
     size: 3,
     dataParent: options.dataParent,
+    namespaces: options.failoverFaults.includes('cut') && options.failoverRounds > 0,
     verbose: options.verbose,
   });
   const data = makeDataset(options.keys, options.valueBytes);
@@ -105,8 +107,7 @@ export async function openEtcd(options: EtcdSuiteOptions): Promise<BenchSystem[]
         failoverTarget(cluster, options.system, data),
         options.failoverRounds,
         options.failoverConcurrency,
-        // No firewall (iptables, nft) nor network namespace here cuts etcd's links without closing them.
-        options.failoverFaults.filter((fault) => fault !== 'cut'),
+        options.failoverFaults,
       ),
     close: () => cluster.stop(),
   });
@@ -127,12 +128,15 @@ function failoverTarget(cluster: EtcdCluster, system: 'etcd' | 'etcd-disk', data
         (writer) => operation('write', etcdKv(clients[writer]!, false, FAILOVER_CALL_TIMEOUT_MS), data),
         concurrency,
       );
-      let stopped = false;
+      let fault: FaultKind | null = null;
       return {
         async fault(kind) {
-          if (kind === 'cut') throw new Error('etcd has no cut fault: it is filtered out of its faults');
-          stopped = kind === 'stop';
-          return stopped ? cluster.signal(leader, 'SIGSTOP') : cluster.kill(leader);
+          fault = kind;
+          if (kind === 'stop') return cluster.signal(leader, 'SIGSTOP');
+          if (kind === 'kill') return cluster.kill(leader);
+          const cutAt = monotonicMs();
+          cluster.cut(leader);
+          return cutAt;
         },
         firstSuccessesAfter: (after, timeoutMs) => load.firstSuccessesAfter(after, timeoutMs),
         stopLoad: async () => {
@@ -140,7 +144,8 @@ function failoverTarget(cluster: EtcdCluster, system: 'etcd' | 'etcd-disk', data
           for (const client of clients) client.close();
         },
         recover: async () => {
-          if (stopped) cluster.signal(leader, 'SIGCONT');
+          if (fault === 'stop') cluster.signal(leader, 'SIGCONT');
+          else if (fault === 'cut') cluster.heal();
           else await cluster.restart(leader);
         },
       };

@@ -26,6 +26,7 @@ const app = await NestFactory.createApplicationContext(
         nodeId: args.nodeId,
         ...(args.dataDir !== null && { dataDir: args.dataDir }),
         faultInjection: args.faultInjection,
+        ...(args.tickMs !== null && { tickMs: args.tickMs }),
       }),
     ],
   },

@@ -13,6 +13,8 @@ export interface ImdgoClusterOptions {
   readonly dataDir: string | null;
   /** Start the nodes with faultInjection, so that `cut` can drop a node's links. */
   readonly faultInjection: boolean;
+  /** The nodes' tickMs, or null for the library's default. */
+  readonly tickMs: number | null;
   readonly verbose: boolean;
 }
 
@@ -156,6 +158,7 @@ function startNode(
       valueBytes: options.valueBytes,
       dataDir,
       faultInjection: options.faultInjection,
+      tickMs: options.tickMs,
     },
     execArgv: options.execArgv,
     verbose: options.verbose,

@@ -18,6 +18,8 @@ export interface ImdgoSuiteOptions {
   readonly execArgv: readonly string[];
   /** Each node keeps its log under this directory (its own subdirectory); null: memory mode. */
   readonly dataDir: string | null;
+  /** The nodes' tickMs, or null for the library's default. */
+  readonly tickMs: number | null;
   readonly verbose: boolean;
 }
 
@@ -40,6 +42,7 @@ export async function openImdgo(options: ImdgoSuiteOptions): Promise<BenchSystem
     execArgv: options.execArgv,
     dataDir: options.dataDir,
     faultInjection: options.failoverFaults.includes('cut'),
+    tickMs: options.tickMs,
     verbose: options.verbose,
   });
   try {

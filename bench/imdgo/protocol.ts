@@ -66,4 +66,6 @@ export interface NodeArgs {
   readonly dataDir: string | null;
   /** ImdgoModule's faultInjection: links can be cut (the `cut` failover fault). */
   readonly faultInjection: boolean;
+  /** ImdgoModule's tickMs, or null for its default. */
+  readonly tickMs: number | null;
 }

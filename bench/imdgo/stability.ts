@@ -8,13 +8,14 @@ export interface StabilityOptions {
   readonly valueBytes: number;
   readonly execArgv: readonly string[];
   readonly dataDir: string | null;
+  readonly tickMs: number | null;
   readonly verbose: boolean;
 }
 
 export interface StabilityResult {
   readonly seconds: number;
   readonly concurrency: number;
-  /** Times the leader any node reported differed from the one before, over the polls. */
+  /** Leaders seen after the first, counting a leader again in each term it won. */
   readonly leaderChanges: number;
   /** Terms started during the run (every election, won or not, starts one). */
   readonly termsStarted: number;
@@ -43,8 +44,8 @@ export async function measureStability(options: StabilityOptions): Promise<Stabi
     await leader.request({ kind: 'background-start', concurrency: options.concurrency }, STATUS_SLACK_MS);
     const started = Date.now();
     const end = started + options.seconds * 1000;
-    let leaderChanges = 0;
-    let lastLeader: string | null = leader.nodeId;
+    const firstLeader = `${firstTerm} ${leader.nodeId}`;
+    const leaders = new Set([firstLeader]);
     const loads: number[] = [];
     let nextReport = started + 60_000;
     while (Date.now() < end) {
@@ -54,16 +55,19 @@ export async function measureStability(options: StabilityOptions): Promise<Stabi
       const statuses = await cluster.statuses().catch(() => null);
       if (statuses === null) continue;
       for (const status of statuses) {
-        if (status.leader === null || status.leader === lastLeader) continue;
-        leaderChanges++;
-        console.log(`  leader change at ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.leader}`);
-        lastLeader = status.leader;
+        const termLeader = `${status.term} ${status.leader}`;
+        if (status.leader === null || leaders.has(termLeader)) continue;
+        leaders.add(termLeader);
+        console.log(
+          `  new leader at ${((Date.now() - started) / 1000).toFixed(1)} s: term ${termLeader}, ` +
+            `load average ${loadavg()[0]!.toFixed(2)}`,
+        );
       }
       if (Date.now() >= nextReport) {
         nextReport += 60_000;
         const term = Math.max(...statuses.map((s) => s.term));
         console.log(
-          `  ${((Date.now() - started) / 1000).toFixed(0)} s: term ${term}, leader changes ${leaderChanges}, ` +
+          `  ${((Date.now() - started) / 1000).toFixed(0)} s: term ${term}, leader changes ${leaders.size - 1}, ` +
             `load average ${loadavg()[0]!.toFixed(2)}`,
         );
       }
@@ -74,7 +78,7 @@ export async function measureStability(options: StabilityOptions): Promise<Stabi
     return {
       seconds: options.seconds,
       concurrency: options.concurrency,
-      leaderChanges,
+      leaderChanges: leaders.size - 1,
       termsStarted: Math.max(...after.map((s) => s.term)) - firstTerm,
       entriesPerSec: (Math.max(...after.map((s) => s.commitIndex)) - firstCommit) / elapsedS,
       failedWrites: errors,
