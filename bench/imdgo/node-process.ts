@@ -6,7 +6,8 @@ import { PendingRequests } from '../../scripts/pending-requests.ts';
 import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest } from './protocol.ts';
 
 const ENTRY = fileURLToPath(new URL('./bench-node.ts', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: a Nest context takes tens of seconds to start on a machine many times oversubscribed.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Chunks of a node's output kept to explain its death. */
 const LOG_TAIL_CHUNKS = 30;
