@@ -48,11 +48,11 @@ export interface ImdgoModuleOptions {
   maxPendingWrites?: number;
   /** Address the peer port binds to. Default: the host of this node's member entry. */
   bindHost?: string;
-  /** Length of one Raft tick. Default 50 ms. */
+  /** Length of one Raft tick. Default 65 ms. */
   tickMs?: number;
-  /** Election timeout in ticks (randomized up to twice this). Default 10 (500 ms). */
+  /** Election timeout in ticks (randomized up to twice this). Default 10 (650 ms). */
   electionTicks?: number;
-  /** Heartbeat interval in ticks. Default 1 (50 ms). */
+  /** Heartbeat interval in ticks. Default 1 (65 ms). */
   heartbeatTicks?: number;
   /** How long a write or linearizable read may wait for a leader and commit. Default 5000 ms. */
   requestTimeoutMs?: number;
@@ -185,9 +185,9 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     maxStoreBytes: schema.maxStoreBytes ?? null,
     memoryPolicy: schema.memoryPolicy ?? 'reject',
     maxPendingWrites: schema.maxPendingWrites ?? 10_000,
-    // A silent leader is replaced in 0.5-1 s: PreVote, CheckQuorum's lease and tick-counted timeouts
-    // (a stalled follower's lost ticks do not add up) keep a live one in place (README, Options).
-    tickMs: schema.tickMs ?? 50,
+    // A silent leader is replaced in 0.65-1.3 s; PreVote, CheckQuorum's lease and tick-counted timeouts
+    // keep a live one in place. 50 ms let CPU starvation depose leaders on a busy machine (README, Options).
+    tickMs: schema.tickMs ?? 65,
     electionTicks,
     heartbeatTicks,
     requestTimeoutMs: schema.requestTimeoutMs ?? 5_000,
