@@ -64,7 +64,7 @@ export const USAGE = `npm run bench -- [options]
   --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
                          no fault, printing the leader changes and new terms (both must be 0)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
-  --tick-ms N            imdgo nodes' tickMs (election timeout 10 ticks), to compare timings (default: 50)
+  --tick-ms N            imdgo nodes' tickMs (election timeout 10 ticks), to compare timings (default: 65)
   --verbose              show the output of every process started`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
