@@ -267,25 +267,28 @@ function balanceLeaderships(
   const leaderOf = table.partitions.map((p) => p.leader);
   const used = new Set(planned);
   const transfers: { partition: number; from: NodeId; to: NodeId }[] = [];
-  for (;;) {
+  while (transfers.length < budget) {
     const members = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || byId(a, b));
     const fewest = counts.get(members.at(-1)!)!;
     let chain: { partition: number; from: NodeId; to: NodeId }[] | undefined;
     for (const source of members) {
       if (counts.get(source)! - fewest < 2) break;
       chain = shortestChain(source, counts.get(source)! - 2);
-      if (chain !== undefined && chain.length <= budget - transfers.length) break;
-      chain = undefined;
+      if (chain !== undefined) break;
     }
-    if (chain === undefined) return transfers;
-    for (const step of chain) {
+    if (chain === undefined) break;
+    // Over budget, the chain's tail alone: its first member leads at least one more than its last, so the
+    // spread does not grow, and the next plan finds a shorter chain.
+    const steps = chain.slice(-(budget - transfers.length));
+    for (const step of steps) {
       transfers.push(step);
       used.add(step.partition);
       leaderOf[step.partition] = step.to;
     }
-    counts.set(chain[0]!.from, counts.get(chain[0]!.from)! - 1);
-    counts.set(chain.at(-1)!.to, counts.get(chain.at(-1)!.to)! + 1);
+    counts.set(steps[0]!.from, counts.get(steps[0]!.from)! - 1);
+    counts.set(steps.at(-1)!.to, counts.get(steps.at(-1)!.to)! + 1);
   }
+  return transfers;
 
   // Breadth-first from `source` to any active member leading at most `atMost` partitions.
   function shortestChain(source: NodeId, atMost: number) {
