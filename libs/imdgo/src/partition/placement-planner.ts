@@ -132,15 +132,21 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     bump(leaderships, from, -1);
     bump(leaderships, to, 1);
   };
-  const reasonToRemove = (id: NodeId): MoveReason =>
-    standing(id) === 'draining' ? 'drain' : standing(id) === 'active' ? 'balance' : 'repair';
+  const reasonToRemove = (id: NodeId, ifActive: MoveReason): MoveReason =>
+    standing(id) === 'draining' ? 'drain' : standing(id) === 'active' ? ifActive : 'repair';
+  const reasonToAdd = (voters: readonly NodeId[]): MoveReason =>
+    healthyVoters(voters) < target
+      ? voters.some((id) => standing(id) === 'draining')
+        ? 'drain'
+        : 'repair'
+      : 'balance';
 
   // 1. Replicas being built.
   open(({ voters, learners }, partition) => {
     if (learners.length === 0) return;
     const learner = [...learners].sort(byId)[0]!;
     if (standing(learner) !== 'active') {
-      plan({ type: 'remove', partition, member: learner, reason: reasonToRemove(learner) });
+      plan({ type: 'remove', partition, member: learner, reason: reasonToRemove(learner, 'shrink') });
       bump(load, learner, -1);
       return;
     }
@@ -149,7 +155,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     const wanted =
       healthyVoters(voters) < target ||
       voters.some((id) => standing(id) !== 'active' || load.get(id)! > load.get(learner)!);
-    if (wanted) plan({ type: 'promote', partition, member: learner, reason: 'repair' });
+    if (wanted) plan({ type: 'promote', partition, member: learner, reason: reasonToAdd(voters) });
     else {
       plan({ type: 'remove', partition, member: learner, reason: 'shrink' });
       bump(load, learner, -1);
@@ -173,13 +179,11 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     }
     const remaining = voters.filter((id) => id !== victim);
     if (liveCount(remaining) < majority(remaining.length)) return;
-    const reason =
-      standing(victim) === 'draining' ? 'drain' : standing(victim) === 'active' ? 'shrink' : 'repair';
-    plan({ type: 'remove', partition, member: victim, reason });
+    plan({ type: 'remove', partition, member: victim, reason: reasonToRemove(victim, 'shrink') });
     bump(load, victim, -1);
   });
 
-  // 3. Preferred leaders on members that cannot lead well.
+  // 3. Preferred leaders on members that are not active.
   open(({ voters, leader }, partition) => {
     if (standing(leader) === 'active') return;
     const successor = leaderFor(voters, leader);
@@ -207,7 +211,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     if (!canAddLearner()) break;
     const to = leastLoadedOutside(group);
     if (to === undefined) continue;
-    addLearner(partition, to, group.voters.some((id) => standing(id) === 'draining') ? 'drain' : 'repair');
+    addLearner(partition, to, reasonToAdd(group.voters));
   }
 
   // 5. Replica balance: a member with two more replicas than another gives one of its partitions to it. Such
