@@ -98,6 +98,22 @@ describe('partitionOf', () => {
     expect(first).toBe(murmur3(bytes) % 271);
   });
 
+  it('encodes every kind of UTF-16 text as TextEncoder does', () => {
+    const texts = [
+      'aé€😀',
+      'lone \ud800 high',
+      'lone \udc00 low',
+      'end \ud83d',
+      '\u07ff\u0800\uffff',
+      '\u0000',
+    ];
+    for (const key of texts) {
+      const bytes = new Uint8Array([...utf8('map'), 0xff, ...utf8(key)]);
+      expect(partitionOf('map', key, 65536)).toBe(murmur3(bytes) % 65536);
+      expect(partitionOf('map', `{${key}}`, 65536)).toBe(murmur3(utf8(key)) % 65536);
+    }
+  });
+
   it.each([0, -1, 1.5, Number.NaN, 65537])('refuses %d partitions with a clear error', (partitions) => {
     expect(() => partitionOf('m', 'k', partitions)).toThrow(InvalidArgumentError);
     expect(() => partitionOf('m', 'k', partitions)).toThrow(/partitions must be an integer from 1 to 65536/);

@@ -18,9 +18,45 @@ export function hashTag(key: string): string | undefined {
   return key.slice(open + 1, close);
 }
 
-const encoder = new TextEncoder();
 /** Reused across calls (the hash is synchronous); grown when a key needs more. */
 let scratch = new Uint8Array(1024);
+
+/**
+ * Writes `text` as UTF-8 at `offset`, as TextEncoder does (a lone surrogate becomes U+FFFD), and returns the
+ * offset after it. Inline because TextEncoder's per-call cost dominates for short keys.
+ */
+function writeUtf8(text: string, bytes: Uint8Array, offset: number): number {
+  let at = offset;
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) {
+      bytes[at++] = code;
+      continue;
+    }
+    if (code < 0x800) {
+      bytes[at++] = 0xc0 | (code >> 6);
+      bytes[at++] = 0x80 | (code & 0x3f);
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+        bytes[at++] = 0xf0 | (code >> 18);
+        bytes[at++] = 0x80 | ((code >> 12) & 0x3f);
+        bytes[at++] = 0x80 | ((code >> 6) & 0x3f);
+        bytes[at++] = 0x80 | (code & 0x3f);
+        continue;
+      }
+      code = 0xfffd;
+    }
+    bytes[at++] = 0xe0 | (code >> 12);
+    bytes[at++] = 0x80 | ((code >> 6) & 0x3f);
+    bytes[at++] = 0x80 | (code & 0x3f);
+  }
+  return at;
+}
 
 /**
  * The partition of `key` in map `map`, in [0, partitions). Stable across versions and processes: the fixed
@@ -44,11 +80,11 @@ export function partitionOf(map: string, key: string, partitions: number): numbe
   if (scratch.length < needed) scratch = new Uint8Array(needed * 2);
   let length: number;
   if (tag === undefined) {
-    length = encoder.encodeInto(map, scratch).written;
+    length = writeUtf8(map, scratch, 0);
     scratch[length++] = 0xff;
-    length += encoder.encodeInto(key, scratch.subarray(length)).written;
+    length = writeUtf8(key, scratch, length);
   } else {
-    length = encoder.encodeInto(tag, scratch).written;
+    length = writeUtf8(tag, scratch, 0);
   }
   return murmur3(scratch, length) % partitions;
 }
