@@ -158,6 +158,21 @@ describe('planPlacement', () => {
     }
   });
 
+  it('removes a dead voter before a draining one when removing the draining one would lose the live majority', () => {
+    const table: PartitionTable = {
+      epoch: 1,
+      partitions: [{ voters: ['a', 'b', 'c', 'd', 'e'], learners: [], leader: 'a' }],
+    };
+    const members: PlacementMember[] = [
+      ...active('a', 'b', 'f'),
+      { id: 'c', state: 'draining' },
+      { id: 'd', state: 'dead', deadSinceMs: 0 },
+      { id: 'e', state: 'dead', deadSinceMs: 0 },
+    ];
+    const plan = planPlacement({ members, table, nowMs: 1000, deadMemberTimeoutMs: 60_000 });
+    expect(plan.moves).toEqual([{ type: 'remove', partition: 0, member: 'd', reason: 'repair' }]);
+  });
+
   it('drops a learner that is no longer wanted instead of promoting it', () => {
     const table: PartitionTable = {
       epoch: 1,

@@ -165,20 +165,25 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   // 2. Voters beyond the target.
   open(({ voters, leader }, partition) => {
     if (voters.length <= target) return;
-    const victim = [...voters].sort(
-      (a, b) =>
-        REMOVAL_ORDER[standing(a)] - REMOVAL_ORDER[standing(b)] ||
-        (load.get(b) ?? 0) - (load.get(a) ?? 0) ||
-        Number(a === leader) - Number(b === leader) ||
-        byId(a, b),
-    )[0]!;
+    // The first in removal order whose removal keeps a live majority (a dead voter may go before a draining one).
+    const victim = [...voters]
+      .sort(
+        (a, b) =>
+          REMOVAL_ORDER[standing(a)] - REMOVAL_ORDER[standing(b)] ||
+          (load.get(b) ?? 0) - (load.get(a) ?? 0) ||
+          Number(a === leader) - Number(b === leader) ||
+          byId(a, b),
+      )
+      .find((id) => {
+        const remaining = voters.filter((other) => other !== id);
+        return liveCount(remaining) >= majority(remaining.length);
+      });
+    if (victim === undefined) return;
     if (victim === leader) {
       const successor = leaderFor(voters, victim);
       if (successor !== undefined) transferLeader(partition, leader, successor, 'shrink');
       return;
     }
-    const remaining = voters.filter((id) => id !== victim);
-    if (liveCount(remaining) < majority(remaining.length)) return;
     plan({ type: 'remove', partition, member: victim, reason: reasonToRemove(victim, 'shrink') });
     bump(load, victim, -1);
   });
