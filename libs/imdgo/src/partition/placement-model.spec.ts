@@ -10,13 +10,14 @@ import { type PlacementMember, planPlacement } from './placement-planner.ts';
  * A seeded model of the metadata leader: members join, activate, drain, die and recover at random while the
  * planner's moves are carried out one at a time, a fifth of them failing (a later plan retries them). Each step
  * and the settled end state are checked. Replay one seed with PLACEMENT_SEED=<seed>; run seeds 1..N with
- * PLACEMENT_SEEDS=N.
+ * PLACEMENT_SEEDS=N (add --testTimeout for thousands).
  */
 
 interface Stats {
   joins: number;
   drains: number;
   deaths: number;
+  outages: number;
   recoveries: number;
   expiries: number;
   failedMoves: number;
@@ -110,6 +111,18 @@ function runSeed(seed: number, stats: Stats): void {
     if (building > maxConcurrentMoves) fail(`${where}: ${building} replicas being built at once`);
   };
 
+  // A partition without a live majority is reported exactly when it has one, and no move touches it.
+  const checkUnavailable = (unavailable: readonly number[], moves: readonly PlacementMove[]) => {
+    const expected = table.partitions.flatMap(({ voters }, partition) =>
+      hasLiveMajority(voters) ? [] : [partition],
+    );
+    if (JSON.stringify(unavailable) !== JSON.stringify(expected)) {
+      fail(`unavailable partitions ${unavailable}, expected ${expected}`);
+    }
+    const touched = moves.find((m) => unavailable.includes(m.partition));
+    if (touched !== undefined) fail(`${JSON.stringify(touched)} touches a partition without a live majority`);
+  };
+
   const forgetGoneMembers = () => {
     for (const member of memberList()) {
       const gone =
@@ -141,18 +154,19 @@ function runSeed(seed: number, stats: Stats): void {
         stats.drains++;
       }
     } else if (roll === 3) {
-      // Deaths stay within what Raft survives: every partition keeps a live majority, one active member stays.
+      // Most deaths stay within what Raft survives (every partition keeps a live majority); one in five may
+      // cost some partitions their majority until members come back. One active member always stays.
       const live = withState('joining', 'active', 'draining');
       if (live.length === 0) return;
       const { id } = random.pick(live);
-      const safe =
-        table.partitions.every(
-          ({ voters }) => voters.filter((v) => v !== id && isLive(v)).length >= majority(voters.length),
-        ) && withState('active').some((m) => m.id !== id);
-      if (safe) {
-        members.set(id, { id, state: 'dead', deadSinceMs: nowMs });
-        stats.deaths++;
-      }
+      const keepsMajorities = table.partitions.every(
+        ({ voters }) => voters.filter((v) => v !== id && isLive(v)).length >= majority(voters.length),
+      );
+      if (!withState('active').some((m) => m.id !== id)) return;
+      if (!keepsMajorities && !random.chance(0.2)) return;
+      members.set(id, { id, state: 'dead', deadSinceMs: nowMs });
+      stats.deaths++;
+      if (!keepsMajorities) stats.outages++;
     } else if (roll === 4) {
       const dead = withState('dead');
       if (dead.length > 0) {
@@ -168,13 +182,17 @@ function runSeed(seed: number, stats: Stats): void {
     if (random.chance(0.4)) randomEvent();
     forgetGoneMembers();
     const next = plan();
-    if (next.unavailable.length > 0)
-      fail(`round ${round}: partitions ${next.unavailable} lost a live majority`);
+    checkUnavailable(next.unavailable, next.moves);
     carryOut(next.moves, 0.2);
   }
 
-  // Faults heal: joiners become active, members still dead stay dead past the timeout.
+  // Faults heal: joiners become active, enough dead voters come back for every partition to have a live
+  // majority, and the members still dead stay dead past the timeout.
   for (const { id } of withState('joining')) members.set(id, { id, state: 'active' });
+  for (const { voters } of table.partitions) {
+    if (hasLiveMajority(voters)) continue;
+    for (const id of voters) if (members.get(id)?.state === 'dead') members.set(id, { id, state: 'active' });
+  }
   nowMs += deadMemberTimeoutMs;
   let plans = 0;
   for (;;) {
@@ -219,6 +237,7 @@ describe('placement model', () => {
       joins: 0,
       drains: 0,
       deaths: 0,
+      outages: 0,
       recoveries: 0,
       expiries: 0,
       failedMoves: 0,
@@ -237,7 +256,7 @@ describe('placement model', () => {
     // The runs must have exercised what they claim to.
     if (SEEDS.length > 1) {
       for (const [name, count] of Object.entries({ ...stats, ...stats.moves })) {
-        if (typeof count === 'number') expect(count, name).toBeGreaterThan(SEEDS.length);
+        if (typeof count === 'number') expect(count, name).toBeGreaterThan(SEEDS.length / 4);
       }
     }
   });
