@@ -1,7 +1,7 @@
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { assertGroupId, GroupMux, type GroupMuxStats } from '../transport/group-mux.ts';
 import { RaftNode, type RaftNodeOptions } from './raft-node.ts';
-import { systemScheduler, type Scheduler } from './scheduler.ts';
+import { systemScheduler, type Scheduler, type TimerHandle } from './scheduler.ts';
 import { SharedTicker } from './shared-ticker.ts';
 
 /** What a group's node is built with; the host supplies its transport and scheduler. */
@@ -12,6 +12,15 @@ export interface GroupHostOptions {
   readonly transport: PeerTransport;
   /** Clocks and timers; the simulator passes virtual ones. */
   readonly scheduler?: Scheduler;
+  /** Let idle groups go quiet (raft/quiescence.ts); default true. */
+  readonly quiesce?: boolean;
+  /** How often every peer hears at least an empty frame from this node (ms); default 100, one tick. */
+  readonly beatMs?: number;
+  /**
+   * Silence (ms) after which a peer is reported unreachable to every group, waking the quiet ones it leads
+   * or follows; default 1000, an election timeout at default timing.
+   */
+  readonly peerTimeoutMs?: number;
 }
 
 /**
@@ -25,10 +34,18 @@ export class GroupHost {
   private readonly nodes = new Map<number, RaftNode>();
   /** Groups being created or destroyed: their id is taken until that finishes. */
   private readonly busy = new Set<number>();
+  private readonly options: GroupHostOptions;
+  private beatTimer: TimerHandle | null = null;
   private started = false;
   private stopped = false;
 
   constructor(options: GroupHostOptions) {
+    const beatMs = options.beatMs ?? 100;
+    const peerTimeoutMs = options.peerTimeoutMs ?? 1000;
+    if (!(beatMs > 0) || !(peerTimeoutMs > beatMs)) {
+      throw new Error(`peerTimeoutMs (${peerTimeoutMs}) must exceed beatMs (${beatMs}), which must be > 0`);
+    }
+    this.options = options;
     const scheduler = options.scheduler ?? systemScheduler;
     this.ticker = new SharedTicker(scheduler);
     this.mux = new GroupMux(options.transport, scheduler);
@@ -38,12 +55,15 @@ export class GroupHost {
     if (this.started) throw new Error('the group host is already started');
     this.started = true;
     await this.mux.start();
+    const peerTimeoutMs = this.options.peerTimeoutMs ?? 1000;
+    this.beatTimer = this.ticker.setInterval(() => this.mux.beat(peerTimeoutMs), this.options.beatMs ?? 100);
   }
 
   /** Stops every group, then the transport. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.beatTimer) this.ticker.clearInterval(this.beatTimer);
     await Promise.all([...this.nodes.values()].map((node) => node.stop()));
     this.nodes.clear();
     await this.mux.stop();
@@ -57,7 +77,12 @@ export class GroupHost {
     this.busy.add(group);
     const channel = this.mux.channel(group);
     try {
-      const node = new RaftNode({ ...options, transport: channel, scheduler: this.ticker });
+      const node = new RaftNode({
+        ...options,
+        raftTuning: { quiesce: this.options.quiesce ?? true, ...options.raftTuning },
+        transport: channel,
+        scheduler: this.ticker,
+      });
       await node.start();
       this.nodes.set(group, node);
       return node;

@@ -24,6 +24,16 @@ interface Channel {
   retained: readonly string[] | null;
 }
 
+/** What the mux knows of a peer's liveness. */
+interface PeerBeat {
+  /** When a frame (of any group, or an empty beat) last came from it, on the scheduler's clock. */
+  lastHeard: number;
+  /** Whether a frame went to it since the last beat: then it needs no empty one. */
+  sentSinceBeat: boolean;
+  /** Reported down to the groups and not heard from since. */
+  down: boolean;
+}
+
 export interface GroupMuxStats {
   /** Frames handed to the transport: at most one per destination per event-loop turn. */
   readonly framesSent: number;
@@ -48,6 +58,7 @@ export class GroupMux {
   private readonly channels = new Map<number, Channel>();
   private readonly outgoing = new Map<string, unknown[]>();
   private flushScheduled = false;
+  private readonly peers = new Map<string, PeerBeat>();
   private stats = { framesSent: 0, messagesSent: 0, refusedMessages: 0 };
 
   constructor(transport: PeerTransport, scheduler: Scheduler) {
@@ -55,9 +66,7 @@ export class GroupMux {
     this.scheduler = scheduler;
     transport.onMessage((from, frame) => this.receive(from, frame));
     transport.onRequest((from, payload) => this.answer(from, payload));
-    transport.onPeerDown((peer) => {
-      for (const channel of this.channels.values()) channel.peerDownHandler?.(peer);
-    });
+    transport.onPeerDown((peer) => this.peerDown(peer));
   }
 
   start(): Promise<void> {
@@ -136,6 +145,7 @@ export class GroupMux {
     const frames = [...this.outgoing];
     this.outgoing.clear();
     for (const [to, frame] of frames) {
+      this.peer(to).sentSinceBeat = true;
       this.stats.framesSent++;
       this.stats.messagesSent += frame.length;
       this.transport.send(to, frame);
@@ -145,6 +155,9 @@ export class GroupMux {
   /** Splits a frame by group; throws (after delivering the rest) when it or one group's part is malformed. */
   private receive(from: string, frame: unknown): void {
     if (!Array.isArray(frame)) throw new Error(`malformed Raft frame from ${from}`);
+    const peer = this.peer(from);
+    peer.lastHeard = this.scheduler.now();
+    peer.down = false;
     const byGroup = new Map<number, unknown[]>();
     for (const message of frame) {
       const group = groupOf(message);
@@ -181,15 +194,51 @@ export class GroupMux {
     return handler(from, body);
   }
 
+  /**
+   * Liveness per node pair, for quiet groups that send nothing (raft/quiescence.ts): every peer that got no
+   * frame since the last beat gets an empty one, and a peer not heard from for `timeoutMs` is reported to
+   * every group as unreachable (once, until heard from again), which wakes the quiet groups it leads or
+   * follows. Called by the host every few ticks.
+   */
+  beat(timeoutMs: number): void {
+    const now = this.scheduler.now();
+    for (const [id, peer] of this.peers) {
+      if (!peer.sentSinceBeat) {
+        this.stats.framesSent++;
+        this.transport.send(id, []);
+      }
+      peer.sentSinceBeat = false;
+      if (!peer.down && now - peer.lastHeard > timeoutMs) {
+        peer.down = true;
+        this.peerDown(id);
+      }
+    }
+  }
+
+  private peer(id: string): PeerBeat {
+    let peer = this.peers.get(id);
+    if (peer === undefined) {
+      // Heard from or not, a new peer gets a full timeout before it is reported down.
+      peer = { lastHeard: this.scheduler.now(), sentSinceBeat: false, down: false };
+      this.peers.set(id, peer);
+    }
+    return peer;
+  }
+
+  private peerDown(id: string): void {
+    for (const channel of this.channels.values()) channel.peerDownHandler?.(id);
+  }
+
   /** Links stay open to every member of any hosted group; only once all groups said whom they need. */
   private retainUnion(): void {
-    if (!this.transport.retain) return;
     const members = new Set<string>();
     for (const channel of this.channels.values()) {
       if (channel.retained === null) return;
       for (const id of channel.retained) members.add(id);
     }
-    if (this.channels.size > 0) this.transport.retain([...members]);
+    if (this.channels.size === 0) return;
+    for (const id of this.peers.keys()) if (!members.has(id)) this.peers.delete(id);
+    this.transport.retain?.([...members]);
   }
 }
 
