@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Raft } from '../raft/raft.ts';
 import { SeededRandom } from '../raft/random.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { MemoryHub, MemoryTransport } from '../transport/memory-transport.ts';
@@ -18,7 +19,9 @@ class HostCluster {
 
   async start(): Promise<void> {
     for (const id of MEMBERS) {
-      const host = new GroupHost({ transport: new MemoryTransport(this.hub, id) });
+      const transport = new MemoryTransport(this.hub, id);
+      // At test timing (5 ms ticks, 50 ms election timeout) as at default timing.
+      const host = new GroupHost({ transport, beatMs: 5, peerTimeoutMs: 50 });
       this.hosts.set(id, host);
       await host.start();
     }
@@ -51,6 +54,14 @@ class HostCluster {
 
   async stop(): Promise<void> {
     for (const host of this.hosts.values()) await host.stop();
+  }
+
+  /** Whether every replica of `group` has gone quiet. */
+  quiet(group: number): boolean {
+    return [...this.hosts.values()].every((h) => {
+      const node = h.group(group);
+      return node === undefined || (node as unknown as { raft: Raft }).raft.quiesced;
+    });
   }
 }
 
@@ -162,6 +173,39 @@ describe('GroupHost', () => {
       asker.request(leader, { kind: 'group', group: 4, body: { kind: 'status' } }, 5000),
     ).rejects.toThrow('unknown group 4');
     await asker.stop();
+  });
+
+  it('lets idle groups go quiet and wakes them when a write arrives', async () => {
+    cluster = new HostCluster();
+    await cluster.start();
+    for (const group of [1, 2]) await cluster.createGroup(group);
+    for (const group of [1, 2]) await cluster.elected(group);
+    await until(() => cluster.quiet(1) && cluster.quiet(2), 'both groups quiet');
+    const leader = cluster.leader(1)!;
+    const before = leader.localStatus().term;
+    await leader.write(set('k', 'woken'));
+    for (const id of MEMBERS) {
+      await until(
+        () => cluster.host(id).group(1)!.machine.get('', 'k')?.value === 'woken',
+        `applied on ${id}`,
+      );
+    }
+    await until(() => cluster.quiet(1), 'group 1 quiet again');
+    expect(cluster.leader(1)!.localStatus().term).toBe(before);
+  });
+
+  it("replaces a quiet group's leader whose node is cut off, which steps down", async () => {
+    cluster = new HostCluster();
+    await cluster.start();
+    await cluster.createGroup(1);
+    const old = await cluster.elected(1);
+    await until(() => cluster.quiet(1), 'group 1 quiet');
+    for (const id of MEMBERS) if (id !== old) cluster.hub.disconnect(old, id);
+    const oldNode = cluster.host(old).group(1)!;
+    await until(
+      () => cluster.leader(1) !== undefined && cluster.leader(1)!.id !== old && !oldNode.isLeader(),
+      'a new leader, and the old one stepped down',
+    );
   });
 
   it('refuses a second group with the same id and the removal of one it does not host', async () => {

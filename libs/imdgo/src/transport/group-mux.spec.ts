@@ -6,7 +6,8 @@ import type { PeerTransport } from './peer-transport.ts';
 /** Runs deferred callbacks only when the test says a turn is over. */
 class ManualTurns implements Scheduler {
   private deferred: (() => void)[] = [];
-  now = () => 0;
+  time = 0;
+  now = () => this.time;
   monotonic = () => 0;
   setTimeout = () => ({});
   clearTimeout = () => {};
@@ -195,6 +196,53 @@ describe('GroupMux', () => {
     expect(transport.retained).toBeNull();
     two.retain!(['a:1', 'c:1']);
     expect(new Set(transport.retained)).toEqual(new Set(['a:1', 'b:1', 'c:1']));
+  });
+
+  it('beats every peer that got no frame since the last beat, and reports one silent for too long once', () => {
+    const { turns, transport, mux } = setUp();
+    const down: string[] = [];
+    const zero = mux.channel(0);
+    zero.onPeerDown((peer) => down.push(peer));
+    zero.send('b:1', [heartbeat('b:1')]);
+    zero.send('c:1', [heartbeat('c:1')]);
+    turns.endTurn();
+    transport.sent.length = 0;
+    mux.beat(1000);
+    // Both just got a frame: no beat needed yet.
+    expect(transport.sent).toEqual([]);
+    turns.time = 600;
+    transport.message!('b:1', []);
+    zero.send('c:1', [heartbeat('c:1')]);
+    turns.endTurn();
+    transport.sent.length = 0;
+    mux.beat(1000);
+    expect(transport.sent).toEqual([{ to: 'b:1', frame: [] }]);
+    expect(down).toEqual([]);
+    turns.time = 1001;
+    mux.beat(1000);
+    // c:1 was never heard from in over 1000 ms; b:1 was, at 600.
+    expect(down).toEqual(['c:1']);
+    mux.beat(1000);
+    expect(down).toEqual(['c:1']);
+    transport.message!('c:1', []);
+    turns.time = 2100;
+    mux.beat(1000);
+    expect(down).toEqual(['c:1', 'b:1', 'c:1']);
+  });
+
+  it('forgets the liveness of peers no group keeps', () => {
+    const { turns, transport, mux } = setUp();
+    const down: string[] = [];
+    const zero = mux.channel(0);
+    zero.onPeerDown((peer) => down.push(peer));
+    zero.send('b:1', [heartbeat('b:1')]);
+    turns.endTurn();
+    zero.retain!(['a:1']);
+    transport.sent.length = 0;
+    turns.time = 5000;
+    mux.beat(1000);
+    expect(transport.sent).toEqual([]);
+    expect(down).toEqual([]);
   });
 
   it('gives each group one channel and refuses bad group ids', () => {
