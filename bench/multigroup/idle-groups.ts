@@ -2,11 +2,12 @@
  * Idle cost of many Raft groups per node: a 3-node in-process cluster (one GroupHost per node on one
  * MemoryHub, default timing), N groups on every node, measured after every group elected a leader.
  *
- *   node --expose-gc bench/multigroup/idle-groups.ts [--groups 1,64,256] [--seconds 20]
+ *   node --expose-gc bench/multigroup/idle-groups.ts [--groups 1,64,256] [--seconds 20] [--no-quiesce]
  *
  * Prints, per group count: CPU of the whole process over the window (user + system, % of one core), that
  * divided by the 3 nodes, frames and messages each node sent per second, and heap per group (heap after
- * the groups settled minus heap before, per group and node, after a forced GC). Not part of CI.
+ * the groups settled minus heap before, per group and node, after a forced GC). `--no-quiesce` keeps every
+ * group heartbeating (only framing and ticks shared), for comparison. Not part of CI.
  */
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
@@ -18,7 +19,11 @@ import { MemoryHub, MemoryTransport } from '../../libs/imdgo/src/transport/memor
 const MEMBERS = ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'];
 
 const { values } = parseArgs({
-  options: { groups: { type: 'string', default: '1,64,256' }, seconds: { type: 'string', default: '20' } },
+  options: {
+    groups: { type: 'string', default: '1,64,256' },
+    seconds: { type: 'string', default: '20' },
+    'no-quiesce': { type: 'boolean', default: false },
+  },
 });
 const groupCounts = values.groups.split(',').map(Number);
 const seconds = Number(values.seconds);
@@ -38,7 +43,7 @@ async function measure(groups: number): Promise<void> {
   const heapBefore = heapUsed();
   const hosts = MEMBERS.map((id) => ({
     id,
-    host: new GroupHost({ transport: new MemoryTransport(hub, id) }),
+    host: new GroupHost({ transport: new MemoryTransport(hub, id), quiesce: !values['no-quiesce'] }),
   }));
   for (const { host } of hosts) await host.start();
   for (let group = 0; group < groups; group++) {
@@ -102,6 +107,7 @@ async function measure(groups: number): Promise<void> {
   console.log(
     JSON.stringify({
       groups,
+      quiesce: !values['no-quiesce'],
       seconds: Math.round(elapsedS * 10) / 10,
       processCpuPct: round(processPct),
       perNodeCpuPct: round(processPct / hosts.length),
