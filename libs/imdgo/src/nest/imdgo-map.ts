@@ -8,14 +8,9 @@ import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import { commitTxn, type TxnRequest, type TxnResult } from './map-txn.ts';
 import { updateKey, type UpdateOptions, type UpdateResult, type VersionedAccess } from './update.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
+import type { Consistency } from './key-value-backend.ts';
 
-/**
- * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
- * - `leader`: served from the leader's memory without a quorum round, once it has applied an entry of its
- *   own term; can be stale while a deposed leader still believes it leads.
- * - `local`: this node's memory, at once; may lag the leader.
- */
-export type Consistency = 'linearizable' | 'leader' | 'local';
+export type { Consistency };
 
 export interface ReadOptions {
   readonly consistency?: Consistency;
@@ -97,7 +92,8 @@ export class ImdgoMap<V = unknown> {
 
   /** This node's value right now, synchronously: no network, no consistency guarantee. */
   peek<T extends V = V>(key: string): T | undefined {
-    return this.runtime.node.machine.get(this.name, key)?.value as T | undefined;
+    const backend = this.runtime.backend;
+    return backend.peek(backend.partitionOf(this.name, key), this.name, key)?.value as T | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -105,8 +101,12 @@ export class ImdgoMap<V = unknown> {
   }
 
   async size(options?: ReadOptions): Promise<number> {
-    await this.barrier(options?.consistency);
-    return this.runtime.node.machine.size(this.name);
+    const consistency = consistencyOf(options?.consistency);
+    const backend = this.runtime.backend;
+    const sizes = await Promise.all(
+      partitionsOf(backend.partitions).map((p) => backend.size(p, this.name, consistency)),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
   }
 
   async keys(options: ListOptions = {}): Promise<Page<string>> {
@@ -119,14 +119,18 @@ export class ImdgoMap<V = unknown> {
     const limit = options.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
-    await this.barrier(options.consistency);
-    const found = this.runtime.node.machine.list(this.name, {
-      prefix: options.prefix,
-      after: options.after,
-      limit: limit + 1,
-    });
+    const consistency = consistencyOf(options.consistency);
+    const backend = this.runtime.backend;
+    const listing = { prefix: options.prefix, after: options.after, limit };
+    // Each partition lists its first `limit` keys after the cursor; the first `limit` of their union, in key
+    // order, are this page, and the next page's `after` (its last key) resumes every partition correctly.
+    const pages = await Promise.all(
+      partitionsOf(backend.partitions).map((p) => backend.list(p, this.name, listing, consistency)),
+    );
+    const found = pages.length === 1 ? pages[0]!.entries : pages.flatMap((page) => page.entries).sort(byKey);
     const items = found.slice(0, limit).map(([key, record]) => toEntry<T>(key, record));
-    return { items, cursor: found.length > limit ? items[items.length - 1]!.key : null };
+    const more = found.length > limit || pages.some((page) => page.more);
+    return { items, cursor: more ? items[items.length - 1]!.key : null };
   }
 
   async set(key: string, value: V, options?: WriteOptions): Promise<SetResult<V>> {
@@ -246,7 +250,9 @@ export class ImdgoMap<V = unknown> {
   protected async write(command: KeyedKvCommand): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
-    const result = await this.runtime.node.write(
+    const backend = this.runtime.backend;
+    const result = await backend.write(
+      backend.partitionOf(this.name, command.key),
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
     );
@@ -254,18 +260,25 @@ export class ImdgoMap<V = unknown> {
     return result;
   }
 
-  private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {
-    if (consistency === 'leader') return this.runtime.node.leaderRead(this.name, key);
-    await this.barrier(consistency);
-    return this.runtime.node.machine.get(this.name, key);
+  private read(key: string, consistency: Consistency | undefined): Promise<KvRecord | undefined> {
+    const backend = this.runtime.backend;
+    return backend.read(backend.partitionOf(this.name, key), this.name, key, consistencyOf(consistency));
   }
+}
 
-  private async barrier(consistency: Consistency = 'linearizable'): Promise<void> {
-    if (consistency === 'linearizable') await this.runtime.node.linearizableBarrier();
-    else if (consistency === 'leader') await this.runtime.node.leaderBarrier();
-    else if (consistency !== 'local')
-      throw new InvalidArgumentError(`unknown consistency "${String(consistency)}"`);
-  }
+function consistencyOf(consistency: Consistency | undefined): Consistency {
+  if (consistency === undefined) return 'linearizable';
+  if (consistency === 'linearizable' || consistency === 'leader' || consistency === 'local')
+    return consistency;
+  throw new InvalidArgumentError(`unknown consistency "${String(consistency)}"`);
+}
+
+function partitionsOf(count: number): number[] {
+  return Array.from({ length: count }, (_, p) => p);
+}
+
+function byKey([a]: [string, KvRecord], [b]: [string, KvRecord]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function checkKey(key: unknown): asserts key is string {

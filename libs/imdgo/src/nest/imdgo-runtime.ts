@@ -22,8 +22,10 @@ import {
   type ImdgoModuleOptions,
   type ResolvedImdgoOptions,
 } from './imdgo-options.ts';
+import type { KeyValueBackend } from './key-value-backend.ts';
 import { hostOf, resolveNodeId } from './node-identity.ts';
 import { peerListenError } from './peer-listen-error.ts';
+import { SingleGroupBackend } from './single-group-backend.ts';
 import { unreachableMembers } from './unreachable-members.ts';
 
 /** Election timeouts after start at which members that still do not answer are named in a warning. */
@@ -39,6 +41,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('imdgo');
   private readonly feed: ChangeFeed;
   private raftNode: RaftNode | null = null;
+  private keyValues: KeyValueBackend | null = null;
   private readonly roleSubject = new Subject<SoftState>();
   private observer: NodeObserver = NO_OBSERVER;
   /** The link cutter, when the faultInjection option is on. */
@@ -73,6 +76,22 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   get node(): RaftNode {
     if (!this.raftNode) throw new StoppedError();
     return this.raftNode;
+  }
+
+  /** Where keys live: every ImdgoMap operation goes through it. */
+  get backend(): KeyValueBackend {
+    if (!this.keyValues) throw new StoppedError();
+    return this.keyValues;
+  }
+
+  /** The group that holds locks, lock sessions and elections (for `partitions: 1`, the one group). */
+  get coordination(): RaftNode {
+    return this.node;
+  }
+
+  /** Changes applied by the coordination group: lock sessions, locks and elections watch these. */
+  get coordinationChanges$(): Observable<ChangeEvent> {
+    return this.changes$;
   }
 
   /** Replays retained events from `fromRevision`, then follows live ones, with no gap between the two. */
@@ -141,6 +160,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       },
       observer: this.observer,
     });
+    this.keyValues = new SingleGroupBackend(this.raftNode);
     try {
       await this.raftNode.start();
     } catch (error) {
@@ -180,6 +200,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     if (this.unreachableCheck) clearTimeout(this.unreachableCheck);
     const node = this.raftNode;
     this.raftNode = null;
+    this.keyValues = null;
     await node?.stop();
     this.feed.complete();
     this.roleSubject.complete();

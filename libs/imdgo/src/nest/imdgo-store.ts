@@ -47,7 +47,7 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
 
   /** Held locks and elections as this node has applied them (for dashboards; no consistency guarantee). */
   lockHolders(): HeldLock[] {
-    const table = this.runtime.node.machine.locks;
+    const table = this.runtime.coordination.machine.locks;
     const held = (kind: HeldLock['kind'], space: string): HeldLock[] =>
       table.holders(space).map(([name, { node, token }]) => ({ kind, name, node, token }));
     return [...held('lock', LOCK_SPACE), ...held('election', ELECTION_SPACE)];
