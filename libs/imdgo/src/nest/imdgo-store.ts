@@ -60,7 +60,12 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
    */
   ready(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    return waitUntilReady(() => this.runtime.node, timeoutMs, this.runtime.options.tickMs);
+    return waitUntilReady(
+      () => this.runtime.node,
+      timeoutMs,
+      this.runtime.options.tickMs,
+      () => this.runtime.grid,
+    );
   }
 
   /** With the `waitForReady` option, holds the application's bootstrap until this node is ready. */
