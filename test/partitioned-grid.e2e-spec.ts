@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { ImdgoModule, ImdgoStore, InvalidArgumentError, OnKeyChange, type ChangeEvent } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import {
+  ImdgoCluster,
+  ImdgoModule,
+  ImdgoStore,
+  InvalidArgumentError,
+  OnKeyChange,
+  type ChangeEvent,
+} from 'imdgo';
 import { freePort } from 'imdgo/testing';
 import { firstValueFrom, take, toArray, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +54,7 @@ async function boot(members: string[], id: string): Promise<GridTestNode> {
     imports: [
       ImdgoModule.forRoot({ members, nodeId: id, partitions: PARTITIONS, replicas: REPLICAS, ...TIMING }),
     ],
-    providers: [SeenChanges],
+    providers: [SeenChanges, ImdgoMetrics, ImdgoHealthIndicator],
   })
     .setLogger(testLogger())
     .compile();
@@ -130,6 +139,8 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
         if (!holds(reader, key)) withoutReplica++;
         expect(await map.get(key)).toBe(3);
         expect(await map.get(key, { consistency: 'leader' })).toBe(3);
+        // Local: this node's replica, or the nearest one's state; it may lag, so only eventually the last.
+        await eventually(async () => (await map.get(key, { consistency: 'local' })) === 3, `local ${key}`);
       }
     }
     // Each key lives on 3 of 6 nodes: half the reads above ran on nodes holding no replica of the key.
@@ -245,7 +256,13 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
   });
 
   it('grants a lock taken on a node with no voter seat in the coordination group', async () => {
-    const learner = nodes.find((node) => !node.runtime.coordination.isSeatedVoter());
+    // The coordination group's voters are the first five members in sorted order; the sixth is meant to
+    // follow it as a learner (GridNode's placement of group 0).
+    const voters = nodes
+      .map((node) => node.id)
+      .sort()
+      .slice(0, 5);
+    const learner = nodes.find((node) => !voters.includes(node.id));
     expect(learner).toBeDefined();
     const lock = learner!.store.lock('grid-lock');
     const token = await lock.lock();
@@ -257,6 +274,33 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       async () => (await other.store.lock('grid-lock').tryLock()) !== null,
       'the lock released',
     );
+  });
+
+  it('reports the partition table and the share of each node in ImdgoCluster, metrics and readiness', async () => {
+    await eventually(() => {
+      const reports = nodes.map((node) => node.module.get(ImdgoCluster).partitions()!);
+      return reports.reduce((sum, report) => sum + report.local.led, 0) === PARTITIONS;
+    }, 'one leader per partition');
+    for (const node of nodes) {
+      const report = node.module.get(ImdgoCluster).partitions()!;
+      expect(report.nodeId).toBe(node.id);
+      expect(report.epoch).toBe(nodes[0]!.runtime.grid!.table().epoch);
+      expect(report.partitions).toHaveLength(PARTITIONS);
+      for (const partition of report.partitions) {
+        expect(partition.voters).toHaveLength(REPLICAS);
+        expect(partition.role !== null).toBe(partition.voters.includes(node.id));
+      }
+      expect(report.local.led + report.local.followed).toBe(
+        report.partitions.filter((p) => p.voters.includes(node.id)).length,
+      );
+      // Every node read keys of partitions it holds no replica of.
+      expect(report.local.forwardedCalls).toBeGreaterThan(0);
+      const metrics = await node.module.get(ImdgoMetrics).registry.metrics();
+      expect(metrics).toContain(`imdgo_partitions{role="leader"} ${report.local.led}`);
+      expect(metrics).toMatch(/imdgo_grid_forwarded_calls [1-9]/);
+      const ready = await node.module.get(ImdgoHealthIndicator).isReady();
+      expect(ready.imdgo.status).toBe('up');
+    }
   });
 
   it('acknowledges and serves every write after one node stops for good', async () => {
@@ -271,5 +315,9 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       for (const [i, key] of keys.entries()) expect(await map.get(key)).toBe(i);
       expect(await map.get('k-2-5')).toBe(3);
     }
+    await eventually(
+      () => live().every((node) => keys.every((key) => node.seen.events.some((event) => event.key === key))),
+      '@OnKeyChange for every write after the stop, on every live node',
+    );
   });
 });
