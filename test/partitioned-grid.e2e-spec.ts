@@ -15,6 +15,7 @@ import { freePort } from 'imdgo/testing';
 import { firstValueFrom, take, toArray, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
+import { ClusterController } from '../apps/demo/src/cluster/cluster.controller.ts';
 import { testLogger } from './support/quiet-logs.ts';
 
 const NODES = 6;
@@ -300,6 +301,10 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       expect(metrics).toMatch(/imdgo_grid_forwarded_calls [1-9]/);
       const ready = await node.module.get(ImdgoHealthIndicator).isReady();
       expect(ready.imdgo.status).toBe('up');
+      // The demo's GET /cluster and /cluster/partitions.
+      const demo = new ClusterController(node.module.get(ImdgoCluster));
+      expect((await demo.status()).partitions?.partitions).toHaveLength(PARTITIONS);
+      expect(demo.partitions().nodeId).toBe(node.id);
     }
   });
 
