@@ -182,6 +182,7 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       success: tagged.map((key, i) => ({ op: 'set' as const, key, value: i + 1 })),
     });
     expect(result.succeeded).toBe(true);
+    expect(result.partition).toBe(map.partitionOf('{order:7}'));
     for (const reader of nodes) {
       expect(await reader.store.map<number>('orders').get('{order:7}:lines')).toBe(2);
     }
