@@ -369,11 +369,13 @@ export class GridNode {
       onReset: feed
         ? (revision) => feed.reset(revision)
         : (revision) => this.options.onCoordinationReset?.(revision),
-      ...(feed || !this.options.onCoordinationRoleChange
-        ? {}
-        : { onRoleChange: this.options.onCoordinationRoleChange }),
+      onRoleChange: (state) => {
+        if (!feed) this.options.onCoordinationRoleChange?.(state);
+        this.options.onGroupRoleChange?.(group, state);
+      },
     };
-    await this.host.createGroup(group, options);
+    const node = await this.host.createGroup(group, options);
+    this.options.onGroupStarted?.(group, node);
   }
 
   /** 72 bits from the injected randomness, base64url: a session client id, replayable in the simulator. */
