@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { ClusterStatus } from '../driver/cluster-status.ts';
 import type { GridPartitionStatus } from '../grid/index.ts';
 import type { SoftState } from '../raft/types.ts';
-import { RequestTimeoutError } from '../errors.ts';
+import { InvalidArgumentError, RequestTimeoutError } from '../errors.ts';
 import { normalizeMemberId } from './imdgo-options.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 
@@ -83,6 +83,7 @@ export class ImdgoCluster {
    * naming this cluster (it then joins on its own; this call is for members started without that).
    */
   async addMember(id: string): Promise<void> {
+    this.refusePartitioned('addMember');
     const member = normalizeMemberId(id);
     await this.addLearner(member);
     const node = this.runtime.node;
@@ -97,16 +98,19 @@ export class ImdgoCluster {
   }
 
   /** Adds a non-voting member: it receives the log but never counts toward a majority. */
-  addLearner(id: string): Promise<void> {
+  async addLearner(id: string): Promise<void> {
+    this.refusePartitioned('addLearner');
     return this.runtime.node.changeMembership({ type: 'add-learner', id: normalizeMemberId(id) });
   }
 
-  promote(id: string): Promise<void> {
+  async promote(id: string): Promise<void> {
+    this.refusePartitioned('promote');
     return this.runtime.node.changeMembership({ type: 'promote', id: normalizeMemberId(id) });
   }
 
   /** Removes a member; removing the leader first hands leadership to another voter. */
   async removeMember(id: string): Promise<void> {
+    this.refusePartitioned('removeMember');
     const member = normalizeMemberId(id);
     const node = this.runtime.node;
     if ((await node.clusterStatus()).leader === member) await node.transferLeadership(null);
@@ -122,8 +126,20 @@ export class ImdgoCluster {
    * Refused while a leader is known, or on a node that holds no data.
    */
   async forceNewCluster(): Promise<ClusterStatus> {
+    this.refusePartitioned('forceNewCluster');
     await this.runtime.node.forceNewCluster();
     return this.runtime.node.localStatus();
+  }
+
+  /**
+   * With partitions, a membership change must move partition replicas too (the placement loop's work);
+   * changing only the coordination group would leave the partitions on the old members.
+   */
+  private refusePartitioned(call: string): void {
+    if (this.runtime.grid === null) return;
+    throw new InvalidArgumentError(
+      `${call} is not available with partitions > 1 yet: the members of a partitioned cluster are fixed when it forms`,
+    );
   }
 
   get roleChanges$(): Observable<SoftState> {

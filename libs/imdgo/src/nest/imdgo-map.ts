@@ -111,7 +111,10 @@ export class ImdgoMap<V = unknown> {
     return record && toEntry<T>(key, record);
   }
 
-  /** This node's value right now, synchronously: no network, no consistency guarantee. */
+  /**
+   * This node's value right now, synchronously: no network, no consistency guarantee. With `partitions` > 1,
+   * undefined on a node that holds no replica of the key's partition (use `get` with `'local'` there).
+   */
   peek<T extends V = V>(key: string): T | undefined {
     const backend = this.runtime.backend;
     return backend.peek(backend.partitionOf(this.name, key), this.name, key)?.value as T | undefined;
