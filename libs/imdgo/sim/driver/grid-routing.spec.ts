@@ -73,6 +73,20 @@ describe('GridNode routing on virtual time', () => {
     expect(page.entries).toHaveLength(size);
     expect(page.more).toBe(false);
     expect(page.entries.map(([key]) => key)).toEqual(page.entries.map(([key]) => key).sort());
+    // Across partitions: 40 keys, paged in key order by `after`.
+    expect(await grid.settle(grid.node('c:1').sizeAll('m', 'linearizable'), 'sizeAll')).toBe(40);
+    const keys: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await grid.settle(
+        grid.node('c:1').listAll('m', { limit: 7, ...(after === undefined ? {} : { after }) }, 'leader'),
+        'listAll',
+      );
+      keys.push(...page.entries.map(([key]) => key));
+      if (!page.more) break;
+      after = keys.at(-1);
+    }
+    expect(keys).toEqual(writes.map((_, n) => `k${Math.floor(n / 8)}-${n % 8}`).sort());
     await grid.runUntil(
       () => MEMBERS.every((id) => grid.feeds.get(id)!.filter((e) => e.type === 'set').length === 40),
       'every node saw every write',
