@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { GridNode } from '../../src/grid/grid-node.ts';
+import type { RaftNode } from '../../src/driver/raft-node.ts';
+import { COORDINATION_GROUP, GridNode } from '../../src/grid/grid-node.ts';
 import type { GridChangeEvent, GridGroupTuning, GridNodeOptions } from '../../src/grid/grid-types.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
@@ -147,6 +148,21 @@ export class GridCluster {
     return done.value;
   }
 
+  /** Every node runs, and every group has one leader whose voters are its running replicas, seated, caught up. */
+  fullyReplicated(): boolean {
+    if (this.alive().length !== this.options.members.length) return false;
+    for (let group = COORDINATION_GROUP; group <= this.options.partitions; group++) {
+      const replicas = this.alive()
+        .map((id) => groupNode(this.node(id), group))
+        .filter((node): node is RaftNode => node !== undefined);
+      const leaders = replicas.filter((node) => node.isLeader());
+      if (leaders.length !== 1 || !replicas.every((node) => node.isSeatedVoter())) return false;
+      const voters = leaders[0]!.localStatus().members.filter((member) => member.voter);
+      if (voters.length !== replicas.length || voters.some((member) => member.lag !== 0)) return false;
+    }
+    return true;
+  }
+
   /** Every partition has a leader that every running replica agrees on. */
   everyPartitionLed(): boolean {
     for (let p = 0; p < this.options.partitions; p++) {
@@ -156,5 +172,15 @@ export class GridCluster {
       if (!replicas.some((n) => n.isLeader())) return false;
     }
     return true;
+  }
+}
+
+/** Node `node`'s member of `group`, if it has started it. */
+function groupNode(node: GridNode, group: number): RaftNode | undefined {
+  if (group !== COORDINATION_GROUP) return node.replica(group - 1);
+  try {
+    return node.coordination;
+  } catch {
+    return undefined;
   }
 }

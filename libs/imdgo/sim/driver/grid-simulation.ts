@@ -1,6 +1,5 @@
 import type { ImdgoHistoryEvent } from '../../src/checker/index.ts';
 import type { RaftNode } from '../../src/driver/raft-node.ts';
-import { COORDINATION_GROUP, type GridNode } from '../../src/grid/grid-node.ts';
 import type { GridChangeEvent } from '../../src/grid/grid-types.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import type { Entry } from '../../src/raft/types.ts';
@@ -99,7 +98,7 @@ export async function runGridSimulation(options: GridSimulationOptions): Promise
 
   for (const id of members) start(id);
   try {
-    await grid.runUntil(() => fullyReplicated(grid, partitions), 'every group formed', SETTLE_MS);
+    await grid.runUntil(() => grid.fullyReplicated(), 'every group formed', SETTLE_MS);
   } catch (error) {
     return result(`liveness: ${(error as Error).message}`, null, 0);
   }
@@ -141,7 +140,7 @@ export async function runGridSimulation(options: GridSimulationOptions): Promise
         grid.wire.network.heal();
       }
       const deadline = time.now + SETTLE_MS;
-      while (!fullyReplicated(grid, partitions)) {
+      while (!grid.fullyReplicated()) {
         if (time.now > deadline) {
           nemesisFailure = `liveness: not fully replicated ${SETTLE_MS} ms after fault ${faults}`;
           return;
@@ -194,33 +193,6 @@ function watchApplies(node: RaftNode, onApplied: (entry: Entry) => void): void {
     onApplied(entry);
     return apply(entry);
   };
-}
-
-/** Every node runs, and every group has one leader whose voters are its running replicas, all seated. */
-function fullyReplicated(grid: GridCluster, partitions: number): boolean {
-  if (grid.alive().length !== grid.members.length) return false;
-  for (let group = COORDINATION_GROUP; group <= partitions; group++) {
-    const replicas = grid
-      .alive()
-      .map((id) => groupNode(grid.node(id), group))
-      .filter((node): node is RaftNode => node !== undefined);
-    const leaders = replicas.filter((node) => node.isLeader());
-    if (leaders.length !== 1 || !replicas.every((node) => node.isSeatedVoter())) return false;
-    const status = leaders[0]!.localStatus();
-    const voters = status.members.filter((member) => member.voter);
-    if (voters.length !== replicas.length || voters.some((member) => member.lag !== 0)) return false;
-  }
-  return true;
-}
-
-/** Node `node`'s member of `group`, if it has started it. */
-function groupNode(node: GridNode, group: number): RaftNode | undefined {
-  if (group !== COORDINATION_GROUP) return node.replica(group - 1);
-  try {
-    return node.coordination;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The first acknowledged write `feed` does not show (nor cover with a reset), or null. */

@@ -262,6 +262,33 @@ export class GridNode {
     return (await this.run({ op: 'size', partition, map, consistency })) as number;
   }
 
+  /**
+   * A page of `map`'s keys across every partition, in key order: each partition's page after `after`, merged
+   * and cut at `limit`, so the last key returned is the next call's `after`. Each partition is read at
+   * `consistency`; the page as a whole is not one snapshot (partitions have no common revision).
+   */
+  async listAll(map: string, options: GridListOptions, consistency: GridConsistency): Promise<GridListPage> {
+    const pages = await Promise.all(
+      Array.from({ length: this.partitions }, (_, partition) =>
+        this.list(partition, map, options, consistency),
+      ),
+    );
+    const merged = pages.flatMap((page) => page.entries);
+    merged.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      entries: merged.slice(0, options.limit),
+      more: merged.length > options.limit || pages.some((page) => page.more),
+    };
+  }
+
+  /** Keys of `map` in every partition. */
+  async sizeAll(map: string, consistency: GridConsistency): Promise<number> {
+    const sizes = await Promise.all(
+      Array.from({ length: this.partitions }, (_, partition) => this.size(partition, map, consistency)),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
+  }
+
   // ---- change feed ----
 
   /** Every partition's changes, live, on every node; per key in revision order, none across partitions. */

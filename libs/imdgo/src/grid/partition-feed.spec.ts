@@ -56,7 +56,7 @@ describe('PartitionFeed', () => {
     // More than twice the capacity: trimmed to the newest four (the dropped revisions 1-5 whole).
     expect(f.slice(1, 10)).toEqual({ compacted: 6 });
     expect(f.slice(6, 100)).toMatchObject({ last: 12 });
-    expect((f.slice(6, 100) as { events: ChangeEvent[] }).events.map((e) => e.revision)).toEqual([
+    expect((f.slice(6, 100) as unknown as { events: ChangeEvent[] }).events.map((e) => e.revision)).toEqual([
       6, 6, 7, 8, 9, 10, 11, 12,
     ]);
     expect(f.since(1)).toBeNull();
