@@ -257,7 +257,7 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
     expect(() => watcher.watch('w-*', { fromRevision: 3 })).toThrow(/cursor/);
   });
 
-  it('grants a lock taken on a node with no voter seat in the coordination group', async () => {
+  it("grants a lock taken on the member outside the coordination group's first five voters", async () => {
     // The coordination group's voters are the first five members in sorted order; the sixth is meant to
     // follow it as a learner (GridNode's placement of group 0).
     const voters = nodes
