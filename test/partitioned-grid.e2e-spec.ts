@@ -16,6 +16,7 @@ import { firstValueFrom, take, toArray, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
 import { ClusterController } from '../apps/demo/src/cluster/cluster.controller.ts';
+import { WatchController } from '../apps/demo/src/watch/watch.controller.ts';
 import { testLogger } from './support/quiet-logs.ts';
 
 const NODES = 6;
@@ -255,6 +256,20 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
     );
     expect(resumed.map((event) => event.key).sort()).toEqual(later);
     expect(() => watcher.watch('w-*', { fromRevision: 3 })).toThrow(/cursor/);
+  });
+
+  it('serves the demo SSE watch with cursors as event ids, resuming after Last-Event-ID', async () => {
+    const watcher = nodes[1]!;
+    const demo = new WatchController(watcher.store, watcher.module.get(ImdgoCluster));
+    const firstTwo = firstValueFrom(demo.watch({ prefix: 'sse:' }, undefined).pipe(take(2), toArray()));
+    const writer = nodes[4]!.store;
+    await writer.set('sse:1', 1);
+    await writer.set('sse:2', 2);
+    const [first, second] = await firstTwo;
+    expect(first!.id).toBe((first!.data as { cursor: string }).cursor);
+    const resumed = await firstValueFrom(demo.watch({ prefix: 'sse:' }, first!.id as string).pipe(take(1)));
+    expect(resumed.id).toBe(second!.id);
+    expect((resumed.data as ChangeEvent).key).toBe('sse:2');
   });
 
   it("grants a lock taken on the member outside the coordination group's first five voters", async () => {

@@ -136,7 +136,7 @@ export class ImdgoCluster {
    * changing only the coordination group would leave the partitions on the old members.
    */
   private refusePartitioned(call: string): void {
-    if (this.runtime.grid === null) return;
+    if (!this.runtime.grid) return;
     throw new InvalidArgumentError(
       `${call} is not available with partitions > 1 yet: the members of a partitioned cluster are fixed when it forms`,
     );
