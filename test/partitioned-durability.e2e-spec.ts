@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster } from './support/cluster.ts';
+import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 
 const PARTITIONS = 4;
 
@@ -35,6 +35,24 @@ describe('partitions with dataDir', () => {
       const map = node.store.map<number>('d');
       for (const [i, key] of keys.entries()) expect(await map.get(key)).toBe(i);
       expect(await map.size()).toBe(keys.length);
+    }
+  }, 180_000);
+
+  it('rejoins every group of a memory-mode node restarted empty, and serves it all again', async () => {
+    await cluster?.closeAll();
+    cluster = await startCluster(3, { partitions: PARTITIONS, replicas: 3 });
+    await Promise.all(cluster.nodes.map((node) => node.store.ready({ timeoutMs: 60_000 })));
+    const keys = Array.from({ length: 24 }, (_, i) => `memory-${i}`);
+    await Promise.all(keys.map((key, i) => cluster!.nodes[i % 3]!.store.map<number>('m').set(key, i)));
+    const restarted = cluster.nodes[1]!;
+    await cluster.close(restarted);
+    await cluster.restart(restarted);
+    await restarted.store.ready({ timeoutMs: 60_000 });
+    const map = restarted.store.map<number>('m');
+    for (const [i, key] of keys.entries()) expect(await map.get(key)).toBe(i);
+    // With 3 replicas of 3 members it holds every partition again, caught up through the log or a snapshot.
+    for (const [i, key] of keys.entries()) {
+      await waitFor(() => map.peek(key) === i, `the restarted replica of ${key}`, 60_000);
     }
   }, 180_000);
 });
