@@ -34,7 +34,8 @@ import { PartitionFeed } from './partition-feed.ts';
 export const COORDINATION_GROUP = 0;
 /** Voters of the coordination group at most: the first members in sorted order. */
 export const MAX_COORDINATION_VOTERS = 5;
-const DEFAULT_HISTORY = 10_000;
+/** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
+const DEFAULT_HISTORY = 1_000;
 const FEED_BATCH = 1_000;
 
 export interface GridListOptions {
