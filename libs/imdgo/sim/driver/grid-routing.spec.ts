@@ -78,12 +78,12 @@ describe('GridNode routing on virtual time', () => {
     const keys: string[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await grid.settle(
+      const next = await grid.settle(
         grid.node('c:1').listAll('m', { limit: 7, ...(after === undefined ? {} : { after }) }, 'leader'),
         'listAll',
       );
-      keys.push(...page.entries.map(([key]) => key));
-      if (!page.more) break;
+      keys.push(...next.entries.map(([key]) => key));
+      if (!next.more) break;
       after = keys.at(-1);
     }
     expect(keys).toEqual(writes.map((_, n) => `k${Math.floor(n / 8)}-${n % 8}`).sort());
