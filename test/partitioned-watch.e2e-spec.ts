@@ -1,8 +1,10 @@
 import { CompactedError, type WatchEvent } from 'imdgo';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIN_PARTITION_HISTORY } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 
+/** Split over 4 partitions: each keeps the minimum, MIN_PARTITION_HISTORY. */
 const HISTORY = 8;
 
 describe('watch across partitions', () => {
@@ -36,8 +38,10 @@ describe('watch across partitions', () => {
     );
     expect(resumed.map((event) => event.key).sort()).toEqual([...next].sort());
 
-    // More changes of partition {a} than it retains: resuming from the old cursor finds them compacted.
-    for (let i = 3; i < 3 + HISTORY * 2; i++) await map.set(a(i), i);
+    // More changes of partition {a} than it retains (it trims once a quarter over its size): resuming from the old cursor finds them compacted.
+    for (let batch = 0; batch * 100 < MIN_PARTITION_HISTORY * 1.5; batch++) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => map.set(a(3 + batch * 100 + i), i)));
+    }
     await expect(firstValueFrom(watcher.watch('*', { fromRevision: cursor }))).rejects.toThrow(
       CompactedError,
     );

@@ -233,7 +233,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
             : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
         maxPendingWrites: options.maxPendingWrites,
       },
-      historySize: options.watchHistorySize,
+      historySize: partitionHistory(options.watchHistorySize, options.partitions),
       observer: this.observer,
       onCoordinationChange: (change) => this.feed.publish(change),
       onCoordinationReset: (revision) => this.feed.reset(revision),
@@ -308,4 +308,12 @@ function stripModuleExtras(options: ImdgoModuleOptions & { isGlobal?: boolean })
   }
   const { isGlobal: _isGlobal, ...rest } = options;
   return rest;
+}
+
+/** Change events a replica keeps per partition: nodes without a replica follow the partition from them. */
+export const MIN_PARTITION_HISTORY = 1_000;
+
+/** `watchHistorySize` split over the partitions, but never below what following a partition needs. */
+export function partitionHistory(watchHistorySize: number, partitions: number): number {
+  return Math.max(MIN_PARTITION_HISTORY, Math.ceil(watchHistorySize / partitions));
 }
