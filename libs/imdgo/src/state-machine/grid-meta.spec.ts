@@ -29,6 +29,8 @@ function formed(): { machine: KvStateMachine; run: (command: GridCommand, time?:
   return { machine, run };
 }
 
+const parse = (command: object) => parseCommand(encodeCommand({ command: command as KvCommand }));
+
 const reason = (result: CommandResult) => (result.value as GridOutcome).reason;
 
 describe('grid metadata in the coordination group', () => {
@@ -198,7 +200,6 @@ describe('grid metadata in the coordination group', () => {
   });
 
   it('rejects malformed grid commands from peers with a reason', () => {
-    const parse = (command: object) => parseCommand(encodeCommand({ command: command as KvCommand }));
     expect(parse({ op: 'grid-join', id: '', incarnation: 'x', address: '' })).toBe(
       'the member id is not a non-empty string',
     );
