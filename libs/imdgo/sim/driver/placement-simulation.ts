@@ -118,6 +118,11 @@ export class PlacementSimulation {
         this.log(`${id} ${JSON.stringify(command)} → ${JSON.stringify(result.value)}`);
         return result;
       },
+      groupMembers: () => {
+        const members = coordinationNode()?.localStatus().members ?? [];
+        return members.map((m) => m.id);
+      },
+      removeFromGroup: (peer) => coordinationNode()!.changeMembership({ type: 'remove', id: peer }),
       silenceMs: (peer) => {
         if (peer === id) return 0;
         const seen = coordinationNode()
@@ -202,6 +207,21 @@ export class PlacementSimulation {
     this.nodes.get(id)!.process.crash();
   }
 
+  /** Cuts `id` off from every other node for `ms`, then heals the network. */
+  async isolate(id: NodeId, ms: number): Promise<void> {
+    this.log(`isolate ${id} for ${ms} ms`);
+    const others = [...this.nodes.keys()].filter((other) => other !== id);
+    this.network.partition([id], others);
+    await this.runFor(ms);
+    this.network.heal();
+    this.log('healed');
+  }
+
+  /** One of `items`, drawn from the seed. */
+  pick<T>(items: readonly T[]): T {
+    return this.random.pick(items);
+  }
+
   /** The coordination group's leader among the live processes, if exactly one leads. */
   coordinationLeader(): GridProcess | undefined {
     const leaders = this.alive().filter((n) => n.host.group(0)?.isLeader());
@@ -266,7 +286,7 @@ export class PlacementSimulation {
     }
   }
 
-  /** removeMember: drain, wait until the member holds no replica, then take it out of the coordination group. */
+  /** removeMember: drain; placement moves its replicas off, then takes it out of the coordination group. */
   async drain(id: NodeId): Promise<void> {
     const by = this.alive().find((n) => n.id !== id)!.id;
     let drained = false;
@@ -275,13 +295,12 @@ export class PlacementSimulation {
     });
     await this.runUntil(() => drained, `${id} marked draining`);
     await this.runUntil(() => this.meta()?.isDrained(id) === true, `${id} drained`, 180_000);
-    let removed = false;
-    void this.runNodeTask(by, () =>
-      this.nodes.get(by)!.host.group(0)!.changeMembership({ type: 'remove', id }),
-    ).then(() => {
-      removed = true;
-    });
-    await this.runUntil(() => removed, `${id} out of the coordination group`);
+    const inCoordination = () =>
+      this.coordinationLeader()
+        ?.host.group(0)!
+        .localStatus()
+        .members.some((m) => m.id === id) ?? true;
+    await this.runUntil(() => !inCoordination(), `${id} out of the coordination group`);
     this.crash(id);
   }
 
@@ -325,12 +344,13 @@ export class PlacementSimulation {
   }
 
   /** Runs until `settled` holds, failing after `ms` of virtual time. */
-  async runUntil(settled: () => boolean, what: string, ms = 60_000): Promise<void> {
+  async runUntil(settled: () => boolean, what: string | (() => string), ms = 60_000): Promise<void> {
     const deadline = this.time.now + ms;
     while (!settled()) {
       this.checkSafety();
-      if (this.time.now > deadline || !(await this.step()))
-        throw new Error(`never: ${what} (t=${this.time.now})`);
+      if (this.time.now > deadline || !(await this.step())) {
+        throw new Error(`never: ${typeof what === 'string' ? what : what()} (t=${this.time.now})`);
+      }
     }
     this.checkSafety();
   }
@@ -379,6 +399,12 @@ export class PlacementSimulation {
       if (hosts.sort().join() !== [...voters].sort().join())
         return `partition ${partition} hosted on ${hosts}, table ${voters}`;
     }
+    const coordinationMembers = this.coordinationLeader()!.host.group(0)!.localStatus().members;
+    const gone = coordinationMembers.filter(({ id }) => {
+      const member = meta.member(id);
+      return member && (member.deadSince !== null || member.state === 'draining');
+    });
+    if (gone.length > 0) return `${gone.map((m) => m.id)} still in the coordination group`;
     const spread = (count: (id: NodeId) => number) => {
       const counts = active.map(count);
       return Math.max(...counts) - Math.min(...counts);

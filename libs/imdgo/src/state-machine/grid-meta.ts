@@ -204,7 +204,8 @@ export class GridMeta {
     return done(true);
   }
 
-  private holdsReplicas(id: string): boolean {
+  /** Whether the table lists `id` in some partition (as voter or learner). */
+  holdsReplicas(id: string): boolean {
     return this.partitionTable !== null && tableMembers(this.partitionTable).includes(id);
   }
 

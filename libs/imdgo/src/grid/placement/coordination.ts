@@ -16,4 +16,8 @@ export interface Coordination {
    * heard from it since it became leader: the failure detector's only input.
    */
   silenceMs(id: NodeId): number | null;
+  /** Members of the coordination group's own configuration (voters and learners). */
+  groupMembers(): readonly NodeId[];
+  /** Takes a member that left the grid out of the coordination group (a single-server removal). */
+  removeFromGroup(id: NodeId): Promise<void>;
 }

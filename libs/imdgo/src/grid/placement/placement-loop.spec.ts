@@ -56,6 +56,18 @@ class FakeCoordination implements Coordination {
     this.silentSince.delete(id);
   }
 
+  /** The coordination group's configuration. */
+  readonly group = new Set<string>();
+
+  groupMembers(): string[] {
+    return [...this.group];
+  }
+
+  async removeFromGroup(id: string): Promise<void> {
+    await Promise.resolve();
+    this.group.delete(id);
+  }
+
   silenceMs(id: string): number | null {
     const since = this.silentSince.get(id);
     return since === undefined ? 0 : this.clock.now() - since;
@@ -89,6 +101,7 @@ function setup(partitions = 6) {
   const time = new VirtualTime();
   const clock = new SimProcess(time);
   const coordination = new FakeCoordination(clock);
+  for (const id of MEMBERS) coordination.group.add(id);
   const executor = new FakeExecutor();
   const loop = new PlacementLoop(coordination, executor, clock, {
     failureDetectionMs: 3_000,
@@ -187,6 +200,8 @@ describe('PlacementLoop', () => {
     const repaired = coordination.meta().table!;
     expect(repaired.partitions.every((p) => p.voters.length === 3 && !p.voters.includes('c'))).toBe(true);
     expect(spread(repaired, ['a', 'b', 'd']).replicas).toBeLessThanOrEqual(1);
+    // Dead past the timeout and holding nothing: out of the coordination group too.
+    expect(coordination.groupMembers()).toEqual(['a', 'b']);
     // c is heard from again: marked alive, and it gets replicas back by balancing.
     coordination.hear('c');
     await runFor(30_000);

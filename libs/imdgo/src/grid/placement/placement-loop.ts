@@ -154,6 +154,7 @@ export class PlacementLoop {
     const meta = this.coordination.meta();
     const table = meta.table;
     if (table === null || !this.coordination.isLeader()) return;
+    await this.retireGoneMembers(now);
     const { moves } = planPlacement({
       members: meta.placementMembers(),
       table,
@@ -180,6 +181,23 @@ export class PlacementLoop {
       } else if (member.deadSince !== null && heard !== null && heard <= this.failureDetectionMs) {
         await this.coordination.propose({ op: 'grid-mark-alive', id, incarnation });
       }
+    }
+  }
+
+  /**
+   * A member dead past the timeout, or drained (holding no replica any more), leaves the coordination group
+   * too, so that its voters keep a live majority as members come and go. (It stays in the member list: a
+   * new incarnation may join again.)
+   */
+  private async retireGoneMembers(now: number): Promise<void> {
+    const meta = this.coordination.meta();
+    const inGroup = new Set(this.coordination.groupMembers());
+    for (const member of meta.memberList()) {
+      if (!inGroup.has(member.id)) continue;
+      const expired = member.deadSince !== null && now - member.deadSince >= this.deadMemberTimeoutMs;
+      if (!expired && !meta.isDrained(member.id)) continue;
+      this.logger.log(`taking ${member.id} out of the coordination group`);
+      await this.coordination.removeFromGroup(member.id);
     }
   }
 
