@@ -119,8 +119,8 @@ export class PlacementSimulation {
         return result;
       },
       groupMembers: () => {
-        const members = coordinationNode()?.localStatus().members ?? [];
-        return members.map((m) => m.id);
+        const config = coordinationNode()?.localStatus().members ?? [];
+        return config.map((m) => m.id);
       },
       removeFromGroup: (peer) => coordinationNode()!.changeMembership({ type: 'remove', id: peer }),
       silenceMs: (peer) => {
