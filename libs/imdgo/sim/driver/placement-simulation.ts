@@ -132,7 +132,7 @@ export class PlacementSimulation {
       },
     };
     const executor = new RaftMoveExecutor({
-      host,
+      localReplica: (partition) => host.group(groupOfPartition(partition)),
       transport,
       scheduler: process,
       pollMs: TICK_MS,

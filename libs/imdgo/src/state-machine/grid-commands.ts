@@ -15,7 +15,10 @@ export interface GridMemberSpec {
  * applied by the log alone; time enters only through the entry's log time (e.g. a member's `deadSince`).
  */
 export type GridCommand =
-  /** Formation: the first table (encoded, see partition-table-codec.ts) and its members, all active. */
+  /**
+   * Formation: the first table (encoded, see partition-table-codec.ts) and its members, all active. A
+   * member's incarnation may be '' (not known to the node forming the grid): its first join announces it.
+   */
   | {
       readonly op: 'grid-init';
       readonly table: string;
@@ -45,9 +48,10 @@ export const GRID_OPERATIONS: readonly string[] = [
 
 const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
-function memberSpecProblem(spec: Record<string, unknown>): string | null {
+function memberSpecProblem(spec: Record<string, unknown>, unannounced = false): string | null {
   if (!isName(spec.id)) return 'the member id is not a non-empty string';
-  if (!isName(spec.incarnation)) return 'the incarnation is not a non-empty string';
+  if (!isName(spec.incarnation) && !(unannounced && spec.incarnation === ''))
+    return 'the incarnation is not a non-empty string';
   if (typeof spec.address !== 'string') return 'the address is not a string';
   return null;
 }
@@ -78,7 +82,7 @@ export function gridCommandProblem(command: Record<string, unknown>): string | n
       if (!Array.isArray(command.members)) return 'members is not an array';
       for (const spec of command.members as unknown[]) {
         if (typeof spec !== 'object' || spec === null) return 'a member is not an object';
-        const problem = memberSpecProblem(spec as Record<string, unknown>);
+        const problem = memberSpecProblem(spec as Record<string, unknown>, true);
         if (problem) return problem;
       }
       return null;

@@ -170,6 +170,22 @@ describe('grid metadata in the coordination group', () => {
     expect(machine.grid.placementMembers()).toContainEqual({ id: 'b', state: 'active' });
   });
 
+  it('a formation member without a known incarnation announces it by joining; a later one is a restart', () => {
+    const machine = new KvStateMachine();
+    const table = encodePartitionTable(createPartitionTable(2, ['a', 'b'], 2));
+    const members = [spec('a'), { ...spec('b'), incarnation: '' }];
+    machine.apply(entry(1, { op: 'grid-init', table, replicas: 2, members }, 10));
+    machine.apply(entry(2, { op: 'grid-join', ...spec('b', 'b-7') }, 20));
+    expect(machine.grid.member('b')).toMatchObject({
+      incarnation: 'b-7',
+      state: 'active',
+      staleReplicas: false,
+    });
+    machine.apply(entry(3, { op: 'grid-join', ...spec('b', 'b-8') }, 30));
+    expect(machine.grid.member('b')).toMatchObject({ incarnation: 'b-8', staleReplicas: true });
+    expect(parse({ op: 'grid-join', ...spec('c', '') })).toBe('the incarnation is not a non-empty string');
+  });
+
   it('survives a snapshot: the restored machine holds the same metadata and digest', () => {
     const { machine, run } = formed();
     run({ op: 'grid-join', ...spec('d') });

@@ -133,6 +133,11 @@ export class GridMeta {
           if (known.address !== address) setMember({ ...known, address });
           return done(true);
         }
+        // A formation member announcing its process: the table's replicas on it are its own.
+        if (known?.incarnation === '') {
+          setMember({ ...known, incarnation, address });
+          return done(true);
+        }
         // A new process under a known id lost the old one's memory: its replicas are gone with it.
         setMember({
           id,

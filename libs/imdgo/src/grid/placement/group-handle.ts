@@ -1,5 +1,5 @@
 import type { ClusterStatus } from '../../driver/cluster-status.ts';
-import type { GroupHost } from '../../driver/group-host.ts';
+import type { RaftNode } from '../../driver/raft-node.ts';
 import type { ConfigChange, NodeId } from '../../raft/types.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
 
@@ -22,14 +22,15 @@ export const groupOfPartition = (partition: number): number => partition + 1;
  * id as GroupMux routes them, and sent on to the leader a replica names.
  */
 export function groupHandle(options: {
-  readonly host: GroupHost;
+  /** This node's replica of the partition, if it holds one. */
+  readonly local: RaftNode | undefined;
   readonly transport: PeerTransport;
   readonly partition: number;
   readonly replicas: readonly NodeId[];
   readonly requestTimeoutMs: number;
 }): GroupHandle {
   const group = groupOfPartition(options.partition);
-  const local = options.host.group(group);
+  const local = options.local;
   if (local) {
     return {
       status: () => local.clusterStatus(),

@@ -1,5 +1,5 @@
 import type { ClusterStatus } from '../../driver/cluster-status.ts';
-import type { GroupHost } from '../../driver/group-host.ts';
+import type { RaftNode } from '../../driver/raft-node.ts';
 import { delay, type Scheduler } from '../../driver/scheduler.ts';
 import type { PlacementMove } from '../../partition/placement-move.ts';
 import type { NodeId } from '../../raft/types.ts';
@@ -8,7 +8,8 @@ import { groupHandle, type GroupHandle } from './group-handle.ts';
 import type { MoveContext, MoveExecutor } from './move-executor.ts';
 
 export interface RaftMoveExecutorOptions {
-  readonly host: GroupHost;
+  /** This node's replica of a partition, if it holds one (GroupHost.group(p + 1), GridNode.replica(p)). */
+  readonly localReplica: (partition: number) => RaftNode | undefined;
   /** The node's transport (the one its GroupHost runs on), for groups this node does not host. */
   readonly transport: PeerTransport;
   readonly scheduler: Scheduler;
@@ -24,7 +25,7 @@ const has = (status: ClusterStatus, id: NodeId) => status.members.some((m) => m.
 const isVoter = (status: ClusterStatus, id: NodeId) => status.members.some((m) => m.id === id && m.voter);
 
 /**
- * Carries out placement moves on the partition groups of a GroupHost with the groups' own single-server
+ * Carries out placement moves on partition groups (this node's replicas, or remote ones) with the groups' own single-server
  * changes: add-learner (as the member's current incarnation), promote once the learner holds everything
  * committed (from the log or a snapshot), remove after leadership moved off the member, transfer-leader.
  * A change refused because the group already is so (an earlier attempt whose answer was lost, or the
@@ -40,7 +41,7 @@ export class RaftMoveExecutor implements MoveExecutor {
   async execute(move: PlacementMove, context: MoveContext): Promise<void> {
     const { voters, learners } = context.table.partitions[move.partition] ?? { voters: [], learners: [] };
     const group = groupHandle({
-      host: this.options.host,
+      local: this.options.localReplica(move.partition),
       transport: this.options.transport,
       partition: move.partition,
       replicas: [...voters, ...learners],
