@@ -89,10 +89,13 @@ export function gridCommandProblem(command: Record<string, unknown>): string | n
     case 'grid-join':
       return memberSpecProblem(command);
     case 'grid-activate':
-    case 'grid-mark-dead':
-    case 'grid-mark-alive':
       if (!isName(command.id)) return 'the member id is not a non-empty string';
       return isName(command.incarnation) ? null : 'the incarnation is not a non-empty string';
+    case 'grid-mark-dead':
+    case 'grid-mark-alive':
+      // '' names a formation member that has not announced its process (it may die before it does).
+      if (!isName(command.id)) return 'the member id is not a non-empty string';
+      return typeof command.incarnation === 'string' ? null : 'the incarnation is not a string';
     case 'grid-drain':
       return isName(command.id) ? null : 'the member id is not a non-empty string';
     case 'grid-move-applied':

@@ -184,6 +184,15 @@ describe('grid metadata in the coordination group', () => {
     machine.apply(entry(3, { op: 'grid-join', ...spec('b', 'b-8') }, 30));
     expect(machine.grid.member('b')).toMatchObject({ incarnation: 'b-8', staleReplicas: true });
     expect(parse({ op: 'grid-join', ...spec('c', '') })).toBe('the incarnation is not a non-empty string');
+    // A formation member that dies before announcing itself can still be marked dead.
+    const marked = machine.apply(entry(4, { op: 'grid-mark-dead', id: 'b', incarnation: '' }, 40)).result!;
+    expect(marked.applied).toBe(false); // b announced b-8 since
+    const fresh = new KvStateMachine();
+    fresh.apply(entry(1, { op: 'grid-init', table, replicas: 2, members }, 10));
+    expect(
+      fresh.apply(entry(2, { op: 'grid-mark-dead', id: 'b', incarnation: '' }, 60)).result!.applied,
+    ).toBe(true);
+    expect(fresh.grid.member('b')?.deadSince).toBe(60);
   });
 
   it('survives a snapshot: the restored machine holds the same metadata and digest', () => {
