@@ -11,7 +11,7 @@ describe('grid simulation: 5-6 nodes, 8 partitions, 3 replicas, crashes, isolati
   it('keeps every group safe, every key linearizable, increments exactly once, every feed complete and in order', async () => {
     const failures: string[] = [];
     for (const seed of seeds) {
-      const run = judgeRun(await runGridSimulation({ seed }), 30_000);
+      const run = judgeRun(await runGridSimulation({ seed, durationMs: 10_000 }), 30_000);
       if (run.failure) {
         failures.push(`seed ${seed}: ${run.failure} (replay: GRID_SIM_SEED=${seed})`);
         console.log(`seed ${seed} failed: ${run.failure}\n${run.log.slice(-40).join('\n')}`);

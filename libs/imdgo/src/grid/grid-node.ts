@@ -32,9 +32,13 @@ import { PartitionFeed } from './partition-feed.ts';
 
 /** The coordination group: locks, sessions, elections, and later the members and the partition table. */
 export const COORDINATION_GROUP = 0;
-/** Voters of the coordination group at most: the first members in sorted order. */
+/**
+ * The members (first in sorted order) that form the coordination group; the others join it, for now as
+ * voters too (the core promotes every member that joins; keeping them learners needs a learner-only join).
+ */
 export const MAX_COORDINATION_VOTERS = 5;
-const DEFAULT_HISTORY = 10_000;
+/** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
+const DEFAULT_HISTORY = 1_000;
 const FEED_BATCH = 1_000;
 
 export interface GridListOptions {
