@@ -87,6 +87,10 @@ async function scenario(seed: number): Promise<string> {
           p.learners.length === 0 && p.voters.length === 3 && p.voters.every((id) => members.includes(id)),
       ) &&
       cluster.alive().every((id) => cluster.node(id).table().epoch === current.epoch) &&
+      // Leaderships where placement balanced them.
+      current.partitions.every((p, partition) =>
+        cluster.nodes.get(p.leader)?.replica(partition)?.isLeader(),
+      ) &&
       current.partitions.every((p, partition) =>
         cluster
           .alive()

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { delay, type Scheduler } from '../../driver/scheduler.ts';
+import { delay, type Scheduler, type TimerHandle } from '../../driver/scheduler.ts';
 import { encodePartitionTable } from '../../partition/partition-table-codec.ts';
 import { tableMembers } from '../../partition/partition-table.ts';
 import type { NodeId } from '../../raft/types.ts';
@@ -9,6 +9,7 @@ import type { GridOutcome } from '../../state-machine/grid-meta.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
 import type { GridNode } from '../grid-node.ts';
 import type { Coordination } from './coordination.ts';
+import { LeadershipNudger } from './leadership-nudger.ts';
 import { PlacementLoop, type PlacementLoopOptions } from './placement-loop.ts';
 import { RaftMoveExecutor } from './raft-move-executor.ts';
 
@@ -35,6 +36,7 @@ export class GridPlacement {
   private readonly logger = new Logger('GridPlacement');
   private grid: GridNode | null = null;
   private loop: PlacementLoop | null = null;
+  private nudgeTimer: TimerHandle | null = null;
 
   constructor(options: GridPlacementOptions) {
     this.options = options;
@@ -98,12 +100,18 @@ export class GridPlacement {
     });
     this.loop = new PlacementLoop(coordination, executor, this.options.scheduler, this.options);
     this.loop.start();
+    const leaderships = new LeadershipNudger(self, this.options.scheduler, 2_000);
+    this.nudgeTimer = this.options.scheduler.setInterval(
+      () => leaderships.nudge(grid.coordination.machine.grid, (partition) => grid.replica(partition)),
+      this.options.intervalMs ?? 1_000,
+    );
     const table = grid.coordination.machine.grid.table;
     if (table !== null) await grid.adoptTable(table);
   }
 
   stop(): void {
     this.loop?.stop();
+    if (this.nudgeTimer !== null) this.options.scheduler.clearInterval(this.nudgeTimer);
   }
 
   /** `removeMember` in partitioned mode: drains `id` and resolves once it holds no replica. */

@@ -4,6 +4,7 @@ import type { Scheduler } from '../../driver/scheduler.ts';
 import type { NodeId } from '../../raft/types.ts';
 import type { GridMeta } from '../../state-machine/grid-meta.ts';
 import { groupOfPartition } from './group-handle.ts';
+import { LeadershipNudger } from './leadership-nudger.ts';
 
 export interface ReplicaHostingOptions {
   readonly self: NodeId;
@@ -30,13 +31,14 @@ export class ReplicaHosting {
   private readonly options: ReplicaHostingOptions;
   private readonly logger: Logger;
   private readonly pending = new Set<number>();
-  private readonly lastTransfer = new Map<number, number>();
+  private readonly leaderships: LeadershipNudger;
   /** Each member's incarnation as last seen here. */
   private readonly incarnations = new Map<NodeId, string>();
 
   constructor(options: ReplicaHostingOptions) {
     this.options = options;
     this.logger = new Logger(`ReplicaHosting ${options.self}`);
+    this.leaderships = new LeadershipNudger(options.self, options.scheduler, options.transferBackoffMs);
   }
 
   /** Brings the hosted groups in line with the table; call on every table change and now and then. */
@@ -70,7 +72,7 @@ export class ReplicaHosting {
         .catch((error: Error) => this.logger.warn(`creating group ${group}: ${error.message}`))
         .finally(() => this.pending.delete(group));
     }
-    this.balanceLeaderships();
+    this.leaderships.nudge(meta, (partition) => host.group(groupOfPartition(partition)));
   }
 
   /**
@@ -84,28 +86,6 @@ export class ReplicaHosting {
       this.incarnations.set(id, incarnation);
       if (known !== undefined && known !== incarnation && id !== this.options.self)
         this.options.host.peerLost(id);
-    }
-  }
-
-  /** Each group this node leads goes to the table's preferred leader when that one is a live voter. */
-  private balanceLeaderships(): void {
-    const { self, host, scheduler, transferBackoffMs } = this.options;
-    const meta = this.options.meta();
-    const table = meta.table!;
-    const now = scheduler.monotonic();
-    for (const group of host.groups) {
-      const node = host.group(group);
-      const replicas = table.partitions[group - 1];
-      if (group === 0 || !node?.isLeader() || replicas === undefined) continue;
-      const preferred = replicas.leader;
-      const member = meta.member(preferred);
-      if (preferred === self || member === undefined || member.deadSince !== null) continue;
-      if (now - (this.lastTransfer.get(group) ?? Number.NEGATIVE_INFINITY) < transferBackoffMs) continue;
-      if (!node.localStatus().members.some((m) => m.id === preferred && m.voter)) continue;
-      this.lastTransfer.set(group, now);
-      node
-        .transferLeadership(preferred)
-        .catch((error: Error) => this.logger.debug(`group ${group} to ${preferred}: ${error.message}`));
     }
   }
 }
