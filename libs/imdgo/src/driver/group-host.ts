@@ -124,6 +124,11 @@ export class GroupHost {
     return [...this.nodes.keys()];
   }
 
+  /** Tells every group that `id` lost its process (a memory-mode restart): quiet groups it led wake up. */
+  peerLost(id: string): void {
+    this.mux.reportPeerLost(id);
+  }
+
   /** Frames and messages sent, and messages refused for groups not hosted here. */
   transportStats(): GroupMuxStats {
     return this.mux.counters();

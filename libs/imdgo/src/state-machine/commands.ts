@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { GRID_OPERATIONS, gridCommandProblem, type GridCommand } from './grid-commands.ts';
 import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
 import { txnProblem, type TxnCommand, type TxnOpResult } from './txn.ts';
 
@@ -44,10 +45,11 @@ export type KvCommand =
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
   | (KeyedCommand & { readonly op: 'expire'; readonly revision: number })
   | LockCommand
-  | TxnCommand;
+  | TxnCommand
+  | GridCommand;
 
-/** A command on one key of a map: every operation but a lock command or a transaction. */
-export type KeyedKvCommand = Exclude<KvCommand, TxnCommand | LockCommand>;
+/** A command on one key of a map: every operation but a lock, grid command or a transaction. */
+export type KeyedKvCommand = Exclude<KvCommand, TxnCommand | LockCommand | GridCommand>;
 
 /** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
@@ -151,6 +153,9 @@ export function parseCommand(data: Uint8Array): LoggedCommand | string {
   }
   const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
   if (typeof command !== 'object' || command === null) return 'no command';
+  if (GRID_OPERATIONS.includes(command.op as string)) {
+    return gridCommandProblem(command) ?? (decoded as LoggedCommand);
+  }
   if (LOCK_OPERATIONS.includes(command.op as string)) {
     return lockCommandProblem(command) ?? (decoded as LoggedCommand);
   }

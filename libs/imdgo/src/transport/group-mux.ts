@@ -215,6 +215,14 @@ export class GroupMux {
     }
   }
 
+  /**
+   * Reports `id` unreachable to every group now, as a silent peer would be: for a peer known to have
+   * restarted without its memory, whose new process's beats would otherwise keep quiet groups it led asleep.
+   */
+  reportPeerLost(id: string): void {
+    this.peerDown(id);
+  }
+
   private peer(id: string): PeerBeat {
     let peer = this.peers.get(id);
     if (peer === undefined) {
