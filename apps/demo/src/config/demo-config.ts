@@ -74,16 +74,17 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv):
 /** Whole numbers from 1 (the library checks the upper bounds); undefined when neither is given. */
 function gridConfig(partitions: string | undefined, replicas: string | undefined): GridConfig | undefined {
   if (partitions === undefined && replicas === undefined) return undefined;
-  const count = (name: string, text: string): number => {
-    if (!/^[1-9]\d*$/.test(text.trim())) {
-      throw new Error(`--${name} must be a whole number from 1, got "${text}"\n${DEMO_USAGE}`);
-    }
-    return Number(text);
-  };
   return {
-    ...(partitions !== undefined && { partitions: count('partitions', partitions) }),
-    ...(replicas !== undefined && { replicas: count('replicas', replicas) }),
+    ...(partitions !== undefined && { partitions: wholeCount('partitions', partitions) }),
+    ...(replicas !== undefined && { replicas: wholeCount('replicas', replicas) }),
   };
+}
+
+function wholeCount(name: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text.trim())) {
+    throw new Error(`--${name} must be a whole number from 1, got "${text}"\n${DEMO_USAGE}`);
+  }
+  return Number(text);
 }
 
 /** The library checks the secret's length too; checked here to fail before anything starts, without showing it. */
