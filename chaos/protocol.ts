@@ -13,6 +13,8 @@ export interface NodeArgs {
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
   readonly lockSessionTtlMs: number;
+  /** ImdgoModule's `partitions`; only passed when above 1, so one-group runs need no grid support. */
+  readonly partitions: number;
 }
 
 /**

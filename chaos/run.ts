@@ -86,6 +86,7 @@ export async function runChaos(
     lockSessionTtlMs: LOCK_SESSION_TTL_MS,
     breakage: options.breakage,
     network,
+    partitions: options.partitions,
   });
   log(`cluster up: ${cluster.nodes.map((n) => `${n.name} ${n.id} pid ${n.pid}`).join(', ')}`);
   const violations: string[] = [];
