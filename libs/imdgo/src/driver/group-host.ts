@@ -107,6 +107,15 @@ export class GroupHost {
     }
   }
 
+  /**
+   * A channel of the host's mux that is not a Raft group: a layer above (the grid's router) exchanges its
+   * own requests on it, over the same connections. Its id must not be a group's.
+   */
+  serviceChannel(id: number): PeerTransport {
+    if (this.nodes.has(id) || this.busy.has(id)) throw new Error(`group ${id} already exists here`);
+    return this.mux.channel(id);
+  }
+
   group(group: number): RaftNode | undefined {
     return this.nodes.get(group);
   }

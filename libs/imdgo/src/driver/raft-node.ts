@@ -416,6 +416,24 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Replicates a command another node encoded under its own session stamp (a grid node routing a write for
+   * a partition it holds no replica of): its retries, through this node or another replica, apply at most once.
+   */
+  async writeStamped(data: Uint8Array): Promise<CommandResult> {
+    this.assertRunning();
+    const parsed = parseCommand(data);
+    if (typeof parsed === 'string') throw new InvalidArgumentError(`refused a routed write: ${parsed}`);
+    if (parsed.session === undefined) throw new InvalidArgumentError('a routed write must carry a session');
+    if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
+    this.writesInFlight++;
+    try {
+      return await this.writeEncoded(data);
+    } finally {
+      this.writesInFlight--;
+    }
+  }
+
   /** Resolves once this node's state reflects every write acknowledged before the call (ReadIndex). */
   linearizableBarrier(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
     this.assertRunning();
