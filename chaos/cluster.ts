@@ -224,7 +224,7 @@ export class ChaosCluster {
     });
   }
 
-  digests(): Promise<Map<NodeProcess, StateDigest>> {
+  digests(): Promise<Map<NodeProcess, StateDigest[]>> {
     return Promise.all(
       this.nodes.map(async (n) => [n, await n.request({ kind: 'digest' }, this.timeoutMs * 5)] as const),
     ).then((pairs) => new Map(pairs));

@@ -24,7 +24,9 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
     `linearizability: ${linearizability} (${report.keys} keys)`,
     ...lockLines(report.locks),
     first
-      ? `replicas: ${replicas.length} compared, digest ${first.digest.slice(0, 16)} (${first.keys} keys at index ${first.appliedIndex})`
+      ? options.partitions === 1
+        ? `replicas: ${replicas.length} compared, digest ${first.digest.slice(0, 16)} (${first.keys} keys at index ${first.appliedIndex})`
+        : `replicas: ${replicas.length} compared across ${new Set(replicas.map((r) => r.group)).size} groups (${replicas.filter((r) => r.group !== 'coordination').reduce((sum, r) => sum + r.keys, 0)} keys held)`
       : 'replicas: not compared',
     ...violations.map((v) => `VIOLATION: ${v}`),
     `violations: ${violations.length}`,
