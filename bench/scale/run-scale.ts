@@ -66,6 +66,7 @@ export async function runScale(options: ScaleOptions): Promise<number> {
   const notRun: string[] = [];
   try {
     for (const partitions of options.partitions === 1 ? [1] : [1, options.partitions]) {
+      const started: ScaleCluster[] = [];
       const loaded: Loaded[] = [];
       try {
         for (const nodes of options.sizes) {
@@ -76,6 +77,7 @@ export async function runScale(options: ScaleOptions): Promise<number> {
             readyTimeoutMs: READY_TIMEOUT_MS,
             verbose: options.verbose,
           });
+          started.push(cluster);
           loaded.push({ cluster, footprint: await loadKeys(cluster, generator, options) });
           console.log(`${cluster.label}: loaded, ${describeFootprint(loaded.at(-1)!.footprint)}`);
         }
@@ -89,11 +91,14 @@ export async function runScale(options: ScaleOptions): Promise<number> {
           }
         }
       } catch (error) {
+        for (const exit of started.flatMap((cluster) => cluster.nodes.flatMap((node) => node.exit ?? []))) {
+          console.error(exit);
+        }
         // Partitioned mode needs a library with the `partitions` option; the one-group rows still count.
         if (partitions === 1) throw error;
         notRun.push(`${partitions} partitions: ${(error as Error).message.split('\n')[0]}`);
       } finally {
-        for (const { cluster } of loaded.splice(0)) await cluster.stop();
+        for (const cluster of started) await cluster.stop();
       }
     }
   } finally {

@@ -5,7 +5,7 @@
  * orchestrator over IPC.
  */
 import { makeDataset } from '../load/dataset.ts';
-import { operation, preload } from '../load/kv-client.ts';
+import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runClosedLoop } from '../load/closed-loop.ts';
 import { imdgoHttpKv } from '../wire/http-kv.ts';
 import { spreadKv } from './spread-kv.ts';
@@ -19,11 +19,33 @@ async function handle(request: ScaleGeneratorRequest): Promise<unknown> {
   const kv = spreadKv(request.urls.map((url) => imdgoHttpKv(url, false)));
   switch (request.kind) {
     case 'preload':
-      await preload(kv, data, request.concurrency);
+      await preload(retrying(kv), data, request.concurrency);
       return null;
     case 'run':
       return runClosedLoop(operation(request.workload, kv, data), request.concurrency, request.window);
   }
+}
+
+/** Attempts per write while loading. */
+const PRELOAD_ATTEMPTS = 5;
+
+/**
+ * Loading writes each key once, and one lost call would abort it: a write is retried (setting the same
+ * value again is harmless) when, say, a node closes a keep-alive connection the moment it is reused.
+ */
+function retrying(kv: KvClient): KvClient {
+  return {
+    get: (key) => kv.get(key),
+    async put(key, value) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await kv.put(key, value);
+        } catch (error) {
+          if (attempt === PRELOAD_ATTEMPTS) throw error;
+        }
+      }
+    },
+  };
 }
 
 process.on('message', (message: { id: number; request: ScaleGeneratorRequest }) => {
