@@ -13,7 +13,7 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
   }[report.linearizability];
   const first = replicas[0];
   const lines = [
-    `summary: seed ${options.seed}, ${options.nodes} nodes, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.workload} workload, ${options.clients} clients${options.breakage ? `, BROKEN: ${options.breakage}` : ''}`,
+    `summary: seed ${options.seed}, ${options.nodes} nodes${options.partitions > 1 ? `, ${options.partitions} partitions` : ''}, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.workload} workload, ${options.clients} clients${options.breakage ? `, BROKEN: ${options.breakage}` : ''}`,
     `faults: ${options.faults.map((kind) => `${kind} ${faults.get(kind) ?? 0}`).join(', ')} (${total} in all)`,
     `answered per fault window, least share by kind: ${leastShares(report.windows)}`,
     `slow recoveries (no healthy cluster for over 10 s): ${report.stalls.length}`,
