@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { LoadSummary } from '../load/latency.ts';
 import { describeMachine, machineBusyShare } from '../machine-load.ts';
 import { cgroupUnavailable } from './cgroup.ts';
@@ -36,6 +37,8 @@ const WORKLOADS: readonly ScaleWorkload[] = ['write', 'read'];
 /** Booting Nest on a quarter core takes a while; electing and placing many groups longer. */
 const READY_TIMEOUT_MS = 180_000;
 const RUN_SLACK_MS = 60_000;
+/** About what the load generator uses at these rates (it reports its own use per row). */
+const GENERATOR_CORES = 0.3;
 
 interface Loaded {
   readonly cluster: ScaleCluster;
@@ -60,7 +63,16 @@ export async function runScale(options: ScaleOptions): Promise<number> {
       `${options.concurrencyPerNode} workers per node, ${options.warmupMs / 1000} s warm-up + ` +
       `${options.durationMs / 1000} s per run, ${options.rounds} round(s)`,
   );
-  console.log(`machine: ${describeMachine(await machineBusyShare())}\n`);
+  console.log(`machine: ${describeMachine(await machineBusyShare())}`);
+  const largestQuota = Math.max(...options.sizes) * options.nodeCpu;
+  if (largestQuota + GENERATOR_CORES > availableParallelism()) {
+    console.log(
+      `warning: ${Math.max(...options.sizes)} nodes × ${options.nodeCpu} cores plus the load generator ` +
+        `exceed this machine's ${availableParallelism()} cores: the largest cluster cannot get its quota, ` +
+        'so it is the machine, not the quota, that limits it (a smaller --node-cpu avoids that)',
+    );
+  }
+  console.log();
   const generator = await ScaleGeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes });
   const rows: ScaleRow[] = [];
   const notRun: string[] = [];
