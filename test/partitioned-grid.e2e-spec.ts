@@ -1,11 +1,22 @@
 import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { ImdgoModule, ImdgoStore, InvalidArgumentError, OnKeyChange, type ChangeEvent } from 'imdgo';
+import { ImdgoMetrics } from 'imdgo/metrics';
+import { ImdgoHealthIndicator } from 'imdgo/terminus';
+import {
+  ImdgoCluster,
+  ImdgoModule,
+  ImdgoStore,
+  InvalidArgumentError,
+  OnKeyChange,
+  type ChangeEvent,
+} from 'imdgo';
 import { freePort } from 'imdgo/testing';
 import { firstValueFrom, take, toArray, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImdgoRuntime } from '../libs/imdgo/src/nest/imdgo-runtime.ts';
+import { ClusterController } from '../apps/demo/src/cluster/cluster.controller.ts';
+import { WatchController } from '../apps/demo/src/watch/watch.controller.ts';
 import { testLogger } from './support/quiet-logs.ts';
 
 const NODES = 6;
@@ -45,7 +56,7 @@ async function boot(members: string[], id: string): Promise<GridTestNode> {
     imports: [
       ImdgoModule.forRoot({ members, nodeId: id, partitions: PARTITIONS, replicas: REPLICAS, ...TIMING }),
     ],
-    providers: [SeenChanges],
+    providers: [SeenChanges, ImdgoMetrics, ImdgoHealthIndicator],
   })
     .setLogger(testLogger())
     .compile();
@@ -130,6 +141,8 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
         if (!holds(reader, key)) withoutReplica++;
         expect(await map.get(key)).toBe(3);
         expect(await map.get(key, { consistency: 'leader' })).toBe(3);
+        // Local: this node's replica, or the nearest one's state; it may lag, so only eventually the last.
+        await eventually(async () => (await map.get(key, { consistency: 'local' })) === 3, `local ${key}`);
       }
     }
     // Each key lives on 3 of 6 nodes: half the reads above ran on nodes holding no replica of the key.
@@ -170,6 +183,7 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       success: tagged.map((key, i) => ({ op: 'set' as const, key, value: i + 1 })),
     });
     expect(result.succeeded).toBe(true);
+    expect(result.partition).toBe(map.partitionOf('{order:7}'));
     for (const reader of nodes) {
       expect(await reader.store.map<number>('orders').get('{order:7}:lines')).toBe(2);
     }
@@ -244,8 +258,28 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
     expect(() => watcher.watch('w-*', { fromRevision: 3 })).toThrow(/cursor/);
   });
 
-  it('grants a lock taken on a node with no voter seat in the coordination group', async () => {
-    const learner = nodes.find((node) => !node.runtime.coordination.isSeatedVoter());
+  it('serves the demo SSE watch with cursors as event ids, resuming after Last-Event-ID', async () => {
+    const watcher = nodes[1]!;
+    const demo = new WatchController(watcher.store, watcher.module.get(ImdgoCluster));
+    const firstTwo = firstValueFrom(demo.watch({ prefix: 'sse:' }, undefined).pipe(take(2), toArray()));
+    const writer = nodes[4]!.store;
+    await writer.set('sse:1', 1);
+    await writer.set('sse:2', 2);
+    const [first, second] = await firstTwo;
+    expect(first!.id).toBe((first!.data as { cursor: string }).cursor);
+    const resumed = await firstValueFrom(demo.watch({ prefix: 'sse:' }, first!.id as string).pipe(take(1)));
+    expect(resumed.id).toBe(second!.id);
+    expect((resumed.data as ChangeEvent).key).toBe('sse:2');
+  });
+
+  it("grants a lock taken on the member outside the coordination group's first five voters", async () => {
+    // The coordination group's voters are the first five members in sorted order; the sixth is meant to
+    // follow it as a learner (GridNode's placement of group 0).
+    const voters = nodes
+      .map((node) => node.id)
+      .sort()
+      .slice(0, 5);
+    const learner = nodes.find((node) => !voters.includes(node.id));
     expect(learner).toBeDefined();
     const lock = learner!.store.lock('grid-lock');
     const token = await lock.lock();
@@ -257,6 +291,40 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       async () => (await other.store.lock('grid-lock').tryLock()) !== null,
       'the lock released',
     );
+  });
+
+  it('reports the partition table and the share of each node in ImdgoCluster, metrics and readiness', async () => {
+    await eventually(() => {
+      const reports = nodes.map((node) => node.module.get(ImdgoCluster).partitions()!);
+      return reports.reduce((sum, report) => sum + report.local.led, 0) === PARTITIONS;
+    }, 'one leader per partition');
+    for (const node of nodes) {
+      const report = node.module.get(ImdgoCluster).partitions()!;
+      expect(report.nodeId).toBe(node.id);
+      expect(report.epoch).toBe(nodes[0]!.runtime.grid!.table().epoch);
+      expect(report.partitions).toHaveLength(PARTITIONS);
+      for (const partition of report.partitions) {
+        expect(partition.voters).toHaveLength(REPLICAS);
+        expect(partition.role !== null).toBe(partition.voters.includes(node.id));
+      }
+      expect(report.local.led + report.local.followed).toBe(
+        report.partitions.filter((p) => p.voters.includes(node.id)).length,
+      );
+      // Every node read keys of partitions it holds no replica of.
+      expect(report.local.forwardedCalls).toBeGreaterThan(0);
+      const metrics = await node.module.get(ImdgoMetrics).registry.metrics();
+      expect(metrics).toContain(`imdgo_partitions{role="leader"} ${report.local.led}`);
+      expect(metrics).toMatch(/imdgo_grid_forwarded_calls [1-9]/);
+      const ready = await node.module.get(ImdgoHealthIndicator).isReady();
+      expect(ready.imdgo.status).toBe('up');
+      // The demo's GET /cluster and /cluster/partitions.
+      const demo = new ClusterController(node.module.get(ImdgoCluster));
+      expect((await demo.status()).partitions?.partitions).toHaveLength(PARTITIONS);
+      expect(demo.partitions().nodeId).toBe(node.id);
+      await expect(node.module.get(ImdgoCluster).removeMember(nodes[0]!.id)).rejects.toThrow(
+        /removeMember is not available with partitions > 1/,
+      );
+    }
   });
 
   it('acknowledges and serves every write after one node stops for good', async () => {
@@ -271,5 +339,9 @@ describe(`${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} replicas`, () =>
       for (const [i, key] of keys.entries()) expect(await map.get(key)).toBe(i);
       expect(await map.get('k-2-5')).toBe(3);
     }
+    await eventually(
+      () => live().every((node) => keys.every((key) => node.seen.events.some((event) => event.key === key))),
+      '@OnKeyChange for every write after the stop, on every live node',
+    );
   });
 });

@@ -98,34 +98,44 @@ export class FeedFollower {
       polls: partitions.map((p) => [p, feeds[p]!.revision + 1] as const),
       waitMs,
     };
-    let failed = false;
+    let outcome: 'followed' | 'moved' | 'failed';
     try {
       // Twice the hold, so a reply that is merely slow is not taken for a dead replica.
       const reply = await this.options.transport.request<GridReply<FeedAnswer>>(source, request, waitMs * 2);
       if (this.stopped) return;
-      failed = !this.take(source, partitions, reply);
+      outcome = this.take(source, partitions, reply);
     } catch {
-      failed = true;
+      outcome = 'failed';
     }
     if (this.stopped) return;
-    if (failed) {
-      for (const p of partitions) this.moveOn(p, source);
+    if (outcome === 'failed') for (const p of partitions) this.moveOn(p, source);
+    // A replica that failed, or sent every partition elsewhere, is not asked again at once.
+    if (outcome !== 'followed') {
       await new Promise<void>((resolve) => this.options.scheduler.setTimeout(resolve, this.options.retryMs));
     }
     this.polling.delete(source);
     this.schedule();
   }
 
-  /** Applies a replica's answer; false when it answered for none of the partitions. */
-  private take(source: NodeId, partitions: readonly number[], reply: GridReply<FeedAnswer>): boolean {
+  /**
+   * Applies a replica's answer: `followed` when it answered with events for some partition (or a newer
+   * table, now adopted), `moved` when it sent every partition to another replica, `failed` for no answer.
+   */
+  private take(
+    source: NodeId,
+    partitions: readonly number[],
+    reply: GridReply<FeedAnswer>,
+  ): 'followed' | 'moved' | 'failed' {
     if ('redirect' in reply) {
       this.options.adopt(reply.redirect);
-      return true;
+      return 'followed';
     }
-    if (!('answers' in reply) || !Array.isArray(reply.answers)) return false;
+    if (!('answers' in reply) || !Array.isArray(reply.answers)) return 'failed';
+    let followed = false;
     partitions.forEach((p, i) => {
       const answer = reply.answers[i];
       if (answer !== undefined && 'events' in answer && Array.isArray(answer.events)) {
+        followed = true;
         this.compacted[p]!.clear();
         this.options.feeds[p]!.followed(answer.events as ChangeEvent[]);
       } else if (answer !== undefined && 'compacted' in answer && typeof answer.compacted === 'number') {
@@ -134,7 +144,7 @@ export class FeedFollower {
         this.moveOn(p, source);
       }
     });
-    return true;
+    return followed ? 'followed' : 'moved';
   }
 
   private onCompacted(partition: number, source: NodeId, oldest: number): void {

@@ -32,9 +32,13 @@ import { PartitionFeed } from './partition-feed.ts';
 
 /** The coordination group: locks, sessions, elections, and later the members and the partition table. */
 export const COORDINATION_GROUP = 0;
-/** Voters of the coordination group at most: the first members in sorted order. */
+/**
+ * The members (first in sorted order) that form the coordination group; the others join it, for now as
+ * voters too (the core promotes every member that joins; keeping them learners needs a learner-only join).
+ */
 export const MAX_COORDINATION_VOTERS = 5;
-const DEFAULT_HISTORY = 10_000;
+/** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
+const DEFAULT_HISTORY = 1_000;
 const FEED_BATCH = 1_000;
 
 export interface GridListOptions {
@@ -262,6 +266,33 @@ export class GridNode {
     return (await this.run({ op: 'size', partition, map, consistency })) as number;
   }
 
+  /**
+   * A page of `map`'s keys across every partition, in key order: each partition's page after `after`, merged
+   * and cut at `limit`, so the last key returned is the next call's `after`. Each partition is read at
+   * `consistency`; the page as a whole is not one snapshot (partitions have no common revision).
+   */
+  async listAll(map: string, options: GridListOptions, consistency: GridConsistency): Promise<GridListPage> {
+    const pages = await Promise.all(
+      Array.from({ length: this.partitions }, (_, partition) =>
+        this.list(partition, map, options, consistency),
+      ),
+    );
+    const merged = pages.flatMap((page) => page.entries);
+    merged.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      entries: merged.slice(0, options.limit),
+      more: merged.length > options.limit || pages.some((page) => page.more),
+    };
+  }
+
+  /** Keys of `map` in every partition. */
+  async sizeAll(map: string, consistency: GridConsistency): Promise<number> {
+    const sizes = await Promise.all(
+      Array.from({ length: this.partitions }, (_, partition) => this.size(partition, map, consistency)),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
+  }
+
   // ---- change feed ----
 
   /** Every partition's changes, live, on every node; per key in revision order, none across partitions. */
@@ -369,11 +400,13 @@ export class GridNode {
       onReset: feed
         ? (revision) => feed.reset(revision)
         : (revision) => this.options.onCoordinationReset?.(revision),
-      ...(feed || !this.options.onCoordinationRoleChange
-        ? {}
-        : { onRoleChange: this.options.onCoordinationRoleChange }),
+      onRoleChange: (state) => {
+        if (!feed) this.options.onCoordinationRoleChange?.(state);
+        this.options.onGroupRoleChange?.(group, state);
+      },
     };
-    await this.host.createGroup(group, options);
+    const node = await this.host.createGroup(group, options);
+    this.options.onGroupStarted?.(group, node);
   }
 
   /** 72 bits from the injected randomness, base64url: a session client id, replayable in the simulator. */

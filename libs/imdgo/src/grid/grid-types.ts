@@ -1,5 +1,5 @@
 import type { NodeObserver } from '../driver/node-observer.ts';
-import type { RaftNodeOptions } from '../driver/raft-node.ts';
+import type { RaftNode, RaftNodeOptions } from '../driver/raft-node.ts';
 import type { Scheduler } from '../driver/scheduler.ts';
 import type { RandomSource } from '../raft/random.ts';
 import type { NodeId, Role, SoftState } from '../raft/types.ts';
@@ -43,7 +43,7 @@ export interface GridNodeOptions {
   /** This process's identity (new on every start in memory mode), used by every group it hosts. */
   readonly incarnation: string;
   readonly group: GridGroupTuning;
-  /** Change events retained per partition, to serve followers and `changesFrom`; default 10,000. */
+  /** Change events retained per partition (up to a quarter more between trims), to serve followers and `changesFrom`; default 1,000. */
   readonly historySize?: number;
   /** Let idle groups go quiet; default true. */
   readonly quiesce?: boolean;
@@ -54,6 +54,10 @@ export interface GridNodeOptions {
   readonly onCoordinationChange?: (change: ChangeEvent) => void;
   readonly onCoordinationReset?: (revision: number) => void;
   readonly onCoordinationRoleChange?: (state: SoftState) => void;
+  /** Every group's role changes (the coordination group's too), for metrics and the simulator's checks. */
+  readonly onGroupRoleChange?: (group: number, state: SoftState) => void;
+  /** A group started here (before it applied anything of a fresh storage), for the simulator's checks. */
+  readonly onGroupStarted?: (group: number, node: RaftNode) => void;
 }
 
 /** A change of one partition, seen on every node whether or not it holds a replica of the partition. */

@@ -108,8 +108,8 @@ export class PartitionFeed {
       this.compactedThrough = event.revision;
     } else {
       this.events.push(event);
-      if (this.events.length > this.capacity * 2) {
-        // Trim in halves rather than on every event.
+      if (this.events.length > this.capacity + Math.max(16, this.capacity >> 2)) {
+        // Trim in batches rather than on every event.
         const dropped = this.events.splice(0, this.events.length - this.capacity);
         this.compactedThrough = dropped[dropped.length - 1]!.revision;
         // The first kept events may share the last dropped revision: drop them too, whole entries only.

@@ -111,7 +111,10 @@ export class ImdgoMap<V = unknown> {
     return record && toEntry<T>(key, record);
   }
 
-  /** This node's value right now, synchronously: no network, no consistency guarantee. */
+  /**
+   * This node's value right now, synchronously: no network, no consistency guarantee. With `partitions` > 1,
+   * undefined on a node that holds no replica of the key's partition (use `get` with `'local'` there).
+   */
   peek<T extends V = V>(key: string): T | undefined {
     const backend = this.runtime.backend;
     return backend.peek(backend.partitionOf(this.name, key), this.name, key)?.value as T | undefined;
@@ -228,7 +231,7 @@ export class ImdgoMap<V = unknown> {
    * Read, compute, write if unchanged (`setIfVersion`), retrying `fn` on the value another writer left.
    * `fn` returning undefined deletes the key. Throws UpdateConflictError when the retries run out.
    */
-  update(
+  async update(
     key: string,
     fn: (current: V | undefined) => V | undefined | Promise<V | undefined>,
     options?: UpdateOptions<V>,
@@ -239,7 +242,7 @@ export class ImdgoMap<V = unknown> {
         this.write({ op: 'set', key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
       deleteIfVersion: (k, version) => this.write({ op: 'delete', key: k, ifVersion: version }),
     };
-    return updateKey(access, key, fn, options);
+    return { ...(await updateKey(access, key, fn, options)), partition: this.partitionOf(key) };
   }
 
   /** etcd's Txn on keys of this map, applied atomically through one log entry (see TxnRequest). */

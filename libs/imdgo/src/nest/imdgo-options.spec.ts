@@ -20,7 +20,7 @@ describe('partitions and replicas options', () => {
   it.each([
     [{ partitions: 0 }, /"partitions" \(value 0\): partitions must not be less than 1/],
     [{ partitions: 1.5 }, /"partitions" \(value 1\.5\): partitions must be an integer/],
-    [{ partitions: 16_385 }, /"partitions" \(value 16385\): partitions must not be greater than 16384/],
+    [{ partitions: 65_537 }, /"partitions" \(value 65537\): partitions must not be greater than 65536/],
     [{ replicas: -1 }, /"replicas" \(value -1\): replicas must not be less than 1/],
   ])('refuses %j naming the field', (extra, message) => {
     expect(() => validateImdgoOptions({ members: five, ...extra })).toThrow(message);

@@ -17,6 +17,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { ImdgoError } from '../errors.ts';
+import { DEFAULT_REPLICAS, MAX_PARTITIONS } from '../partition/index.ts';
 import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
 import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
 import { DEFAULT_READY_TIMEOUT_MS } from './readiness.ts';
@@ -98,9 +99,6 @@ export interface ImdgoModuleOptions {
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
 export const DEFAULT_PEER_PORT = 6701;
 export const MAX_KEY_BYTES = 1024;
-/** Redis Cluster's slot count: far more groups than any member could host. */
-export const MAX_PARTITIONS = 16_384;
-export const DEFAULT_REPLICAS = 3;
 
 const MEMBER_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 

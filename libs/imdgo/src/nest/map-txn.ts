@@ -34,6 +34,8 @@ export interface TxnResult {
   /** True when every compare held and `success` ran; false when `failure` ran. */
   readonly succeeded: boolean;
   readonly revision: number;
+  /** The partition of every key of the transaction: revisions are per partition. */
+  readonly partition: number;
   /** Per write of the branch that ran, in order: the key's version after it (0: deleted or absent). */
   readonly results: readonly { readonly key: string; readonly version: number; readonly deleted?: boolean }[];
 }
@@ -79,11 +81,13 @@ export async function commitTxn<V>(
   const problem = txnProblem(command as unknown as Record<string, unknown>);
   if (problem) throw new InvalidArgumentError(problem);
   const backend = runtime.backend;
-  const result = await backend.write(partitionOfTxn(backend, map, command), command);
+  const partition = partitionOfTxn(backend, map, command);
+  const result = await backend.write(partition, command);
   if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
   return {
     succeeded: result.applied,
     revision: result.revision,
+    partition,
     results: (result.txn ?? []).map(({ key, version, deleted }) =>
       deleted === undefined ? { key, version } : { key, version, deleted },
     ),
