@@ -36,7 +36,6 @@ export function balanceOf(
   const leaders = zero();
   const keys = zero();
   const ledKeys = zero();
-  const add = (map: Map<string, number>, id: string, by: number) => map.set(id, (map.get(id) ?? 0) + by);
   table.partitions.forEach((partition, index) => {
     for (const id of partition.voters) {
       add(replicas, id, 1);
@@ -51,6 +50,10 @@ export function balanceOf(
     keys: maxOverMean(keys),
     ledKeys: maxOverMean(ledKeys),
   };
+}
+
+function add(loads: Map<string, number>, id: string, by: number): void {
+  loads.set(id, (loads.get(id) ?? 0) + by);
 }
 
 export function maxOverMean(loads: ReadonlyMap<string, number>): number {
