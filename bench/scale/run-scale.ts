@@ -142,7 +142,8 @@ async function loadKeys(
     Math.max(600_000, options.keys * 50),
   );
   const after = await cluster.memory();
-  const keysHeld = await cluster.keysHeld();
+  const held = await cluster.held();
+  const partitioned = cluster.options.partitions > 1;
   const grown = after.map(
     (m, i) => m.heapUsed + m.arrayBuffers - before[i]!.heapUsed - before[i]!.arrayBuffers,
   );
@@ -152,7 +153,8 @@ async function loadKeys(
     bytesPerNode: mean(grown),
     maxBytesPerNode: Math.max(...grown),
     rssBytesPerNode: mean(rssGrown),
-    keysPerNode: mean(keysHeld),
+    keysPerNode: partitioned ? null : mean(held.map((h) => h.keys)),
+    replicasPerNode: partitioned ? mean(held.map((h) => h.partitions)) : 1,
   };
 }
 
@@ -213,7 +215,8 @@ function mean(values: readonly number[]): number {
 
 function describeFootprint(footprint: ClusterFootprint): string {
   return (
-    `${Math.round(footprint.keysPerNode)} keys per node, heap +${(footprint.bytesPerNode / 2 ** 20).toFixed(1)} MiB ` +
+    `${footprint.keysPerNode === null ? '' : `${Math.round(footprint.keysPerNode)} keys, `}` +
+    `${footprint.replicasPerNode.toFixed(1)} group replicas per node, heap +${(footprint.bytesPerNode / 2 ** 20).toFixed(1)} MiB ` +
     `per node (max ${(footprint.maxBytesPerNode / 2 ** 20).toFixed(1)}), RSS +${(footprint.rssBytesPerNode / 2 ** 20).toFixed(1)} MiB`
   );
 }

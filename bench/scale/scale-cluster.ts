@@ -148,12 +148,16 @@ export class ScaleCluster {
     return Promise.all(this.nodes.map((node) => this.nodeMemory(node)));
   }
 
-  /** Live keys each node holds, from its `imdgo_keys` gauge (every replica it has, summed). */
-  async keysHeld(): Promise<number[]> {
+  /**
+   * What each node holds, from its metrics: live keys (`imdgo_keys`, which with partitions > 1 covers only
+   * the coordination group) and partitions it has a replica of (`imdgo_partitions`, partitions > 1 only).
+   */
+  async held(): Promise<{ keys: number; partitions: number }[]> {
     return Promise.all(
       this.nodes.map(async (node) => {
         const response = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
-        return sumOfMetric(await response.text(), 'imdgo_keys');
+        const text = await response.text();
+        return { keys: sumOfMetric(text, 'imdgo_keys'), partitions: sumOfMetric(text, 'imdgo_partitions') };
       }),
     );
   }

@@ -15,8 +15,10 @@ export interface ClusterFootprint {
   readonly maxBytesPerNode: number;
   /** Mean over nodes of the resident-memory growth from loading (includes heap not yet given back). */
   readonly rssBytesPerNode: number;
-  /** Mean live keys a node holds (its `imdgo_keys`: every replica it has). */
-  readonly keysPerNode: number;
+  /** Mean live keys a node holds (its `imdgo_keys`); null with partitions > 1, where that gauge covers less. */
+  readonly keysPerNode: number | null;
+  /** Mean partitions a node holds a replica of (`imdgo_partitions`); 1 for the one-group mode. */
+  readonly replicasPerNode: number;
 }
 
 /** CPU used over the measured window, in cores (1 = one core busy the whole window). */
@@ -50,7 +52,8 @@ export interface ScaleRow {
   readonly maxBytesPerNode: number;
   readonly rssBytesPerNode: number;
   readonly keys: number;
-  readonly keysPerNode: number;
+  readonly keysPerNode: number | null;
+  readonly replicasPerNode: number;
   readonly nodesCpuCores: number;
   /** What the nodes' quotas allow together: nodes × nodeCpu. */
   readonly quotaCores: number;
@@ -94,6 +97,7 @@ export function scaleRow(input: ScaleRowInput): ScaleRow {
     rssBytesPerNode: footprint.rssBytesPerNode,
     keys: footprint.keys,
     keysPerNode: footprint.keysPerNode,
+    replicasPerNode: footprint.replicasPerNode,
     nodesCpuCores: cpu.nodesCores,
     quotaCores: input.nodes * input.nodeCpu,
     throttledShare: cpu.throttledShare,
@@ -124,7 +128,7 @@ export interface ScaleSummary {
   readonly rounds: number;
   readonly opsPerSec: Spread;
   readonly bytesPerNode: number;
-  readonly keysPerNode: number;
+  readonly replicasPerNode: number;
   readonly nodesCpuCores: number;
   readonly quotaCores: number;
   readonly generatorCpuCores: number;
@@ -152,7 +156,7 @@ export function summarize(rows: readonly ScaleRow[]): ScaleSummary[] {
         rounds: group.length,
         opsPerSec: spreadOf(group.map((row) => row.opsPerSec)),
         bytesPerNode: first.bytesPerNode,
-        keysPerNode: first.keysPerNode,
+        replicasPerNode: first.replicasPerNode,
         nodesCpuCores: spreadOf(group.map((row) => row.nodesCpuCores)).median,
         quotaCores: first.quotaCores,
         generatorCpuCores: spreadOf(group.map((row) => row.generatorCpuCores)).median,
@@ -204,7 +208,7 @@ export function scaleRatios(summaries: readonly ScaleSummary[]): ScaleRatio[] {
 
 export function formatSummaries(summaries: readonly ScaleSummary[], ratios: readonly ScaleRatio[]): string {
   const lines = [
-    'partitions workload nodes rounds   ops/s median (min-max)  node CPU used/quota  generator CPU  keys/node  heap/node  errors',
+    'partitions workload nodes rounds   ops/s median (min-max)  node CPU used/quota  generator CPU  replicas/node  heap/node  errors',
   ];
   for (const s of summaries) {
     lines.push(
@@ -218,7 +222,7 @@ export function formatSummaries(summaries: readonly ScaleSummary[], ratios: read
         ),
         `${fixed(s.nodesCpuCores, 2)}/${fixed(s.quotaCores, 2)} cores`.padStart(19),
         `${fixed(s.generatorCpuCores, 2)} cores`.padStart(14),
-        fixed(s.keysPerNode, 0).padStart(10),
+        fixed(s.replicasPerNode, 1).padStart(13),
         mib(s.bytesPerNode).padStart(10),
         String(s.errors).padStart(7),
       ].join(' '),

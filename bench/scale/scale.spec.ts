@@ -29,12 +29,13 @@ const load = (opsPerSec: number): LoadSummary => ({
   firstError: null,
 });
 
-const footprint = (bytesPerNode: number, keysPerNode: number): ClusterFootprint => ({
+const footprint = (bytesPerNode: number, replicasPerNode: number): ClusterFootprint => ({
   keys: 10_000,
   bytesPerNode,
   maxBytesPerNode: bytesPerNode * 1.1,
   rssBytesPerNode: bytesPerNode * 2,
-  keysPerNode,
+  keysPerNode: null,
+  replicasPerNode,
 });
 
 function row(
@@ -52,7 +53,7 @@ function row(
     round,
     concurrency: 64 * nodes,
     load: load(ops),
-    footprint: footprint(nodes === 3 ? 8e6 : 4e6, nodes === 3 ? 10_000 : 5_000),
+    footprint: footprint(nodes === 3 ? 8e6 : 4e6, nodes === 3 ? 16 : 8),
     cpu: { nodesCores: 0.2 * nodes, generatorCores: 0.3, throttledShare: 0.5 },
   });
 }
@@ -113,7 +114,8 @@ describe('the scale rows', () => {
       maxBytesPerNode: 4.4e6,
       rssBytesPerNode: 8e6,
       keys: 10_000,
-      keysPerNode: 5_000,
+      keysPerNode: null,
+      replicasPerNode: 8,
       nodesCpuCores: 0.2 * 6,
       quotaCores: 1.5,
       throttledShare: 0.5,
@@ -176,7 +178,8 @@ describe('the load', () => {
     const text =
       '# HELP imdgo_keys Live keys\n# TYPE imdgo_keys gauge\nimdgo_keys 1500\nimdgo_keys_other 7\n';
     expect(sumOfMetric(text, 'imdgo_keys')).toBe(1500);
-    expect(sumOfMetric('imdgo_keys{partition="0"} 10\nimdgo_keys{partition="1"} 5\n', 'imdgo_keys')).toBe(15);
+    const partitions = 'imdgo_partitions{role="leader"} 5\nimdgo_partitions{role="follower"} 11\n';
+    expect(sumOfMetric(partitions, 'imdgo_partitions')).toBe(16);
   });
 });
 
