@@ -14,6 +14,7 @@ import { interleave, planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
 import { installCleanup } from '../scripts/child-processes.ts';
 import { openRedis } from './redis/redis-suite.ts';
+import { runScale } from './scale/run-scale.ts';
 import { writeJsonLines } from './json-rows.ts';
 import { formatRound, printSummary, TABLE_HEADER } from './report.ts';
 import type { FailoverResult, MemoryResult, ResultRow, SystemName } from './results.ts';
@@ -40,6 +41,17 @@ setTimeout(
   },
   options.smoke ? SMOKE_LIMIT_MS : HARD_LIMIT_MS,
 ).unref();
+if (options.scale !== null) {
+  process.exitCode = await runScale({
+    ...options,
+    sizes: options.scale,
+    concurrencyPerNode: Math.max(...options.concurrency),
+  }).catch((error: unknown) => {
+    console.error(`scale benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  });
+  process.exit();
+}
 
 const rows: ResultRow[] = [];
 const failovers: FailoverResult[] = [];

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
@@ -33,6 +34,12 @@ export interface BenchOptions {
   readonly openRate: number | null;
   /** Which tables: the calls of a Nest app (`app`) and the service over HTTP (`wire`). */
   readonly modes: readonly Mode[];
+  /** `--scale 3,6`: the scale-out benchmark over these cluster sizes instead of the tables; null: not asked. */
+  readonly scale: readonly number[] | null;
+  /** Cores each node's CPU cgroup may use in the scale-out benchmark. */
+  readonly nodeCpu: number;
+  /** The scale-out benchmark's partitioned mode; 1: only the one-group mode. */
+  readonly partitions: number;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -56,7 +63,13 @@ export const USAGE = `npm run bench -- [options]
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
   --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
-  --verbose              show the output of every process started`;
+  --verbose              show the output of every process started
+  --scale LIST           the scale-out benchmark instead (as root): clusters of these sizes, each node in its
+                         own CPU cgroup; writes and linearizable reads through every node, one-group and
+                         partitioned mode; takes --keys, --value-bytes, --duration, --warmup, --rounds, --json,
+                         and the highest --concurrency as workers per node (default 1,64: 64)
+  --node-cpu CORES       with --scale: each node's CPU quota (default 0.25)
+  --partitions N         with --scale: the partitioned mode's partition count (default 16; 1: one-group only)`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -83,6 +96,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'data-dir': { type: 'string' },
       'open-rate': { type: 'string', default: '2000' },
       modes: { type: 'string', default: 'app,wire' },
+      scale: { type: 'string' },
+      'node-cpu': { type: 'string', default: '0.25' },
+      partitions: { type: 'string', default: '16' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -135,12 +151,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
           if (mode !== 'app' && mode !== 'wire') throw new Error(`--modes takes app and wire, got "${mode}"`);
           return mode;
         }),
+    scale: values.scale === undefined ? null : values.scale.split(',').map((n) => positive('scale', n)),
+    nodeCpu: cores(values['node-cpu']),
+    partitions: positive('partitions', values.partitions),
   };
 }
 
 function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+/** A share of the machine's cores, as a CPU cgroup's quota gives it. */
+function cores(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0.01 || n > availableParallelism()) {
+    throw new Error(`--node-cpu must be from 0.01 to ${availableParallelism()} cores, got "${text}"`);
+  }
   return n;
 }
 
