@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
+import { fromPositional, toPositional } from './positional-command.ts';
 import { txnProblem, type TxnCommand, type TxnOpResult } from './txn.ts';
 
 /**
@@ -96,16 +97,12 @@ const unpackr = new Unpackr(msgpackOptions());
 
 export function encodeCommand(command: LoggedCommand): Uint8Array {
   // A copy: msgpackr returns a view of its shared pack buffer, which a log entry would then keep alive.
-  return Uint8Array.prototype.slice.call(packr.pack(command));
+  return Uint8Array.prototype.slice.call(packr.pack(toPositional(command) ?? command));
 }
 
 /** Bytes `value` takes encoded, as it would in a command. */
 export function encodedSize(value: unknown): number {
   return packr.pack(value).byteLength;
-}
-
-export function decodeCommand(data: Uint8Array): LoggedCommand {
-  return unpackr.unpack(data) as LoggedCommand;
 }
 
 // A stamped entry starts with 0xc1, a byte msgpack never uses, then flags, the time and the cap (float64 BE).
@@ -141,13 +138,20 @@ export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; b
 
 const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire', 'txn'];
 
-/** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
+/**
+ * The command in `data`, in either encoding (positional-command.ts), or why it is not one every node can
+ * apply (peers' writes are untrusted).
+ */
 export function parseCommand(data: Uint8Array): LoggedCommand | string {
   let decoded: unknown;
   try {
-    decoded = decodeCommand(data);
+    decoded = unpackr.unpack(data);
   } catch {
     return 'the command does not decode';
+  }
+  if (Array.isArray(decoded)) {
+    decoded = fromPositional(decoded);
+    if (typeof decoded === 'string') return decoded;
   }
   const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
   if (typeof command !== 'object' || command === null) return 'no command';
