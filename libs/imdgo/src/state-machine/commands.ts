@@ -102,6 +102,11 @@ export function encodeCommand(command: LoggedCommand): Uint8Array {
 
 /** Bytes `value` takes encoded, as it would in a command. */
 export function encodedSize(value: unknown): number {
+  // Strings, the usual value, are measured without encoding them (each apply measures the value it stores).
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value);
+    return bytes + (bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5);
+  }
   return packr.pack(value).byteLength;
 }
 
