@@ -12,38 +12,44 @@ import type { KeyedKvCommand, LoggedCommand, SessionStamp } from './commands.ts'
  */
 export type PositionalCommand = unknown[];
 
-const OPERANDS = {
-  set: ['value', 'ttlMs', 'ifAbsent', 'ifVersion'],
-  cas: ['expected', 'value', 'ttlMs'],
-  increment: ['delta', 'ttlMs'],
-  delete: ['ifVersion'],
-  expire: ['revision'],
-} as const satisfies Record<KeyedKvCommand['op'], readonly string[]>;
-
-/** Operands that are always present in the command, even when `undefined`. */
-const REQUIRED = new Set(['value', 'expected']);
+/** Each operation's operands in order; the first `required` are always present, even when `undefined`. */
+const OPERANDS = new Map<string, { readonly names: readonly string[]; readonly required: number }>([
+  ['set', { names: ['value', 'ttlMs', 'ifAbsent', 'ifVersion'], required: 1 }],
+  ['cas', { names: ['expected', 'value', 'ttlMs'], required: 2 }],
+  ['increment', { names: ['delta', 'ttlMs'], required: 0 }],
+  ['delete', { names: ['ifVersion'], required: 0 }],
+  ['expire', { names: ['revision'], required: 0 }],
+] satisfies [KeyedKvCommand['op'], unknown][]);
 const HEAD = 6;
 
 /** The positional form of `logged`, or null for a command kept as objects (lock commands, transactions). */
 export function toPositional(logged: LoggedCommand): PositionalCommand | null {
   const { session, command } = logged;
-  if (!Object.hasOwn(OPERANDS, command.op)) return null;
+  const operands = OPERANDS.get(command.op);
+  if (operands === undefined) return null;
   const keyed = command as KeyedKvCommand & Record<string, unknown>;
-  const operands = OPERANDS[keyed.op].map((name) => keyed[name] ?? (REQUIRED.has(name) ? keyed[name] : null));
-  // Trailing absent operands are left out.
-  let length = operands.length;
-  while (length > 0 && operands[length - 1] === null && !REQUIRED.has(OPERANDS[keyed.op][length - 1]!)) {
-    length--;
-  }
-  return [
+  const array: unknown[] = [
     session?.client ?? null,
     session?.seq ?? null,
     session?.firstUnacked ?? null,
     keyed.op,
     keyed.map ?? null,
     keyed.key,
-    ...operands.slice(0, length),
   ];
+  const { names, required } = operands;
+  // Trailing absent operands are left out.
+  let length = HEAD + required;
+  for (let i = 0; i < names.length; i++) {
+    const value = keyed[names[i]!];
+    if (i < required) {
+      array.push(value);
+    } else {
+      array.push(value ?? null);
+      if (value !== undefined && value !== null) length = HEAD + i + 1;
+    }
+  }
+  array.length = length;
+  return array;
 }
 
 /**
@@ -53,8 +59,9 @@ export function toPositional(logged: LoggedCommand): PositionalCommand | null {
 export function fromPositional(array: readonly unknown[]): LoggedCommand | string {
   if (array.length < HEAD) return 'a positional command shorter than its head';
   const [client, seq, firstUnacked, op, map, key] = array;
-  if (typeof op !== 'string' || !Object.hasOwn(OPERANDS, op)) return `unknown operation ${String(op)}`;
-  const names = OPERANDS[op as KeyedKvCommand['op']];
+  const operands = typeof op === 'string' ? OPERANDS.get(op) : undefined;
+  if (operands === undefined) return `unknown operation ${String(op)}`;
+  const { names, required } = operands;
   if (array.length > HEAD + names.length) return `a ${op} command with ${array.length} fields`;
   let session: SessionStamp | undefined;
   if (client !== null) {
@@ -66,11 +73,10 @@ export function fromPositional(array: readonly unknown[]): LoggedCommand | strin
   }
   const command: Record<string, unknown> = { op, key };
   if (map !== null) command.map = map;
-  names.forEach((name, i) => {
+  for (let i = 0; i < names.length; i++) {
     const value = array[HEAD + i];
-    if (REQUIRED.has(name)) command[name] = value;
-    else if (value !== null && value !== undefined) command[name] = value;
-  });
+    if (i < required || (value !== null && value !== undefined)) command[names[i]!] = value;
+  }
   const keyed = command as unknown as KeyedKvCommand;
   return session ? { session, command: keyed } : { command: keyed };
 }
