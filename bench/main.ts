@@ -94,6 +94,7 @@ try {
         runs: plan('imdgo', 'wire'),
         dataDir: options.dataDir,
         generator,
+        execArgv: nodeFlags(options.cpuProfDir),
         preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
       }),
     );

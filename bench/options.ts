@@ -55,7 +55,7 @@ export const USAGE = `npm run bench -- [options]
   --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
-  --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
+  --cpu-prof DIR         write imdgo nodes' CPU profiles (demo processes too) into DIR
   --verbose              show the output of every process started`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
