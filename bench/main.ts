@@ -64,7 +64,8 @@ try {
       `${options.rounds} interleaved round(s), ` +
       (options.dataDir === null
         ? 'imdgo in memory, etcd on tmpfs'
-        : `imdgo and etcd data under ${options.dataDir}`),
+        : `imdgo and etcd data under ${options.dataDir}`) +
+      (options.modes.includes('wire') ? `, wire client: ${options.wireClient}` : ''),
   );
   console.log(`machine: ${describeMachine(options.smoke ? null : await machineBusyShare())}\n`);
   const app = options.modes.includes('app');
@@ -73,7 +74,11 @@ try {
       ? []
       : planRuns(system, options.workloads, options.concurrency, options.targets, options.openRate, mode);
   const generator = options.modes.includes('wire')
-    ? await GeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes })
+    ? await GeneratorProcess.start({
+        keys: options.keys,
+        valueBytes: options.valueBytes,
+        client: options.wireClient,
+      })
     : null;
   const imdgoRuns = options.smoke ? SMOKE_RUNS : plan('imdgo', 'app');
   if (imdgoRuns.length > 0 || (app && failoverRounds > 0)) {

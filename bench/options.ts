@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
 import type { FaultKind, Mode } from './results.ts';
+import { WIRE_CLIENTS, type WireClient } from './wire/http-call.ts';
 
 export interface BenchOptions {
   readonly durationMs: number;
@@ -33,6 +34,8 @@ export interface BenchOptions {
   readonly openRate: number | null;
   /** Which tables: the calls of a Nest app (`app`) and the service over HTTP (`wire`). */
   readonly modes: readonly Mode[];
+  /** The load generator's HTTP client in the wire table. */
+  readonly wireClient: WireClient;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -45,6 +48,7 @@ export const USAGE = `npm run bench -- [options]
   --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
   --compare              also run etcd (3 members, data on tmpfs) and Redis
   --modes LIST           app (calls from a Nest app), wire (HTTP from a load-generator process) (default both)
+  --wire-client NAME     the wire table's HTTP client: http (node:http, keep-alive Agent) or fetch (undici) (default http)
   --rounds N             interleaved rounds of every row, spread printed (default 3)
   --data-dir DIR         imdgo with dataDir, and etcd's data, under DIR (same filesystem); default: memory
   --open-rate N          open-loop write row at the highest concurrency, N ops/s (default 2000; 0: none)
@@ -83,6 +87,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'data-dir': { type: 'string' },
       'open-rate': { type: 'string', default: '2000' },
       modes: { type: 'string', default: 'app,wire' },
+      'wire-client': { type: 'string', default: 'http' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -135,6 +140,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
           if (mode !== 'app' && mode !== 'wire') throw new Error(`--modes takes app and wire, got "${mode}"`);
           return mode;
         }),
+    wireClient: wireClient(values['wire-client']),
   };
 }
 
@@ -150,4 +156,11 @@ function seconds(name: string, text: string, zeroAllowed = false): number {
     throw new Error(`--${name} must be a positive number of seconds, got "${text}"`);
   }
   return Math.round(s * 1000);
+}
+
+function wireClient(name: string): WireClient {
+  if (!(WIRE_CLIENTS as readonly string[]).includes(name)) {
+    throw new Error(`--wire-client takes ${WIRE_CLIENTS.join(' or ')}, got "${name}"`);
+  }
+  return name as WireClient;
 }
