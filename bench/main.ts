@@ -76,7 +76,8 @@ try {
       `${options.rounds} interleaved round(s), ` +
       (options.dataDir === null
         ? 'imdgo in memory, etcd on tmpfs'
-        : `imdgo and etcd data under ${options.dataDir}`),
+        : `imdgo and etcd data under ${options.dataDir}`) +
+      (options.modes.includes('wire') ? `, wire client: ${options.wireClient}` : ''),
   );
   console.log(`machine: ${describeMachine(options.smoke ? null : await machineBusyShare())}\n`);
   const app = options.modes.includes('app');
@@ -85,7 +86,11 @@ try {
       ? []
       : planRuns(system, options.workloads, options.concurrency, options.targets, options.openRate, mode);
   const generator = options.modes.includes('wire')
-    ? await GeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes })
+    ? await GeneratorProcess.start({
+        keys: options.keys,
+        valueBytes: options.valueBytes,
+        client: options.wireClient,
+      })
     : null;
   const imdgoRuns = options.smoke ? SMOKE_RUNS : plan('imdgo', 'app');
   if (imdgoRuns.length > 0 || (app && failoverRounds > 0)) {
@@ -106,6 +111,7 @@ try {
         runs: plan('imdgo', 'wire'),
         dataDir: options.dataDir,
         generator,
+        execArgv: nodeFlags(options.cpuProfDir),
         preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
       }),
     );

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
 import type { FaultKind, Mode } from './results.ts';
+import { WIRE_CLIENTS, type WireClient } from './wire/http-call.ts';
 
 export interface BenchOptions {
   readonly durationMs: number;
@@ -40,6 +41,8 @@ export interface BenchOptions {
   readonly nodeCpu: number;
   /** The scale-out benchmark's partitioned mode; 1: only the one-group mode. */
   readonly partitions: number;
+  /** The load generator's HTTP client in the wire table. */
+  readonly wireClient: WireClient;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -52,6 +55,7 @@ export const USAGE = `npm run bench -- [options]
   --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
   --compare              also run etcd (3 members, data on tmpfs) and Redis
   --modes LIST           app (calls from a Nest app), wire (HTTP from a load-generator process) (default both)
+  --wire-client NAME     the wire table's HTTP client: http (node:http, keep-alive Agent) or fetch (undici) (default http)
   --rounds N             interleaved rounds of every row, spread printed (default 3)
   --data-dir DIR         imdgo with dataDir, and etcd's data, under DIR (same filesystem); default: memory
   --open-rate N          open-loop write row at the highest concurrency, N ops/s (default 2000; 0: none)
@@ -62,7 +66,7 @@ export const USAGE = `npm run bench -- [options]
   --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
-  --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
+  --cpu-prof DIR         write imdgo nodes' CPU profiles (demo processes too) into DIR
   --verbose              show the output of every process started
   --scale LIST           the scale-out benchmark instead (as root): clusters of these sizes, each node in its
                          own CPU cgroup; writes and linearizable reads through every node, one-group and
@@ -99,6 +103,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       scale: { type: 'string' },
       'node-cpu': { type: 'string', default: '0.25' },
       partitions: { type: 'string', default: '16' },
+      'wire-client': { type: 'string', default: 'http' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -154,6 +159,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scale: values.scale === undefined ? null : values.scale.split(',').map((n) => positive('scale', n)),
     nodeCpu: cores(values['node-cpu']),
     partitions: positive('partitions', values.partitions),
+    wireClient: wireClient(values['wire-client']),
   };
 }
 
@@ -178,4 +184,11 @@ function seconds(name: string, text: string, zeroAllowed = false): number {
     throw new Error(`--${name} must be a positive number of seconds, got "${text}"`);
   }
   return Math.round(s * 1000);
+}
+
+function wireClient(name: string): WireClient {
+  if (!(WIRE_CLIENTS as readonly string[]).includes(name)) {
+    throw new Error(`--wire-client takes ${WIRE_CLIENTS.join(' or ')}, got "${name}"`);
+  }
+  return name as WireClient;
 }
