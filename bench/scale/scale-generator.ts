@@ -1,12 +1,13 @@
 /**
  * The scale benchmark's load generator, in its own process outside every node's cgroup: drives the demo
- * REST API of all the cluster's nodes with fetch (undici, keep-alive), each operation on the next node in
+ * REST API of all the cluster's nodes with node:http (keep-alive, as the wire table does), each operation on the next node in
  * turn, so writes and reads enter through every node, over random keys of the dataset. Answers the
  * orchestrator over IPC.
  */
 import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runClosedLoop } from '../load/closed-loop.ts';
+import { httpCall } from '../wire/http-call.ts';
 import { imdgoHttpKv } from '../wire/http-kv.ts';
 import { spreadKv } from './spread-kv.ts';
 import type { ScaleGeneratorArgs, ScaleGeneratorRequest } from './scale-generator-protocol.ts';
@@ -14,9 +15,10 @@ import type { ScaleGeneratorArgs, ScaleGeneratorRequest } from './scale-generato
 const args = JSON.parse(process.argv[2]!) as ScaleGeneratorArgs;
 process.on('disconnect', () => process.exit(1));
 const data = makeDataset(args.keys, args.valueBytes);
+const call = httpCall('http');
 
 async function handle(request: ScaleGeneratorRequest): Promise<unknown> {
-  const kv = spreadKv(request.urls.map((url) => imdgoHttpKv(url, false)));
+  const kv = spreadKv(request.urls.map((url) => imdgoHttpKv(call, url, false)));
   switch (request.kind) {
     case 'preload':
       await preload(retrying(kv), data, request.concurrency);
