@@ -15,6 +15,7 @@ import { interleave, planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
 import { installCleanup } from '../scripts/child-processes.ts';
 import { openRedis } from './redis/redis-suite.ts';
+import { runScale } from './scale/run-scale.ts';
 import { writeJsonLines } from './json-rows.ts';
 import { formatRound, printSummary, TABLE_HEADER } from './report.ts';
 import type { FailoverResult, MemoryResult, ResultRow, SystemName } from './results.ts';
@@ -41,6 +42,17 @@ setTimeout(
   },
   options.smoke ? SMOKE_LIMIT_MS : HARD_LIMIT_MS,
 ).unref();
+if (options.scale !== null) {
+  process.exitCode = await runScale({
+    ...options,
+    sizes: options.scale,
+    concurrencyPerNode: Math.max(...options.concurrency),
+  }).catch((error: unknown) => {
+    console.error(`scale benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  });
+  process.exit();
+}
 
 const rows: ResultRow[] = [];
 const failovers: FailoverResult[] = [];
@@ -97,7 +109,8 @@ try {
       `${options.rounds} interleaved round(s), ` +
       (options.dataDir === null
         ? 'imdgo in memory, etcd on tmpfs'
-        : `imdgo and etcd data under ${options.dataDir}`),
+        : `imdgo and etcd data under ${options.dataDir}`) +
+      (options.modes.includes('wire') ? `, wire client: ${options.wireClient}` : ''),
   );
   console.log(`machine: ${describeMachine(options.smoke ? null : await machineBusyShare())}\n`);
   const app = options.modes.includes('app');
@@ -106,7 +119,11 @@ try {
       ? []
       : planRuns(system, options.workloads, options.concurrency, options.targets, options.openRate, mode);
   const generator = options.modes.includes('wire')
-    ? await GeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes })
+    ? await GeneratorProcess.start({
+        keys: options.keys,
+        valueBytes: options.valueBytes,
+        client: options.wireClient,
+      })
     : null;
   const imdgoRuns = options.smoke ? SMOKE_RUNS : plan('imdgo', 'app');
   if (imdgoRuns.length > 0 || (app && failoverRounds > 0)) {
@@ -128,6 +145,7 @@ try {
         runs: plan('imdgo', 'wire'),
         dataDir: options.dataDir,
         generator,
+        execArgv: nodeFlags(options.cpuProfDir),
         preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
       }),
     );

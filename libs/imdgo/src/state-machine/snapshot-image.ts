@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import type { GridMetaExport } from './grid-meta.ts';
 import type { KvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
 import type { SessionExport } from './session-table.ts';
@@ -11,6 +12,7 @@ export interface StateCapture {
   readonly logTime: number;
   readonly sessions: SessionExport;
   readonly locks: LockTableExport;
+  readonly grid: GridMetaExport;
   readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
 }
 
@@ -31,6 +33,8 @@ interface ImageHeader {
   readonly sessions: SessionExport;
   /** Absent in the images of an imdgo without locks. */
   readonly locks?: LockTableExport;
+  /** Absent in the images of an imdgo without partitions. */
+  readonly grid?: GridMetaExport;
 }
 
 interface ImageChunk {
@@ -52,6 +56,7 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
     logTime: capture.logTime,
     sessions: capture.sessions,
     locks: capture.locks,
+    grid: capture.grid,
   };
   yield packr.pack(header);
   for (const [map, records] of capture.maps) {
@@ -76,6 +81,7 @@ export function decodeImage(image: Uint8Array): {
   logTime: number;
   sessions: SessionExport;
   locks: LockTableExport | undefined;
+  grid: GridMetaExport | undefined;
   maps: Map<string, Map<string, KvRecord>>;
 } {
   const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
@@ -98,6 +104,7 @@ export function decodeImage(image: Uint8Array): {
     logTime: header.logTime,
     sessions: header.sessions,
     locks: header.locks,
+    grid: header.grid,
     maps,
   };
 }
