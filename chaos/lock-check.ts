@@ -41,10 +41,11 @@ export interface LockCheckResult {
  * (1) Fencing tokens grow in grant order: distinct per name, and a grant acknowledged before another was
  * invoked has the lower token. (2) The fenced register never accepted a token below one it had already
  * accepted (acknowledged before this write was invoked). (3) No two holders of a name overlap between
- * grant acknowledgement and release invocation, unless the earlier holder's session may have expired in
- * between (a lease overlap, not a violation): a fault was in progress between the earlier grant and the
- * later one, and at least a session TTL passed since the earlier acquire was invoked (each lock command
- * renews the session), or the fault was a clock jump.
+ * grant acknowledgement and release invocation, unless the session of the lower token's holder may have
+ * expired before the higher token was granted (a lease overlap, not a violation): a fault was in progress
+ * between the lower token's acquire and the higher token's acknowledgement, and at least a session TTL
+ * passed in between (each lock command renews the session), or the fault was a clock jump. The lower
+ * token's grant may be acknowledged after the higher one's: its node paused after the log granted it.
  */
 export function checkLocks(
   grants: readonly LockGrantRecord[],
@@ -72,9 +73,12 @@ export function checkLocks(
         }
         if (later.ackedAt >= earlier.releasedAt) continue;
         const overlap = `${name}: ${later.node} got token ${later.token} while ${earlier.node} held token ${earlier.token} (${earlier.releasedAt - later.ackedAt} ms)`;
-        const ttlPassed = later.ackedAt - earlier.invokedAt >= sessionTtlMs;
+        // The session that must have ended is the one of the lower token, granted first in the log; its
+        // grant may be acknowledged last (its node paused between the grant and the answer).
+        const [first, second] = earlier.token < later.token ? [earlier, later] : [later, earlier];
+        const ttlPassed = second.ackedAt - first.invokedAt >= sessionTtlMs;
         const expiryPossible = faults.some(
-          (f) => f.from <= later.ackedAt && f.to >= earlier.invokedAt && (ttlPassed || f.clock),
+          (f) => f.from <= second.ackedAt && f.to >= first.invokedAt && (ttlPassed || f.clock),
         );
         (expiryPossible ? leaseOverlaps : violations).push(overlap);
       }

@@ -79,6 +79,22 @@ describe('checkLocks', () => {
     expect(leaseOverlaps).toEqual(['lock-a: n2 got token 2 while n1 held token 1 (1000 ms)']);
   });
 
+  it('reports a lease overlap when the lower token is acknowledged last, its node paused past the TTL', () => {
+    // Seed 2057055725: n2 asked at 0 and its leader node was stopped for 3.4 s; the log ended n2's session
+    // and gave n5 the next token, acknowledged at 3,493; n2's answer (token 5526) came out at 3,540.
+    const grants = [grant('n2', 5526, 0, 3_540, 3_546), grant('n5', 5588, 3_492, 3_493, 3_552)];
+    const { violations, leaseOverlaps } = checkLocks(grants, [], [pause(60, 3_490)], TTL);
+    expect(violations).toEqual([]);
+    expect(leaseOverlaps).toEqual(['lock-a: n2 got token 5526 while n5 held token 5588 (12 ms)']);
+  });
+
+  it('calls that a violation when less than a session TTL passed since the lower token was asked for', () => {
+    const grants = [grant('n2', 1, 1_000, 3_540, 3_546), grant('n5', 2, 3_492, 3_493, 3_552)];
+    const { violations, leaseOverlaps } = checkLocks(grants, [], [pause(1_060, 3_490)], TTL);
+    expect(violations).toEqual(['lock-a: n2 got token 1 while n5 held token 2 (12 ms)']);
+    expect(leaseOverlaps).toEqual([]);
+  });
+
   it('reports a lease overlap within the TTL when a clock jumped', () => {
     const grants = [grant('n1', 1, 0, 10, 200), grant('n2', 2, 20, 100, 300)];
     const { violations, leaseOverlaps } = checkLocks(grants, [], [{ from: 0, to: 150, clock: true }], TTL);
