@@ -67,9 +67,9 @@ export const USAGE = `npm run bench -- [options]
   --json FILE            write every result as one JSON object per line
   --smoke                5 s: imdgo writes and reads only, exits 1 if they fail
   --failover-rounds N    fail the leader N times per fault (default 5)
-  --failover-faults LIST kill (kill -9), stop (SIGSTOP) and cut (imdgo only: the leader's links drop
-                         everything, through the fault-injection hook); no connection closes in the
-                         last two (default kill,stop)
+  --failover-faults LIST kill (kill -9), stop (SIGSTOP) and cut (the leader's links drop everything:
+                         imdgo's fault-injection hook, etcd's members in network namespaces, as root);
+                         no connection closes in the last two (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
   --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
