@@ -25,7 +25,9 @@ describe('the answered-per-window floor', () => {
     expect(answeredFloorViolations([window({ majorityDuring: false })], 0.1)).toEqual([]);
   });
 
-  it('leaves alone partitions that can cut the leader off', () => {
-    expect(answeredFloorViolations([window({ kind: 'partition-leader' })], 0.1)).toEqual([]);
+  it('holds partitions that cut the leader off to the floor too: a forwarded call follows the new leader', () => {
+    expect(answeredFloorViolations([window({ kind: 'partition-leader' })], 0.1)).toEqual([
+      'fault 0 partition-leader: 0 of 10 operations answered, under 10%',
+    ]);
   });
 });
