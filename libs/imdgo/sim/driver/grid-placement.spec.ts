@@ -33,8 +33,6 @@ async function scenario(seed: number): Promise<string> {
       longDelayMaxMs: 0,
     },
     extra: (id) => ({
-      // The coordination leader's contact times are its failure detector: that group must not go quiet.
-      quiesce: false,
       onCoordinationChange: (change) => placements.get(id)?.onCoordinationChange(change),
     }),
   });

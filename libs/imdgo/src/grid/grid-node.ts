@@ -387,6 +387,10 @@ export class GridNode {
     feed?.replicaStarted();
     const options: GroupNodeOptions = {
       ...this.options.group,
+      // The coordination leader's contact times drive failure detection and sessions: it never goes quiet.
+      ...(group === COORDINATION_GROUP
+        ? { raftTuning: { ...this.options.group.raftTuning, quiesce: false } }
+        : {}),
       id: this.id,
       members,
       incarnation: this.options.incarnation,

@@ -45,7 +45,7 @@ export interface GridNodeOptions {
   readonly group: GridGroupTuning;
   /** Change events retained per partition (up to a quarter more between trims), to serve followers and `changesFrom`; default 1,000. */
   readonly historySize?: number;
-  /** Let idle groups go quiet; default true. */
+  /** Let idle partition groups go quiet; default true (the coordination group never does). */
   readonly quiesce?: boolean;
   readonly beatMs?: number;
   readonly peerTimeoutMs?: number;
