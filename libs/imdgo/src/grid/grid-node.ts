@@ -94,9 +94,6 @@ export class GridNode {
     if (!Number.isInteger(options.partitions) || options.partitions < 2) {
       throw new InvalidArgumentError(`a grid has 2 or more partitions, got ${options.partitions}`);
     }
-    if (!options.members.includes(options.id)) {
-      throw new InvalidArgumentError(`the members must include this node (${options.id})`);
-    }
     this.options = options;
     this.partitions = options.partitions;
     this.logger = new Logger(`imdgo grid ${options.id}`);

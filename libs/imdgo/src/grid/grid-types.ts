@@ -26,7 +26,10 @@ export type GridGroupTuning = Pick<
 
 export interface GridNodeOptions {
   readonly id: NodeId;
-  /** Every member at formation; with `partitions` and `replicas` it fixes the first table on every node. */
+  /**
+   * Every member at formation; with `partitions` and `replicas` it fixes the first table on every node. A
+   * node not among them joins a formed grid: it hosts no partition until placement moves replicas to it.
+   */
   readonly members: readonly NodeId[];
   /** Partitions, fixed when the grid forms (2 or more: `partitions: 1` is a lone RaftNode, not a grid). */
   readonly partitions: number;

@@ -7,6 +7,7 @@ import type { ChangeEvent } from '../../state-machine/change-event.ts';
 import { GRID_SPACE, type GridCommand } from '../../state-machine/grid-commands.ts';
 import type { GridOutcome } from '../../state-machine/grid-meta.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
+import type { PlacementMove } from '../../partition/placement-move.ts';
 import type { GridNode } from '../grid-node.ts';
 import type { Coordination } from './coordination.ts';
 import { LeadershipNudger } from './leadership-nudger.ts';
@@ -37,6 +38,7 @@ export class GridPlacement {
   private grid: GridNode | null = null;
   private loop: PlacementLoop | null = null;
   private nudgeTimer: TimerHandle | null = null;
+  private stopped = false;
 
   constructor(options: GridPlacementOptions) {
     this.options = options;
@@ -98,6 +100,8 @@ export class GridPlacement {
       requestTimeoutMs: this.options.requestTimeoutMs,
       moveTimeoutMs: this.options.moveTimeoutMs ?? 60_000,
     });
+    // Stopped while it registered: nothing more to start.
+    if (this.stopped) return;
     this.loop = new PlacementLoop(coordination, executor, this.options.scheduler, this.options);
     this.loop.start();
     const leaderships = new LeadershipNudger(self, this.options.scheduler, 2_000);
@@ -110,6 +114,7 @@ export class GridPlacement {
   }
 
   stop(): void {
+    this.stopped = true;
     this.loop?.stop();
     if (this.nudgeTimer !== null) this.options.scheduler.clearInterval(this.nudgeTimer);
   }
@@ -127,6 +132,11 @@ export class GridPlacement {
     }
   }
 
+  /** The moves this node's placement loop is carrying out (only the coordination leader's loop moves). */
+  movesInProgress(): PlacementMove[] {
+    return this.loop?.movesInFlight() ?? [];
+  }
+
   private requireGrid(): GridNode {
     if (this.grid === null) throw new Error('placement is not started');
     return this.grid;
@@ -139,6 +149,7 @@ export class GridPlacement {
       try {
         return await grid.coordination.write(command);
       } catch (error) {
+        if (this.stopped) throw error;
         this.logger.debug(`${command.op} retried: ${(error as Error).message}`);
         await delay(this.options.scheduler, this.options.pollMs);
       }
