@@ -60,4 +60,32 @@ describe('GridNode table and status', () => {
     );
     expect(result.applied).toBe(true);
   }, 60_000);
+
+  it('a read on a replica that a newer table takes away is served by a replica elsewhere', async () => {
+    const grid = new GridCluster({ members: MEMBERS, partitions: 4, seed: 23 });
+    grid.startAll();
+    await grid.runUntil(() => grid.fullyReplicated(), 'formed');
+    const table = grid.node('a:1').table();
+    const partition = 1;
+    const { voters, leader } = table.partitions[partition]!;
+    const leaving = voters.find((id) => id !== leader)!;
+    await grid.settle(
+      grid.node(leader).write(partition, { op: 'set', map: 'm', key: 'k', value: 7 }),
+      'the write',
+    );
+    const newer: PartitionTable = {
+      epoch: 2,
+      partitions: table.partitions.map((replicas, p) =>
+        p === partition ? { ...replicas, voters: voters.filter((id) => id !== leaving) } : replicas,
+      ),
+    };
+    for (const id of MEMBERS.filter((m) => m !== leaving))
+      await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+    // Its ReadIndex round is under way on the local replica when the table destroys that replica.
+    const read = grid.node(leaving).read(partition, 'm', 'k', 'linearizable');
+    const adopted = grid.node(leaving).adoptTable(newer);
+    expect((await grid.settle(read, 'the read'))?.value).toBe(7);
+    await grid.settle(adopted, 'adopt on the leaving node');
+    expect(grid.node(leaving).replica(partition)).toBeUndefined();
+  }, 60_000);
 });

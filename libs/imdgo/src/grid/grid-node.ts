@@ -431,8 +431,15 @@ export class GridNode {
   private async run(op: GridOp): Promise<unknown> {
     this.assertPartition(op.partition);
     const local = this.replica(op.partition);
-    if (local) return this.execute(local, op);
-    return this.route(op);
+    if (!local) return this.route(op);
+    try {
+      return await this.execute(local, op);
+    } catch (error) {
+      // Placement destroyed the replica under the call (a move off this node): a replica elsewhere serves it.
+      if (error instanceof StoppedError && !this.stopped && this.replica(op.partition) !== local)
+        return this.route(op);
+      throw error;
+    }
   }
 
   /**
