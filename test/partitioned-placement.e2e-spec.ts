@@ -282,6 +282,9 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
     await expectNothingLost();
     const metrics = await asker.module.get(ImdgoMetrics).registry.metrics();
     expect(metrics).toMatch(/imdgo_partition_moves_in_progress \d+/);
+    await expect(asker.cluster.addMember('127.0.0.1:2', 300)).rejects.toThrow(
+      /addMember\(127\.0\.0\.1:2\): it did not register within 300 ms: start it with this cluster's members/,
+    );
     await expect(asker.cluster.removeMember('127.0.0.1:1', 1_000)).rejects.toThrow(
       /127\.0\.0\.1:1 is not a member of this grid/,
     );

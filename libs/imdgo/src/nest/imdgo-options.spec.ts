@@ -28,15 +28,17 @@ describe('partitions and replicas options', () => {
 });
 
 describe('placement options', () => {
+  const defaults = {
+    intervalMs: 1_000,
+    failureDetectionMs: 3_000,
+    moveTimeoutMs: 60_000,
+    maxConcurrentMoves: 4,
+  };
+
   it('default to a 30 s dead-member timeout and the placement loop’s defaults', () => {
     const options = validateImdgoOptions({ members: five, partitions: 8 });
     expect(options.deadMemberTimeoutMs).toBe(30_000);
-    expect(options.placement).toEqual({
-      intervalMs: 1_000,
-      failureDetectionMs: 3_000,
-      moveTimeoutMs: 60_000,
-      maxConcurrentMoves: 4,
-    });
+    expect(options.placement).toEqual(defaults);
   });
 
   it('take a partial placement tuning, keeping the other defaults', () => {
@@ -46,12 +48,7 @@ describe('placement options', () => {
       placement: { intervalMs: 200, maxConcurrentMoves: 8 },
     });
     expect(options.deadMemberTimeoutMs).toBe(2_000);
-    expect(options.placement).toEqual({
-      intervalMs: 200,
-      failureDetectionMs: 3_000,
-      moveTimeoutMs: 60_000,
-      maxConcurrentMoves: 8,
-    });
+    expect(options.placement).toEqual({ ...defaults, intervalMs: 200, maxConcurrentMoves: 8 });
   });
 
   it.each([
