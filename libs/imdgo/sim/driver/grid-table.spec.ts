@@ -88,4 +88,39 @@ describe('GridNode table and status', () => {
     await grid.settle(adopted, 'adopt on the leaving node');
     expect(grid.node(leaving).replica(partition)).toBeUndefined();
   }, 60_000);
+
+  it('a write on a replica that a newer table takes away is retried elsewhere and applied once', async () => {
+    // Not quiescent: the two replicas left elect a new leader once the old one's heartbeats stop.
+    const grid = new GridCluster({
+      members: MEMBERS,
+      partitions: 4,
+      seed: 24,
+      extra: () => ({ quiesce: false }),
+    });
+    grid.startAll();
+    await grid.runUntil(() => grid.fullyReplicated(), 'formed');
+    const table = grid.node('a:1').table();
+    const partition = 2;
+    const { voters, leader } = table.partitions[partition]!;
+    // Its leader: the write is proposed there, and replicated (or not) when the replica goes.
+    const leaving = leader;
+    const reader = voters.find((id) => id !== leader)!;
+    const newer: PartitionTable = {
+      epoch: 2,
+      partitions: table.partitions.map((replicas, p) =>
+        p === partition ? { ...replicas, voters: voters.filter((id) => id !== leaving) } : replicas,
+      ),
+    };
+    for (const id of MEMBERS.filter((m) => m !== leaving))
+      await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+    const increment = grid.node(leaving).write(partition, { op: 'increment', map: 'm', key: 'n', delta: 1 });
+    const adopted = grid.node(leaving).adoptTable(newer);
+    expect((await grid.settle(increment, 'the increment')).applied).toBe(true);
+    await grid.settle(adopted, 'adopt on the leaving node');
+    const record = await grid.settle(
+      grid.node(reader).read(partition, 'm', 'n', 'linearizable'),
+      'the counter',
+    );
+    expect(record?.value).toBe(1);
+  }, 60_000);
 });

@@ -208,17 +208,21 @@ export class GridNode {
     maxValueBytes = Number.POSITIVE_INFINITY,
   ): Promise<CommandResult> {
     this.assertRunning();
-    const local = this.replica(partition);
-    if (local) return local.write(command, maxValueBytes);
+    // Local or routed, a write carries this node's session stamp for the partition: if placement destroys
+    // the local replica under it, the retry through a replica elsewhere still applies at most once.
     const session = this.sessions[partition]!;
     const stamp = session.begin();
     try {
-      const data = encodeCommand({ session: stamp, command });
+      const data = encodable(() => encodeCommand({ session: stamp, command }));
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
-      return (await this.route({ op: 'write', partition, data })) as CommandResult;
+      const started = this.scheduler.monotonic();
+      const result = (await this.run({ op: 'write', partition, data })) as CommandResult;
+      const led = this.replica(partition)?.isLeader() ?? false;
+      this.options.observer?.writeCompleted((this.scheduler.monotonic() - started) / 1000, !led);
+      return result;
     } finally {
       session.end(stamp.seq);
     }
@@ -435,7 +439,8 @@ export class GridNode {
     try {
       return await this.execute(local, op);
     } catch (error) {
-      // Placement destroyed the replica under the call (a move off this node): a replica elsewhere serves it.
+      // Placement destroyed the replica under the call (a move off this node): a replica elsewhere serves it
+      // (a write under the same session stamp, so at most once).
       if (error instanceof StoppedError && !this.stopped && this.replica(op.partition) !== local)
         return this.route(op);
       throw error;
@@ -607,3 +612,12 @@ const RESET: ChangeEvent = {
   previous: undefined,
   revision: 0,
 };
+
+/** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
+function encodable(encode: () => Uint8Array): Uint8Array {
+  try {
+    return encode();
+  } catch (error) {
+    throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
+  }
+}
