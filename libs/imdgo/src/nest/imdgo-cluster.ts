@@ -166,9 +166,13 @@ export class ImdgoCluster {
   }
 
   private async drain(placement: GridPlacement, member: string, timeoutMs: number): Promise<void> {
-    const coordination = this.runtime.node;
-    if (!coordination.machine.grid.member(member)) {
-      throw new InvalidArgumentError(`${member} is not a member of this grid`);
+    const meta = this.runtime.node.machine.grid;
+    if (!meta.member(member)) throw new InvalidArgumentError(`${member} is not a member of this grid`);
+    const left = meta.memberList().filter((m) => m.id !== member && m.state === 'active').length;
+    if (left < meta.replicas) {
+      throw new InvalidArgumentError(
+        `removeMember(${member}) would leave ${left} active members for ${meta.replicas} replicas per partition: add a member first`,
+      );
     }
     const deadline = performance.now() + timeoutMs;
     try {
@@ -181,7 +185,8 @@ export class ImdgoCluster {
       );
     }
     await this.until(
-      () => !coordination.localStatus().members.some((m) => m.id === member),
+      // Through the runtime each time: once the node stops, this throws StoppedError rather than poll on.
+      () => !this.runtime.node.localStatus().members.some((m) => m.id === member),
       deadline,
       () => `removeMember(${member}): drained, but still in the coordination group after ${timeoutMs} ms`,
     );

@@ -8,6 +8,7 @@ import { GRID_SPACE, type GridCommand } from '../../state-machine/grid-commands.
 import type { GridOutcome } from '../../state-machine/grid-meta.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
 import type { PlacementMove } from '../../partition/placement-move.ts';
+import { StoppedError } from '../../errors.ts';
 import type { GridNode } from '../grid-node.ts';
 import type { Coordination } from './coordination.ts';
 import { LeadershipNudger } from './leadership-nudger.ts';
@@ -126,6 +127,7 @@ export class GridPlacement {
     if (!result.applied) throw new Error((result.value as GridOutcome).reason);
     const deadline = this.options.scheduler.monotonic() + timeoutMs;
     while (!grid.coordination.machine.grid.isDrained(id)) {
+      if (this.stopped) throw new StoppedError();
       if (this.options.scheduler.monotonic() > deadline)
         throw new Error(`${id} still holds replicas after ${timeoutMs} ms`);
       await delay(this.options.scheduler, this.options.pollMs);
