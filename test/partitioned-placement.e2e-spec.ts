@@ -233,7 +233,26 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
         await writeThrough(writer, keys, 2);
       }
     })();
+    // Samples, while the join goes on, the moves each node reports and its metric.
+    const reported: { type: string; member?: string; metric: boolean }[] = [];
+    let joining = true;
+    const sampling = (async () => {
+      while (joining) {
+        for (const node of live()) {
+          const moves = node.cluster.partitions()!.moves;
+          if (moves.length === 0) continue;
+          const metrics = await node.module.get(ImdgoMetrics).registry.metrics();
+          const metric = /imdgo_partition_moves_in_progress [1-9]/.test(metrics);
+          for (const move of moves) reported.push({ ...move, metric });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
     await writer.cluster.addMember(id, 60_000);
+    joining = false;
+    await sampling;
+    expect(reported.some((move) => move.type === 'add-learner' && move.member === id)).toBe(true);
+    expect(reported.some((move) => move.metric)).toBe(true);
     const on = live().map((node) => node.id);
     await eventually(() => settledOn(on), 'the join placed and led');
     writing = false;
@@ -280,8 +299,6 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
     await eventually(() => settledOn(on), 'routing around the drained member');
     await writeThrough(live()[1]!, ['c-0', 'c-1'], 1);
     await expectNothingLost();
-    const metrics = await asker.module.get(ImdgoMetrics).registry.metrics();
-    expect(metrics).toMatch(/imdgo_partition_moves_in_progress \d+/);
     await expect(asker.cluster.addMember('127.0.0.1:2', 300)).rejects.toThrow(
       /addMember\(127\.0\.0\.1:2\): it did not register within 300 ms: start it with this cluster's members/,
     );
