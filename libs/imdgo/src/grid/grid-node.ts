@@ -101,8 +101,7 @@ export class GridNode {
     this.partitions = options.partitions;
     this.logger = new Logger(`imdgo grid ${options.id}`);
     this.scheduler = options.scheduler ?? systemScheduler;
-    const members = [...options.members].sort();
-    this.current = createPartitionTable(options.partitions, members, options.replicas ?? DEFAULT_REPLICAS);
+    this.current = options.awaitTable ? unplacedTable(options.partitions) : this.formationTable();
     this.host = new GroupHost({
       transport: options.transport,
       scheduler: this.scheduler,
@@ -168,9 +167,15 @@ export class GridNode {
     return partitionOf(map, key, this.partitions);
   }
 
-  /** The partition table this node routes by. */
+  /** The partition table this node routes by: epoch 0, placing nothing, while it awaits one (`awaitTable`). */
   table(): PartitionTable {
     return this.current;
+  }
+
+  /** The first table of a grid formed by `members` (every formation member computes the same one). */
+  formationTable(): PartitionTable {
+    const members = [...this.options.members].sort();
+    return createPartitionTable(this.partitions, members, this.options.replicas ?? DEFAULT_REPLICAS);
   }
 
   /**
@@ -484,8 +489,12 @@ export class GridNode {
     }
   }
 
-  /** Replicas of `partition` to try, most likely to lead first; never this node. */
+  /**
+   * Replicas of `partition` to try, most likely to lead first; never this node. Without a table yet, the
+   * other members: any that has one answers with a redirect carrying it.
+   */
   private targets(partition: number): NodeId[] {
+    if (this.current.epoch === 0) return this.options.members.filter((id) => id !== this.id);
     const replicas = this.current.partitions[partition]!;
     const hint = this.leaderHints[partition];
     const ordered = [
@@ -588,6 +597,14 @@ export class GridNode {
   private assertRunning(): void {
     if (this.stopped || !this.started) throw new StoppedError();
   }
+}
+
+/** The table of a node that awaits its grid's: epoch 0 (older than any real one), no replica anywhere. */
+function unplacedTable(partitions: number): PartitionTable {
+  return {
+    epoch: 0,
+    partitions: Array.from({ length: partitions }, () => ({ voters: [], learners: [], leader: '' })),
+  };
 }
 
 /** Whether a long poll's answers say anything: events, a compaction, or a partition not held here. */

@@ -54,18 +54,24 @@ export class GridPlacement {
     this.loop?.poke();
   };
 
-  /** Records the formation table (if no node did yet) and this process, then runs the placement loop. */
+  /**
+   * Records the formation table (if the grid has none yet) and this process, then runs the placement loop.
+   * Give the GridNode `awaitTable`: it then routes and hosts only by the tables recorded here. A node that
+   * joins a formed grid (or restarts in memory mode) catches up with the coordination group first, so it
+   * adopts the grid's table and never proposes its own.
+   */
   async start(grid: GridNode): Promise<void> {
     this.grid = grid;
     const self = grid.id;
     const { incarnation } = this.options;
-    const formation = grid.table();
-    const members = tableMembers(formation).map((id) => ({
-      id,
-      incarnation: id === self ? incarnation : '',
-      address: id,
-    }));
+    await this.catchUp();
     if (grid.coordination.machine.grid.table === null) {
+      const formation = grid.formationTable();
+      const members = tableMembers(formation).map((id) => ({
+        id,
+        incarnation: id === self ? incarnation : '',
+        address: id,
+      }));
       const init: GridCommand = {
         op: 'grid-init',
         table: encodePartitionTable(formation),
@@ -130,6 +136,19 @@ export class GridPlacement {
   private requireGrid(): GridNode {
     if (this.grid === null) throw new Error('placement is not started');
     return this.grid;
+  }
+
+  /** Resolves once this node's coordination replica applied everything committed before the call. */
+  private async catchUp(): Promise<void> {
+    const grid = this.requireGrid();
+    for (;;) {
+      try {
+        return await grid.coordination.linearizableBarrier();
+      } catch (error) {
+        this.logger.debug(`catching up with the coordination group: ${(error as Error).message}`);
+        await delay(this.options.scheduler, this.options.pollMs);
+      }
+    }
   }
 
   /** A grid command through the coordination group, retried while it has no leader. */
