@@ -84,6 +84,8 @@ export class GridNode {
   private service!: PeerTransport;
   private batcher!: GridRequestBatcher;
   private follower!: FeedFollower;
+  /** Whether the table's listings of this node are this process's (placement's say; see `hostOnlyWhile`). */
+  private listingsMine: () => boolean = () => true;
   /** Table changes are carried out one at a time, in epoch order. */
   private reconciling: Promise<void> = Promise.resolve();
   private started = false;
@@ -193,6 +195,30 @@ export class GridNode {
     this.current = table;
     await this.reconcile();
     return true;
+  }
+
+  /**
+   * Hosts the partitions the table places here only while `mine` holds: placement shuts it while its
+   * metadata knows this member as another incarnation, or its replicas as an earlier one's (stale), so a
+   * restarted process never takes up the seats its lost predecessor held. Applies at once; call `rehost`
+   * when what `mine` reads changes.
+   */
+  hostOnlyWhile(mine: () => boolean): Promise<void> {
+    this.listingsMine = mine;
+    return this.reconcile();
+  }
+
+  /** Brings the hosted groups in line with the table again (the `hostOnlyWhile` condition changed). */
+  rehost(): Promise<void> {
+    return this.reconcile();
+  }
+
+  /**
+   * Tells every group here that `id`'s process is gone (it restarted as a new incarnation): under the same
+   * address the new process keeps the node pair alive, so quiet groups the old one led would never elect.
+   */
+  peerLost(id: NodeId): void {
+    this.host.peerLost(id);
   }
 
   /** The coordination group's node on this member (every member hosts it). */
@@ -372,7 +398,8 @@ export class GridNode {
       const table = this.current;
       for (const [partition, replicas] of table.partitions.entries()) {
         if (this.stopped) return;
-        const placed = replicas.voters.includes(this.id) || replicas.learners.includes(this.id);
+        const placed =
+          (replicas.voters.includes(this.id) || replicas.learners.includes(this.id)) && this.listingsMine();
         const group = groupOf(partition);
         const hosted = this.host.group(group) !== undefined;
         if (placed && !hosted) await this.createGroup(group, replicas.voters);

@@ -5,13 +5,17 @@ import { tableMembers } from '../../partition/partition-table.ts';
 import type { NodeId } from '../../raft/types.ts';
 import type { ChangeEvent } from '../../state-machine/change-event.ts';
 import { GRID_SPACE, type GridCommand } from '../../state-machine/grid-commands.ts';
-import type { GridOutcome } from '../../state-machine/grid-meta.ts';
+import type { GridMember, GridOutcome } from '../../state-machine/grid-meta.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
 import type { GridNode } from '../grid-node.ts';
 import type { Coordination } from './coordination.ts';
 import { LeadershipNudger } from './leadership-nudger.ts';
+
 import { PlacementLoop, type PlacementLoopOptions } from './placement-loop.ts';
 import { RaftMoveExecutor } from './raft-move-executor.ts';
+
+/** Keys of the member records in the coordination group's GRID_SPACE. */
+const MEMBER_KEY = 'member:';
 
 export interface GridPlacementOptions extends PlacementLoopOptions {
   readonly incarnation: string;
@@ -42,14 +46,27 @@ export class GridPlacement {
     this.options = options;
   }
 
-  /** The GridNode's `onCoordinationChange`: a new table is routed by at once, and planned from. */
+  /**
+   * The GridNode's `onCoordinationChange`: a new table is routed by at once, and planned from; a member
+   * record of this node may let it host (or stop hosting); a member seen as a new incarnation lost its
+   * process, which every group here is told.
+   */
   readonly onCoordinationChange = (change: ChangeEvent): void => {
     if (change.map !== GRID_SPACE || this.grid === null) return;
-    const table = this.grid.coordination.machine.grid.table;
+    const grid = this.grid;
+    const table = grid.coordination.machine.grid.table;
     if (change.key === 'table' && table !== null) {
-      this.grid
+      grid
         .adoptTable(table)
         .catch((error: Error) => this.logger.warn(`adopting table ${table.epoch}: ${error.message}`));
+    }
+    if (change.key === `${MEMBER_KEY}${grid.id}`) void grid.rehost();
+    else if (change.key.startsWith(MEMBER_KEY)) {
+      const before = change.previous as GridMember | undefined;
+      const after = change.value as GridMember | undefined;
+      // '' is a formation member not yet announced: its first incarnation is no restart.
+      if (before && after && before.incarnation !== '' && before.incarnation !== after.incarnation)
+        grid.peerLost(after.id);
     }
     this.loop?.poke();
   };
@@ -64,6 +81,14 @@ export class GridPlacement {
     this.grid = grid;
     const self = grid.id;
     const { incarnation } = this.options;
+    // The table's listings of this id are not this process's once the metadata knows it as another one
+    // (a formation member not yet announced, '', takes them as its own, as grid-join does), or while they
+    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by.
+    await grid.hostOnlyWhile(() => {
+      const me = grid.coordination.machine.grid.member(self);
+      if (me === undefined) return true;
+      return (me.incarnation === incarnation || me.incarnation === '') && !me.staleReplicas;
+    });
     await this.catchUp();
     if (grid.coordination.machine.grid.table === null) {
       const formation = grid.formationTable();
