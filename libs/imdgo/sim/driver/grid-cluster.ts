@@ -74,15 +74,18 @@ export class GridCluster {
     return node;
   }
 
-  /** Starts (or restarts, with empty memory) node `id`; returns once its start settled in virtual time. */
-  start(id: string): GridNode {
+  /**
+   * Starts (or restarts, with empty memory) node `id`, knowing `members` (default the cluster's: a node
+   * joining later passes a longer list).
+   */
+  start(id: string, members: readonly string[] = this.options.members): GridNode {
     const process = new SimProcess(this.time);
     this.processes.set(id, process);
     const events: GridChangeEvent[] = [];
     this.feeds.set(id, events);
     const node = new GridNode({
       id,
-      members: this.options.members,
+      members,
       partitions: this.options.partitions,
       ...(this.options.replicas === undefined ? {} : { replicas: this.options.replicas }),
       transport: this.wire.transport(id, process),

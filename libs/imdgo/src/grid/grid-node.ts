@@ -84,6 +84,8 @@ export class GridNode {
   private service!: PeerTransport;
   private batcher!: GridRequestBatcher;
   private follower!: FeedFollower;
+  /** Whether the table's listings of this node are this process's (placement's say; see `hostOnlyWhile`). */
+  private listingsMine: () => boolean = () => true;
   /** Table changes are carried out one at a time, in epoch order. */
   private reconciling: Promise<void> = Promise.resolve();
   private started = false;
@@ -98,8 +100,7 @@ export class GridNode {
     this.partitions = options.partitions;
     this.logger = new Logger(`imdgo grid ${options.id}`);
     this.scheduler = options.scheduler ?? systemScheduler;
-    const members = [...options.members].sort();
-    this.current = createPartitionTable(options.partitions, members, options.replicas ?? DEFAULT_REPLICAS);
+    this.current = options.awaitTable ? unplacedTable(options.partitions) : this.formationTable();
     this.host = new GroupHost({
       transport: options.transport,
       scheduler: this.scheduler,
@@ -165,9 +166,15 @@ export class GridNode {
     return partitionOf(map, key, this.partitions);
   }
 
-  /** The partition table this node routes by. */
+  /** The partition table this node routes by: epoch 0, placing nothing, while it awaits one (`awaitTable`). */
   table(): PartitionTable {
     return this.current;
+  }
+
+  /** The first table of a grid formed by `members` (every formation member computes the same one). */
+  formationTable(): PartitionTable {
+    const members = [...this.options.members].sort();
+    return createPartitionTable(this.partitions, members, this.options.replicas ?? DEFAULT_REPLICAS);
   }
 
   /**
@@ -185,6 +192,30 @@ export class GridNode {
     this.current = table;
     await this.reconcile();
     return true;
+  }
+
+  /**
+   * Hosts the partitions the table places here only while `mine` holds: placement shuts it while its
+   * metadata knows this member as another incarnation, or its replicas as an earlier one's (stale), so a
+   * restarted process never takes up the seats its lost predecessor held. Applies at once; call `rehost`
+   * when what `mine` reads changes.
+   */
+  hostOnlyWhile(mine: () => boolean): Promise<void> {
+    this.listingsMine = mine;
+    return this.reconcile();
+  }
+
+  /** Brings the hosted groups in line with the table again (the `hostOnlyWhile` condition changed). */
+  rehost(): Promise<void> {
+    return this.reconcile();
+  }
+
+  /**
+   * Tells every group here that `id`'s process is gone (it restarted as a new incarnation): under the same
+   * address the new process keeps the node pair alive, so quiet groups the old one led would never elect.
+   */
+  peerLost(id: NodeId): void {
+    this.host.peerLost(id);
   }
 
   /** The coordination group's node on this member (every member hosts it). */
@@ -368,7 +399,8 @@ export class GridNode {
       const table = this.current;
       for (const [partition, replicas] of table.partitions.entries()) {
         if (this.stopped) return;
-        const placed = replicas.voters.includes(this.id) || replicas.learners.includes(this.id);
+        const placed =
+          (replicas.voters.includes(this.id) || replicas.learners.includes(this.id)) && this.listingsMine();
         const group = groupOf(partition);
         const hosted = this.host.group(group) !== undefined;
         if (placed && !hosted) await this.createGroup(group, replicas.voters);
@@ -493,8 +525,12 @@ export class GridNode {
     }
   }
 
-  /** Replicas of `partition` to try, most likely to lead first; never this node. */
+  /**
+   * Replicas of `partition` to try, most likely to lead first; never this node. Without a table yet, the
+   * other members: any that has one answers with a redirect carrying it.
+   */
   private targets(partition: number): NodeId[] {
+    if (this.current.epoch === 0) return this.options.members.filter((id) => id !== this.id);
     const replicas = this.current.partitions[partition]!;
     const hint = this.leaderHints[partition];
     const ordered = [
@@ -597,6 +633,14 @@ export class GridNode {
   private assertRunning(): void {
     if (this.stopped || !this.started) throw new StoppedError();
   }
+}
+
+/** The table of a node that awaits its grid's: epoch 0 (older than any real one), no replica anywhere. */
+function unplacedTable(partitions: number): PartitionTable {
+  return {
+    epoch: 0,
+    partitions: Array.from({ length: partitions }, () => ({ voters: [], learners: [], leader: '' })),
+  };
 }
 
 /** Whether a long poll's answers say anything: events, a compaction, or a partition not held here. */

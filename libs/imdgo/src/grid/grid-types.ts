@@ -35,6 +35,13 @@ export interface GridNodeOptions {
   readonly partitions: number;
   /** Replicas per partition, default 3, capped at the member count. */
   readonly replicas?: number;
+  /**
+   * Start without a table: host no partition and route through the other members (any that has a table
+   * answers with it) until `adoptTable` gives one. For a node whose table placement records (GridPlacement
+   * adopts the coordination group's), above all one joining a formed grid or restarted in memory mode.
+   * Default false: the node routes and hosts by the formation table it computes from `members`.
+   */
+  readonly awaitTable?: boolean;
   /** The node's one transport, shared by every group and by the grid's own requests. */
   readonly transport: PeerTransport;
   /** Clocks and timers; the simulator passes virtual ones. */
