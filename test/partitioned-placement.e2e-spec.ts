@@ -221,7 +221,7 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
 
   it('moves partitions to a seventh node that joins, balancing leaderships within one, writes going on', async () => {
     const id = `127.0.0.1:${await freePort()}`;
-    // Started like any joining node: with the members the cluster formed with, which do not name it.
+    // Started like any joining node: with members of the running cluster, which do not name it.
     joined = await boot(id);
     nodes.push(joined);
     const writer = live()[0]!;

@@ -214,6 +214,9 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       members: options.members,
       partitions: options.partitions,
       replicas: options.replicas,
+      // Placement records the tables: a node routes and hosts only by those (never by one it computed
+      // from a members list that may not be the grid's any more, as after joins, removals or a restart).
+      awaitTable: true,
       transport,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
       // One directory per group: group 0 is the coordination group, partition p is group p + 1.

@@ -182,6 +182,7 @@ export class GridPlacement {
       try {
         return await grid.coordination.linearizableBarrier();
       } catch (error) {
+        if (this.stopped) throw error;
         this.logger.debug(`catching up with the coordination group: ${(error as Error).message}`);
         await delay(this.options.scheduler, this.options.pollMs);
       }
