@@ -225,9 +225,10 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
     joined = await boot(id);
     nodes.push(joined);
     const writer = live()[0]!;
-    let writing = true;
+    // The writer runs until placement settled, the sampler of moves until addMember resolved.
+    const running = { writer: true, sampler: true };
     const writes = (async () => {
-      for (let round = 0; writing; round++) {
+      for (let round = 0; running.writer; round++) {
         const keys = [0, 1, 2, 3].map((j) => `b-${round}-${j}`);
         duringJoin.push(...keys);
         await writeThrough(writer, keys, 2);
@@ -235,9 +236,8 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
     })();
     // Samples, while the join goes on, the moves each node reports and its metric.
     const reported: { type: string; member?: string; metric: boolean }[] = [];
-    let joining = true;
     const sampling = (async () => {
-      while (joining) {
+      while (running.sampler) {
         for (const node of live()) {
           const moves = node.cluster.partitions()!.moves;
           if (moves.length === 0) continue;
@@ -249,13 +249,13 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
       }
     })();
     await writer.cluster.addMember(id, 60_000);
-    joining = false;
+    running.sampler = false;
     await sampling;
     expect(reported.some((move) => move.type === 'add-learner' && move.member === id)).toBe(true);
     expect(reported.some((move) => move.metric)).toBe(true);
     const on = live().map((node) => node.id);
     await eventually(() => settledOn(on), 'the join placed and led');
-    writing = false;
+    running.writer = false;
     await writes;
     const held = recorded().partitions.filter((p) => p.voters.includes(id)).length;
     expect(held).toBeGreaterThanOrEqual(Math.floor((PARTITIONS * REPLICAS) / on.length));
