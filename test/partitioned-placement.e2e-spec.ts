@@ -126,6 +126,9 @@ function leadershipCounts(on: readonly string[]): number[] {
   );
 }
 
+/** How far apart the largest and smallest counts are. */
+const spread = (counts: number[]) => Math.max(...counts) - Math.min(...counts);
+
 /** Acknowledged writes, per key in the order they were acknowledged. */
 const acked = new Map<string, number[]>();
 
@@ -257,7 +260,6 @@ describe(`placement with ${NODES} nodes, ${PARTITIONS} partitions, ${REPLICAS} r
     expect(reported.some((move) => move.member === id)).toBe(true);
     for (const sample of reported) expect(sample.gauge).toBe(sample.listed);
     const on = live().map((node) => node.id);
-    const spread = (counts: number[]) => Math.max(...counts) - Math.min(...counts);
     // Leadership balancing follows the replica moves (transfers the table records one by one).
     await eventually(
       () => settledOn(on) && spread(leadershipCounts(on)) <= 1,

@@ -4,6 +4,22 @@ import { GridCluster } from './grid-cluster.ts';
 
 const MEMBERS = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
 
+/** `table` one epoch on, with `member` taken out of `partition`'s voters. */
+function without(table: PartitionTable, partition: number, member: string): PartitionTable {
+  return {
+    epoch: table.epoch + 1,
+    partitions: table.partitions.map((replicas, p) =>
+      p === partition ? { ...replicas, voters: replicas.voters.filter((id) => id !== member) } : replicas,
+    ),
+  };
+}
+
+/** Every member but `member` adopts `newer`: `member` then finds replicas that route by it. */
+async function adoptElsewhere(grid: GridCluster, newer: PartitionTable, member: string): Promise<void> {
+  for (const id of MEMBERS.filter((m) => m !== member))
+    await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+}
+
 describe('GridNode table and status', () => {
   it('reports every partition: replicas, leader, lag where it leads, its own role or none', async () => {
     const grid = new GridCluster({ members: MEMBERS, partitions: 4, seed: 21 });
@@ -73,14 +89,8 @@ describe('GridNode table and status', () => {
       grid.node(leader).write(partition, { op: 'set', map: 'm', key: 'k', value: 7 }),
       'the write',
     );
-    const newer: PartitionTable = {
-      epoch: 2,
-      partitions: table.partitions.map((replicas, p) =>
-        p === partition ? { ...replicas, voters: voters.filter((id) => id !== leaving) } : replicas,
-      ),
-    };
-    for (const id of MEMBERS.filter((m) => m !== leaving))
-      await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+    const newer = without(table, partition, leaving);
+    await adoptElsewhere(grid, newer, leaving);
     // Its ReadIndex round is under way on the local replica when the table destroys that replica.
     const read = grid.node(leaving).read(partition, 'm', 'k', 'linearizable');
     const adopted = grid.node(leaving).adoptTable(newer);
@@ -105,14 +115,8 @@ describe('GridNode table and status', () => {
     // Its leader: the write is proposed there, and replicated (or not) when the replica goes.
     const leaving = leader;
     const reader = voters.find((id) => id !== leader)!;
-    const newer: PartitionTable = {
-      epoch: 2,
-      partitions: table.partitions.map((replicas, p) =>
-        p === partition ? { ...replicas, voters: voters.filter((id) => id !== leaving) } : replicas,
-      ),
-    };
-    for (const id of MEMBERS.filter((m) => m !== leaving))
-      await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+    const newer = without(table, partition, leaving);
+    await adoptElsewhere(grid, newer, leaving);
     const increment = grid.node(leaving).write(partition, { op: 'increment', map: 'm', key: 'n', delta: 1 });
     const adopted = grid.node(leaving).adoptTable(newer);
     expect((await grid.settle(increment, 'the increment')).applied).toBe(true);
