@@ -3,7 +3,7 @@ import type { PartitionTable } from '../../src/partition/partition-table.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import { DriverInvariants } from './driver-invariants.ts';
 import { watchApplies } from './grid-simulation.ts';
-import { coordinated, PLACEMENT_TIMING, PlacedGrid } from './placed-grid.ts';
+import { coordinated, PlacedGrid } from './placed-grid.ts';
 
 export interface GridPlacementSimulationOptions {
   readonly seed: number;
