@@ -88,35 +88,57 @@ export async function runGridPlacementSimulation(
     }
     return null;
   };
-  /** Full replication on `members`, balanced within one, every running node routing by it. */
-  const settledOn = (members: readonly string[]) => (): boolean => {
-    if (violation() !== null) return true;
+  /** Every running replica of `partition` as it sees its group, for a failure's message. */
+  const describeGroup = (partition: number): string =>
+    cluster
+      .alive()
+      .flatMap((id) => {
+        const replica = cluster.node(id).replica(partition);
+        if (!replica) return [];
+        const status = replica.localStatus();
+        const members = status.members.map(
+          (m) => `${m.id}${m.voter ? '' : '(learner)'}${m.lag ? `+${m.lag}` : ''}`,
+        );
+        const phase = replica.discoveryPhase();
+        return [
+          `${id} ${status.role} term ${status.term} of ${members.join('/')}${phase ? ` ${phase}` : ''}`,
+        ];
+      })
+      .join('; ');
+  /** What keeps the grid from full replication on `members`, balanced within one, routed by all; or null. */
+  const unsettled = (members: readonly string[]): string | null => {
     const table = recorded();
-    if (table === null) return false;
-    const newest = Math.max(...cluster.alive().map((id) => cluster.node(id).table().epoch));
-    if (table.epoch !== newest) return false;
+    if (table === null) return 'no table recorded';
+    const behind = cluster.alive().filter((id) => cluster.node(id).table().epoch !== table.epoch);
+    if (behind.length > 0) return `${behind.join(', ')} not routing by table ${table.epoch}`;
     const replicas = new Map(members.map((id) => [id, 0]));
     const leaderships = new Map(members.map((id) => [id, 0]));
     for (const [partition, { voters, learners, leader }] of table.partitions.entries()) {
-      if (learners.length > 0 || voters.length !== REPLICAS) return false;
-      if (!voters.every((id) => members.includes(id))) return false;
+      if (learners.length > 0 || voters.length !== REPLICAS || !voters.every((id) => members.includes(id)))
+        return `partition ${partition}: voters ${voters.join(',')}, learners ${learners.join(',')} [${describeGroup(partition)}]`;
       for (const id of voters) replicas.set(id, replicas.get(id)! + 1);
       leaderships.set(leader, leaderships.get(leader)! + 1);
-      if (!cluster.nodes.get(leader)?.replica(partition)?.isLeader()) return false;
+      if (!cluster.nodes.get(leader)?.replica(partition)?.isLeader())
+        return `partition ${partition}: not led by ${leader} [${describeGroup(partition)}]`;
       for (const id of cluster.alive())
-        if ((cluster.node(id).replica(partition) !== undefined) !== voters.includes(id)) return false;
+        if ((cluster.node(id).replica(partition) !== undefined) !== voters.includes(id))
+          return `partition ${partition}: ${id} hosting differs from the table`;
+      // The group itself, not only the table: every voter seated and caught up, so that the next fault
+      // (one at a time) leaves a majority of it.
+      const group = cluster.node(leader).replica(partition)!.localStatus().members;
+      const seated = group.filter((m) => m.voter && m.lag === 0).map((m) => m.id);
+      if (group.length !== REPLICAS || !voters.every((id) => seated.includes(id)))
+        return `partition ${partition}: its group is not the table's [${describeGroup(partition)}]`;
     }
-    return (
-      spread(replicas) <= 1 &&
-      spread(leaderships) <= 1 &&
-      cluster.alive().every((id) => cluster.node(id).table().epoch === table.epoch)
-    );
+    if (spread(replicas) > 1) return `replicas unbalanced: ${JSON.stringify([...replicas])}`;
+    if (spread(leaderships) > 1) return `leaderships unbalanced: ${JSON.stringify([...leaderships])}`;
+    return null;
   };
   const settle = async (members: readonly string[], what: string): Promise<string | null> => {
     try {
-      await cluster.runUntil(settledOn(members), what, SETTLE_MS);
+      await cluster.runUntil(() => violation() !== null || unsettled(members) === null, what, SETTLE_MS);
     } catch (error) {
-      return `liveness: ${(error as Error).message}`;
+      return `liveness: ${(error as Error).message} (${unsettled(members)})`;
     }
     note(`settled: ${what}, table ${recorded()!.epoch}`);
     return violation();
