@@ -21,11 +21,12 @@ export class PlacedGrid {
   readonly placements = new Map<string, GridPlacement>();
   private readonly replicas: number;
 
-  constructor(options: Omit<GridClusterOptions, 'extra'> & { readonly replicas: number }) {
+  constructor(options: GridClusterOptions & { readonly replicas: number }) {
     this.replicas = options.replicas;
     this.cluster = new GridCluster({
       ...options,
       extra: (id) => ({
+        ...options.extra?.(id),
         awaitTable: true,
         onCoordinationChange: (change) => this.placements.get(id)?.onCoordinationChange(change),
       }),

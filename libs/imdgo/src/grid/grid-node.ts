@@ -33,8 +33,10 @@ import { PartitionFeed } from './partition-feed.ts';
 /** The coordination group: locks, sessions, elections, and later the members and the partition table. */
 export const COORDINATION_GROUP = 0;
 /**
- * The members (first in sorted order) that form the coordination group; the others join it, for now as
- * voters too (the core promotes every member that joins; keeping them learners needs a learner-only join).
+ * Voters of the coordination group at most: members join it on their own (the first five in sorted order
+ * are the ones probed), and those beyond the cap stay learners, so every node holds the table and the
+ * majority stays small. A learner is promoted when a voter leaves (placement takes out members dead past
+ * their timeout or drained).
  */
 export const MAX_COORDINATION_VOTERS = 5;
 /** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
@@ -422,7 +424,10 @@ export class GridNode {
       ...this.options.group,
       // The coordination leader's contact times drive failure detection and sessions: it never goes quiet.
       ...(group === COORDINATION_GROUP
-        ? { raftTuning: { ...this.options.group.raftTuning, quiesce: false } }
+        ? {
+            raftTuning: { ...this.options.group.raftTuning, quiesce: false },
+            maxVoters: MAX_COORDINATION_VOTERS,
+          }
         : {}),
       id: this.id,
       members,
