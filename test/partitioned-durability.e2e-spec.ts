@@ -55,4 +55,11 @@ describe('partitions with dataDir', () => {
       await waitFor(() => map.peek(key) === i, `the restarted replica of ${key}`, 60_000);
     }
   }, 180_000);
+
+  it('refuses to remove a member when fewer members than replicas would be left', async () => {
+    const [asker, leaving] = cluster!.nodes;
+    await expect(asker!.cluster.removeMember(leaving!.id, 1_000)).rejects.toThrow(
+      /would leave 2 active members for 3 replicas per partition: add a member first/,
+    );
+  });
 });

@@ -34,6 +34,7 @@ export {
   ImdgoOptionsError,
   MAX_KEY_BYTES,
   type ImdgoModuleOptions,
+  type PlacementTuning,
 } from './nest/imdgo-options.ts';
 export type { ChangeEvent } from './state-machine/change-event.ts';
 export { ImdgoKeyvStore, imdgoKeyvStore, type ImdgoKeyvStoreOptions } from './integrations/keyv-store.ts';

@@ -11,6 +11,7 @@ import { updateKey, type VersionedAccess } from '../../src/nest/update.ts';
 import type { SeededRandom } from '../../src/raft/random.ts';
 import type { NodeId } from '../../src/raft/types.ts';
 import { DEFAULT_MAP, type CommandResult, type KvCommand } from '../../src/state-machine/commands.ts';
+import { RegisterValues, type RegisterWriteKind } from './register-writes.ts';
 
 /** A running node process as the clients see it. */
 export interface ClientTarget {
@@ -67,8 +68,7 @@ export class DriverWorkload {
   unknown = 0;
   violation: string | null = null;
   private stopped = false;
-  private nextValue = 1;
-  private readonly recent = new Map<string, unknown[]>();
+  private readonly values = new RegisterValues();
   /** Per process and key, the highest revision a local read returned: it must never go back. */
   private readonly localRevisions = new Map<string, number>();
   private readonly random: SeededRandom;
@@ -115,32 +115,10 @@ export class DriverWorkload {
     if (roll < 25) return this.linearizableGet(process, target, key);
     if (roll < 30) return this.uncheckedGet(target, key, 'local');
     if (roll < 35) return this.uncheckedGet(target, key, 'leader');
-    if (roll < 55) {
-      const value = this.fresh(key);
-      return this.checkedWrite(process, target, { f: 'set', key, value }, { op: 'set', key, value });
-    }
-    if (roll < 60) return this.checkedWrite(process, target, { f: 'delete', key }, { op: 'delete', key });
-    if (roll < 70) {
-      const options = this.recent.get(key) ?? [];
-      const expected = options.length === 0 || this.random.chance(0.2) ? null : this.random.pick(options);
-      const value = this.fresh(key);
-      return this.checkedWrite(
-        process,
-        target,
-        { f: 'cas', key, value: [expected, value] },
-        { op: 'cas', key, expected, value },
-      );
-    }
-    if (roll < 75) {
-      // putIfAbsent is a compare-and-set from absent (no value written is ever null).
-      const value = this.fresh(key);
-      return this.checkedWrite(
-        process,
-        target,
-        { f: 'cas', key, value: [null, value] },
-        { op: 'set', key, value, ifAbsent: true },
-      );
-    }
+    if (roll < 55) return this.registerWrite(process, target, 'set', key);
+    if (roll < 60) return this.registerWrite(process, target, 'delete', key);
+    if (roll < 70) return this.registerWrite(process, target, 'cas', key);
+    if (roll < 75) return this.registerWrite(process, target, 'put-if-absent', key);
     if (this.atomicOps && roll >= 78 && roll < 89) {
       if (roll < 80) return this.pairRead(process, target);
       if (roll < 83) return this.pairTxn(process, target);
@@ -152,7 +130,7 @@ export class DriverWorkload {
       const command: KvCommand = {
         op: 'set',
         key: this.random.pick(TTL_KEYS),
-        value: this.nextValue++,
+        value: this.values.unique(),
         ttlMs,
       };
       return this.uncheckedWrite(target, command);
@@ -161,7 +139,7 @@ export class DriverWorkload {
     return this.uncheckedWrite(target, {
       op: 'set',
       key: versionKey,
-      value: this.nextValue++,
+      value: this.values.unique(),
       ifVersion: this.random.int(4),
     });
   }
@@ -185,15 +163,6 @@ export class DriverWorkload {
     this.history.push(event);
     const value = 'value' in event ? ` ${JSON.stringify(event.value)}` : '';
     this.host.log(`client ${event.process} ${event.type} ${event.f} ${event.key}${value} via ${target.id}`);
-  }
-
-  private fresh(key: string): number {
-    const value = this.nextValue++;
-    const recent = this.recent.get(key) ?? [];
-    recent.push(value);
-    if (recent.length > 4) recent.shift();
-    this.recent.set(key, recent);
-    return value;
   }
 
   private async linearizableGet(process: number, target: ClientTarget, key: string): Promise<boolean> {
@@ -233,6 +202,16 @@ export class DriverWorkload {
     if (outcome.kind === 'ok')
       this.uncheckedReads.push({ consistency, key, value: outcome.value?.value ?? null });
     return true;
+  }
+
+  private registerWrite(
+    process: number,
+    target: ClientTarget,
+    kind: RegisterWriteKind,
+    key: string,
+  ): Promise<boolean> {
+    const { op, command } = this.values.write(kind, key, this.random);
+    return this.checkedWrite(process, target, op, command);
   }
 
   private async checkedWrite(
@@ -300,18 +279,16 @@ export class DriverWorkload {
    * else write a key outside the pair. A compare-and-set of the register `pair` for the checker.
    */
   private async pairTxn(process: number, target: ClientTarget): Promise<boolean> {
-    const options = this.recent.get(PAIR.history) ?? [];
-    const expected = options.length === 0 || this.random.chance(0.2) ? null : this.random.pick(options);
-    const next = [this.nextValue++, this.nextValue++];
-    const recent = [...options, next].slice(-4);
-    this.recent.set(PAIR.history, recent);
+    const expected = this.values.expected(PAIR.history, this.random);
+    const next = [this.values.unique(), this.values.unique()];
+    this.values.remember(PAIR.history, next);
     const command: KvCommand = {
       op: 'txn',
       compare: PAIR.keys.map((key, i) =>
         expected === null ? { key, exists: false } : { key, value: (expected as number[])[i] },
       ),
       success: PAIR.keys.map((key, i) => ({ op: 'set', key, value: next[i] })),
-      failure: [{ op: 'set', key: PAIR.refused, value: this.nextValue++ }],
+      failure: [{ op: 'set', key: PAIR.refused, value: this.values.unique() }],
     };
     return this.checkedWrite(
       process,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { RaftNode } from '../../src/driver/raft-node.ts';
-import { COORDINATION_GROUP, GridNode } from '../../src/grid/grid-node.ts';
+import { COORDINATION_GROUP, GridNode, MAX_COORDINATION_VOTERS } from '../../src/grid/grid-node.ts';
 import type { GridChangeEvent, GridGroupTuning, GridNodeOptions } from '../../src/grid/grid-types.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
@@ -74,15 +74,18 @@ export class GridCluster {
     return node;
   }
 
-  /** Starts (or restarts, with empty memory) node `id`; returns once its start settled in virtual time. */
-  start(id: string): GridNode {
+  /**
+   * Starts (or restarts, with empty memory) node `id`, knowing `members` (default the cluster's: a node
+   * joining later passes a longer list).
+   */
+  start(id: string, members: readonly string[] = this.options.members): GridNode {
     const process = new SimProcess(this.time);
     this.processes.set(id, process);
     const events: GridChangeEvent[] = [];
     this.feeds.set(id, events);
     const node = new GridNode({
       id,
-      members: this.options.members,
+      members,
       partitions: this.options.partitions,
       ...(this.options.replicas === undefined ? {} : { replicas: this.options.replicas }),
       transport: this.wire.transport(id, process),
@@ -148,7 +151,10 @@ export class GridCluster {
     return done.value;
   }
 
-  /** Every node runs, and every group has one leader whose voters are its running replicas, seated, caught up. */
+  /**
+   * Every node runs, and every group has one leader whose members are its running replicas, admitted and
+   * caught up: all voters, but for the coordination group's learners beyond MAX_COORDINATION_VOTERS.
+   */
   fullyReplicated(): boolean {
     if (this.alive().length !== this.options.members.length) return false;
     for (let group = COORDINATION_GROUP; group <= this.options.partitions; group++) {
@@ -156,9 +162,14 @@ export class GridCluster {
         .map((id) => groupNode(this.node(id), group))
         .filter((node): node is RaftNode => node !== undefined);
       const leaders = replicas.filter((node) => node.isLeader());
-      if (leaders.length !== 1 || !replicas.every((node) => node.isSeatedVoter())) return false;
-      const voters = leaders[0]!.localStatus().members.filter((member) => member.voter);
-      if (voters.length !== replicas.length || voters.some((member) => member.lag !== 0)) return false;
+      if (leaders.length !== 1) return false;
+      const members = leaders[0]!.localStatus().members;
+      if (members.length !== replicas.length || members.some((member) => member.lag !== 0)) return false;
+      // The coordination group keeps members beyond MAX_COORDINATION_VOTERS as (admitted) learners.
+      const voters =
+        group === COORDINATION_GROUP ? Math.min(replicas.length, MAX_COORDINATION_VOTERS) : replicas.length;
+      if (members.filter((member) => member.voter).length !== voters) return false;
+      if (!replicas.every((node) => node.discoveryPhase() === null)) return false;
     }
     return true;
   }

@@ -187,7 +187,7 @@ export async function runGridSimulation(options: GridSimulationOptions): Promise
 }
 
 /** Calls `onApplied` with every entry `node` applies, before it applies it. */
-function watchApplies(node: RaftNode, onApplied: (entry: Entry) => void): void {
+export function watchApplies(node: RaftNode, onApplied: (entry: Entry) => void): void {
   const apply = node.machine.apply.bind(node.machine);
   node.machine.apply = (entry: Entry) => {
     onApplied(entry);

@@ -4,6 +4,22 @@ import { GridCluster } from './grid-cluster.ts';
 
 const MEMBERS = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
 
+/** `table` one epoch on, with `member` taken out of `partition`'s voters. */
+function without(table: PartitionTable, partition: number, member: string): PartitionTable {
+  return {
+    epoch: table.epoch + 1,
+    partitions: table.partitions.map((replicas, p) =>
+      p === partition ? { ...replicas, voters: replicas.voters.filter((id) => id !== member) } : replicas,
+    ),
+  };
+}
+
+/** Every member but `member` adopts `newer`: `member` then finds replicas that route by it. */
+async function adoptElsewhere(grid: GridCluster, newer: PartitionTable, member: string): Promise<void> {
+  for (const id of MEMBERS.filter((m) => m !== member))
+    await grid.settle(grid.node(id).adoptTable(newer), 'adopt');
+}
+
 describe('GridNode table and status', () => {
   it('reports every partition: replicas, leader, lag where it leads, its own role or none', async () => {
     const grid = new GridCluster({ members: MEMBERS, partitions: 4, seed: 21 });
@@ -59,5 +75,56 @@ describe('GridNode table and status', () => {
       'a write routed from the former replica',
     );
     expect(result.applied).toBe(true);
+  }, 60_000);
+
+  it('a read on a replica that a newer table takes away is served by a replica elsewhere', async () => {
+    const grid = new GridCluster({ members: MEMBERS, partitions: 4, seed: 23 });
+    grid.startAll();
+    await grid.runUntil(() => grid.fullyReplicated(), 'formed');
+    const table = grid.node('a:1').table();
+    const partition = 1;
+    const { voters, leader } = table.partitions[partition]!;
+    const leaving = voters.find((id) => id !== leader)!;
+    await grid.settle(
+      grid.node(leader).write(partition, { op: 'set', map: 'm', key: 'k', value: 7 }),
+      'the write',
+    );
+    const newer = without(table, partition, leaving);
+    await adoptElsewhere(grid, newer, leaving);
+    // Its ReadIndex round is under way on the local replica when the table destroys that replica.
+    const read = grid.node(leaving).read(partition, 'm', 'k', 'linearizable');
+    const adopted = grid.node(leaving).adoptTable(newer);
+    expect((await grid.settle(read, 'the read'))?.value).toBe(7);
+    await grid.settle(adopted, 'adopt on the leaving node');
+    expect(grid.node(leaving).replica(partition)).toBeUndefined();
+  }, 60_000);
+
+  it('a write on a replica that a newer table takes away is retried elsewhere and applied once', async () => {
+    // Not quiescent: the two replicas left elect a new leader once the old one's heartbeats stop.
+    const grid = new GridCluster({
+      members: MEMBERS,
+      partitions: 4,
+      seed: 24,
+      extra: () => ({ quiesce: false }),
+    });
+    grid.startAll();
+    await grid.runUntil(() => grid.fullyReplicated(), 'formed');
+    const table = grid.node('a:1').table();
+    const partition = 2;
+    const { voters, leader } = table.partitions[partition]!;
+    // Its leader: the write is proposed there, and replicated (or not) when the replica goes.
+    const leaving = leader;
+    const reader = voters.find((id) => id !== leader)!;
+    const newer = without(table, partition, leaving);
+    await adoptElsewhere(grid, newer, leaving);
+    const increment = grid.node(leaving).write(partition, { op: 'increment', map: 'm', key: 'n', delta: 1 });
+    const adopted = grid.node(leaving).adoptTable(newer);
+    expect((await grid.settle(increment, 'the increment')).applied).toBe(true);
+    await grid.settle(adopted, 'adopt on the leaving node');
+    const record = await grid.settle(
+      grid.node(reader).read(partition, 'm', 'n', 'linearizable'),
+      'the counter',
+    );
+    expect(record?.value).toBe(1);
   }, 60_000);
 });

@@ -3,7 +3,8 @@ import { BusyError, InvalidArgumentError, ValueTooLargeError } from '../../src/e
 import type { GridNode } from '../../src/grid/grid-node.ts';
 import type { GridConsistency } from '../../src/grid/grid-types.ts';
 import type { SeededRandom } from '../../src/raft/random.ts';
-import { DEFAULT_MAP, type CommandResult, type KvCommand } from '../../src/state-machine/commands.ts';
+import { DEFAULT_MAP, type CommandResult } from '../../src/state-machine/commands.ts';
+import { RegisterValues, type RegisterWrite } from './register-writes.ts';
 
 /** Keys the linearizability checker reads: spread over the partitions by their hash. */
 export const GRID_KEYS = Array.from({ length: 12 }, (_, i) => `k${i}`);
@@ -36,8 +37,7 @@ export class GridWorkload {
   completed = 0;
   unknown = 0;
   private stopped = false;
-  private nextValue = 1;
-  private readonly recent = new Map<string, number[]>();
+  private readonly values = new RegisterValues();
   private readonly running: Promise<void>[] = [];
   private readonly random: SeededRandom;
   private readonly host: GridWorkloadHost;
@@ -81,31 +81,10 @@ export class GridWorkload {
       await this.settle(node.read(partition, DEFAULT_MAP, key, consistency));
       return true;
     }
-    if (roll < 60) {
-      const value = this.fresh(key);
-      return this.write(process, node, { f: 'set', key, value }, { op: 'set', key, value });
-    }
-    if (roll < 65) return this.write(process, node, { f: 'delete', key }, { op: 'delete', key });
-    if (roll < 80) {
-      const options = this.recent.get(key) ?? [];
-      const expected = options.length === 0 || this.random.chance(0.2) ? null : this.random.pick(options);
-      const value = this.fresh(key);
-      return this.write(
-        process,
-        node,
-        { f: 'cas', key, value: [expected, value] },
-        { op: 'cas', key, expected, value },
-      );
-    }
-    if (roll < 88) {
-      const value = this.fresh(key);
-      return this.write(
-        process,
-        node,
-        { f: 'cas', key, value: [null, value] },
-        { op: 'set', key, value, ifAbsent: true },
-      );
-    }
+    if (roll < 60) return this.write(process, node, this.values.write('set', key, this.random));
+    if (roll < 65) return this.write(process, node, this.values.write('delete', key, this.random));
+    if (roll < 80) return this.write(process, node, this.values.write('cas', key, this.random));
+    if (roll < 88) return this.write(process, node, this.values.write('put-if-absent', key, this.random));
     return this.increment(node, this.random.pick(COUNTERS));
   }
 
@@ -119,15 +98,6 @@ export class GridWorkload {
         return `increment of ${key}: ends at ${value} after ${acknowledged.length} acknowledged and ${unknown} unknown`;
     }
     return null;
-  }
-
-  private fresh(key: string): number {
-    const value = this.nextValue++;
-    const recent = this.recent.get(key) ?? [];
-    recent.push(value);
-    if (recent.length > 4) recent.shift();
-    this.recent.set(key, recent);
-    return value;
   }
 
   private record(node: GridNode, event: ImdgoHistoryEvent): void {
@@ -149,12 +119,7 @@ export class GridWorkload {
     return true;
   }
 
-  private async write(
-    process: number,
-    node: GridNode,
-    op: Pick<ImdgoHistoryEvent, 'f' | 'key' | 'value'>,
-    command: KvCommand & { key: string },
-  ): Promise<boolean> {
+  private async write(process: number, node: GridNode, { op, command }: RegisterWrite): Promise<boolean> {
     const invoke: ImdgoHistoryEvent = { process, type: 'invoke', ...op };
     this.record(node, invoke);
     const partition = node.partitionOf(DEFAULT_MAP, command.key);

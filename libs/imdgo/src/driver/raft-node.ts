@@ -41,6 +41,8 @@ export interface RaftNodeOptions {
   readonly members: readonly NodeId[];
   /** This process's identity: new on every start in memory mode, kept in the data directory otherwise. */
   readonly incarnation: string;
+  /** Members that join on their own are promoted only while the voters are fewer (discovery.ts); default no cap. */
+  readonly maxVoters?: number;
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotThreshold: number;
   /** Entries kept before a snapshot's index (default: the core's); tests lower it to force installs. */
@@ -209,7 +211,11 @@ export class RaftNode {
       ...(this.options.snapshotTrailingEntries === undefined
         ? {}
         : { snapshotTrailingEntries: this.options.snapshotTrailingEntries }),
-      discovery: { members: this.options.members, incarnation: this.options.incarnation },
+      discovery: {
+        members: this.options.members,
+        incarnation: this.options.incarnation,
+        ...(this.options.maxVoters === undefined ? {} : { maxVoters: this.options.maxVoters }),
+      },
     };
     if (stored.snapshot) {
       this.machine.restore(stored.snapshot.data);

@@ -71,7 +71,10 @@ export class FeedFollower {
   }
 
   private sources(partition: number): NodeId[] {
-    const replicas = this.options.table().partitions[partition]!;
+    const table = this.options.table();
+    // A node still awaiting its table (epoch 0) knows no replica yet.
+    if (table.epoch === 0) return [];
+    const replicas = table.partitions[partition]!;
     const ordered = [replicas.leader, ...replicas.voters, ...replicas.learners];
     return [...new Set(ordered)].filter((id) => id !== this.options.self);
   }

@@ -33,8 +33,10 @@ import { PartitionFeed } from './partition-feed.ts';
 /** The coordination group: locks, sessions, elections, and later the members and the partition table. */
 export const COORDINATION_GROUP = 0;
 /**
- * The members (first in sorted order) that form the coordination group; the others join it, for now as
- * voters too (the core promotes every member that joins; keeping them learners needs a learner-only join).
+ * Voters of the coordination group at most: members join it on their own (the first five in sorted order
+ * are the ones probed), and those beyond the cap stay learners, so every node holds the table and the
+ * majority stays small. A learner is promoted when a voter leaves (placement takes out members dead past
+ * their timeout or drained).
  */
 export const MAX_COORDINATION_VOTERS = 5;
 /** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
@@ -84,6 +86,8 @@ export class GridNode {
   private service!: PeerTransport;
   private batcher!: GridRequestBatcher;
   private follower!: FeedFollower;
+  /** Whether the table's listings of this node are this process's (placement's say; see `hostOnlyWhile`). */
+  private listingsMine: () => boolean = () => true;
   /** Table changes are carried out one at a time, in epoch order. */
   private reconciling: Promise<void> = Promise.resolve();
   private started = false;
@@ -94,15 +98,11 @@ export class GridNode {
     if (!Number.isInteger(options.partitions) || options.partitions < 2) {
       throw new InvalidArgumentError(`a grid has 2 or more partitions, got ${options.partitions}`);
     }
-    if (!options.members.includes(options.id)) {
-      throw new InvalidArgumentError(`the members must include this node (${options.id})`);
-    }
     this.options = options;
     this.partitions = options.partitions;
     this.logger = new Logger(`imdgo grid ${options.id}`);
     this.scheduler = options.scheduler ?? systemScheduler;
-    const members = [...options.members].sort();
-    this.current = createPartitionTable(options.partitions, members, options.replicas ?? DEFAULT_REPLICAS);
+    this.current = options.awaitTable ? unplacedTable(options.partitions) : this.formationTable();
     this.host = new GroupHost({
       transport: options.transport,
       scheduler: this.scheduler,
@@ -168,9 +168,15 @@ export class GridNode {
     return partitionOf(map, key, this.partitions);
   }
 
-  /** The partition table this node routes by. */
+  /** The partition table this node routes by: epoch 0, placing nothing, while it awaits one (`awaitTable`). */
   table(): PartitionTable {
     return this.current;
+  }
+
+  /** The first table of a grid formed by `members` (every formation member computes the same one). */
+  formationTable(): PartitionTable {
+    const members = [...this.options.members].sort();
+    return createPartitionTable(this.partitions, members, this.options.replicas ?? DEFAULT_REPLICAS);
   }
 
   /**
@@ -188,6 +194,30 @@ export class GridNode {
     this.current = table;
     await this.reconcile();
     return true;
+  }
+
+  /**
+   * Hosts the partitions the table places here only while `mine` holds: placement shuts it while its
+   * metadata knows this member as another incarnation, or its replicas as an earlier one's (stale), so a
+   * restarted process never takes up the seats its lost predecessor held. Applies at once; call `rehost`
+   * when what `mine` reads changes.
+   */
+  hostOnlyWhile(mine: () => boolean): Promise<void> {
+    this.listingsMine = mine;
+    return this.reconcile();
+  }
+
+  /** Brings the hosted groups in line with the table again (the `hostOnlyWhile` condition changed). */
+  rehost(): Promise<void> {
+    return this.reconcile();
+  }
+
+  /**
+   * Tells every group here that `id`'s process is gone (it restarted as a new incarnation): under the same
+   * address the new process keeps the node pair alive, so quiet groups the old one led would never elect.
+   */
+  peerLost(id: NodeId): void {
+    this.host.peerLost(id);
   }
 
   /** The coordination group's node on this member (every member hosts it). */
@@ -211,17 +241,21 @@ export class GridNode {
     maxValueBytes = Number.POSITIVE_INFINITY,
   ): Promise<CommandResult> {
     this.assertRunning();
-    const local = this.replica(partition);
-    if (local) return local.write(command, maxValueBytes);
+    // Local or routed, a write carries this node's session stamp for the partition: if placement destroys
+    // the local replica under it, the retry through a replica elsewhere still applies at most once.
     const session = this.sessions[partition]!;
     const stamp = session.begin();
     try {
-      const data = encodeCommand({ session: stamp, command });
+      const data = encodable(() => encodeCommand({ session: stamp, command }));
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
-      return (await this.route({ op: 'write', partition, data })) as CommandResult;
+      const started = this.scheduler.monotonic();
+      const result = (await this.run({ op: 'write', partition, data })) as CommandResult;
+      const led = this.replica(partition)?.isLeader() ?? false;
+      this.options.observer?.writeCompleted((this.scheduler.monotonic() - started) / 1000, !led);
+      return result;
     } finally {
       session.end(stamp.seq);
     }
@@ -367,7 +401,8 @@ export class GridNode {
       const table = this.current;
       for (const [partition, replicas] of table.partitions.entries()) {
         if (this.stopped) return;
-        const placed = replicas.voters.includes(this.id) || replicas.learners.includes(this.id);
+        const placed =
+          (replicas.voters.includes(this.id) || replicas.learners.includes(this.id)) && this.listingsMine();
         const group = groupOf(partition);
         const hosted = this.host.group(group) !== undefined;
         if (placed && !hosted) await this.createGroup(group, replicas.voters);
@@ -387,6 +422,13 @@ export class GridNode {
     feed?.replicaStarted();
     const options: GroupNodeOptions = {
       ...this.options.group,
+      // The coordination leader's contact times drive failure detection and sessions: it never goes quiet.
+      ...(group === COORDINATION_GROUP
+        ? {
+            raftTuning: { ...this.options.group.raftTuning, quiesce: false },
+            maxVoters: MAX_COORDINATION_VOTERS,
+          }
+        : {}),
       id: this.id,
       members,
       incarnation: this.options.incarnation,
@@ -430,8 +472,16 @@ export class GridNode {
   private async run(op: GridOp): Promise<unknown> {
     this.assertPartition(op.partition);
     const local = this.replica(op.partition);
-    if (local) return this.execute(local, op);
-    return this.route(op);
+    if (!local) return this.route(op);
+    try {
+      return await this.execute(local, op);
+    } catch (error) {
+      // Placement destroyed the replica under the call (a move off this node): a replica elsewhere serves it
+      // (a write under the same session stamp, so at most once).
+      if (error instanceof StoppedError && !this.stopped && this.replica(op.partition) !== local)
+        return this.route(op);
+      throw error;
+    }
   }
 
   /**
@@ -480,8 +530,12 @@ export class GridNode {
     }
   }
 
-  /** Replicas of `partition` to try, most likely to lead first; never this node. */
+  /**
+   * Replicas of `partition` to try, most likely to lead first; never this node. Without a table yet, the
+   * other members: any that has one answers with a redirect carrying it.
+   */
   private targets(partition: number): NodeId[] {
+    if (this.current.epoch === 0) return this.options.members.filter((id) => id !== this.id);
     const replicas = this.current.partitions[partition]!;
     const hint = this.leaderHints[partition];
     const ordered = [
@@ -586,6 +640,14 @@ export class GridNode {
   }
 }
 
+/** The table of a node that awaits its grid's: epoch 0 (older than any real one), no replica anywhere. */
+function unplacedTable(partitions: number): PartitionTable {
+  return {
+    epoch: 0,
+    partitions: Array.from({ length: partitions }, () => ({ voters: [], learners: [], leader: '' })),
+  };
+}
+
 /** Whether a long poll's answers say anything: events, a compaction, or a partition not held here. */
 function hasNews(answers: readonly FeedAnswer[]): boolean {
   return answers.some((answer) => !('events' in answer) || answer.events.length > 0);
@@ -599,3 +661,12 @@ const RESET: ChangeEvent = {
   previous: undefined,
   revision: 0,
 };
+
+/** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
+function encodable(encode: () => Uint8Array): Uint8Array {
+  try {
+    return encode();
+  } catch (error) {
+    throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
+  }
+}

@@ -26,12 +26,22 @@ export type GridGroupTuning = Pick<
 
 export interface GridNodeOptions {
   readonly id: NodeId;
-  /** Every member at formation; with `partitions` and `replicas` it fixes the first table on every node. */
+  /**
+   * Every member at formation; with `partitions` and `replicas` it fixes the first table on every node. A
+   * node not among them joins a formed grid: it hosts no partition until placement moves replicas to it.
+   */
   readonly members: readonly NodeId[];
   /** Partitions, fixed when the grid forms (2 or more: `partitions: 1` is a lone RaftNode, not a grid). */
   readonly partitions: number;
   /** Replicas per partition, default 3, capped at the member count. */
   readonly replicas?: number;
+  /**
+   * Start without a table: host no partition and route through the other members (any that has a table
+   * answers with it) until `adoptTable` gives one. For a node whose table placement records (GridPlacement
+   * adopts the coordination group's), above all one joining a formed grid or restarted in memory mode.
+   * Default false: the node routes and hosts by the formation table it computes from `members`.
+   */
+  readonly awaitTable?: boolean;
   /** The node's one transport, shared by every group and by the grid's own requests. */
   readonly transport: PeerTransport;
   /** Clocks and timers; the simulator passes virtual ones. */
@@ -45,7 +55,7 @@ export interface GridNodeOptions {
   readonly group: GridGroupTuning;
   /** Change events retained per partition (up to a quarter more between trims), to serve followers and `changesFrom`; default 1,000. */
   readonly historySize?: number;
-  /** Let idle groups go quiet; default true. */
+  /** Let idle partition groups go quiet; default true (the coordination group never does). */
   readonly quiesce?: boolean;
   readonly beatMs?: number;
   readonly peerTimeoutMs?: number;

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { ClusterStatus } from '../driver/cluster-status.ts';
-import type { GridPartitionStatus } from '../grid/index.ts';
+import type { GridNode, GridPartitionStatus } from '../grid/index.ts';
+import type { GridPlacement } from '../grid/placement/grid-placement.ts';
+import type { PlacementMove } from '../partition/placement-move.ts';
 import type { SoftState } from '../raft/types.ts';
-import { InvalidArgumentError, RequestTimeoutError } from '../errors.ts';
+import { ImdgoError, InvalidArgumentError, RequestTimeoutError } from '../errors.ts';
 import { normalizeMemberId } from './imdgo-options.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 
@@ -25,7 +27,15 @@ export interface PartitionsReport {
     /** Newer tables adopted from a peer's redirect. */
     readonly redirects: number;
   };
+  /**
+   * Replica moves being carried out now: only the coordination group's leader moves replicas, so every
+   * other node reports none.
+   */
+  readonly moves: readonly PlacementMove[];
 }
+
+/** How long `addMember`/`removeMember` wait, with partitions, for replicas to move (unless told). */
+export const DEFAULT_MEMBERSHIP_TIMEOUT_MS = 300_000;
 
 /** Cluster administration: who leads, how far each member is, and handing leadership over. */
 @Injectable()
@@ -64,6 +74,7 @@ export class ImdgoCluster {
         servedCalls: stats.servedOps,
         redirects: stats.redirects,
       },
+      moves: this.runtime.gridPlacement?.movesInProgress() ?? [],
     };
   }
 
@@ -81,10 +92,16 @@ export class ImdgoCluster {
    * Adds a voting member: first as a learner, promoted once it holds everything committed, so the majority
    * never depends on a member that is still catching up. The new node itself is started with `members`
    * naming this cluster (it then joins on its own; this call is for members started without that).
+   *
+   * With `partitions` > 1 the new node always joins on its own (started with the cluster's `members`; it
+   * registers with the coordination group, and placement moves replicas to it): this call waits until it is
+   * an active member holding its share of replicas (partitions × replicas / members, rounded down), or
+   * fails after `timeoutMs` (default 5 minutes).
    */
-  async addMember(id: string): Promise<void> {
-    this.refusePartitioned('addMember');
+  async addMember(id: string, timeoutMs = DEFAULT_MEMBERSHIP_TIMEOUT_MS): Promise<void> {
     const member = normalizeMemberId(id);
+    const grid = this.runtime.grid;
+    if (grid) return this.awaitJoined(grid, member, timeoutMs);
     await this.addLearner(member);
     const node = this.runtime.node;
     const waitMs = this.runtime.options.requestTimeoutMs * 6;
@@ -108,10 +125,16 @@ export class ImdgoCluster {
     return this.runtime.node.changeMembership({ type: 'promote', id: normalizeMemberId(id) });
   }
 
-  /** Removes a member; removing the leader first hands leadership to another voter. */
-  async removeMember(id: string): Promise<void> {
-    this.refusePartitioned('removeMember');
+  /**
+   * Removes a member; removing the leader first hands leadership to another voter. With `partitions` > 1
+   * the member is drained first: placement moves every replica and leadership it holds to the others, then
+   * takes it out of the coordination group; this resolves once both are done (the node may then be
+   * stopped), or fails after `timeoutMs` (default 5 minutes; the drain goes on).
+   */
+  async removeMember(id: string, timeoutMs = DEFAULT_MEMBERSHIP_TIMEOUT_MS): Promise<void> {
     const member = normalizeMemberId(id);
+    const placement = this.runtime.gridPlacement;
+    if (placement) return this.drain(placement, member, timeoutMs);
     const node = this.runtime.node;
     if ((await node.clusterStatus()).leader === member) await node.transferLeadership(null);
     await node.changeMembership({ type: 'remove', id: member });
@@ -132,14 +155,68 @@ export class ImdgoCluster {
   }
 
   /**
-   * With partitions, a membership change must move partition replicas too (the placement loop's work);
-   * changing only the coordination group would leave the partitions on the old members.
+   * With partitions, the coordination group's membership is placement's (joins, drains, dead members):
+   * changing it by hand would leave the partitions on the old members.
    */
   private refusePartitioned(call: string): void {
     if (!this.runtime.grid) return;
     throw new InvalidArgumentError(
-      `${call} is not available with partitions > 1 yet: the members of a partitioned cluster are fixed when it forms`,
+      `${call} is not available with partitions > 1: placement manages the members (a new node started with the cluster's members joins on its own; addMember waits for it, removeMember drains one)`,
     );
+  }
+
+  private async drain(placement: GridPlacement, member: string, timeoutMs: number): Promise<void> {
+    const meta = this.runtime.node.machine.grid;
+    if (!meta.member(member)) throw new InvalidArgumentError(`${member} is not a member of this grid`);
+    const left = meta.memberList().filter((m) => m.id !== member && m.state === 'active').length;
+    if (left < meta.replicas) {
+      throw new InvalidArgumentError(
+        `removeMember(${member}) would leave ${left} active members for ${meta.replicas} replicas per partition: add a member first`,
+      );
+    }
+    const deadline = performance.now() + timeoutMs;
+    try {
+      await placement.removeMember(member, timeoutMs);
+    } catch (error) {
+      if (performance.now() < deadline) throw error;
+      throw new ImdgoError(
+        'TIMEOUT',
+        `removeMember(${member}): ${(error as Error).message}; the drain goes on`,
+      );
+    }
+    await this.until(
+      // Through the runtime each time: once the node stops, this throws StoppedError rather than poll on.
+      () => !this.runtime.node.localStatus().members.some((m) => m.id === member),
+      deadline,
+      () => `removeMember(${member}): drained, but still in the coordination group after ${timeoutMs} ms`,
+    );
+  }
+
+  private async awaitJoined(grid: GridNode, member: string, timeoutMs: number): Promise<void> {
+    const meta = () => this.runtime.node.machine.grid;
+    const share = () => {
+      const active = meta()
+        .memberList()
+        .filter((m) => m.state === 'active' && m.deadSince === null).length;
+      return Math.floor((grid.partitions * meta().replicas) / Math.max(active, 1));
+    };
+    const held = () => meta().table?.partitions.filter((p) => p.voters.includes(member)).length ?? 0;
+    await this.until(
+      () => meta().member(member)?.state === 'active' && held() >= share(),
+      performance.now() + timeoutMs,
+      () =>
+        meta().member(member)?.state === 'active'
+          ? `addMember(${member}): it holds ${held()} replicas after ${timeoutMs} ms, its share is ${share()}`
+          : `addMember(${member}): it did not register within ${timeoutMs} ms: start it with this cluster's members`,
+    );
+  }
+
+  /** Polls `done` every tick until it holds, or fails with `reason()` at `deadline` (monotonic). */
+  private async until(done: () => boolean, deadline: number, reason: () => string): Promise<void> {
+    while (!done()) {
+      if (performance.now() > deadline) throw new ImdgoError('TIMEOUT', reason());
+      await new Promise((resolve) => setTimeout(resolve, this.runtime.options.tickMs));
+    }
   }
 
   get roleChanges$(): Observable<SoftState> {

@@ -173,6 +173,14 @@ export class ImdgoMetrics implements NodeObserver {
           this.set(runtime.grid?.stats().routedOps ?? 0);
         },
       }),
+      new Gauge({
+        name: 'imdgo_partition_moves_in_progress',
+        help: 'Replica moves this node is carrying out (only the coordination leader moves; partitions > 1 only)',
+        registers,
+        collect() {
+          this.set(runtime.gridPlacement?.movesInProgress().length ?? 0);
+        },
+      }),
     );
     this.gauges.push(
       new Gauge({

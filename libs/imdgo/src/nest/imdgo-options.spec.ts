@@ -26,3 +26,46 @@ describe('partitions and replicas options', () => {
     expect(() => validateImdgoOptions({ members: five, ...extra })).toThrow(message);
   });
 });
+
+describe('placement options', () => {
+  const defaults = {
+    intervalMs: 1_000,
+    failureDetectionMs: 3_000,
+    moveTimeoutMs: 60_000,
+    maxConcurrentMoves: 4,
+  };
+
+  it('default to a 30 s dead-member timeout and the placement loop’s defaults', () => {
+    const options = validateImdgoOptions({ members: five, partitions: 8 });
+    expect(options.deadMemberTimeoutMs).toBe(30_000);
+    expect(options.placement).toEqual(defaults);
+  });
+
+  it('take a partial placement tuning, keeping the other defaults', () => {
+    const options = validateImdgoOptions({
+      members: five,
+      deadMemberTimeoutMs: 2_000,
+      placement: { intervalMs: 200, maxConcurrentMoves: 8 },
+    });
+    expect(options.deadMemberTimeoutMs).toBe(2_000);
+    expect(options.placement).toEqual({ ...defaults, intervalMs: 200, maxConcurrentMoves: 8 });
+  });
+
+  it.each([
+    [
+      { deadMemberTimeoutMs: -1 },
+      /"deadMemberTimeoutMs" \(value -1\): deadMemberTimeoutMs must not be less than 0/,
+    ],
+    [
+      { placement: { intervalMs: 0 } },
+      /"placement\.intervalMs" \(value 0\): intervalMs must not be less than 1/,
+    ],
+    [
+      { placement: { maxConcurrentMoves: 1.5 } },
+      /"placement\.maxConcurrentMoves" \(value 1\.5\): maxConcurrentMoves must be an integer/,
+    ],
+    [{ placement: { moveTimeout: 5 } }, /unknown option "placement\.moveTimeout"/],
+  ])('refuses %j naming the field', (extra, message) => {
+    expect(() => validateImdgoOptions({ members: five, ...extra })).toThrow(message);
+  });
+});

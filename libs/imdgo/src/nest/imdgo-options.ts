@@ -17,7 +17,12 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { ImdgoError } from '../errors.ts';
+import { DEFAULT_FAILURE_DETECTION_MS, DEFAULT_MOVE_TIMEOUT_MS } from '../grid/placement/placement-loop.ts';
 import { DEFAULT_REPLICAS, MAX_PARTITIONS } from '../partition/index.ts';
+import {
+  DEFAULT_DEAD_MEMBER_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_MOVES,
+} from '../partition/placement-planner.ts';
 import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
 import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
 import { DEFAULT_READY_TIMEOUT_MS } from './readiness.ts';
@@ -43,6 +48,13 @@ export interface ImdgoModuleOptions {
   partitions?: number;
   /** Members holding each partition (with `partitions` > 1). Default 3, capped at the number of members. */
   replicas?: number;
+  /**
+   * With `partitions` > 1: how long a member may be unreachable before its replicas are re-created on the
+   * other members. Default 30,000 ms.
+   */
+  deadMemberTimeoutMs?: number;
+  /** With `partitions` > 1: tuning of the placement loop (run by the coordination group's leader). */
+  placement?: PlacementTuning;
   /** Applied entries between snapshots (then the log is compacted). Default 8192. */
   snapshotThreshold?: number;
   /**
@@ -96,11 +108,29 @@ export interface ImdgoModuleOptions {
   waitForReady?: boolean | { timeoutMs?: number };
 }
 
+export interface PlacementTuning {
+  /** How often placement plans when nothing changed. Default 1000 ms. */
+  intervalMs?: number;
+  /** Silence after which a member counts as dead (its dead time starts). Default 3000 ms. */
+  failureDetectionMs?: number;
+  /** How long one replica move (catch-up included) may take before it is planned again. Default 60,000 ms. */
+  moveTimeoutMs?: number;
+  /** Replica moves carried out at once. Default 4. */
+  maxConcurrentMoves?: number;
+}
+
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
 export const DEFAULT_PEER_PORT = 6701;
 export const MAX_KEY_BYTES = 1024;
 
 const MEMBER_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+class PlacementTuningSchema {
+  @IsOptional() @IsInt() @Min(1) intervalMs?: number;
+  @IsOptional() @IsInt() @Min(1) failureDetectionMs?: number;
+  @IsOptional() @IsInt() @Min(1) moveTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxConcurrentMoves?: number;
+}
 
 /** The class-validator schema of the options; unknown fields are refused. */
 class ImdgoOptionsSchema {
@@ -115,6 +145,8 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsString() dataDir?: string;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_PARTITIONS) partitions?: number;
   @IsOptional() @IsInt() @Min(1) replicas?: number;
+  @IsOptional() @IsInt() @Min(0) deadMemberTimeoutMs?: number;
+  @IsOptional() @ValidateNested() @Type(() => PlacementTuningSchema) placement?: PlacementTuningSchema;
   @IsOptional() @IsInt() @Min(1) snapshotThreshold?: number;
   @IsOptional() @IsInt() @Min(1) maxStoreBytes?: number;
   @IsOptional() @IsIn(['reject', 'evict-ttl']) memoryPolicy?: 'reject' | 'evict-ttl';
@@ -142,6 +174,8 @@ export interface ResolvedImdgoOptions {
   readonly partitions: number;
   /** Already capped at the number of members. */
   readonly replicas: number;
+  readonly deadMemberTimeoutMs: number;
+  readonly placement: Required<PlacementTuning>;
   readonly snapshotThreshold: number;
   readonly maxStoreBytes: number | null;
   readonly memoryPolicy: 'reject' | 'evict-ttl';
@@ -196,6 +230,13 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     dataDir: schema.dataDir ?? null,
     partitions: schema.partitions ?? 1,
     replicas: Math.min(schema.replicas ?? DEFAULT_REPLICAS, members.length),
+    deadMemberTimeoutMs: schema.deadMemberTimeoutMs ?? DEFAULT_DEAD_MEMBER_TIMEOUT_MS,
+    placement: {
+      intervalMs: schema.placement?.intervalMs ?? 1_000,
+      failureDetectionMs: schema.placement?.failureDetectionMs ?? DEFAULT_FAILURE_DETECTION_MS,
+      moveTimeoutMs: schema.placement?.moveTimeoutMs ?? DEFAULT_MOVE_TIMEOUT_MS,
+      maxConcurrentMoves: schema.placement?.maxConcurrentMoves ?? DEFAULT_MAX_CONCURRENT_MOVES,
+    },
     snapshotThreshold: schema.snapshotThreshold ?? 8192,
     maxStoreBytes: schema.maxStoreBytes ?? null,
     memoryPolicy: schema.memoryPolicy ?? 'reject',

@@ -7,7 +7,9 @@ import { Observable, Subject } from 'rxjs';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
 import { InvalidArgumentError, StoppedError } from '../errors.ts';
-import { GridNode, type GridCursor } from '../grid/index.ts';
+import { systemScheduler } from '../driver/scheduler.ts';
+import { GridNode, type GridCursor, type GridGroupTuning } from '../grid/index.ts';
+import { GridPlacement } from '../grid/placement/grid-placement.ts';
 import { join } from 'node:path';
 import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
@@ -45,6 +47,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   private readonly feed: ChangeFeed;
   private raftNode: RaftNode | null = null;
   private gridNode: GridNode | null = null;
+  private placement: GridPlacement | null = null;
   private keyValues: KeyValueBackend | null = null;
   private readonly roleSubject = new Subject<SoftState>();
   private observer: NodeObserver = NO_OBSERVER;
@@ -100,6 +103,11 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   /** Changes applied by the coordination group: lock sessions, locks and elections watch these. */
   get coordinationChanges$(): Observable<ChangeEvent> {
     return this.gridNode ? this.counted(this.feed.live$) : this.changes$;
+  }
+
+  /** Placement of the grid's replicas, with `partitions` > 1 (null for one partition, and once stopped). */
+  get gridPlacement(): GridPlacement | null {
+    return this.placement;
   }
 
   /** The grid, with `partitions` > 1 (null for one partition, and once stopped). */
@@ -167,18 +175,9 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       id,
       members: options.members,
       incarnation: options.dataDir ? await persistentIncarnation(options.dataDir) : randomUUID(),
-      snapshotThreshold: options.snapshotThreshold,
-      storeLimit:
-        options.maxStoreBytes === null
-          ? null
-          : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
-      maxPendingWrites: options.maxPendingWrites,
+      ...groupTuning(options),
       transport,
       storage,
-      tickMs: options.tickMs,
-      electionTicks: options.electionTicks,
-      heartbeatTicks: options.heartbeatTicks,
-      requestTimeoutMs: options.requestTimeoutMs,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
       onChange: (change) => this.feed.publish(change),
       onReset: (revision) => this.feed.reset(revision),
@@ -189,13 +188,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       observer: this.observer,
     });
     this.keyValues = new SingleGroupBackend(this.raftNode);
-    try {
-      await this.raftNode.start();
-    } catch (error) {
-      // Releases whatever started (storage, a listening port) before the error fails the bootstrap.
-      await this.onModuleDestroy();
-      throw peerListenError(error, id, options.bindHost) ?? error;
-    }
+    await this.startOrRelease(this.raftNode, id);
     this.logger.log(`${id} started; members ${options.members.join(', ')}`);
     this.warnOfUnreachableMembers(transport, id);
   }
@@ -203,39 +196,40 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   /** `partitions` > 1: a GridNode hosting this node's partition groups and the coordination group. */
   private async startGrid(id: string, transport: PeerTransport): Promise<void> {
     const options = this.options;
-    if (!options.members.includes(id)) {
-      throw new ImdgoOptionsError(
-        `nodeId ${id} is not among members (${options.members.join(', ')}): with partitions > 1 every node ` +
-          `must be one of the members the grid forms with`,
-      );
-    }
     const dataDir = options.dataDir;
+    const incarnation = dataDir ? await persistentIncarnation(dataDir) : randomUUID();
+    const placement = new GridPlacement({
+      incarnation,
+      transport,
+      scheduler: systemScheduler,
+      replicas: options.replicas,
+      requestTimeoutMs: options.requestTimeoutMs,
+      pollMs: options.tickMs * options.heartbeatTicks,
+      deadMemberTimeoutMs: options.deadMemberTimeoutMs,
+      ...options.placement,
+    });
+    this.placement = placement;
     const grid = new GridNode({
       id,
       members: options.members,
       partitions: options.partitions,
       replicas: options.replicas,
+      // Placement records the tables: a node routes and hosts only by those (never by one it computed
+      // from a members list that may not be the grid's any more, as after joins, removals or a restart).
+      awaitTable: true,
       transport,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
       // One directory per group: group 0 is the coordination group, partition p is group p + 1.
       storageFor: (group) =>
         dataDir ? new FileStorage({ dir: join(dataDir, `group-${group}`) }) : new MemoryStorage(),
-      incarnation: dataDir ? await persistentIncarnation(dataDir) : randomUUID(),
-      group: {
-        tickMs: options.tickMs,
-        electionTicks: options.electionTicks,
-        heartbeatTicks: options.heartbeatTicks,
-        requestTimeoutMs: options.requestTimeoutMs,
-        snapshotThreshold: options.snapshotThreshold,
-        storeLimit:
-          options.maxStoreBytes === null
-            ? null
-            : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
-        maxPendingWrites: options.maxPendingWrites,
-      },
+      incarnation,
+      group: groupTuning(options),
       historySize: partitionHistory(options.watchHistorySize, options.partitions),
       observer: this.observer,
-      onCoordinationChange: (change) => this.feed.publish(change),
+      onCoordinationChange: (change) => {
+        this.feed.publish(change);
+        placement.onCoordinationChange(change);
+      },
       onCoordinationReset: (revision) => this.feed.reset(revision),
       onCoordinationRoleChange: (state) => {
         this.logger.log(
@@ -246,18 +240,27 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     });
     this.gridNode = grid;
     this.keyValues = new GridBackend(grid);
-    try {
-      await grid.start();
-    } catch (error) {
-      await this.onModuleDestroy();
-      throw peerListenError(error, id, options.bindHost) ?? error;
-    }
+    await this.startOrRelease(grid, id);
     this.raftNode = grid.coordination;
     this.logger.log(
       `${id} started; members ${options.members.join(', ')}; ${options.partitions} partitions, ` +
         `${options.replicas} replicas each`,
     );
+    // Not awaited: registering needs a coordination leader, which needs more members than this one started.
+    placement.start(grid).catch((error: Error) => {
+      if (this.gridNode === grid) this.logger.error(`${id}: placement did not start: ${error.message}`);
+    });
     this.warnOfUnreachableMembers(transport, id);
+  }
+
+  /** Starts the node or grid; on failure releases whatever started (storage, a port) before rethrowing. */
+  private async startOrRelease(node: { start(): Promise<void> }, id: string): Promise<void> {
+    try {
+      await node.start();
+    } catch (error) {
+      await this.onModuleDestroy();
+      throw peerListenError(error, id, this.options.bindHost) ?? error;
+    }
   }
 
   /** Once, a while after start: members this node still cannot reach are most often a wrong address. */
@@ -291,6 +294,8 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     this.raftNode = null;
     this.gridNode = null;
     this.keyValues = null;
+    this.placement?.stop();
+    this.placement = null;
     // The grid stops every group it hosts, the coordination group's node included.
     if (grid) await grid.stop();
     else await node?.stop();
@@ -308,6 +313,22 @@ function stripModuleExtras(options: ImdgoModuleOptions & { isGlobal?: boolean })
   }
   const { isGlobal: _isGlobal, ...rest } = options;
   return rest;
+}
+
+/** What every Raft group of this node runs with (the one group, or each group of the grid). */
+function groupTuning(options: ResolvedImdgoOptions): GridGroupTuning {
+  return {
+    tickMs: options.tickMs,
+    electionTicks: options.electionTicks,
+    heartbeatTicks: options.heartbeatTicks,
+    requestTimeoutMs: options.requestTimeoutMs,
+    snapshotThreshold: options.snapshotThreshold,
+    storeLimit:
+      options.maxStoreBytes === null
+        ? null
+        : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
+    maxPendingWrites: options.maxPendingWrites,
+  };
 }
 
 /** Change events a replica keeps per partition: nodes without a replica follow the partition from them. */

@@ -24,13 +24,15 @@ export async function notReadyReason(node: RaftNode, catchUpMs: number): Promise
 
 /**
  * With `partitions` > 1: why this node is not ready, or null when it is: the coordination group (locks,
- * sessions, elections) has a leader known, so has every partition group this node holds a replica of, and
+ * sessions, elections) has a leader known, this node routes by a table the grid recorded, so has every partition group this node holds a replica of, and
  * a ReadIndex round on the coordination group shows it caught up. A coordination voter seat is not required
  * (members after the first five are meant to follow it as learners), nor a leader of partitions held elsewhere: calls for those are routed.
  */
 export async function gridNotReadyReason(grid: GridNode, catchUpMs: number): Promise<string | null> {
   const coordination = grid.coordination;
   if (coordination.localStatus().leader === null) return 'no leader known for the coordination group';
+  if (grid.table().epoch === 0)
+    return 'no partition table adopted yet (the grid forms, or this node joins it)';
   const leaderless = grid
     .status()
     .filter((partition) => partition.role !== null && partition.leader === null)

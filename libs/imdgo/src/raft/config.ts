@@ -43,9 +43,15 @@ export interface RaftConfig {
   /**
    * Form or join a cluster by discovery instead of a static configuration (see discovery.ts): `members`
    * are probed, and `incarnation` identifies this process, so that a restart without state rejoins as a
-   * new member. Ignored once this node's log admits it.
+   * new member. Ignored once this node's log admits it. `maxVoters` (default: no cap): a leader promotes a
+   * member that joined on its own only while the voters are fewer; the others stay learners (admitted as
+   * such), and one is promoted when a voter leaves the configuration.
    */
-  readonly discovery?: { readonly members: readonly NodeId[]; readonly incarnation: string };
+  readonly discovery?: {
+    readonly members: readonly NodeId[];
+    readonly incarnation: string;
+    readonly maxVoters?: number;
+  };
   readonly testOnlyBugs?: RaftTestOnlyBugs;
 }
 
@@ -75,6 +81,9 @@ export function resolveRaftConfig(options: RaftOptions): RaftConfig {
   const members = [...config.voters, ...config.learners];
   if (new Set(members).size !== members.length) problems.push('voters and learners must be distinct');
   if (config.voters.length === 0 && !config.discovery) problems.push('there must be at least one voter');
+  const maxVoters = config.discovery?.maxVoters;
+  if (maxVoters !== undefined && !(Number.isInteger(maxVoters) && maxVoters >= 1))
+    problems.push(`discovery.maxVoters must be a positive integer, got ${maxVoters}`);
   if (!(config.heartbeatTicks >= 1))
     problems.push(`heartbeatTicks must be >= 1, got ${config.heartbeatTicks}`);
   if (!(config.electionTicks > config.heartbeatTicks)) {

@@ -9,7 +9,8 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
  *
  * - It probes every configured member. If one of them belongs to a cluster, it asks the leader to admit
  *   it; the leader removes its old seat if it had one, adds it as a learner with this incarnation, and
- *   promotes it once it has caught up (each step a single-server change).
+ *   promotes it once it has caught up (each step a single-server change), unless the voters are at
+ *   `maxVoters`: it then stays a learner until a voter leaves.
  * - If every member is as fresh as itself, the coordinator (the lowest member id) bootstraps a
  *   one-voter cluster, and the others join it.
  * - Fresh means holding nothing of any cluster (an empty log), even while waiting to be admitted: so members
@@ -124,11 +125,12 @@ export function handleJoin(r: Raft, m: JoinMessage): void {
   r.proposeConfigChange({ type: 'add-learner', id: m.from, incarnation: m.incarnation });
 }
 
-/** Promotes a learner that joined on its own once it holds everything committed. */
+/** Promotes a learner that joined on its own once it holds everything committed, while voters are wanted. */
 export function maybePromote(r: Raft, id: NodeId): void {
   const config = r.membership.current;
   const incarnation = config.incarnations?.[id];
   if (!config.learners.includes(id) || incarnation === undefined) return;
+  if (votersFull(r)) return;
   const pr = r.progress.get(id);
   // Caught up as the process that joined: a later one answering for the member (a wiped restart, still to
   // rejoin) must not promote a seat whose process is gone, which would leave the voters short of a majority.
@@ -136,8 +138,18 @@ export function maybePromote(r: Raft, id: NodeId): void {
   r.proposeConfigChange({ type: 'promote', id });
 }
 
-/** A joining node becomes a full member once its log admits this incarnation as a voter. */
+/**
+ * A joining node becomes a full member once its log admits this incarnation as a voter, or as a learner
+ * while the voters are at `maxVoters` (it is promoted later, if ever, as any seated learner).
+ */
 export function isAdmitted(r: Raft, incarnation: string): boolean {
   const config = r.membership.current;
-  return config.voters.includes(r.id) && config.incarnations?.[r.id] === incarnation;
+  if (config.incarnations?.[r.id] !== incarnation) return false;
+  return config.voters.includes(r.id) || (config.learners.includes(r.id) && votersFull(r));
+}
+
+/** The configuration holds `discovery.maxVoters` voters already: joiners stay learners. */
+function votersFull(r: Raft): boolean {
+  const max = r.config.discovery?.maxVoters;
+  return max !== undefined && r.membership.current.voters.length >= max;
 }

@@ -5,13 +5,19 @@ import { tableMembers } from '../../partition/partition-table.ts';
 import type { NodeId } from '../../raft/types.ts';
 import type { ChangeEvent } from '../../state-machine/change-event.ts';
 import { GRID_SPACE, type GridCommand } from '../../state-machine/grid-commands.ts';
-import type { GridOutcome } from '../../state-machine/grid-meta.ts';
+import type { GridMember, GridOutcome } from '../../state-machine/grid-meta.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
+import type { PlacementMove } from '../../partition/placement-move.ts';
+import { StoppedError } from '../../errors.ts';
 import type { GridNode } from '../grid-node.ts';
 import type { Coordination } from './coordination.ts';
 import { LeadershipNudger } from './leadership-nudger.ts';
+
 import { PlacementLoop, type PlacementLoopOptions } from './placement-loop.ts';
 import { RaftMoveExecutor } from './raft-move-executor.ts';
+
+/** Keys of the member records in the coordination group's GRID_SPACE. */
+const MEMBER_KEY = 'member:';
 
 export interface GridPlacementOptions extends PlacementLoopOptions {
   readonly incarnation: string;
@@ -37,35 +43,63 @@ export class GridPlacement {
   private grid: GridNode | null = null;
   private loop: PlacementLoop | null = null;
   private nudgeTimer: TimerHandle | null = null;
+  private stopped = false;
 
   constructor(options: GridPlacementOptions) {
     this.options = options;
   }
 
-  /** The GridNode's `onCoordinationChange`: a new table is routed by at once, and planned from. */
+  /**
+   * The GridNode's `onCoordinationChange`: a new table is routed by at once, and planned from; a member
+   * record of this node may let it host (or stop hosting); a member seen as a new incarnation lost its
+   * process, which every group here is told.
+   */
   readonly onCoordinationChange = (change: ChangeEvent): void => {
     if (change.map !== GRID_SPACE || this.grid === null) return;
-    const table = this.grid.coordination.machine.grid.table;
+    const grid = this.grid;
+    const table = grid.coordination.machine.grid.table;
     if (change.key === 'table' && table !== null) {
-      this.grid
+      grid
         .adoptTable(table)
         .catch((error: Error) => this.logger.warn(`adopting table ${table.epoch}: ${error.message}`));
+    }
+    if (change.key === `${MEMBER_KEY}${grid.id}`) void grid.rehost();
+    else if (change.key.startsWith(MEMBER_KEY)) {
+      const before = change.previous as GridMember | undefined;
+      const after = change.value as GridMember | undefined;
+      // '' is a formation member not yet announced: its first incarnation is no restart.
+      if (before && after && before.incarnation !== '' && before.incarnation !== after.incarnation)
+        grid.peerLost(after.id);
     }
     this.loop?.poke();
   };
 
-  /** Records the formation table (if no node did yet) and this process, then runs the placement loop. */
+  /**
+   * Records the formation table (if the grid has none yet) and this process, then runs the placement loop.
+   * Give the GridNode `awaitTable`: it then routes and hosts only by the tables recorded here. A node that
+   * joins a formed grid (or restarts in memory mode) catches up with the coordination group first, so it
+   * adopts the grid's table and never proposes its own.
+   */
   async start(grid: GridNode): Promise<void> {
     this.grid = grid;
     const self = grid.id;
     const { incarnation } = this.options;
-    const formation = grid.table();
-    const members = tableMembers(formation).map((id) => ({
-      id,
-      incarnation: id === self ? incarnation : '',
-      address: id,
-    }));
+    // The table's listings of this id are not this process's once the metadata knows it as another one
+    // (a formation member not yet announced, '', takes them as its own, as grid-join does), or while they
+    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by.
+    await grid.hostOnlyWhile(() => {
+      const me = grid.coordination.machine.grid.member(self);
+      if (me === undefined) return true;
+      return (me.incarnation === incarnation || me.incarnation === '') && !me.staleReplicas;
+    });
+    await this.catchUp();
     if (grid.coordination.machine.grid.table === null) {
+      const formation = grid.formationTable();
+      const members = tableMembers(formation).map((id) => ({
+        id,
+        incarnation: id === self ? incarnation : '',
+        address: id,
+      }));
       const init: GridCommand = {
         op: 'grid-init',
         table: encodePartitionTable(formation),
@@ -98,6 +132,8 @@ export class GridPlacement {
       requestTimeoutMs: this.options.requestTimeoutMs,
       moveTimeoutMs: this.options.moveTimeoutMs ?? 60_000,
     });
+    // Stopped while it registered: nothing more to start.
+    if (this.stopped) return;
     this.loop = new PlacementLoop(coordination, executor, this.options.scheduler, this.options);
     this.loop.start();
     const leaderships = new LeadershipNudger(self, this.options.scheduler, 2_000);
@@ -110,6 +146,7 @@ export class GridPlacement {
   }
 
   stop(): void {
+    this.stopped = true;
     this.loop?.stop();
     if (this.nudgeTimer !== null) this.options.scheduler.clearInterval(this.nudgeTimer);
   }
@@ -121,15 +158,35 @@ export class GridPlacement {
     if (!result.applied) throw new Error((result.value as GridOutcome).reason);
     const deadline = this.options.scheduler.monotonic() + timeoutMs;
     while (!grid.coordination.machine.grid.isDrained(id)) {
+      if (this.stopped) throw new StoppedError();
       if (this.options.scheduler.monotonic() > deadline)
         throw new Error(`${id} still holds replicas after ${timeoutMs} ms`);
       await delay(this.options.scheduler, this.options.pollMs);
     }
   }
 
+  /** The moves this node's placement loop is carrying out (only the coordination leader's loop moves). */
+  movesInProgress(): PlacementMove[] {
+    return this.loop?.movesInFlight() ?? [];
+  }
+
   private requireGrid(): GridNode {
     if (this.grid === null) throw new Error('placement is not started');
     return this.grid;
+  }
+
+  /** Resolves once this node's coordination replica applied everything committed before the call. */
+  private async catchUp(): Promise<void> {
+    const grid = this.requireGrid();
+    for (;;) {
+      try {
+        return await grid.coordination.linearizableBarrier();
+      } catch (error) {
+        if (this.stopped) throw error;
+        this.logger.debug(`catching up with the coordination group: ${(error as Error).message}`);
+        await delay(this.options.scheduler, this.options.pollMs);
+      }
+    }
   }
 
   /** A grid command through the coordination group, retried while it has no leader. */
@@ -139,6 +196,7 @@ export class GridPlacement {
       try {
         return await grid.coordination.write(command);
       } catch (error) {
+        if (this.stopped) throw error;
         this.logger.debug(`${command.op} retried: ${(error as Error).message}`);
         await delay(this.options.scheduler, this.options.pollMs);
       }

@@ -52,6 +52,9 @@ export class RaftMoveExecutor implements MoveExecutor {
       case 'add-learner': {
         const incarnation = context.incarnationOf(move.member);
         if (incarnation === undefined) throw new Error(`${move.member} has no known incarnation`);
+        // A formation member that has not announced its process yet (''): a seat without an incarnation
+        // would never admit the replica that process starts (it joins as its own incarnation).
+        if (incarnation === '') throw new Error(`${move.member} has not announced its process yet`);
         const change = { type: 'add-learner', id: move.member, incarnation } as const;
         return this.changeOrAlready(
           group,

@@ -18,10 +18,13 @@ export class DiscoveryNetwork {
   private queue: Message[] = [];
   private starts = 0;
   private readonly random: SeededRandom;
+  private readonly maxVoters: number | undefined;
 
-  constructor(ids: readonly NodeId[], seed = 1) {
+  /** `maxVoters`: as the discovery option, on every node. */
+  constructor(ids: readonly NodeId[], seed = 1, maxVoters?: number) {
     this.ids = ids;
     this.random = new SeededRandom(seed);
+    this.maxVoters = maxVoters;
   }
 
   raft(id: NodeId): Raft {
@@ -37,7 +40,11 @@ export class DiscoveryNetwork {
       id,
       voters: [],
       random: new SeededRandom(this.random.int(2 ** 31)),
-      discovery: { members: this.ids, incarnation },
+      discovery: {
+        members: this.ids,
+        incarnation,
+        ...(this.maxVoters === undefined ? {} : { maxVoters: this.maxVoters }),
+      },
     });
     this.nodes.set(id, raft);
     this.applied.set(id, []);

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import type { RaftNode } from '../../driver/raft-node.ts';
+import { systemScheduler } from '../../driver/scheduler.ts';
+import { createPartitionTable } from '../../partition/partition-table.ts';
+import type { PeerTransport } from '../../transport/peer-transport.ts';
+import { RaftMoveExecutor } from './raft-move-executor.ts';
+
+describe('RaftMoveExecutor', () => {
+  it('refuses to add a learner on a member whose process is not announced yet, touching no group', async () => {
+    const changes: unknown[] = [];
+    // A local replica that records any change asked of it: none may be.
+    const replica = {
+      changeMembership: (change: unknown) => {
+        changes.push(change);
+        return Promise.resolve();
+      },
+    } as unknown as RaftNode;
+    const executor = new RaftMoveExecutor({
+      localReplica: () => replica,
+      transport: {} as PeerTransport,
+      scheduler: systemScheduler,
+      pollMs: 10,
+      requestTimeoutMs: 100,
+      moveTimeoutMs: 1_000,
+    });
+    const table = createPartitionTable(2, ['a', 'b', 'c', 'd'], 3);
+    const move = { type: 'add-learner', partition: 0, member: 'd', reason: 'balance' } as const;
+    await expect(executor.execute(move, { table, incarnationOf: () => '' })).rejects.toThrow(
+      'd has not announced its process yet',
+    );
+    expect(changes).toEqual([]);
+  });
+});
