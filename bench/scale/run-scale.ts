@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ForkedGenerator } from '../load/forked-generator.ts';
 import type { LoadSummary } from '../load/latency.ts';
 import { describeMachine, machineBusyShare } from '../machine-load.ts';
 import { cgroupUnavailable } from './cgroup.ts';
 import { ScaleCluster } from './scale-cluster.ts';
-import { ScaleGeneratorProcess } from './scale-generator-process.ts';
+import type { ScaleGeneratorArgs, ScaleGeneratorRequest } from './scale-generator-protocol.ts';
 import {
   formatSummaries,
   scaleRatios,
@@ -39,6 +41,10 @@ const READY_TIMEOUT_MS = 180_000;
 const RUN_SLACK_MS = 60_000;
 /** About what the load generator uses at these rates (it reports its own use per row). */
 const GENERATOR_CORES = 0.3;
+const GENERATOR = fileURLToPath(new URL('./scale-generator.ts', import.meta.url));
+
+/** The load generator, forked outside the nodes' cgroups. */
+type ScaleGenerator = ForkedGenerator<ScaleGeneratorRequest>;
 
 interface Loaded {
   readonly cluster: ScaleCluster;
@@ -73,7 +79,8 @@ export async function runScale(options: ScaleOptions): Promise<number> {
     );
   }
   console.log();
-  const generator = await ScaleGeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes });
+  const args: ScaleGeneratorArgs = { keys: options.keys, valueBytes: options.valueBytes };
+  const generator: ScaleGenerator = await ForkedGenerator.start(GENERATOR, args);
   const rows: ScaleRow[] = [];
   const notRun: string[] = [];
   try {
@@ -129,7 +136,7 @@ export async function runScale(options: ScaleOptions): Promise<number> {
 /** Writes every key once through all nodes; the heap growth it leaves per node, after full collections. */
 async function loadKeys(
   cluster: ScaleCluster,
-  generator: ScaleGeneratorProcess,
+  generator: ScaleGenerator,
   options: ScaleOptions,
 ): Promise<ClusterFootprint> {
   const before = await cluster.memory();
@@ -162,7 +169,7 @@ async function loadKeys(
 async function measure(
   cluster: ScaleCluster,
   footprint: ClusterFootprint,
-  generator: ScaleGeneratorProcess,
+  generator: ScaleGenerator,
   options: ScaleOptions,
   workload: ScaleWorkload,
   round: number,
@@ -200,7 +207,7 @@ async function measure(
   });
 }
 
-function sample(cluster: ScaleCluster, generator: ScaleGeneratorProcess) {
+function sample(cluster: ScaleCluster, generator: ScaleGenerator) {
   return {
     at: performance.now(),
     nodesUs: cluster.cpuUs(),
