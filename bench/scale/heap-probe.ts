@@ -5,6 +5,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const dir = process.env.IMDGO_SCALE_HEAP_DIR;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -16,6 +17,14 @@ process.on('SIGWINCH', () => {
   gc();
   const file = join(dir, `${process.pid}.json`);
   // Renamed into place, so the reader never sees half a file.
-  writeFileSync(`${file}.tmp`, JSON.stringify(process.memoryUsage()));
+  // Compiled code and bytecode (the code and trusted spaces) grow as a load warms the process up, by the
+  // same on every node whatever it holds: reported apart, so that data can be told from warm-up.
+  const codeBytes = getHeapSpaceStatistics()
+    .filter((space) => /^(code|trusted)(_large_object)?_space$/.test(space.space_name))
+    .reduce((sum, space) => sum + space.space_used_size, 0);
+  writeFileSync(`${file}.tmp`, JSON.stringify({ ...process.memoryUsage(), codeBytes }));
+  // Set for a look at what holds the bytes (`node bench/scale/heap-top.ts SNAPSHOT`); off in the table.
+  if (process.env.IMDGO_SCALE_HEAP_SNAPSHOT === '1')
+    writeHeapSnapshot(join(dir, `${process.pid}.heapsnapshot`));
   renameSync(`${file}.tmp`, file);
 });
