@@ -2,7 +2,7 @@
  * `node bench/scale/heap-top.ts AFTER.heapsnapshot [BEFORE.heapsnapshot] [--top N]`: the heap's self size by
  * object kind (V8's node type and constructor or string kind), largest first; with BEFORE, the growth from
  * it. For finding what holds a node's bytes (heap-probe.ts writes the snapshots with
- * IMDGO_SCALE_HEAP_SNAPSHOT=1).
+ * IMDGO_SCALE_HEAP_SNAPSHOTS=DIR).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
