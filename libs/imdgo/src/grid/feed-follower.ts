@@ -103,14 +103,16 @@ export class FeedFollower {
         if (this.stopped || answer === undefined || !('events' in answer) || !Array.isArray(answer.events)) {
           break;
         }
-        const events = (answer.events as ChangeEvent[]).filter(
-          (e) => e.revision >= next && e.revision <= through,
-        );
-        if (events.length === 0) idle++;
-        else {
+        const page = answer.events as ChangeEvent[];
+        out.push(...page.filter((e) => e.revision >= next && e.revision <= through));
+        // Not every revision has events: the replica has none between `next` and its newest (if it sent
+        // nothing) or the last one it sent.
+        const seen = page.length > 0 ? page[page.length - 1]!.revision : Number(answer.last);
+        if (seen >= next) {
           idle = 0;
-          out.push(...events);
-          next = events[events.length - 1]!.revision + 1;
+          next = seen + 1;
+        } else {
+          idle++;
         }
       }
       if (next > through) return out;

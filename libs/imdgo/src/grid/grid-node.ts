@@ -316,7 +316,7 @@ export class GridNode {
         const past = feed.since(from);
         if (past !== null) {
           for (const event of past) subscriber.next({ ...event, partition });
-        } else if (this.follower.sourceOf(partition) === null) {
+        } else if ((this.follower?.sourceOf(partition) ?? null) === null) {
           subscriber.next({ ...RESET, revision: feed.revision, partition });
         } else {
           held.set(partition, []);
