@@ -35,6 +35,8 @@ export interface ScaleNode {
 export interface NodeMemory {
   readonly heapUsed: number;
   readonly arrayBuffers: number;
+  /** Of heapUsed, compiled code and bytecode. */
+  readonly codeBytes: number;
   readonly rss: number;
 }
 
@@ -178,8 +180,13 @@ export class ScaleCluster {
       if (Date.now() > deadline) throw new Error(`${node.name} wrote no heap figures within 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
-    return { heapUsed: usage.heapUsed, arrayBuffers: usage.arrayBuffers, rss: usage.rss };
+    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { codeBytes: number };
+    return {
+      heapUsed: usage.heapUsed,
+      arrayBuffers: usage.arrayBuffers,
+      codeBytes: usage.codeBytes,
+      rss: usage.rss,
+    };
   }
 }
 

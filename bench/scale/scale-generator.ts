@@ -7,13 +7,13 @@
 import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runClosedLoop } from '../load/closed-loop.ts';
+import { generatorArgs, serveGeneratorRequests } from '../load/generator-service.ts';
 import { httpCall } from '../wire/http-call.ts';
 import { imdgoHttpKv } from '../wire/http-kv.ts';
 import { spreadKv } from './spread-kv.ts';
 import type { ScaleGeneratorArgs, ScaleGeneratorRequest } from './scale-generator-protocol.ts';
 
-const args = JSON.parse(process.argv[2]!) as ScaleGeneratorArgs;
-process.on('disconnect', () => process.exit(1));
+const args = generatorArgs<ScaleGeneratorArgs>();
 const data = makeDataset(args.keys, args.valueBytes);
 const call = httpCall('http');
 
@@ -50,20 +50,4 @@ function retrying(kv: KvClient): KvClient {
   };
 }
 
-process.on('message', (message: { id: number; request: ScaleGeneratorRequest }) => {
-  handle(message.request).then(
-    (result) => process.send!({ type: 'reply', id: message.id, ok: true, result }),
-    (error: unknown) =>
-      process.send!({
-        type: 'reply',
-        id: message.id,
-        ok: false,
-        // fetch's own message ("fetch failed") hides the reason in its cause.
-        error:
-          error instanceof Error
-            ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
-            : String(error),
-      }),
-  );
-});
-process.send!({ type: 'ready' });
+serveGeneratorRequests(handle);

@@ -8,8 +8,8 @@ export interface ClusterFootprint {
   /** Keys loaded (each once, spread over all nodes). */
   readonly keys: number;
   /**
-   * Mean over nodes of what loading grew the V8 heap plus ArrayBuffer stores by (the Raft log's encoded
-   * entries live there), after a full collection on each node, in bytes.
+   * Mean over nodes of what loading grew the V8 heap (less compiled code and bytecode) plus ArrayBuffer
+   * stores by (the Raft log's encoded entries live there), after a full collection on each node, in bytes.
    */
   readonly bytesPerNode: number;
   readonly maxBytesPerNode: number;
@@ -48,7 +48,7 @@ export interface ScaleRow {
   readonly p99Ms: number | null;
   readonly bytesPerNode: number;
   /** How bytesPerNode was measured. */
-  readonly bytesMeasure: 'heap+arraybuffers-growth-after-gc';
+  readonly bytesMeasure: 'heap-less-code+arraybuffers-growth-after-gc';
   readonly maxBytesPerNode: number;
   readonly rssBytesPerNode: number;
   readonly keys: number;
@@ -92,7 +92,7 @@ export function scaleRow(input: ScaleRowInput): ScaleRow {
     p50Ms: load.p50Ms,
     p99Ms: load.p99Ms,
     bytesPerNode: footprint.bytesPerNode,
-    bytesMeasure: 'heap+arraybuffers-growth-after-gc',
+    bytesMeasure: 'heap-less-code+arraybuffers-growth-after-gc',
     maxBytesPerNode: footprint.maxBytesPerNode,
     rssBytesPerNode: footprint.rssBytesPerNode,
     keys: footprint.keys,

@@ -110,7 +110,7 @@ describe('the scale rows', () => {
       p50Ms: 5,
       p99Ms: 20,
       bytesPerNode: 4e6,
-      bytesMeasure: 'heap+arraybuffers-growth-after-gc',
+      bytesMeasure: 'heap-less-code+arraybuffers-growth-after-gc',
       maxBytesPerNode: 4.4e6,
       rssBytesPerNode: 8e6,
       keys: 10_000,

@@ -6,12 +6,12 @@ import { makeDataset } from '../load/dataset.ts';
 import { operation, preload } from '../load/kv-client.ts';
 import { runLoad } from '../load/run-load.ts';
 import { ownCpuUs } from '../load/cpu.ts';
+import { generatorArgs, serveGeneratorRequests } from '../load/generator-service.ts';
 import { httpCall } from './http-call.ts';
 import { httpKv } from './http-kv.ts';
 import type { GeneratorArgs, GeneratorRequest } from './generator-protocol.ts';
 
-const args = JSON.parse(process.argv[2]!) as GeneratorArgs;
-process.on('disconnect', () => process.exit(1));
+const args = generatorArgs<GeneratorArgs>();
 const data = makeDataset(args.keys, args.valueBytes);
 const call = httpCall(args.client);
 
@@ -29,16 +29,4 @@ async function handle(request: GeneratorRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (message: { id: number; request: GeneratorRequest }) => {
-  handle(message.request).then(
-    (result) => process.send!({ type: 'reply', id: message.id, ok: true, result }),
-    (error: unknown) =>
-      process.send!({
-        type: 'reply',
-        id: message.id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-  );
-});
-process.send!({ type: 'ready' });
+serveGeneratorRequests(handle);

@@ -6,6 +6,9 @@ import type { PeerTransport } from '../transport/peer-transport.ts';
 import type { FeedAnswer, GridEventsRequest, GridReply } from './grid-wire.ts';
 import type { PartitionFeed } from './partition-feed.ts';
 
+/** Empty answers a replayed replica may give (it lags behind this node's feed) before the next is asked. */
+const REPLAY_IDLE_POLLS = 3;
+
 export interface FeedFollowerOptions {
   readonly self: NodeId;
   readonly transport: PeerTransport;
@@ -68,6 +71,53 @@ export class FeedFollower {
     if (this.options.hosts(partition)) return null;
     const sources = this.sources(partition);
     return sources.length === 0 ? null : sources[this.sourceIndex[partition]! % sources.length]!;
+  }
+
+  /**
+   * Partition `partition`'s events from revision `from` through `through`, read from its replicas (a page
+   * at a time; a replica not yet at `through` is waited for, up to a long poll each), for a subscriber
+   * resuming here where this node retains none. Null when they are compacted on, or unreachable at, every
+   * replica.
+   */
+  async replay(partition: number, from: number, through: number): Promise<ChangeEvent[] | null> {
+    const { transport, waitMs } = this.options;
+    const out: ChangeEvent[] = [];
+    if (from > through) return out;
+    let next = from;
+    for (const source of this.sources(partition)) {
+      for (let idle = 0; next <= through && idle < REPLAY_IDLE_POLLS;) {
+        const request: GridEventsRequest = {
+          kind: 'grid-events',
+          epoch: this.options.table().epoch,
+          polls: [[partition, next]],
+          waitMs: idle === 0 ? 0 : waitMs,
+        };
+        let answer: FeedAnswer | undefined;
+        try {
+          const reply = await transport.request<GridReply<FeedAnswer>>(source, request, waitMs * 2);
+          if ('redirect' in reply) this.options.adopt(reply.redirect);
+          answer = 'answers' in reply && Array.isArray(reply.answers) ? reply.answers[0] : undefined;
+        } catch {
+          answer = undefined;
+        }
+        if (this.stopped || answer === undefined || !('events' in answer) || !Array.isArray(answer.events)) {
+          break;
+        }
+        const page = answer.events as ChangeEvent[];
+        out.push(...page.filter((e) => e.revision >= next && e.revision <= through));
+        // Not every revision has events: the replica has none between `next` and its newest (if it sent
+        // nothing) or the last one it sent.
+        const seen = page.length > 0 ? page[page.length - 1]!.revision : Number(answer.last);
+        if (seen >= next) {
+          idle = 0;
+          next = seen + 1;
+        } else {
+          idle++;
+        }
+      }
+      if (next > through) return out;
+    }
+    return null;
   }
 
   private sources(partition: number): NodeId[] {

@@ -39,7 +39,7 @@ export const COORDINATION_GROUP = 0;
  * their timeout or drained).
  */
 export const MAX_COORDINATION_VOTERS = 5;
-/** Per partition: every node keeps this many for every partition, so far fewer than a lone group's 10,000. */
+/** Per partition this node holds a replica of (none for the others): far fewer than a lone group's 10,000. */
 const DEFAULT_HISTORY = 1_000;
 const FEED_BATCH = 1_000;
 
@@ -336,21 +336,42 @@ export class GridNode {
 
   /**
    * Every change after `cursor` (see GridPosition), then live ones, with no gap and no repeat. A partition
-   * whose changes after the cursor are no longer retained here starts with a `reset` event.
+   * this node holds no replica of retains no history here: its changes up to now are read from a replica
+   * (its live ones held back meanwhile). A partition whose changes after the cursor are no longer retained
+   * (here for a replica, on every replica otherwise) starts with a `reset` event.
    */
   changesFrom(cursor: GridCursor): Observable<GridChangeEvent> {
     const revisions = decodeGridCursor(cursor, this.partitions);
     return new Observable<GridChangeEvent>((subscriber) => {
+      /** Live events of the partitions being replayed from a replica, held until the replay is out. */
+      const held = new Map<number, GridChangeEvent[]>();
       this.feeds.forEach((feed, partition) => {
         const from = revisions[partition]! + 1;
         const past = feed.since(from);
-        if (past === null) {
+        if (past !== null) {
+          for (const event of past) subscriber.next({ ...event, partition });
+        } else if ((this.follower?.sourceOf(partition) ?? null) === null) {
           subscriber.next({ ...RESET, revision: feed.revision, partition });
-          return;
+        } else {
+          held.set(partition, []);
+          const through = feed.revision;
+          void this.follower.replay(partition, from, through).then((replayed) => {
+            if (replayed === null) subscriber.next({ ...RESET, revision: through, partition });
+            else for (const event of replayed) subscriber.next({ ...event, partition });
+            for (const event of held.get(partition)!) subscriber.next(event);
+            held.delete(partition);
+          });
         }
-        for (const event of past) subscriber.next({ ...event, partition });
       });
-      return this.subject.subscribe(subscriber);
+      return this.subject.subscribe({
+        next: (event) => {
+          const waiting = held.get(event.partition);
+          if (waiting) waiting.push(event);
+          else subscriber.next(event);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
     });
   }
 
@@ -406,7 +427,10 @@ export class GridNode {
         const group = groupOf(partition);
         const hosted = this.host.group(group) !== undefined;
         if (placed && !hosted) await this.createGroup(group, replicas.voters);
-        else if (!placed && hosted) await this.host.destroyGroup(group);
+        else if (!placed && hosted) {
+          await this.host.destroyGroup(group);
+          this.feeds[partition]!.replicaStopped();
+        }
       }
       this.follower?.schedule();
     });

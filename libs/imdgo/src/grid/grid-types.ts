@@ -53,7 +53,10 @@ export interface GridNodeOptions {
   /** This process's identity (new on every start in memory mode), used by every group it hosts. */
   readonly incarnation: string;
   readonly group: GridGroupTuning;
-  /** Change events retained per partition (up to a quarter more between trims), to serve followers and `changesFrom`; default 1,000. */
+  /**
+   * Change events retained per partition this node holds a replica of (up to a quarter more between trims),
+   * to serve followers and `changesFrom`; default 1,000. None are retained for the other partitions.
+   */
   readonly historySize?: number;
   /** Let idle partition groups go quiet; default true (the coordination group never does). */
   readonly quiesce?: boolean;

@@ -11,9 +11,12 @@ const set = (revision: number, key = `k${revision}`): ChangeEvent => ({
   revision,
 });
 
-function feed(capacity = 100): { feed: PartitionFeed; emitted: ChangeEvent[] } {
+/** A feed this node's replica feeds (`hosted`), or one followed from other nodes' replicas. */
+function feed(capacity = 100, hosted = true): { feed: PartitionFeed; emitted: ChangeEvent[] } {
   const emitted: ChangeEvent[] = [];
-  return { feed: new PartitionFeed(capacity, (event) => emitted.push(event)), emitted };
+  const f = new PartitionFeed(capacity, (event) => emitted.push(event));
+  if (hosted) f.replicaStarted();
+  return { feed: f, emitted };
 }
 
 describe('PartitionFeed', () => {
@@ -87,5 +90,25 @@ describe('PartitionFeed', () => {
     f.cancel(waiter);
     f.applied(set(2));
     expect(woken).toBe(1);
+  });
+
+  it('retains nothing for a partition only followed here, so history follows the replicas a node holds', () => {
+    const { feed: f, emitted } = feed(100, false);
+    f.followed([set(1), set(2), set(2, 'second'), set(3)]);
+    expect(emitted).toHaveLength(4);
+    expect(f.since(1)).toBeNull();
+    expect(f.since(4)).toEqual([]);
+    // Its replica here starts: it retains from then on.
+    f.replicaStarted();
+    f.applied(set(4));
+    f.applied(set(5));
+    expect(f.since(4)).toEqual([set(4), set(5)]);
+    expect(f.slice(3, 10)).toEqual({ compacted: 4 });
+    // And drops them when the replica goes.
+    f.replicaStopped();
+    f.followed([set(5), set(6)]);
+    expect(emitted.map((e) => e.revision)).toEqual([1, 2, 2, 3, 4, 5, 6]);
+    expect(f.since(6)).toBeNull();
+    expect(f.since(7)).toEqual([]);
   });
 });

@@ -8,8 +8,9 @@ export type FeedSlice =
 
 /**
  * One partition's change events on this node, whatever their source (this node's replica applying them, or
- * a replica followed over the network): deduplicated by revision, emitted in revision order, the newest
- * `capacity` retained to serve followers and resumption.
+ * a replica followed over the network): deduplicated by revision, emitted in revision order. While this
+ * node holds a replica, the newest `capacity` are retained to serve followers and resumption; otherwise
+ * none are (resumption asks a replica), so that a node's history follows its share of the replicas.
  *
  * An entry may emit several events under one revision (evictions before a write), so a source delivers an
  * entry's events together: `accept` takes a batch of whole entries and drops those at or below the newest
@@ -23,6 +24,8 @@ export class PartitionFeed {
   /** The revision this node's own replica is in the middle of emitting (its next event may share it). */
   private openRevision: number | null = null;
   private waiters: (() => void)[] = [];
+  /** Whether this node's replica feeds the partition (between `replicaStarted` and `replicaStopped`). */
+  private hosted = false;
   private readonly capacity: number;
   private readonly emit: (event: ChangeEvent) => void;
 
@@ -47,6 +50,15 @@ export class PartitionFeed {
   /** This node's replica is new (created or re-created): its first revisions may repeat emitted ones. */
   replicaStarted(): void {
     this.openRevision = null;
+    this.hosted = true;
+  }
+
+  /** This node's replica is gone: the partition is followed from now on, and its history dropped. */
+  replicaStopped(): void {
+    this.hosted = false;
+    this.openRevision = null;
+    this.events = [];
+    this.compactedThrough = this.newest;
   }
 
   /** Whole entries' events from a followed replica, oldest first. */
@@ -104,21 +116,24 @@ export class PartitionFeed {
 
   private publish(event: ChangeEvent): void {
     this.newest = event.revision;
-    if (this.capacity === 0) {
+    const capacity = this.hosted ? this.capacity : 0;
+    if (capacity === 0) {
       this.compactedThrough = event.revision;
     } else {
       this.events.push(event);
-      if (this.events.length > this.capacity + Math.max(16, this.capacity >> 2)) {
-        // Trim in batches rather than on every event.
-        const dropped = this.events.splice(0, this.events.length - this.capacity);
-        this.compactedThrough = dropped[dropped.length - 1]!.revision;
-        // The first kept events may share the last dropped revision: drop them too, whole entries only.
-        while (this.events.length > 0 && this.events[0]!.revision === this.compactedThrough)
-          this.events.shift();
-      }
+      // Trim in batches rather than on every event.
+      if (this.events.length > capacity + Math.max(16, capacity >> 2)) this.trimTo(capacity);
     }
     this.emit(event);
     this.wake();
+  }
+
+  /** Keeps at most the newest `kept` events, whole entries only. */
+  private trimTo(kept: number): void {
+    const dropped = this.events.splice(0, this.events.length - kept);
+    this.compactedThrough = dropped[dropped.length - 1]!.revision;
+    // The first kept events may share the last dropped revision: drop them too.
+    while (this.events.length > 0 && this.events[0]!.revision === this.compactedThrough) this.events.shift();
   }
 
   private wake(): void {

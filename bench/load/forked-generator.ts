@@ -1,21 +1,21 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { terminate, track } from '../../scripts/child-processes.ts';
 import { PendingRequests } from '../../scripts/pending-requests.ts';
-import { processCpuUs } from '../load/cpu.ts';
-import type { ScaleGeneratorArgs, ScaleGeneratorRequest } from './scale-generator-protocol.ts';
+import { processCpuUs } from './cpu.ts';
 
-const ENTRY = fileURLToPath(new URL('./scale-generator.ts', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
-/** The orchestrator's handle on the scale load generator (forked outside the nodes' cgroups). */
-export class ScaleGeneratorProcess {
+/**
+ * The orchestrator's handle on a load generator forked from `entry` (which serves requests with
+ * `serveGeneratorRequests`): requests over IPC, each answered or failed within its timeout.
+ */
+export class ForkedGenerator<Request extends { readonly kind: string }> {
   private readonly child: ChildProcess;
   private readonly pending = new PendingRequests();
 
-  private constructor(args: ScaleGeneratorArgs) {
+  private constructor(entry: string, args: unknown) {
     this.child = track(
-      fork(ENTRY, [JSON.stringify(args)], {
+      fork(entry, [JSON.stringify(args)], {
         execPath: process.execPath,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),
@@ -33,8 +33,12 @@ export class ScaleGeneratorProcess {
     );
   }
 
-  static async start(args: ScaleGeneratorArgs): Promise<ScaleGeneratorProcess> {
-    const generator = new ScaleGeneratorProcess(args);
+  /** Forks `entry` with `args` (JSON, its first argument); resolves once it says it is ready. */
+  static async start<Request extends { readonly kind: string }>(
+    entry: string,
+    args: unknown,
+  ): Promise<ForkedGenerator<Request>> {
+    const generator = new ForkedGenerator<Request>(entry, args);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the load generator did not start')), START_TIMEOUT_MS);
       generator.child.once('message', () => {
@@ -45,12 +49,12 @@ export class ScaleGeneratorProcess {
     return generator;
   }
 
-  /** Its CPU µs so far, from /proc. */
+  /** Its CPU µs so far, from /proc: asking it would cost the measured process an IPC round. */
   cpuUs(): number {
     return processCpuUs(this.child.pid!);
   }
 
-  request<T>(request: ScaleGeneratorRequest, timeoutMs: number): Promise<T> {
+  request<T>(request: Request, timeoutMs: number): Promise<T> {
     return this.pending.start(
       timeoutMs,
       () => new Error(`load generator: no answer to ${request.kind} within ${timeoutMs / 1000} s`),
