@@ -105,7 +105,7 @@ async function getPartitions() {
 function renderPartitionMap(report, cluster) {
   $('partitions-panel').hidden = report === null;
   if (report === null) return;
-  const members = [...cluster.members.map((member) => member.id)];
+  const members = cluster.members.map((member) => member.id);
   for (const { voters, learners } of report.partitions)
     for (const id of [...voters, ...learners]) if (!members.includes(id)) members.push(id);
   members.sort();
