@@ -13,7 +13,7 @@ export interface NodeArgs {
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
   readonly lockSessionTtlMs: number;
-  /** ImdgoModule's `partitions`; only passed when above 1, so one-group runs need no grid support. */
+  /** ImdgoModule's `partitions`, always passed (the library's default is not one group). */
   readonly partitions: number;
 }
 

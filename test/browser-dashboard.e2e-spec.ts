@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,52 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+interface PartitionRow {
+  readonly partition: number;
+  readonly voters: readonly string[];
+  readonly leader: string | null;
+}
+
+async function partitionsOf(node: NodeProcess): Promise<PartitionRow[]> {
+  const response = await fetch(`${node.url}/cluster/partitions`, { signal: AbortSignal.timeout(2_000) });
+  return ((await response.json()) as { partitions: PartitionRow[] }).partitions;
+}
+
+/** What the page's partition map shows: per member, the partitions it replicates and those it leads. */
+async function shownMap(page: Page): Promise<Record<string, { replicas: number[]; leads: number[] }>> {
+  return page.$$eval('#partition-map tbody tr', (rows) =>
+    Object.fromEntries(
+      rows.map((row) => {
+        const cells = [...row.querySelectorAll('td')];
+        const partitionsWith = (selector: string): number[] =>
+          cells
+            .filter((cell) => cell.matches(selector))
+            .map((cell) => Number(cell.getAttribute('data-partition')));
+        return [
+          row.getAttribute('data-member')!,
+          { replicas: partitionsWith('.voter, .leader'), leads: partitionsWith('.leader') },
+        ];
+      }),
+    ),
+  );
+}
+
+/** The map a partition table should draw (members without a part get empty lists). */
+function expectedMap(
+  table: readonly PartitionRow[],
+  members: readonly string[],
+): Record<string, { replicas: number[]; leads: number[] }> {
+  return Object.fromEntries(
+    members.map((id) => [
+      id,
+      {
+        replicas: table.filter((p) => p.voters.includes(id)).map((p) => p.partition),
+        leads: table.filter((p) => p.leader === id).map((p) => p.partition),
+      },
+    ]),
+  );
 }
 
 async function leaderOf(node: NodeProcess): Promise<string | null> {
@@ -146,6 +193,29 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium (needs ${CHROMIUM}
     await Promise.all([writerPage.close(), readerPage.close()]);
   });
 
+  it('draws the partition map of the default partition count, leaders marked as the node reports them', async () => {
+    const page = await openDashboard(nodes[2]!);
+    await page.locator('#partition-map tbody tr').nth(2).waitFor();
+    const members = nodes.map((node) => node.peer);
+    // The page polls; leaderships may still settle, so wait for one poll that matches the node's table.
+    await until(async () => {
+      const table = await partitionsOf(nodes[2]!);
+      if (table.some((p) => p.leader === null)) return undefined;
+      const shown = await shownMap(page);
+      return isDeepStrictEqual(shown, expectedMap(table, members)) ? true : undefined;
+    }, 'the map to match /cluster/partitions');
+    const shown = await shownMap(page);
+    // `npm start` without flags: 64 partitions, each on all 3 members, one leader each.
+    for (const id of members) expect(shown[id]!.replicas).toHaveLength(64);
+    expect(
+      Object.values(shown)
+        .flatMap((m) => m.leads)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(await page.textContent('#partitions-summary')).toContain('64 partitions × 3 replicas');
+    await page.close();
+  });
+
   it('keeps up when the node it is served from hands leadership over', async () => {
     const leaderId = await leaderOf(nodes[0]!);
     const page = await openDashboard(nodes.find((node) => node.peer === leaderId)!);
@@ -178,6 +248,16 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium (needs ${CHROMIUM}
     await page.locator(`#members tr.leader[data-member="${newLeader}"]`).waitFor();
     await page.locator(`#members tr.unreachable[data-member="${leader.peer}"]`).waitFor({ timeout: 10_000 });
     expect(output).toContain(`${leader.name} exited (SIGKILL)`);
+    // The partition map follows: the killed member keeps its replicas but leads none, the survivors lead all.
+    await until(
+      async () => {
+        const shown = await shownMap(page);
+        const led = others.flatMap((id) => shown[id]?.leads ?? []);
+        return shown[leader.peer]?.leads.length === 0 && led.length === 64 ? true : undefined;
+      },
+      "the map to move the killed member's leaderships to the survivors",
+      30_000,
+    );
 
     // Traffic for the feed and the writes/s chart, going on while the screenshot is taken.
     const traffic = (async () => {

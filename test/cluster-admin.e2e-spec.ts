@@ -8,7 +8,9 @@ describe('cluster administration, health and metrics', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3);
+    // The one group's status, transfer and node-level metrics (with partitions they describe the
+    // coordination group, and imdgo_keys counts only its keys).
+    cluster = await startCluster(3, { partitions: 1 });
   });
   afterAll(async () => {
     await cluster.closeAll();

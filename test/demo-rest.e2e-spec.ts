@@ -35,6 +35,8 @@ async function startDemoCluster(): Promise<DemoNode[]> {
           members,
           httpHost: '127.0.0.1',
           httpPort: 0,
+          // The one-group API: SSE ids and 410s by revision, members added and removed.
+          grid: { partitions: 1 },
           tuning: {
             ...TEST_TIMING,
             requestTimeoutMs: 1_500,

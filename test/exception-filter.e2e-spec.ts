@@ -56,7 +56,8 @@ describe('ImdgoExceptionFilter over HTTP', () => {
   it.each(['useGlobalFilters', 'APP_FILTER'] as const)(
     'registered with %s, answers 413 for a value too large and 507 when the store is full',
     async (registration) => {
-      const put = await startApp({ maxValueBytes: 200, maxStoreBytes: 400 }, registration);
+      // The cap of one group (with partitions each partition's group has its own: see Limits).
+      const put = await startApp({ partitions: 1, maxValueBytes: 200, maxStoreBytes: 400 }, registration);
       expect((await put('small', 'ok')).status).toBe(200);
 
       const tooLarge = await put('big', 'x'.repeat(500));

@@ -2,6 +2,7 @@ import { BusyError, StoreFullError, type ChangeEvent } from 'imdgo';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 
+// The cap and the write queue of one group: with partitions each partition's group has its own (see Limits).
 describe('memory cap and overload', () => {
   let cluster: TestCluster | null = null;
 
@@ -11,7 +12,7 @@ describe('memory cap and overload', () => {
   });
 
   it('refuses writes that would grow a full store, while reads and deletes keep working on every node', async () => {
-    cluster = await startCluster(3, { maxStoreBytes: 4_000 });
+    cluster = await startCluster(3, { partitions: 1, maxStoreBytes: 4_000 });
     const [follower] = await cluster.followers();
     const store = follower!.store;
     let written = 0;
@@ -36,7 +37,9 @@ describe('memory cap and overload', () => {
   });
 
   it("caps the writes of a node configured without the cap: the limit is the leader's, stamped in the log", async () => {
-    cluster = await startCluster(3, {}, {}, (index) => (index === 0 ? {} : { maxStoreBytes: 2_000 }));
+    cluster = await startCluster(3, { partitions: 1 }, {}, (index) =>
+      index === 0 ? {} : { maxStoreBytes: 2_000 },
+    );
     const uncapped = cluster.nodes[0]!;
     if ((await cluster.leader()) === uncapped)
       await uncapped.cluster.transferLeadership(cluster.nodes[1]!.id);
@@ -60,7 +63,7 @@ describe('memory cap and overload', () => {
 
   it('evicts the keys nearest to expiry, the same ones on every node, with the evict-ttl policy', async () => {
     // About 1,050 bytes of keys and values are written below: the last writes need evictions.
-    cluster = await startCluster(3, { maxStoreBytes: 800, memoryPolicy: 'evict-ttl' });
+    cluster = await startCluster(3, { partitions: 1, maxStoreBytes: 800, memoryPolicy: 'evict-ttl' });
     const leader = await cluster.leader();
     const evicted: ChangeEvent[] = [];
     const subscription = cluster.nodes[2]!.store.changes$.subscribe(
@@ -82,7 +85,7 @@ describe('memory cap and overload', () => {
   });
 
   it('bounds the write queue under a flood: excess writes fail fast with BusyError and memory stays bounded', async () => {
-    cluster = await startCluster(3, { maxPendingWrites: 500 });
+    cluster = await startCluster(3, { partitions: 1, maxPendingWrites: 500 });
     const leader = await cluster.leader();
     const before = process.memoryUsage().heapUsed;
     const outcomes = await Promise.allSettled(

@@ -116,7 +116,8 @@ describe('locks, sessions and elections on three nodes', () => {
     const waiting = survivor.store.lock('nightly').lock();
     await waitFor(() => waiters(survivor, 'nightly') === 1, 'the survivor queued');
     const ended: string[] = [];
-    const subscription = survivor.store.changes$
+    // The coordination group's changes (with partitions, changes$ carries only the partitions' keys).
+    const subscription = survivor.runtime.coordinationChanges$
       .pipe(filter((change) => change.map === 'imdgo:lock-sessions' && change.type !== 'set'))
       .subscribe((change) => ended.push(change.key));
 

@@ -181,7 +181,8 @@ describe('a cluster with both', () => {
 
 describe('a cluster without them', () => {
   it('applies the same forged frames: what the options are for', async () => {
-    const cluster = await startCluster(3);
+    // The forged frames are the one group's Raft messages.
+    const cluster = await startCluster(3, { partitions: 1 });
     try {
       const [target] = await cluster.followers();
       const connection = await connectHostile(target!.id);

@@ -39,7 +39,10 @@ async function compile(
   extra: Partial<ImdgoModuleOptions> = {},
 ): Promise<TestingModule> {
   const module = await Test.createTestingModule({
-    imports: [ImdgoModule.forRoot({ members: [...members], nodeId, ...TEST_TIMING, ...extra })],
+    // One group's readiness (voter seat, its messages); partitioned-grid covers the grid's.
+    imports: [
+      ImdgoModule.forRoot({ members: [...members], nodeId, partitions: 1, ...TEST_TIMING, ...extra }),
+    ],
   })
     .setLogger(testLogger())
     .compile();

@@ -136,7 +136,12 @@ describe('startup errors', () => {
     const logger = new RecordingLogger();
     await (
       await compile(
-        { imports: [ImdgoModule.forRoot({ members: [dead, alsoDead], nodeId: self, ...TEST_TIMING })] },
+        // A node outside members joins by discovery: one group only (a partitioned grid refuses it).
+        {
+          imports: [
+            ImdgoModule.forRoot({ members: [dead, alsoDead], nodeId: self, partitions: 1, ...TEST_TIMING }),
+          ],
+        },
         logger,
       )
     ).init();

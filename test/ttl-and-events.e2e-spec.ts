@@ -29,7 +29,8 @@ describe('TTL and change events', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { watchHistorySize: 50 }, { providers: [UserListener] });
+    // One revision sequence: the same order on every node, watches resumed by revision.
+    cluster = await startCluster(3, { partitions: 1, watchHistorySize: 50 }, { providers: [UserListener] });
   });
   afterAll(async () => {
     await cluster.closeAll();

@@ -6,7 +6,8 @@ describe('update and transactions on a 3-node cluster', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3);
+    // Transactions over any keys and one revision for all their writes: one group.
+    cluster = await startCluster(3, { partitions: 1 });
   });
   afterAll(async () => {
     await cluster.closeAll();

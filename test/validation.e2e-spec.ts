@@ -46,7 +46,8 @@ describe('bad input through the store', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { maxValueBytes: 1024 });
+    // The retried write is sent as the one group's raw propose frame.
+    cluster = await startCluster(3, { partitions: 1, maxValueBytes: 1024 });
   });
   afterAll(async () => {
     await cluster.closeAll();

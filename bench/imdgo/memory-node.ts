@@ -31,7 +31,8 @@ if (!gc) throw new Error('run with --expose-gc');
 
 const id = `127.0.0.1:${await freePort()}`;
 const app = await NestFactory.createApplicationContext(
-  { imports: [ImdgoModule.forRoot({ members: [id], nodeId: id })] },
+  // One group, as the RSS figures were measured (the library's default is partitioned).
+  { imports: [ImdgoModule.forRoot({ members: [id], nodeId: id, partitions: 1 })] },
   { logger: ['error', 'warn'] },
 );
 const store = app.get(ImdgoStore);

@@ -69,7 +69,8 @@ export class ScaleCluster {
     }
     const members = peerPorts.map((port) => `127.0.0.1:${port}`);
     const heapDir = makeTempDir('/tmp', 'imdgo-scale-heap-');
-    const grid = options.partitions === 1 ? [] : ['--partitions', String(options.partitions)];
+    // Always explicit: the library's default is not one group.
+    const grid = ['--partitions', String(options.partitions)];
     const nodes: ScaleNode[] = [];
     const cluster = new ScaleCluster(nodes, options, heapDir);
     try {

@@ -35,11 +35,26 @@ export class DemoProcess {
   /** Everything every incarnation of this node printed. */
   output = '';
 
-  constructor(name: string, peer: string, httpPort: number, members: readonly string[]) {
+  constructor(
+    name: string,
+    peer: string,
+    httpPort: number,
+    members: readonly string[],
+    flags: readonly string[] = [],
+  ) {
     this.name = name;
     this.peer = peer;
     this.url = `http://${HOST}:${httpPort}`;
-    this.args = [MAIN, '--id', peer, '--members', members.join(','), '--http-port', String(httpPort)];
+    this.args = [
+      MAIN,
+      '--id',
+      peer,
+      '--members',
+      members.join(','),
+      '--http-port',
+      String(httpPort),
+      ...flags,
+    ];
   }
 
   get running(): boolean {
@@ -98,13 +113,14 @@ export class DemoCluster {
     this.nodes = nodes;
   }
 
-  static async start(size: number): Promise<DemoCluster> {
+  /** `flags`: more demo flags for every node, e.g. `['--partitions', '1']`. */
+  static async start(size: number, flags: readonly string[] = []): Promise<DemoCluster> {
     ensureDemoBuilt();
     const peers = await Promise.all(Array.from({ length: size }, () => freePort()));
     const https = await Promise.all(Array.from({ length: size }, () => freePort()));
     const members = peers.map((port) => `${HOST}:${port}`);
     const cluster = new DemoCluster(
-      members.map((peer, i) => new DemoProcess(`n${i + 1}`, peer, https[i]!, members)),
+      members.map((peer, i) => new DemoProcess(`n${i + 1}`, peer, https[i]!, members, flags)),
     );
     for (const node of cluster.nodes) node.start();
     await cluster.waitAllReady(120_000);

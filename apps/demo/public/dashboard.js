@@ -29,16 +29,18 @@ async function poll() {
   // A slow answer (an election under way) must not pile requests up behind it.
   if (polling) return;
   polling = true;
-  const panels = document.querySelectorAll('#cluster-panel, #node-panel');
+  const panels = document.querySelectorAll('#cluster-panel, #node-panel, #partitions-panel');
   try {
-    const [cluster, local, locks] = await Promise.all([
+    const [cluster, local, locks, partitions] = await Promise.all([
       getJson('cluster'),
       getJson('cluster/local'),
       getJson('locks'),
+      getPartitions(),
     ]);
     renderCluster(cluster, local);
     renderLocal(local);
     renderLocks(locks);
+    renderPartitionMap(partitions, cluster);
     setBadge($('connection'), 'ok', 'connected');
     for (const panel of panels) panel.classList.remove('stale');
   } catch (error) {
@@ -89,6 +91,57 @@ function renderCluster(cluster, local) {
     return row;
   });
   $('members').tBodies[0].replaceChildren(...rows);
+}
+
+/** The partition table, or null when the cluster runs one partition (the route answers 404). */
+async function getPartitions() {
+  const response = await fetch('cluster/partitions', { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+/** Members down the side, partitions across: each cell says this member's part in that partition. */
+function renderPartitionMap(report, cluster) {
+  $('partitions-panel').hidden = report === null;
+  if (report === null) return;
+  const members = cluster.members.map((member) => member.id);
+  for (const { voters, learners } of report.partitions)
+    for (const id of [...voters, ...learners]) if (!members.includes(id)) members.push(id);
+  members.sort();
+
+  const header = document.createElement('tr');
+  header.append(document.createElement('th'));
+  for (const { partition } of report.partitions) {
+    const cell = document.createElement('th');
+    cell.textContent = String(partition);
+    header.append(cell);
+  }
+  $('partition-map').tHead.replaceChildren(header);
+
+  const rows = members.map((id) => {
+    const row = document.createElement('tr');
+    row.dataset.member = id;
+    const name = document.createElement('th');
+    name.textContent = id;
+    row.append(name);
+    for (const { partition, voters, learners, leader } of report.partitions) {
+      const part =
+        leader === id ? 'leader' : voters.includes(id) ? 'voter' : learners.includes(id) ? 'learner' : '';
+      const cell = document.createElement('td');
+      cell.dataset.partition = String(partition);
+      cell.className = part ? `cell ${part}` : 'cell';
+      cell.textContent = part === 'leader' ? 'L' : '';
+      cell.title = `partition ${partition} on ${id}: ${part || 'no replica'}`;
+      row.append(cell);
+    }
+    return row;
+  });
+  $('partition-map').tBodies[0].replaceChildren(...rows);
+  const leaderless = report.partitions.filter((p) => p.leader === null).length;
+  $('partitions-summary').textContent =
+    `${report.partitions.length} partitions × ${report.replicas} replicas, table epoch ${report.epoch}` +
+    (leaderless > 0 ? `, ${leaderless} without a known leader` : '');
 }
 
 function renderLocks({ holders, lastReport }) {

@@ -12,7 +12,8 @@ export interface ImdgoKeyvStoreOptions {
 /**
  * A Keyv 5 storage adapter over imdgo (structurally a `KeyvStoreAdapter`, so that imdgo needs no runtime
  * dependency on keyv). Reads are linearizable and TTLs are imdgo's: a key expires on every node at one
- * log-decided deadline. Batch writes and deletes go through transactions, so each batch is atomic.
+ * log-decided deadline. Batch writes and deletes go through transactions, one per partition (a transaction
+ * spans one partition), so a batch is atomic within each partition its keys fall in.
  */
 export class ImdgoKeyvStore extends EventEmitter {
   /** Set by Keyv: the prefix (`namespace:`) of the keys this store's `clear` removes. */
@@ -46,7 +47,7 @@ export class ImdgoKeyvStore extends EventEmitter {
   async setMany(values: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
     // One write per key: a batch naming a key twice keeps the last value, as sequential sets would.
     const latest = new Map(values.map((entry) => [entry.key, entry]));
-    for (const batch of chunks([...latest.values()], MAX_TXN_OPS)) {
+    for (const batch of this.batches([...latest.values()], (entry) => entry.key)) {
       await this.entries.txn({
         success: batch.map(({ key, value, ttl }) => ({ op: 'set', key, value, ttl: ttlOf(ttl) })),
       });
@@ -60,7 +61,7 @@ export class ImdgoKeyvStore extends EventEmitter {
   /** True when every key was there (as Keyv's own fallback answers). */
   async deleteMany(keys: string[]): Promise<boolean> {
     let all = true;
-    for (const batch of chunks([...new Set(keys)], MAX_TXN_OPS)) {
+    for (const batch of this.batches([...new Set(keys)], (key) => key)) {
       const { results } = await this.entries.txn({ success: batch.map((key) => ({ op: 'delete', key })) });
       all &&= results.every((result) => result.deleted);
     }
@@ -81,8 +82,21 @@ export class ImdgoKeyvStore extends EventEmitter {
     for (;;) {
       const page = await this.entries.keys({ prefix, limit: MAX_TXN_OPS });
       if (page.items.length === 0) return;
-      await this.entries.txn({ success: page.items.map((key) => ({ op: 'delete', key })) });
+      for (const batch of this.batches(page.items, (key) => key))
+        await this.entries.txn({ success: batch.map((key) => ({ op: 'delete', key })) });
     }
+  }
+
+  /** Transaction-sized batches of `items` whose keys share a partition. */
+  private batches<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
+    const byPartition = new Map<number, T[]>();
+    for (const item of items) {
+      const partition = this.entries.partitionOf(keyOf(item));
+      const group = byPartition.get(partition);
+      if (group) group.push(item);
+      else byPartition.set(partition, [item]);
+    }
+    return [...byPartition.values()].flatMap((group) => chunks(group, MAX_TXN_OPS));
   }
 
   /** The imdgo store belongs to the app and closes with it. */

@@ -5,10 +5,15 @@ import { validateImdgoOptions } from './imdgo-options.ts';
 const five = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
 
 describe('partitions and replicas options', () => {
-  it('default to one partition (no grid) and three replicas', () => {
+  it('default to 64 partitions and three replicas', () => {
     const options = validateImdgoOptions({ members: five });
-    expect(options.partitions).toBe(1);
+    expect(options.partitions).toBe(64);
     expect(options.replicas).toBe(3);
+  });
+
+  it('cap the default replicas at one and two members', () => {
+    expect(validateImdgoOptions({ members: ['a:1'] }).replicas).toBe(1);
+    expect(validateImdgoOptions({ members: ['a:1', 'b:1'] }).replicas).toBe(2);
   });
 
   it('cap replicas at the number of members', () => {

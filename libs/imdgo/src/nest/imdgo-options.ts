@@ -42,8 +42,8 @@ export interface ImdgoModuleOptions {
    */
   dataDir?: string;
   /**
-   * Partitions the keys are spread over, each its own Raft group, fixed when the cluster forms. Default 1:
-   * one group holding every key on every member (no grid).
+   * Partitions the keys are spread over, each its own Raft group, fixed when the cluster forms. Default 64
+   * (DEFAULT_PARTITIONS; the README's Partitions says why). 1: one group holding every key on every member.
    */
   partitions?: number;
   /** Members holding each partition (with `partitions` > 1). Default 3, capped at the number of members. */
@@ -122,6 +122,9 @@ export interface PlacementTuning {
 /** The default peer port, as in the Go original (it used 6801 for forwarding, which imdgo does not need). */
 export const DEFAULT_PEER_PORT = 6701;
 export const MAX_KEY_BYTES = 1024;
+
+/** Per-group cost against balance, measured: see the README's Partitions. */
+export const DEFAULT_PARTITIONS = 64;
 
 const MEMBER_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
@@ -228,7 +231,7 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     nodeId,
     bindHost: schema.bindHost ?? null,
     dataDir: schema.dataDir ?? null,
-    partitions: schema.partitions ?? 1,
+    partitions: schema.partitions ?? DEFAULT_PARTITIONS,
     replicas: Math.min(schema.replicas ?? DEFAULT_REPLICAS, members.length),
     deadMemberTimeoutMs: schema.deadMemberTimeoutMs ?? DEFAULT_DEAD_MEMBER_TIMEOUT_MS,
     placement: {
