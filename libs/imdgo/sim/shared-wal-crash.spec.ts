@@ -96,13 +96,15 @@ function saveSnapshot(group: number, s: Snapshot, keepFollowingEntries: boolean)
   };
 }
 
-/** Placement destroys the group here: its entries go, its vote and snapshot stay; then it is created again. */
+/** What a released group keeps: its vote and snapshot, not its entries. */
+const release: Step = (m) => ({
+  ...m,
+  hardState: { ...m.hardState, commit: Math.min(m.hardState.commit, m.snapshot?.index ?? 0) },
+  entries: [],
+});
+
+/** Placement destroys the group here, then it is created again. */
 function releaseAndReopen(group: number): Call {
-  const release: Step = (m) => ({
-    ...m,
-    hardState: { ...m.hardState, commit: Math.min(m.hardState.commit, m.snapshot?.index ?? 0) },
-    entries: [],
-  });
   return {
     group,
     async run(node) {
