@@ -371,7 +371,10 @@ export class GridNode {
         const group = groupOf(partition);
         const hosted = this.host.group(group) !== undefined;
         if (placed && !hosted) await this.createGroup(group, replicas.voters);
-        else if (!placed && hosted) await this.host.destroyGroup(group);
+        else if (!placed && hosted) {
+          await this.host.destroyGroup(group);
+          await this.options.releaseStorage?.(group);
+        }
       }
       this.follower?.schedule();
     });

@@ -3,12 +3,12 @@ import { ModuleRef } from '@nestjs/core';
 import { randomInt, randomUUID } from 'node:crypto';
 import { FileStorage } from '../storage/file-storage.ts';
 import { persistentIncarnation } from '../storage/incarnation-file.ts';
+import { SharedWal } from '../storage/shared-wal.ts';
 import { Observable, Subject } from 'rxjs';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
 import { InvalidArgumentError, StoppedError } from '../errors.ts';
 import { GridNode, type GridCursor } from '../grid/index.ts';
-import { join } from 'node:path';
 import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { SoftState } from '../raft/types.ts';
@@ -210,6 +210,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       );
     }
     const dataDir = options.dataDir;
+    const wal = dataDir ? new SharedWal({ dataDir }) : null;
     const grid = new GridNode({
       id,
       members: options.members,
@@ -217,9 +218,9 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       replicas: options.replicas,
       transport,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
-      // One directory per group: group 0 is the coordination group, partition p is group p + 1.
-      storageFor: (group) =>
-        dataDir ? new FileStorage({ dir: join(dataDir, `group-${group}`) }) : new MemoryStorage(),
+      // With dataDir, one log for all of this node's groups: one fsync per batch across them.
+      storageFor: (group) => wal?.storageFor(group) ?? new MemoryStorage(),
+      ...(wal ? { releaseStorage: (group: number) => wal.release(group) } : {}),
       incarnation: dataDir ? await persistentIncarnation(dataDir) : randomUUID(),
       group: {
         tickMs: options.tickMs,
