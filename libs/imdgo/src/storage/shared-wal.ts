@@ -564,10 +564,13 @@ export class SharedWal {
 
 /** One group's RaftStorage over the node's shared log. */
 class SharedWalGroupStorage implements RaftStorage {
-  constructor(
-    private readonly wal: SharedWal,
-    private readonly group: number,
-  ) {}
+  private readonly wal: SharedWal;
+  private readonly group: number;
+
+  constructor(wal: SharedWal, group: number) {
+    this.wal = wal;
+    this.group = group;
+  }
 
   load(): Promise<StoredState> {
     return this.wal.attach(this.group);
