@@ -309,6 +309,46 @@ describe('SharedWal group commit', () => {
     }
   });
 
+  it('puts the appends made while a batch is being synced into the next batch, whatever their turn', async () => {
+    let datasyncs = 0;
+    /** Disk operations wait here until the test lets them finish. */
+    const held: (() => void)[] = [];
+    const fs = new SimFileSystem({
+      random: LOSE_UNSYNCED,
+      schedule: (_delayMs, run) => held.push(run),
+      beforeOperation: ({ name }) => {
+        if (name === 'datasync') datasyncs++;
+        return undefined;
+      },
+    });
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const drain = async (until: () => boolean): Promise<void> => {
+      while (!until()) {
+        held.splice(0).forEach((run) => run());
+        await nextTurn();
+      }
+    };
+    const wal = new SharedWal({ dataDir: DATA_DIR, fs });
+    const views = [1, 2, 3, 4].map((g) => wal.storageFor(g));
+    const loads = Promise.all(views.map((view) => view.load()));
+    let loaded = false;
+    void loads.then(() => (loaded = true));
+    await drain(() => loaded);
+    const before = datasyncs;
+    const first = views[0]!.save(null, range(1, 1, 1));
+    await drain(() => datasyncs > before);
+    // The first batch's fsync is under way: three more groups append, each in a turn of its own.
+    const later: Promise<void>[] = [];
+    for (const view of views.slice(1)) {
+      later.push(view.save(null, range(1, 1, 1)));
+      await nextTurn();
+    }
+    let done = false;
+    void Promise.all([first, ...later]).then(() => (done = true));
+    await drain(() => done);
+    expect(datasyncs - before).toBe(2);
+  });
+
   it('fails every save of a batch whose fsync failed, and every later one', async () => {
     let failNextSync = false;
     const fs = new SimFileSystem({

@@ -380,7 +380,11 @@ export class SharedWal {
     return { group, bytes: frameRecord(packr.pack(record)), maxIndex };
   }
 
-  /** Joins this turn's batch; resolves once the batch is durable. */
+  /**
+   * Joins the next batch; resolves once it is durable. The batch is taken when the log is free, no earlier
+   * than the turn after the first append: every group persisting in this turn joins it, and so does every
+   * append made while the previous batch was being synced.
+   */
   private append(records: PendingRecord[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.batch.records.push(...records);
@@ -388,12 +392,16 @@ export class SharedWal {
       if (this.flushScheduled) return;
       this.flushScheduled = true;
       this.defer(() => {
-        this.flushScheduled = false;
-        const batch = this.batch;
-        this.batch = { records: [], waiters: [] };
-        void this.serialized(() => this.writeBatch(batch)).then(
-          () => batch.waiters.forEach((w) => w.resolve()),
-          (error: unknown) => batch.waiters.forEach((w) => w.reject(error as Error)),
+        let taken: Batch | null = null;
+        const take = (): Batch => {
+          taken = this.batch;
+          this.batch = { records: [], waiters: [] };
+          this.flushScheduled = false;
+          return taken;
+        };
+        void this.serialized(() => this.writeBatch(take())).then(
+          () => taken!.waiters.forEach((w) => w.resolve()),
+          (error: unknown) => (taken ?? take()).waiters.forEach((w) => w.reject(error as Error)),
         );
       });
     });
