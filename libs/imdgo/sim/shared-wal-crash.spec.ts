@@ -340,7 +340,7 @@ describe('SharedWal group commit', () => {
     // The first batch's fsync is under way: three more groups append, each in a turn of its own.
     const later: Promise<void>[] = [];
     for (const view of views.slice(1)) {
-      later.push(view.save(null, range(1, 1, 1)));
+      later.push(Promise.resolve(view.save(null, range(1, 1, 1))));
       await nextTurn();
     }
     let done = false;
