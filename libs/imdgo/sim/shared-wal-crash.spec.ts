@@ -349,6 +349,45 @@ describe('SharedWal group commit', () => {
     expect(datasyncs - before).toBe(2);
   });
 
+  it('starts a segment with the hard states already written, not those of appends still waiting', async () => {
+    const held: (() => void)[] = [];
+    let writesToSecondSegment = 0;
+    const fs = new SimFileSystem({
+      random: LOSE_UNSYNCED,
+      schedule: (_delayMs, run) => held.push(run),
+      // Crash as the second segment's first batch is written, after its opening hard states were synced.
+      beforeOperation: ({ name, path }) =>
+        name === 'write' && path.endsWith('00000000000000000002.wal') && ++writesToSecondSegment === 2
+          ? 'crash'
+          : undefined,
+    });
+    const drain = async (until: () => boolean): Promise<void> => {
+      while (!until()) {
+        held.splice(0).forEach((run) => run());
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const wal = new SharedWal({ dataDir: DATA_DIR, fs, segmentBytes: 200 });
+    const [a, b] = [wal.storageFor(1), wal.storageFor(2)];
+    let loaded = false;
+    void Promise.all([a.load(), b.load()]).then(() => (loaded = true));
+    await drain(() => loaded);
+    // Group 1's batch fills the first segment; group 2 appends and commits while it is being written.
+    const first = Promise.resolve(a.save({ term: 1, vote: 'a', commit: 0 }, range(1, 10, 1)));
+    await drain(() => held.length > 0);
+    const second = Promise.resolve(b.save({ term: 1, vote: 'b', commit: 3 }, range(1, 3, 1)));
+    const settled = Promise.allSettled([first, second]);
+    await drain(() => fs.isCrashed);
+    held.splice(0).forEach((run) => run());
+    expect((await settled).map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    const reloaded = modelOf(
+      await new SharedWal({ dataDir: DATA_DIR, fs: fs.restart({ schedule: undefined }) })
+        .storageFor(2)
+        .load(),
+    );
+    expect(reloaded).toEqual(EMPTY);
+  });
+
   it('fails every save of a batch whose fsync failed, and every later one', async () => {
     let failNextSync = false;
     const fs = new SimFileSystem({

@@ -55,6 +55,11 @@ interface Segment {
 /** What the node's log holds of one group, kept in step with what was appended. */
 interface GroupState {
   hardState: HardState | null;
+  /**
+   * The hard state of the group's last record written to the log, which a new segment opens with: a newer
+   * one may still wait in the next batch with the entries it commits.
+   */
+  writtenHardState: HardState | null;
   snapshotIndex: number;
   /** The entries after the snapshot: carried into a new segment when an old one must go. */
   live: Entry[];
@@ -73,6 +78,8 @@ interface PendingRecord {
   readonly bytes: Buffer;
   /** Highest entry index the record writes (0 if none). */
   readonly maxIndex: number;
+  /** The group's hard state once the record is written. */
+  readonly hardState?: HardState;
 }
 
 interface Batch {
@@ -150,7 +157,7 @@ export class SharedWal {
     state.loadedSnapshot = null;
     if (state.hardState)
       state.hardState = { ...state.hardState, commit: Math.min(state.hardState.commit, state.snapshotIndex) };
-    await this.append([this.record(group, { g: group, released: true })]);
+    await this.append([this.record(group, { g: group, released: true }, 0, state.hardState ?? undefined)]);
     await this.serialized(async () => {
       for (const segment of this.segments) segment.claims.delete(group);
       await this.deleteCovered();
@@ -208,7 +215,7 @@ export class SharedWal {
     }
     if (hardState) {
       state.hardState = hardState;
-      records.push(this.record(group, { g: group, hs: hardState }));
+      records.push(this.record(group, { g: group, hs: hardState }, 0, hardState));
     }
     if (records.length === 0) return Promise.resolve();
     return this.append(records);
@@ -320,6 +327,7 @@ export class SharedWal {
         );
       }
       state.live = live;
+      state.writtenHardState = state.hardState;
     }
   }
 
@@ -355,6 +363,7 @@ export class SharedWal {
     if (!state) {
       state = {
         hardState: null,
+        writtenHardState: null,
         snapshotIndex: 0,
         live: [],
         attached: false,
@@ -376,8 +385,13 @@ export class SharedWal {
     );
   }
 
-  private record(group: number | null, record: NodeWalRecord, maxIndex = 0): PendingRecord {
-    return { group, bytes: frameRecord(packr.pack(record)), maxIndex };
+  private record(
+    group: number | null,
+    record: NodeWalRecord,
+    maxIndex = 0,
+    hardState?: HardState,
+  ): PendingRecord {
+    return { group, bytes: frameRecord(packr.pack(record)), maxIndex, ...(hardState ? { hardState } : {}) };
   }
 
   /**
@@ -449,8 +463,10 @@ export class SharedWal {
     }
     this.fileBytes += data.length;
     const claims = this.segments[this.segments.length - 1]!.claims;
-    for (const { group, maxIndex } of records) {
-      if (group !== null && maxIndex > 0) claims.set(group, Math.max(claims.get(group) ?? 0, maxIndex));
+    for (const { group, maxIndex, hardState } of records) {
+      if (group === null) continue;
+      if (maxIndex > 0) claims.set(group, Math.max(claims.get(group) ?? 0, maxIndex));
+      if (hardState) this.groups.get(group)!.writtenHardState = hardState;
     }
   }
 
@@ -478,7 +494,9 @@ export class SharedWal {
     this.fileBytes = 0;
     this.segments.push({ seq, path, claims: new Map() });
     const heads: [number, HardState][] = [];
-    for (const [group, state] of this.groups) if (state.hardState) heads.push([group, state.hardState]);
+    for (const [group, state] of this.groups) {
+      if (state.writtenHardState) heads.push([group, state.writtenHardState]);
+    }
     await this.write([this.record(null, { heads })]);
     if (this.sync) await this.fs.syncDir(this.logDir);
   }
