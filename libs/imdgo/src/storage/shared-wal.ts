@@ -65,8 +65,6 @@ interface GroupState {
   live: Entry[];
   /** Whether a RaftStorage view of the group is open. */
   attached: boolean;
-  /** The snapshot found at load, handed to the group's first load and then dropped. */
-  loadedSnapshot: Snapshot | null;
   /** What the group's view last failed on: its later operations fail too. */
   failure: Error | null;
   /** The group's snapshots and truncations run one after the other. */
@@ -154,7 +152,6 @@ export class SharedWal {
     if (state.attached) throw new Error(`group ${group} is still open: stop it before releasing its storage`);
     await this.open();
     state.live = [];
-    state.loadedSnapshot = null;
     if (state.hardState)
       state.hardState = { ...state.hardState, commit: Math.min(state.hardState.commit, state.snapshotIndex) };
     await this.append([this.record(group, { g: group, released: true }, 0, state.hardState ?? undefined)]);
@@ -178,11 +175,14 @@ export class SharedWal {
       state.attached = false;
       throw error;
     }
-    // Opened again after a close (a group recreated here): its snapshot is read again.
+    // Read when the group opens, not with the log: a group no longer placed here never holds memory for it.
     const snapshot =
-      state.loadedSnapshot ??
-      (state.snapshotIndex > 0 ? await this.loadSnapshot(join(this.snapDir, `group-${group}`)) : null);
-    state.loadedSnapshot = null;
+      state.snapshotIndex > 0 ? await this.loadSnapshot(join(this.snapDir, `group-${group}`)) : null;
+    if (snapshot && snapshot.index !== state.snapshotIndex) {
+      throw new StorageCorruptionError(
+        `${join(this.snapDir, `group-${group}`)}: the newest snapshot file names index ${state.snapshotIndex} but holds ${snapshot.index}`,
+      );
+    }
     return { hardState: state.hardState ?? ZERO_HARD_STATE, snapshot, entries: [...state.live] };
   }
 
@@ -252,10 +252,7 @@ export class SharedWal {
     for (const name of await this.fs.readdir(this.snapDir)) {
       const group = groupOfDir(name);
       if (group === null) continue;
-      const snapshot = await this.loadSnapshot(join(this.snapDir, name));
-      const state = this.state(group);
-      state.loadedSnapshot = snapshot;
-      state.snapshotIndex = snapshot?.index ?? 0;
+      this.state(group).snapshotIndex = await this.newestSnapshotIndex(join(this.snapDir, name));
     }
     /** The segment each group's newest hard state came from, to name in an error. */
     const hardStatePaths = new Map<number, string>();
@@ -343,9 +340,16 @@ export class SharedWal {
     );
   }
 
-  private async loadSnapshot(dir: string): Promise<Snapshot | null> {
+  /** The index of the newest snapshot in `dir`, from its name (0 if none); drops unfinished ones. */
+  private async newestSnapshotIndex(dir: string): Promise<number> {
     const names = (await this.fs.readdir(dir)).sort();
     for (const name of names) if (name.endsWith('.tmp')) await this.fs.rm(join(dir, name));
+    const newest = names.filter((n) => n.endsWith('.snap')).pop();
+    return newest ? Number.parseInt(newest, 10) : 0;
+  }
+
+  private async loadSnapshot(dir: string): Promise<Snapshot | null> {
+    const names = (await this.fs.readdir(dir)).sort();
     const newest = names.filter((n) => n.endsWith('.snap')).pop();
     if (!newest) return null;
     const path = join(dir, newest);
@@ -367,7 +371,6 @@ export class SharedWal {
         snapshotIndex: 0,
         live: [],
         attached: false,
-        loadedSnapshot: null,
         failure: null,
         tail: Promise.resolve(),
       };
