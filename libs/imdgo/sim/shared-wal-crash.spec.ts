@@ -420,6 +420,14 @@ describe('SharedWal on a damaged or old data directory', () => {
     );
   });
 
+  it('refuses the data directory of a node started with partitions: 1, naming it', async () => {
+    const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
+    await fs.mkdir(`${DATA_DIR}/wal`);
+    await expect(openWal(fs).storageFor(0).load()).rejects.toThrow(
+      `${DATA_DIR}/wal: this data directory holds the log of a node started with partitions: 1`,
+    );
+  });
+
   it('fails loudly, naming the segment, on a damaged record before the tail', async () => {
     const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
     const { node } = await openNode(fs);

@@ -244,7 +244,7 @@ export class SharedWal {
     return this.loading;
   }
 
-  /** Reads every group's snapshot and the whole log once; each group takes its part when it opens. */
+  /** Reads the whole log once and each group's newest snapshot index; each group takes its part when it opens. */
   private async load(): Promise<void> {
     await mkdirDurable(this.fs, this.logDir);
     await mkdirDurable(this.fs, this.snapDir);
@@ -330,7 +330,16 @@ export class SharedWal {
 
   /** The layout of the version before, one FileStorage per group, is not read: say so rather than start empty. */
   private async refuseOldLayout(): Promise<void> {
-    const old = (await this.fs.readdir(this.dataDir)).filter((name) => /^group-\d+$/.test(name)).sort();
+    const names = await this.fs.readdir(this.dataDir);
+    // FileStorage's directory: this node ran with partitions: 1, whose data a partitioned node cannot use.
+    if (names.includes('wal')) {
+      throw new StorageLayoutError(
+        `${join(this.dataDir, 'wal')}: this data directory holds the log of a node started with ` +
+          `partitions: 1; a partitioned node keeps one log per node in ${this.logDir}. The partition ` +
+          `count cannot change on an existing data directory: start with the partitions it was written with`,
+      );
+    }
+    const old = names.filter((name) => /^group-\d+$/.test(name)).sort();
     if (old.length === 0) return;
     throw new StorageLayoutError(
       `${join(this.dataDir, old[0]!)}: this data directory holds one log per group, written by an older ` +
