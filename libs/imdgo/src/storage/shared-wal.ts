@@ -151,10 +151,11 @@ export class SharedWal {
     if (!state) return;
     if (state.attached) throw new Error(`group ${group} is still open: stop it before releasing its storage`);
     await this.open();
-    state.live = [];
     if (state.hardState)
       state.hardState = { ...state.hardState, commit: Math.min(state.hardState.commit, state.snapshotIndex) };
     await this.append([this.record(group, { g: group, released: true }, 0, state.hardState ?? undefined)]);
+    // Only now: a segment rolled before the record was written carries the entries the hard state commits.
+    state.live = [];
     await this.serialized(async () => {
       for (const segment of this.segments) segment.claims.delete(group);
       await this.deleteCovered();
