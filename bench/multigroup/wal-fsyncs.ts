@@ -69,18 +69,18 @@ async function run(layout: Layout): Promise<{ writesPerSec: number; fsyncsPerSec
   for (const storage of storages) await storage.load();
   const value = Buffer.alloc(valueBytes, 7);
   let writes = 0;
-  let running = true;
+  const measuring = { on: true };
   const startSyncs = syncs();
   const started = performance.now();
   const writers = storages.map(async (storage) => {
-    for (let index = 1; running; index++) {
+    for (let index = 1; measuring.on; index++) {
       const entry: Entry = { index, term: 1, kind: 'command', data: value };
       await storage.save({ term: 1, vote: 'a', commit: index - 1 }, [entry]);
       writes++;
     }
   });
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  running = false;
+  measuring.on = false;
   await Promise.all(writers);
   const elapsed = (performance.now() - started) / 1000;
   const fsyncs = syncs() - startSyncs;

@@ -278,6 +278,8 @@ describe('SharedWal over a simulated disk that crashes between any two file oper
   });
 });
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The harshest crash the simulated disk can pick: every unsynced operation is lost, a pending write torn. */
 const LOSE_UNSYNCED: RandomSource = { int: () => 0 };
 
@@ -321,7 +323,6 @@ describe('SharedWal group commit', () => {
         return undefined;
       },
     });
-    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     const drain = async (until: () => boolean): Promise<void> => {
       while (!until()) {
         held.splice(0).forEach((run) => run());

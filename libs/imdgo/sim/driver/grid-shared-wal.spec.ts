@@ -86,7 +86,7 @@ describe('a grid on one shared write-ahead log per node (virtual time, simulated
     for (const id of MEMBERS) disks.set(id, disks.get(id)!.restart());
     grid.startAll();
     await grid.runUntil(() => grid.fullyReplicated(), 'every group formed again');
-    for (const [i, id] of MEMBERS.entries()) {
+    for (const i of MEMBERS.keys()) {
       for (let k = 0; k < 20; k++) {
         const key = `k${i}-${k}`;
         const reader = grid.node(MEMBERS[(i + 1) % MEMBERS.length]!);
