@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ describe('partitions with dataDir', () => {
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('keeps each group in its own directory and every acknowledged write across a full restart', async () => {
+  it('keeps every group in one log per node and every acknowledged write across a full restart', async () => {
     for (let i = 0; i < 3; i++) dirs.push(await mkdtemp(join(tmpdir(), 'imdgo-grid-e2e-')));
     cluster = await startCluster(3, { partitions: PARTITIONS, replicas: 3 }, {}, (i) => ({
       dataDir: dirs[i],
@@ -23,10 +23,11 @@ describe('partitions with dataDir', () => {
     await Promise.all(cluster.nodes.map((node) => node.store.ready({ timeoutMs: 60_000 })));
     const keys = Array.from({ length: 40 }, (_, i) => `durable-${i}`);
     await Promise.all(keys.map((key, i) => cluster!.nodes[i % 3]!.store.map<number>('d').set(key, i)));
-    // Group 0 is the coordination group, partition p is group p + 1.
-    const expected = Array.from({ length: PARTITIONS + 1 }, (_, group) => `group-${group}`);
-    for (const dir of dirs)
-      expect((await readdir(dir)).filter((name) => name.startsWith('group-')).sort()).toEqual(expected);
+    for (const dir of dirs) {
+      expect((await readdir(dir)).sort()).toEqual(['incarnation', 'node-wal']);
+      // One segment for the coordination group and every partition.
+      expect((await readdir(join(dir, 'node-wal', 'log'))).filter((n) => n.endsWith('.wal'))).toHaveLength(1);
+    }
 
     for (const node of cluster.nodes) await cluster.close(node);
     await Promise.all(cluster.nodes.map((node) => cluster!.restart(node)));
@@ -37,6 +38,15 @@ describe('partitions with dataDir', () => {
       expect(await map.size()).toBe(keys.length);
     }
   }, 180_000);
+
+  it('refuses to start on the layout of one directory per group, naming the directory', async () => {
+    await cluster?.closeAll();
+    // What the version before wrote: a FileStorage per group, group-0 the coordination group.
+    await mkdir(join(dirs[0]!, 'group-0', 'wal'), { recursive: true });
+    await expect(cluster!.restart(cluster!.nodes[0]!)).rejects.toThrow(
+      `${join(dirs[0]!, 'group-0')}: this data directory holds one log per group`,
+    );
+  }, 60_000);
 
   it('rejoins every group of a memory-mode node restarted empty, and serves it all again', async () => {
     await cluster?.closeAll();

@@ -16,13 +16,15 @@ const CORE_BUGS = [
 /** Broken behaviours of the node driver itself: for the driver mode only. */
 const DRIVER_ONLY_BUGS = ['persistReadyBeforeSnapshot'];
 
-const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--duration MS] [--bug NAME] [--failures-dir DIR] [--verbose]
+const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--duration MS] [--bug NAME] [--shared-wal] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
   DIR (default .sim-failures), and replays with --start SEED --seeds 1 (or --seed SEED)
   --mode driver (default): the production RaftNode, state machine and storage on virtual time
   --mode core: the pure Raft core under a minimal driver (fast)
   --bug ${[...CORE_BUGS, ...DRIVER_ONLY_BUGS].join('|')}
-      runs a deliberately broken core or driver (the last one in driver mode only)`;
+      runs a deliberately broken core or driver (the last one in driver mode only)
+  --shared-wal: driver mode's data-directory seeds store on the node's shared write-ahead log (partitioned
+      mode's storage) instead of FileStorage`;
 
 /** Loaded only when used, so that the core mode does not pay for the driver's modules. */
 const driverMode = () => import('./driver/driver-check-run.ts');
@@ -38,6 +40,7 @@ async function main(): Promise<number> {
       bug: { type: 'string' },
       'failures-dir': { type: 'string', default: '.sim-failures' },
       verbose: { type: 'boolean', default: false },
+      'shared-wal': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -78,7 +81,15 @@ async function main(): Promise<number> {
   for (let seed = start; seed < start + seeds; seed++) {
     const run: CheckedRun | CheckedDriverRun =
       mode === 'driver'
-        ? await (await driverMode()).checkDriverSeed({ seed, durationMs, testOnlyBugs, driverBugs })
+        ? await (
+            await driverMode()
+          ).checkDriverSeed({
+            seed,
+            durationMs,
+            testOnlyBugs,
+            driverBugs,
+            ...(values['shared-wal'] ? { sharedWal: true } : {}),
+          })
         : checkSeed({ seed, durationMs, testOnlyBugs });
     operations += run.operations;
     if (run.operations > largest.operations) largest = { seed, operations: run.operations };

@@ -33,6 +33,15 @@ describe('the production driver under simulation', () => {
     expect(failures).toEqual([]);
   }, 180_000);
 
+  it('passes 30 seeds on the shared write-ahead log of partitioned mode', async () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 30; seed++) {
+      const run = await checkDriverSeed({ seed, sharedWal: true });
+      if (run.failure) failures.push(`seed ${seed}: ${run.failure}`);
+    }
+    expect(failures).toEqual([]);
+  }, 180_000);
+
   it('does not wipe a removed member that was seated again before its lingering ran out', async () => {
     // In each seed a removed member lingers and is seated again; wiping it when its old lingering ran out
     // lost the last copy of the data (13375, 18381: "every member lost its memory") or a seat the

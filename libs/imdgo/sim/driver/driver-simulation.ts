@@ -7,6 +7,7 @@ import type { Entry, HardState, NodeId } from '../../src/raft/types.ts';
 import { DEFAULT_MAP, type StoreLimit } from '../../src/state-machine/commands.ts';
 import { encodeImage } from '../../src/state-machine/snapshot-image.ts';
 import { FileStorage } from '../../src/storage/file-storage.ts';
+import { SharedWal } from '../../src/storage/shared-wal.ts';
 import { persistentIncarnation } from '../../src/storage/incarnation-file.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import type { RaftStorage, StoredState } from '../../src/storage/raft-storage.ts';
@@ -28,6 +29,8 @@ export interface DriverSimulationOptions {
   readonly driverBugs?: DriverTestOnlyBugs;
   /** Lock clients beside the key-value ones (lock-workload.ts); none by default, so seeds replay as before. */
   readonly lockClients?: number;
+  /** Data-directory mode on the node's shared write-ahead log (partitioned mode's storage) instead of FileStorage. */
+  readonly sharedWal?: boolean;
 }
 
 export interface DriverSimulationResult {
@@ -50,6 +53,8 @@ export interface DriverSimulationResult {
 }
 
 const TICK_MS = 100;
+/** The simulated group's id in the node's shared log (`sharedWal`): a partition's, as in a grid. */
+const SHARED_WAL_GROUP = 1;
 const REQUEST_TIMEOUT_MS = 3_000;
 const HEAL_DEADLINE_MS = 30_000;
 const CHECK_EVERY_MS = 500;
@@ -357,7 +362,14 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       (incarnation) => {
         if (!process.alive) return;
         member.incarnation = incarnation;
-        const storage = new FileStorage({ dir: DATA_DIR, fs, segmentBytes: 4096 });
+        const storage = this.options.sharedWal
+          ? new SharedWal({
+              dataDir: DATA_DIR,
+              fs,
+              segmentBytes: 4096,
+              defer: (run) => process.defer(run),
+            }).storageFor(SHARED_WAL_GROUP)
+          : new FileStorage({ dir: DATA_DIR, fs, segmentBytes: 4096 });
         this.startNode(
           member,
           process,
@@ -1017,7 +1029,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     for (const member of this.members.values()) {
       if (!member.disk) return;
       try {
-        disks.push(await loadAfterCrash(member.disk));
+        disks.push(await loadAfterCrash(member.disk, this.options.sharedWal ?? false));
       } catch (error) {
         // A disk the restarted node could not load is as lost as one that lacks committed entries.
         this.invariants.fail(`${member.id} cannot load its storage: ${(error as Error).message}`);
@@ -1081,8 +1093,8 @@ function seatIncarnation(leader: RaftNode, id: NodeId): string | undefined {
   return core.membership.current.incarnations?.[id];
 }
 
-/** What FileStorage would load from `disk` if it crashed now and lost everything not synced. */
-async function loadAfterCrash(disk: SimFileSystem): Promise<StoredState> {
+/** What the storage would load from `disk` if it crashed now and lost everything not synced. */
+async function loadAfterCrash(disk: SimFileSystem, sharedWal: boolean): Promise<StoredState> {
   const copy = new SimFileSystem({ random: { int: () => 0 } });
   for (const [path, data] of disk.durableFiles()) {
     const dir = path.slice(0, path.lastIndexOf('/')) || '/';
@@ -1091,6 +1103,7 @@ async function loadAfterCrash(disk: SimFileSystem): Promise<StoredState> {
     await file.write(data);
     await file.close();
   }
+  if (sharedWal) return new SharedWal({ dataDir: DATA_DIR, fs: copy }).storageFor(SHARED_WAL_GROUP).load();
   return new FileStorage({ dir: DATA_DIR, fs: copy }).load();
 }
 

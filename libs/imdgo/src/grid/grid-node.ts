@@ -430,6 +430,7 @@ export class GridNode {
         else if (!placed && hosted) {
           await this.host.destroyGroup(group);
           this.feeds[partition]!.replicaStopped();
+          await this.options.releaseStorage?.(group);
         }
       }
       this.follower?.schedule();

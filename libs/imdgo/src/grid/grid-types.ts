@@ -50,6 +50,8 @@ export interface GridNodeOptions {
   readonly random: RandomSource;
   /** Storage of one group: group 0 is the coordination group, partition p is group p + 1. */
   readonly storageFor: (group: number) => RaftStorage;
+  /** Frees what a group destroyed here (its replica moved away) held in storage shared with other groups. */
+  readonly releaseStorage?: (group: number) => Promise<void>;
   /** This process's identity (new on every start in memory mode), used by every group it hosts. */
   readonly incarnation: string;
   readonly group: GridGroupTuning;

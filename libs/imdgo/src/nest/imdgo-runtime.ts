@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { randomInt, randomUUID } from 'node:crypto';
 import { FileStorage } from '../storage/file-storage.ts';
 import { persistentIncarnation } from '../storage/incarnation-file.ts';
+import { SharedWal } from '../storage/shared-wal.ts';
 import { Observable, Subject } from 'rxjs';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
@@ -10,7 +11,6 @@ import { InvalidArgumentError, StoppedError } from '../errors.ts';
 import { systemScheduler } from '../driver/scheduler.ts';
 import { GridNode, type GridCursor, type GridGroupTuning } from '../grid/index.ts';
 import { GridPlacement } from '../grid/placement/grid-placement.ts';
-import { join } from 'node:path';
 import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { SoftState } from '../raft/types.ts';
@@ -209,6 +209,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       ...options.placement,
     });
     this.placement = placement;
+    const wal = dataDir ? new SharedWal({ dataDir }) : null;
     const grid = new GridNode({
       id,
       members: options.members,
@@ -219,9 +220,9 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       awaitTable: true,
       transport,
       random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
-      // One directory per group: group 0 is the coordination group, partition p is group p + 1.
-      storageFor: (group) =>
-        dataDir ? new FileStorage({ dir: join(dataDir, `group-${group}`) }) : new MemoryStorage(),
+      // With dataDir, one log for all of this node's groups: one fsync per batch across them.
+      storageFor: (group) => wal?.storageFor(group) ?? new MemoryStorage(),
+      ...(wal ? { releaseStorage: (group: number) => wal.release(group) } : {}),
       incarnation,
       group: groupTuning(options),
       historySize: partitionHistory(options.watchHistorySize, options.partitions),
