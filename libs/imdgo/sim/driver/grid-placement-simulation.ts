@@ -79,14 +79,16 @@ export async function runGridPlacementSimulation(
     acknowledged: acked.size,
   });
 
-  /** The table as the coordination group recorded it, read on any running node that holds it. */
+  /** The newest table the coordination group recorded, as any running node applied it (a member taken out of
+   * the group, once drained, stays behind). */
   const recorded = (): PartitionTable | null => {
+    let newest: PartitionTable | null = null;
     for (const id of cluster.alive()) {
       const node = cluster.node(id);
-      if (coordinated(node) && node.coordination.machine.grid.table)
-        return node.coordination.machine.grid.table;
+      const table = coordinated(node) ? node.coordination.machine.grid.table : null;
+      if (table && (newest === null || table.epoch > newest.epoch)) newest = table;
     }
-    return null;
+    return newest;
   };
   /** Every running replica of `partition` as it sees its group, for a failure's message. */
   const describeGroup = (partition: number): string =>

@@ -4,7 +4,7 @@ import { runGridPlacementSimulation } from './grid-placement-simulation.ts';
 /** GRID_PLACEMENT_SIM_SEEDS=50 runs more; GRID_SIM_SEED=n runs one seed (to replay a failure). */
 const seeds = process.env.GRID_SIM_SEED
   ? [Number(process.env.GRID_SIM_SEED)]
-  : Array.from({ length: Number(process.env.GRID_PLACEMENT_SIM_SEEDS ?? 4) }, (_, i) => i + 1);
+  : Array.from({ length: Number(process.env.GRID_PLACEMENT_SIM_SEEDS ?? 8) }, (_, i) => i + 1);
 
 describe('placement on GridNode: restart, join, drain, a member lost for good; 5 and 7 members', () => {
   it('returns every partition to full, balanced replication on the members; groups stay safe; no acknowledged write lost', async () => {
