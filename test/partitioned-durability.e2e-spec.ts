@@ -66,6 +66,22 @@ describe('partitions with dataDir', () => {
     }
   }, 180_000);
 
+  it('takes memory-mode restarts one after another: each ready node is seated again everywhere', async () => {
+    const keys = Array.from({ length: 24 }, (_, i) => `rolling-${i}`);
+    await Promise.all(keys.map((key, i) => cluster!.nodes[i % 3]!.store.map<number>('m').set(key, i)));
+    for (const index of [2, 0, 1, 2]) {
+      const restarted = cluster!.nodes[index]!;
+      await cluster!.close(restarted);
+      await cluster!.restart(restarted);
+      // Ready means the grid can take the next restart: every replica placed here is seated again.
+      await restarted.store.ready({ timeoutMs: 60_000 });
+    }
+    for (const node of cluster!.nodes) {
+      const map = node.store.map<number>('m');
+      for (const [i, key] of keys.entries()) expect(await map.get(key)).toBe(i);
+    }
+  }, 300_000);
+
   it('refuses to remove a member when fewer members than replicas would be left', async () => {
     const [asker, leaving] = cluster!.nodes;
     await expect(asker!.cluster.removeMember(leaving!.id, 1_000)).rejects.toThrow(

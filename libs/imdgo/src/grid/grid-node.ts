@@ -124,6 +124,11 @@ export class GridNode {
     return this.options.id;
   }
 
+  /** This process's incarnation (a memory-mode restart is a new one). */
+  get incarnation(): string {
+    return this.options.incarnation;
+  }
+
   async start(): Promise<void> {
     if (this.started) throw new Error('the grid node is already started');
     this.started = true;

@@ -76,6 +76,16 @@ export class GridMeta {
       );
   }
 
+  /**
+   * The replicas an active member holds once placement has balanced the table: the table's replicas over
+   * its active members (dead ones included: their replicas stay until the dead-member timeout), rounded down.
+   */
+  replicaShare(): number {
+    const held = this.partitionTable?.partitions.reduce((sum, p) => sum + p.voters.length, 0) ?? 0;
+    const active = this.memberList().filter((m) => m.state === 'active').length;
+    return Math.floor(held / Math.max(active, 1));
+  }
+
   /** Whether a draining member holds no replica any more, so it may leave the grid. */
   isDrained(id: string): boolean {
     const member = this.members.get(id);
