@@ -137,10 +137,15 @@ export class GridPlacement {
     this.loop = new PlacementLoop(coordination, executor, this.options.scheduler, this.options);
     this.loop.start();
     const leaderships = new LeadershipNudger(self, this.options.scheduler, 2_000);
-    this.nudgeTimer = this.options.scheduler.setInterval(
-      () => leaderships.nudge(grid.coordination.machine.grid, (partition) => grid.replica(partition)),
-      this.options.intervalMs ?? 1_000,
-    );
+    this.nudgeTimer = this.options.scheduler.setInterval(() => {
+      try {
+        leaderships.nudge(grid.coordination.machine.grid, (partition) => grid.replica(partition));
+      } catch (error) {
+        // The grid stopped under placement (a crash, or a shutdown in progress): placement ends with it.
+        if (!(error instanceof StoppedError)) throw error;
+        this.stop();
+      }
+    }, this.options.intervalMs ?? 1_000);
     const table = grid.coordination.machine.grid.table;
     if (table !== null) await grid.adoptTable(table);
   }
