@@ -55,6 +55,13 @@ describe('CacheInterceptor over imdgoKeyvStore on a 3-node app', () => {
     const cachedAfter = Date.now();
     const first = await getReport(a!, 'q3');
     expect(first.computedBy).toBe(a!.id);
+    // CacheInterceptor stores a response after sending it: wait until the other nodes hold it.
+    for (const node of [b!, c!]) {
+      await waitFor(
+        () => node.store.map('http-cache').peek('keyv:/reports/q3') !== undefined,
+        `the cached response on ${node.id}`,
+      );
+    }
     expect(await getReport(b!, 'q3')).toEqual(first);
     expect(await getReport(c!, 'q3')).toEqual(first);
     // Cached under Keyv's namespace with imdgo's own TTL: one deadline, agreed through the log.

@@ -14,11 +14,12 @@ describe('the default partition count on 1 and 2 members', () => {
     async (size) => {
       cluster = await startCluster(size);
       const [first, last] = [cluster.nodes[0]!, cluster.nodes.at(-1)!];
+      // Ready: each node routes by the table placement recorded.
+      await Promise.all(cluster.nodes.map((node) => node.store.ready({ timeoutMs: 20_000 })));
       const report = first.cluster.partitions()!;
       expect(report.partitions).toHaveLength(64);
       expect(report.replicas).toBe(size);
       for (const partition of report.partitions) expect(partition.voters).toHaveLength(size);
-      await last.store.ready({ timeoutMs: 20_000 });
 
       const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
       for (const [i, key] of keys.entries()) await first.store.set(key, i);

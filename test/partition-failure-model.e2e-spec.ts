@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster, type TestNode } from './support/cluster.ts';
+import { startCluster, waitFor, type TestCluster, type TestNode } from './support/cluster.ts';
 
 const PARTITIONS = 8;
 const REQUEST_TIMEOUT_MS = 1_500;
@@ -19,7 +19,18 @@ describe('the failure model per partition, 5 members, 8 partitions of 3 replicas
       replicas: 3,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
     });
-  });
+    // The test reasons from the table: wait until placement has settled it (ready members, one epoch
+    // everywhere, no move under way) so that it does not change under the test.
+    await Promise.all(cluster.nodes.map((node) => node.store.ready({ timeoutMs: 60_000 })));
+    await waitFor(
+      () => {
+        const reports = cluster.nodes.map((node) => node.cluster.partitions()!);
+        return new Set(reports.map((r) => r.epoch)).size === 1 && reports.every((r) => r.moves.length === 0);
+      },
+      'placement settled on one table',
+      60_000,
+    );
+  }, 180_000);
   afterAll(async () => {
     await cluster.closeAll();
   });

@@ -11,7 +11,8 @@ describe('readiness: a voter again, caught up', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { faultInjection: true });
+    // One group: its voter seat is what readiness waits for (partitioned readiness: test/partitioned-durability).
+    cluster = await startCluster(3, { faultInjection: true, partitions: 1 });
   });
   afterAll(async () => {
     await cluster.closeAll();
