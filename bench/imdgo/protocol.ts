@@ -18,6 +18,15 @@ export type NodeRequest =
   | { readonly kind: 'background-start'; readonly concurrency: number }
   | { readonly kind: 'background-first-success'; readonly after: number; readonly timeoutMs: number }
   | { readonly kind: 'background-stop' }
+  /** Writes `count` distinct keys (the dataset's names for that many keys), `concurrency` at a time. */
+  | {
+      readonly kind: 'fill';
+      readonly count: number;
+      readonly valueBytes: number;
+      readonly concurrency: number;
+    }
+  /** Memory after full collections (the process must run with --expose-gc). */
+  | { readonly kind: 'memory' }
   | { readonly kind: 'stop' };
 
 /** The answer to each kind of request. */
@@ -31,7 +40,17 @@ export interface NodeReplies {
   /** Per writer: when its first write issued after `after` succeeded, or null. */
   'background-first-success': (number | null)[];
   'background-stop': { errors: number };
+  fill: null;
+  memory: NodeMemory;
   stop: null;
+}
+
+export interface NodeMemory {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** Memory outside the V8 heap that JS objects own (ArrayBuffers included). */
+  readonly externalBytes: number;
+  readonly arrayBufferBytes: number;
 }
 
 export interface NodeStatus {
