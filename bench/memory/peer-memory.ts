@@ -4,7 +4,7 @@ import { EtcdCluster } from '../etcd/etcd-cluster.ts';
 import { ImdgoCluster } from '../imdgo/imdgo-cluster.ts';
 import type { NodeMemory } from '../imdgo/protocol.ts';
 import { makeDataset, type Dataset } from '../load/dataset.ts';
-import { preload } from '../load/kv-client.ts';
+import type { KvClient } from '../load/kv-client.ts';
 import { RedisServer } from '../redis/redis-server.ts';
 import type { MemoryResult } from '../results.ts';
 import { processRssBytes } from './process-rss.ts';
@@ -24,6 +24,8 @@ const REPLY_TIMEOUT_MS = 60_000;
 /** How long memory may keep moving after the load (a background snapshot) before it is read anyway. */
 const SETTLE_LIMIT_MS = 60_000;
 const REDIS_PIPELINE = 1_000;
+/** A put that failed (a timeout on a loaded machine) is sent again, up to this many times in all. */
+const PUT_ATTEMPTS = 5;
 
 /**
  * Memory at `keys` distinct keys of `valueBytes` each, every system loaded the same way from empty:
@@ -32,10 +34,15 @@ const REDIS_PIPELINE = 1_000;
  * Each system is measured alone, the others stopped.
  */
 export async function measurePeerMemory(options: PeerMemoryOptions): Promise<MemoryResult[]> {
-  const results = [await measureImdgo(options)];
-  if (options.compare) {
-    results.push(await measureEtcd(options));
-    results.push(await measureRedis(options));
+  const measures = options.compare ? [measureImdgo, measureEtcd, measureRedis] : [measureImdgo];
+  const results: MemoryResult[] = [];
+  for (const measure of measures) {
+    // One system failing to load (a timeout on a loaded machine) loses its row, not the others'.
+    try {
+      results.push(await measure(options));
+    } catch (error) {
+      console.error(`memory: ${measure.name} failed: ${(error as Error).message}`);
+    }
   }
   return results;
 }
@@ -92,7 +99,7 @@ async function measureEtcd(options: PeerMemoryOptions): Promise<MemoryResult> {
     const before = rss();
     const client = etcdClient(leader.clientUrl);
     try {
-      await preload(etcdKv(client), dataset(options), LOAD_CONCURRENCY);
+      await load(etcdKv(client), dataset(options));
     } finally {
       client.close();
     }
@@ -122,6 +129,25 @@ async function measureRedis(options: PeerMemoryOptions): Promise<MemoryResult> {
     redis.disconnect();
     await server.stop();
   }
+}
+
+/** Every key put once, LOAD_CONCURRENCY at a time, each failed put sent again. */
+async function load(client: KvClient, data: Dataset): Promise<void> {
+  let next = 0;
+  const put = async (key: string): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.put(key, data.value);
+        return;
+      } catch (error) {
+        if (attempt === PUT_ATTEMPTS) throw error;
+      }
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < data.keys.length) await put(data.keys[next++]!);
+  };
+  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
 }
 
 function dataset(options: PeerMemoryOptions): Dataset {
