@@ -128,4 +128,66 @@ describe('SnapshotTransfer', () => {
     expect(machine.appliedIndex).toBe(50);
     expect((await storage.load()).snapshot?.index).toBe(50);
   });
+
+  it('keeps no encoded image in memory mode, and streams one encoded chunk by chunk to a lagging follower', async () => {
+    const leaderMachine = new KvStateMachine();
+    // About 3 MB of state: the image goes in several chunks.
+    for (let index = 1; index <= 3_000; index++) {
+      const data = encodeCommand({ command: { op: 'set', key: `k${index}`, value: 'v'.repeat(1_000) } });
+      leaderMachine.apply({ index, term: 1, kind: 'command', data } satisfies Entry);
+    }
+    const leaderStorage = new MemoryStorage();
+    const reports: [string, boolean][] = [];
+    const leaderRaft = {
+      canSnapshotAt: () => true,
+      snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
+      snapshotTaken: () => {},
+      reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
+    };
+    const followerMachine = new KvStateMachine();
+    const followerRaft = {
+      pendingRestore: null as SnapshotMeta | null,
+      step: (m: Message) => {
+        if (m.type === 'snapshot') followerRaft.pendingRestore = m.snapshot;
+      },
+    };
+    const host = {
+      storage: new MemoryStorage(),
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: systemScheduler,
+      schedule: () => {},
+    };
+    const follower = new SnapshotTransfer({
+      ...host,
+      raft: () => followerRaft as unknown as Raft,
+      machine: () => followerMachine,
+      transport: {} as PeerTransport,
+    });
+    const chunks: number[] = [];
+    const leader = new SnapshotTransfer({
+      ...host,
+      storage: leaderStorage,
+      raft: () => leaderRaft as unknown as Raft,
+      machine: () => leaderMachine,
+      transport: {
+        request: async (_to: string, chunk: SnapshotChunk) => {
+          chunks.push(chunk.data.byteLength);
+          return follower.receiveChunk('a:1', chunk);
+        },
+      } as unknown as PeerTransport,
+    });
+
+    await leader.maybeSnapshot();
+    expect((await leaderStorage.load()).snapshot).toMatchObject({ index: 3_000, data: new Uint8Array(0) });
+    const meta: SnapshotMeta = { index: 3_000, term: 1, config: CONFIG };
+    await leader.stream({ type: 'snapshot', from: 'a:1', to: 'b:1', term: 1, snapshot: meta });
+    expect(reports).toEqual([['b:1', true]]);
+    expect(chunks.length).toBeGreaterThan(2);
+    await follower.install(meta);
+    expect(followerMachine.digest()).toBe(leaderMachine.digest());
+  });
 });

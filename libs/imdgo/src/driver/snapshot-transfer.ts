@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { Raft } from '../raft/raft.ts';
 import type { Message, NodeId, Snapshot, SnapshotMeta } from '../raft/types.ts';
 import type { KvStateMachine } from '../state-machine/kv-state-machine.ts';
-import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
+import { encodeImageChunks, type StateCapture } from '../state-machine/snapshot-image.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeObserver } from './node-observer.ts';
@@ -15,14 +15,29 @@ export interface SnapshotChunk {
   readonly index: number;
   readonly term: number;
   readonly offset: number;
+  /** Bytes of the image up to the end of this chunk: the whole image's on the last one. */
   readonly total: number;
   readonly data: Uint8Array;
   readonly message?: Message;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
-/** Above this size, transfers report their progress in the log. */
-const PROGRESS_BYTES = 16 * 1024 * 1024;
+/** Transfers report their progress in the log every this many bytes. */
+const PROGRESS_BYTES = 64 * 1024 * 1024;
+const NO_IMAGE = new Uint8Array(0);
+
+/**
+ * The newest snapshot this node holds, as a frozen copy of the state rather than its encoded image: the
+ * image is produced only while it is streamed to a lagging follower, a chunk at a time. The copy shares
+ * the records with the live maps, so it costs the maps' tables (and the records overwritten since), where
+ * the image would cost every key and value again.
+ */
+interface HeldSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly capture: StateCapture;
+  /** The image's size, or the state's bytes where it was not encoded: paces the next snapshot. */
+  readonly bytes: number;
+}
 
 /** What the snapshot machinery needs of the node driver. */
 export interface SnapshotHost {
@@ -44,8 +59,8 @@ export interface SnapshotHost {
  * follower in chunks, receiving one, and installing it when the core says so.
  */
 export class SnapshotTransfer {
-  /** The newest image this node holds (taken or installed): what lagging followers receive. */
-  private latestImage: Snapshot | null = null;
+  /** The newest snapshot this node holds (taken or installed): what lagging followers receive. */
+  private latest: HeldSnapshot | null = null;
   private snapshotting = false;
   private appliedBytesSinceSnapshot = 0;
   private readonly outgoing = new Set<NodeId>();
@@ -64,9 +79,9 @@ export class SnapshotTransfer {
     this.host = host;
   }
 
-  /** The node started from a stored snapshot. */
+  /** The node started from a stored snapshot, which the state machine holds now. */
   restoredFrom(snapshot: Snapshot): void {
-    this.latestImage = snapshot;
+    this.hold(snapshot, snapshot.data.byteLength);
   }
 
   /** Counts applied log bytes, which pace the next snapshot. */
@@ -80,9 +95,9 @@ export class SnapshotTransfer {
    * would cost more than the log it saves.
    */
   maybeSnapshot(): Promise<void> | null {
-    const since = this.host.machine().appliedIndex - (this.latestImage?.index ?? 0);
+    const since = this.host.machine().appliedIndex - (this.latest?.meta.index ?? 0);
     if (this.snapshotting || since < this.host.snapshotThreshold) return null;
-    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return null;
+    if (this.appliedBytesSinceSnapshot < (this.latest?.bytes ?? 0)) return null;
     this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = true;
     return this.take()
@@ -95,44 +110,50 @@ export class SnapshotTransfer {
       });
   }
 
-  /** Streams the latest image to a follower in chunks, one at a time, then steps the message into its core. */
+  /**
+   * Streams the latest snapshot to a follower, encoding its image chunk by chunk as they are sent (one at a
+   * time), then steps the message into the follower's core with the last chunk.
+   */
   async stream(message: Message & { type: 'snapshot' }): Promise<void> {
     const { host } = this;
     const to = message.to;
-    const image = this.latestImage;
+    const held = this.latest;
     if (this.outgoing.has(to)) return;
-    if (!image || image.index !== message.snapshot.index) {
+    if (!held || held.meta.index !== message.snapshot.index) {
       host.raft().reportSnapshot(to, false);
       return;
     }
     this.outgoing.add(to);
-    const total = image.data.byteLength;
+    const { index, term } = held.meta;
+    let sent = 0;
     let ok = false;
     try {
       let reported = 0;
-      for (let offset = 0; offset < total || offset === 0; offset += CHUNK_BYTES) {
-        const end = Math.min(total, offset + CHUNK_BYTES);
-        const last = end === total;
+      const slices = imageSlices(held.capture, CHUNK_BYTES);
+      let next = slices.next();
+      while (!next.done) {
+        const data = next.value;
+        next = slices.next();
         const chunk: SnapshotChunk = {
           kind: 'snapshot-chunk',
-          index: image.index,
-          term: image.term,
-          offset,
-          total,
-          data: image.data.subarray(offset, end),
-          message: last ? message : undefined,
+          index,
+          term,
+          offset: sent,
+          total: sent + data.byteLength,
+          data,
+          message: next.done ? message : undefined,
         };
         await host.transport.request(to, chunk, host.requestTimeoutMs);
-        if (total > PROGRESS_BYTES && end - reported >= total / 10) {
-          reported = end;
-          host.logger.log(`snapshot ${image.index} to ${to}: ${Math.round((end / total) * 100)}%`);
+        sent = chunk.total;
+        if (sent - reported >= PROGRESS_BYTES) {
+          reported = sent;
+          host.logger.log(`snapshot ${index} to ${to}: ${Math.round(sent / 1e6)} MB sent`);
         }
-        if (last) break;
       }
       ok = true;
-      host.observer.snapshotTransferred('sent', total);
+      host.observer.snapshotTransferred('sent', sent);
     } catch (error) {
-      host.logger.warn(`snapshot ${image.index} to ${to} failed: ${(error as Error).message}`);
+      host.logger.warn(`snapshot ${index} to ${to} failed: ${(error as Error).message}`);
     } finally {
       this.outgoing.delete(to);
     }
@@ -164,7 +185,7 @@ export class SnapshotTransfer {
     }
     incoming.parts.push(chunk.data);
     incoming.received += chunk.data.byteLength;
-    if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
+    if (incoming.received !== chunk.total) throw new Error('snapshot chunk of another size than announced');
     if (chunk.message !== undefined) {
       const message = toRaftMessage(chunk.message);
       if (
@@ -197,10 +218,9 @@ export class SnapshotTransfer {
     this.receivedImage = null;
     const data = received?.index === meta.index && received.term === meta.term ? received.data : null;
     if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
-    const snapshot: Snapshot = { ...meta, data };
-    await host.storage.saveSnapshot(snapshot, false);
+    await host.storage.saveSnapshot({ ...meta, data: this.storedImage(data) }, false);
     host.machine().restore(data);
-    this.latestImage = snapshot;
+    this.hold(meta, data.byteLength);
     host.observer.snapshotTransferred('installed', data.byteLength);
     host.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
   }
@@ -210,23 +230,39 @@ export class SnapshotTransfer {
    * was encoded. The older image must not replace it, or followers would be offered one no longer held.
    */
   private supersedes(index: number): boolean {
-    return this.latestImage !== null && this.latestImage.index >= index;
+    return this.latest !== null && this.latest.meta.index >= index;
+  }
+
+  /** Holds the state machine's state, as it is now, as the snapshot `meta`. */
+  private hold(meta: SnapshotMeta, bytes: number): void {
+    const { index, term, config } = meta;
+    this.latest = { meta: { index, term, config }, capture: this.host.machine().capture(), bytes };
+  }
+
+  /** A storage that does not outlive the process (memory mode) is given no image: nothing would read it. */
+  private storedImage(image: Uint8Array): Uint8Array {
+    return this.host.storage.keepsSnapshotImages === false ? NO_IMAGE : image;
   }
 
   private async take(): Promise<void> {
     const { host } = this;
     const capture = host.machine().capture();
+    const stateBytes = host.machine().dataBytes;
     // A snapshot from the leader is being installed: the image taken here is already older than the log.
     if (!host.raft().canSnapshotAt(capture.appliedIndex)) return;
     const meta = host.raft().snapshotMeta(capture.appliedIndex);
     const started = host.scheduler.monotonic();
-    const chunks: Uint8Array[] = [];
-    for (const chunk of encodeImageChunks(capture)) {
-      chunks.push(chunk);
-      // Writes keep flowing while a large image is encoded.
-      await new Promise<void>((resolve) => host.scheduler.defer(resolve));
+    let data = NO_IMAGE;
+    if (host.storage.keepsSnapshotImages !== false) {
+      const chunks: Uint8Array[] = [];
+      for (const chunk of encodeImageChunks(capture)) {
+        chunks.push(chunk);
+        // Writes keep flowing while a large image is encoded.
+        await new Promise<void>((resolve) => host.scheduler.defer(resolve));
+      }
+      data = Buffer.concat(chunks);
     }
-    const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
+    const snapshot: Snapshot = { ...meta, data };
     if (this.supersedes(meta.index)) return;
     try {
       await host.storage.saveSnapshot(snapshot, true);
@@ -235,12 +271,30 @@ export class SnapshotTransfer {
       return;
     }
     if (host.isStopped() || this.supersedes(meta.index)) return;
-    this.latestImage = snapshot;
+    const bytes = data === NO_IMAGE ? stateBytes : data.byteLength;
+    this.latest = { meta: { index: meta.index, term: meta.term, config: meta.config }, capture, bytes };
     host.raft().snapshotTaken(meta.index);
     host.logger.log(
-      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
+      `snapshot at index ${meta.index}: ${bytes} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
     );
   }
+}
+
+/** The image of `capture` in pieces of `bytes` (the last one shorter), encoded as they are asked for. */
+function* imageSlices(capture: StateCapture, bytes: number): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for (const encoded of encodeImageChunks(capture)) {
+    pending.push(encoded);
+    pendingBytes += encoded.byteLength;
+    while (pendingBytes >= bytes) {
+      const joined = Buffer.concat(pending);
+      yield joined.subarray(0, bytes);
+      pending = [joined.subarray(bytes)];
+      pendingBytes -= bytes;
+    }
+  }
+  if (pendingBytes > 0 || pending.length === 0) yield Buffer.concat(pending);
 }
 
 function isIndex(value: unknown): value is number {

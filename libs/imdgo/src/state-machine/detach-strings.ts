@@ -10,8 +10,8 @@ const SHORTEST_SLICE = 13;
  * whole command's text alive beside its own. Decoded arrays and plain objects are fresh, so they are
  * changed in place; other containers (Map, Set) are left as they are.
  */
-export function detachStrings<T>(value: T): T {
-  if (typeof value === 'string') return (value.length < SHORTEST_SLICE ? value : copyString(value)) as T;
+export function detachStrings(value: unknown): unknown {
+  if (typeof value === 'string') return value.length < SHORTEST_SLICE ? value : copyString(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = detachStrings(value[i]);
   } else if (isPlainObject(value)) {
