@@ -11,6 +11,7 @@ import { runLoad } from '../load/run-load.ts';
 import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runTightLoop } from '../load/tight-loop.ts';
+import { loadKeys } from '../memory/load-keys.ts';
 import type { NodeArgs, NodeMemory, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
 
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
@@ -79,8 +80,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return stopped;
     }
     case 'fill': {
-      const fill = makeDataset(request.count, request.valueBytes);
-      await preload(linearizable, fill, request.concurrency);
+      await loadKeys(linearizable, makeDataset(request.count, request.valueBytes), request.concurrency);
       return null;
     }
     case 'memory':

@@ -4,9 +4,9 @@ import { EtcdCluster } from '../etcd/etcd-cluster.ts';
 import { ImdgoCluster } from '../imdgo/imdgo-cluster.ts';
 import type { NodeMemory } from '../imdgo/protocol.ts';
 import { makeDataset, type Dataset } from '../load/dataset.ts';
-import type { KvClient } from '../load/kv-client.ts';
 import { RedisServer } from '../redis/redis-server.ts';
 import type { MemoryResult } from '../results.ts';
+import { loadKeys } from './load-keys.ts';
 import { processRssBytes } from './process-rss.ts';
 
 export interface PeerMemoryOptions {
@@ -24,8 +24,6 @@ const REPLY_TIMEOUT_MS = 60_000;
 /** How long memory may keep moving after the load (a background snapshot) before it is read anyway. */
 const SETTLE_LIMIT_MS = 60_000;
 const REDIS_PIPELINE = 1_000;
-/** A put that failed (a timeout on a loaded machine) is sent again, up to this many times in all. */
-const PUT_ATTEMPTS = 5;
 
 /**
  * Memory at `keys` distinct keys of `valueBytes` each, every system loaded the same way from empty:
@@ -99,7 +97,7 @@ async function measureEtcd(options: PeerMemoryOptions): Promise<MemoryResult> {
     const before = rss();
     const client = etcdClient(leader.clientUrl);
     try {
-      await load(etcdKv(client), dataset(options));
+      await loadKeys(etcdKv(client), dataset(options), LOAD_CONCURRENCY);
     } finally {
       client.close();
     }
@@ -129,25 +127,6 @@ async function measureRedis(options: PeerMemoryOptions): Promise<MemoryResult> {
     redis.disconnect();
     await server.stop();
   }
-}
-
-/** Every key put once, LOAD_CONCURRENCY at a time, each failed put sent again. */
-async function load(client: KvClient, data: Dataset): Promise<void> {
-  let next = 0;
-  const put = async (key: string): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await client.put(key, data.value);
-        return;
-      } catch (error) {
-        if (attempt === PUT_ATTEMPTS) throw error;
-      }
-    }
-  };
-  const worker = async (): Promise<void> => {
-    while (next < data.keys.length) await put(data.keys[next++]!);
-  };
-  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
 }
 
 function dataset(options: PeerMemoryOptions): Dataset {
