@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Raft } from '../raft/raft.ts';
 import { SeededRandom } from '../raft/random.ts';
 import type { Entry, Message, SnapshotMeta } from '../raft/types.ts';
@@ -24,14 +24,20 @@ function machineAt(count: number): KvStateMachine {
   return machine;
 }
 
+class ImageKeepingStorage extends MemoryStorage {
+  override readonly keepsSnapshotImages = true;
+}
+
 describe('SnapshotTransfer', () => {
   it('keeps an image installed while an older one was being taken, and streams it to lagging followers', async () => {
     const machine = machineAt(30);
-    const storage = new MemoryStorage();
+    // As a dataDir node's: the image is encoded, yielding to the event loop, while the other is installed.
+    const storage = new ImageKeepingStorage();
     const reports: [string, boolean][] = [];
     const taken: number[] = [];
     const sent: SnapshotChunk[] = [];
     const raft = {
+      canSnapshotAt: (index: number) => index <= machine.appliedIndex,
       snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
       snapshotTaken: (index: number) => taken.push(index),
       reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
@@ -79,12 +85,19 @@ describe('SnapshotTransfer', () => {
     await transfer.install(meta);
     await taking;
 
-    // A rejoining member is offered the image at 50, which this node must still be able to stream.
-    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
-    expect(reports).toEqual([['c:1', true]]);
-    expect(sent.map((chunk) => chunk.index)).toEqual([50]);
+    // The older snapshot at 30 was not recorded over the installed one.
     expect(taken).toEqual([]);
     expect((await storage.load()).snapshot?.index).toBe(50);
+    // A rejoining member is offered the snapshot at 50; its image is produced on demand: a snapshot of the
+    // state now (still 50), which the core offers next.
+    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
+    expect(taken).toEqual([50]);
+    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
+    expect(reports).toEqual([
+      ['c:1', false],
+      ['c:1', true],
+    ]);
+    expect(sent.map((chunk) => chunk.index)).toEqual([50]);
   });
 
   it('keeps the image of the snapshot the core will install when a stale transfer completes after it', async () => {
@@ -129,7 +142,7 @@ describe('SnapshotTransfer', () => {
     expect((await storage.load()).snapshot?.index).toBe(50);
   });
 
-  it('keeps no encoded image in memory mode, and streams one encoded chunk by chunk to a lagging follower', async () => {
+  it('copies and encodes nothing for a memory-mode snapshot; a lagging follower gets an image made on demand, chunk by chunk', async () => {
     const leaderMachine = new KvStateMachine();
     // About 3 MB of state: the image goes in several chunks.
     for (let index = 1; index <= 3_000; index++) {
@@ -137,6 +150,7 @@ describe('SnapshotTransfer', () => {
       leaderMachine.apply({ index, term: 1, kind: 'command', data } satisfies Entry);
     }
     const leaderStorage = new MemoryStorage();
+    vi.spyOn(leaderMachine, 'capture');
     const reports: [string, boolean][] = [];
     const leaderRaft = {
       canSnapshotAt: () => true,
@@ -183,9 +197,16 @@ describe('SnapshotTransfer', () => {
 
     await leader.maybeSnapshot();
     expect((await leaderStorage.load()).snapshot).toMatchObject({ index: 3_000, data: new Uint8Array(0) });
+    expect(leaderMachine.capture).not.toHaveBeenCalled();
     const meta: SnapshotMeta = { index: 3_000, term: 1, config: CONFIG };
-    await leader.stream({ type: 'snapshot', from: 'a:1', to: 'b:1', term: 1, snapshot: meta });
-    expect(reports).toEqual([['b:1', true]]);
+    const offer = () => leader.stream({ type: 'snapshot', from: 'a:1', to: 'b:1', term: 1, snapshot: meta });
+    // The first offer finds no copy of the state at 3,000 and takes one; the core offers it again.
+    await offer();
+    await offer();
+    expect(reports).toEqual([
+      ['b:1', false],
+      ['b:1', true],
+    ]);
     expect(chunks.length).toBeGreaterThan(2);
     await follower.install(meta);
     expect(followerMachine.digest()).toBe(leaderMachine.digest());

@@ -27,14 +27,21 @@ const PROGRESS_BYTES = 64 * 1024 * 1024;
 const NO_IMAGE = new Uint8Array(0);
 
 /**
- * The newest snapshot this node holds, as a frozen copy of the state rather than its encoded image: the
- * image is produced only while it is streamed to a lagging follower, a chunk at a time. The copy shares
- * the records with the live maps, so it costs the maps' tables (and the records overwritten since), where
- * the image would cost every key and value again.
+ * A snapshot taken for a follower is kept this many `snapshotThreshold`s of entries in memory mode before
+ * a newer snapshot replaces it, so that the core offers it to the follower first.
+ */
+const TRANSFER_HOLD_THRESHOLDS = 4;
+
+/**
+ * The newest snapshot, without its encoded image: a lagging follower is sent an image encoded chunk by
+ * chunk from a frozen copy of the state, taken when a follower needs it. The copy shares the records with
+ * the live maps (it costs their tables and the records overwritten since); an image would cost every key
+ * and value again.
  */
 interface HeldSnapshot {
   readonly meta: SnapshotMeta;
-  readonly capture: StateCapture;
+  /** The state at `meta.index`, kept while a follower may still ask for it; null: none kept. */
+  readonly capture: StateCapture | null;
   /** The image's size, or the state's bytes where it was not encoded: paces the next snapshot. */
   readonly bytes: number;
 }
@@ -81,7 +88,7 @@ export class SnapshotTransfer {
 
   /** The node started from a stored snapshot, which the state machine holds now. */
   restoredFrom(snapshot: Snapshot): void {
-    this.hold(snapshot, snapshot.data.byteLength);
+    this.latest = { meta: metaOf(snapshot), capture: null, bytes: snapshot.data.byteLength };
   }
 
   /** Counts applied log bytes, which pace the next snapshot. */
@@ -90,17 +97,29 @@ export class SnapshotTransfer {
   }
 
   /**
-   * Snapshots once `snapshotThreshold` entries were applied since the last one, and once the log since
-   * then is at least as large as the last image: encoding a large state every few thousand small writes
-   * would cost more than the log it saves.
+   * Snapshots once `snapshotThreshold` entries were applied since the last one. A storage that keeps
+   * images also waits until the log since then is at least as large as the last image: encoding a large
+   * state every few thousand small writes would cost more than the log it saves. In memory mode a
+   * snapshot copies and encodes nothing (the live state machine is the snapshot; only the log is
+   * compacted), so it follows every `snapshotThreshold` entries.
    */
   maybeSnapshot(): Promise<void> | null {
     const since = this.host.machine().appliedIndex - (this.latest?.meta.index ?? 0);
-    if (this.snapshotting || since < this.host.snapshotThreshold) return null;
-    if (this.appliedBytesSinceSnapshot < (this.latest?.bytes ?? 0)) return null;
+    const threshold = this.host.snapshotThreshold;
+    if (this.snapshotting || since < threshold) return null;
+    if (this.host.storage.keepsSnapshotImages === false) {
+      if (this.latest?.capture && since < TRANSFER_HOLD_THRESHOLDS * threshold) return null;
+    } else if (this.appliedBytesSinceSnapshot < (this.latest?.bytes ?? 0)) {
+      return null;
+    }
     this.appliedBytesSinceSnapshot = 0;
+    return this.snapshot(false);
+  }
+
+  /** Takes a snapshot now; `forTransfer` keeps a frozen copy of the state for a follower. */
+  private snapshot(forTransfer: boolean): Promise<void> {
     this.snapshotting = true;
-    return this.take()
+    return this.take(forTransfer)
       .catch((error: unknown) => {
         // The log still holds everything the image would: a failed snapshot only postpones compaction.
         this.host.logger.error(`snapshot failed: ${(error as Error).stack ?? error}`);
@@ -119,17 +138,20 @@ export class SnapshotTransfer {
     const to = message.to;
     const held = this.latest;
     if (this.outgoing.has(to)) return;
-    if (!held || held.meta.index !== message.snapshot.index) {
+    const capture = held?.meta.index === message.snapshot.index ? held.capture : null;
+    if (!capture) {
       host.raft().reportSnapshot(to, false);
+      // Produced on demand: the core offers this newer snapshot at its next attempt.
+      if (!this.snapshotting) await this.snapshot(true);
       return;
     }
     this.outgoing.add(to);
-    const { index, term } = held.meta;
+    const { index, term } = held!.meta;
     let sent = 0;
     let ok = false;
     try {
       let reported = 0;
-      const slices = imageSlices(held.capture, CHUNK_BYTES);
+      const slices = imageSlices(capture, CHUNK_BYTES);
       let next = slices.next();
       while (!next.done) {
         const data = next.value;
@@ -220,23 +242,18 @@ export class SnapshotTransfer {
     if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
     await host.storage.saveSnapshot({ ...meta, data: this.storedImage(data) }, false);
     host.machine().restore(data);
-    this.hold(meta, data.byteLength);
+    this.latest = { meta: metaOf(meta), capture: null, bytes: data.byteLength };
     host.observer.snapshotTransferred('installed', data.byteLength);
     host.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
   }
 
   /**
-   * Whether the image held now is at least as new as one taken at `index`: a snapshot installed while it
-   * was encoded. The older image must not replace it, or followers would be offered one no longer held.
+   * Whether the snapshot held now is newer than one taken at `index`: a snapshot installed while it was
+   * encoded. The older one must not replace it, or followers would be offered one no longer held. One at
+   * the same index does (it is the same state), as when a follower's transfer needs a copy of it.
    */
   private supersedes(index: number): boolean {
-    return this.latest !== null && this.latest.meta.index >= index;
-  }
-
-  /** Holds the state machine's state, as it is now, as the snapshot `meta`. */
-  private hold(meta: SnapshotMeta, bytes: number): void {
-    const { index, term, config } = meta;
-    this.latest = { meta: { index, term, config }, capture: this.host.machine().capture(), bytes };
+    return this.latest !== null && this.latest.meta.index > index;
   }
 
   /** A storage that does not outlive the process (memory mode) is given no image: nothing would read it. */
@@ -244,16 +261,18 @@ export class SnapshotTransfer {
     return this.host.storage.keepsSnapshotImages === false ? NO_IMAGE : image;
   }
 
-  private async take(): Promise<void> {
+  private async take(forTransfer: boolean): Promise<void> {
     const { host } = this;
-    const capture = host.machine().capture();
-    const stateBytes = host.machine().dataBytes;
+    const machine = host.machine();
     // A snapshot from the leader is being installed: the image taken here is already older than the log.
-    if (!host.raft().canSnapshotAt(capture.appliedIndex)) return;
-    const meta = host.raft().snapshotMeta(capture.appliedIndex);
+    if (!host.raft().canSnapshotAt(machine.appliedIndex)) return;
+    const meta = host.raft().snapshotMeta(machine.appliedIndex);
+    const keepsImages = host.storage.keepsSnapshotImages !== false;
+    const capture = forTransfer || keepsImages ? machine.capture() : null;
+    const stateBytes = machine.dataBytes;
     const started = host.scheduler.monotonic();
     let data = NO_IMAGE;
-    if (host.storage.keepsSnapshotImages !== false) {
+    if (capture && keepsImages) {
       const chunks: Uint8Array[] = [];
       for (const chunk of encodeImageChunks(capture)) {
         chunks.push(chunk);
@@ -272,12 +291,19 @@ export class SnapshotTransfer {
     }
     if (host.isStopped() || this.supersedes(meta.index)) return;
     const bytes = data === NO_IMAGE ? stateBytes : data.byteLength;
-    this.latest = { meta: { index: meta.index, term: meta.term, config: meta.config }, capture, bytes };
+    this.latest = { meta: metaOf(meta), capture: forTransfer ? capture : null, bytes };
     host.raft().snapshotTaken(meta.index);
+    // A memory-mode snapshot that copied nothing is too frequent and too cheap to be worth a line.
+    if (!capture) return;
     host.logger.log(
       `snapshot at index ${meta.index}: ${bytes} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
     );
   }
+}
+
+/** The metadata alone, so that a held snapshot keeps no image alive. */
+function metaOf({ index, term, config }: SnapshotMeta): SnapshotMeta {
+  return { index, term, config };
 }
 
 /** The image of `capture` in pieces of `bytes` (the last one shorter), encoded as they are asked for. */

@@ -6,7 +6,7 @@ import type { RaftStorage, StoredState } from './raft-storage.ts';
  * come without their image, so `load` serves a node's start, not a reload after a snapshot.
  */
 export class MemoryStorage implements RaftStorage {
-  readonly keepsSnapshotImages = false;
+  readonly keepsSnapshotImages: boolean = false;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshot: Snapshot | null = null;
   private entries: Entry[] = [];
