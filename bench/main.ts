@@ -14,6 +14,7 @@ import { describeMachine, machineBusyShare } from './machine-load.ts';
 import { measurePeerMemory } from './memory/peer-memory.ts';
 import { installCleanup } from '../scripts/child-processes.ts';
 import { openRedis } from './redis/redis-suite.ts';
+import { runScale } from './scale/run-scale.ts';
 import { writeJsonLines } from './json-rows.ts';
 import { formatRound, printSummary, TABLE_HEADER } from './report.ts';
 import type { FailoverResult, MemoryResult, ResultRow, SystemName } from './results.ts';
@@ -40,6 +41,17 @@ setTimeout(
   },
   options.smoke ? SMOKE_LIMIT_MS : HARD_LIMIT_MS,
 ).unref();
+if (options.scale !== null) {
+  process.exitCode = await runScale({
+    ...options,
+    sizes: options.scale,
+    concurrencyPerNode: Math.max(...options.concurrency),
+  }).catch((error: unknown) => {
+    console.error(`scale benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  });
+  process.exit();
+}
 
 const rows: ResultRow[] = [];
 const failovers: FailoverResult[] = [];
@@ -64,7 +76,8 @@ try {
       `${options.rounds} interleaved round(s), ` +
       (options.dataDir === null
         ? 'imdgo in memory, etcd on tmpfs'
-        : `imdgo and etcd data under ${options.dataDir}`),
+        : `imdgo and etcd data under ${options.dataDir}`) +
+      (options.modes.includes('wire') ? `, wire client: ${options.wireClient}` : ''),
   );
   console.log(`machine: ${describeMachine(options.smoke ? null : await machineBusyShare())}\n`);
   const app = options.modes.includes('app');
@@ -73,7 +86,11 @@ try {
       ? []
       : planRuns(system, options.workloads, options.concurrency, options.targets, options.openRate, mode);
   const generator = options.modes.includes('wire')
-    ? await GeneratorProcess.start({ keys: options.keys, valueBytes: options.valueBytes })
+    ? await GeneratorProcess.start({
+        keys: options.keys,
+        valueBytes: options.valueBytes,
+        client: options.wireClient,
+      })
     : null;
   const imdgoRuns = options.smoke ? SMOKE_RUNS : plan('imdgo', 'app');
   if (imdgoRuns.length > 0 || (app && failoverRounds > 0)) {
@@ -94,6 +111,7 @@ try {
         runs: plan('imdgo', 'wire'),
         dataDir: options.dataDir,
         generator,
+        execArgv: nodeFlags(options.cpuProfDir),
         preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
       }),
     );

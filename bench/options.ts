@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKLOAD_GROUPS, type WorkloadGroup } from './plan.ts';
 import type { FaultKind, Mode } from './results.ts';
+import { WIRE_CLIENTS, type WireClient } from './wire/http-call.ts';
 
 export interface BenchOptions {
   readonly durationMs: number;
@@ -33,6 +35,14 @@ export interface BenchOptions {
   readonly openRate: number | null;
   /** Which tables: the calls of a Nest app (`app`) and the service over HTTP (`wire`). */
   readonly modes: readonly Mode[];
+  /** `--scale 3,6`: the scale-out benchmark over these cluster sizes instead of the tables; null: not asked. */
+  readonly scale: readonly number[] | null;
+  /** Cores each node's CPU cgroup may use in the scale-out benchmark. */
+  readonly nodeCpu: number;
+  /** The scale-out benchmark's partitioned mode; 1: only the one-group mode. */
+  readonly partitions: number;
+  /** The load generator's HTTP client in the wire table. */
+  readonly wireClient: WireClient;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -45,6 +55,7 @@ export const USAGE = `npm run bench -- [options]
   --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
   --compare              also run etcd (3 members, data on tmpfs) and Redis
   --modes LIST           app (calls from a Nest app), wire (HTTP from a load-generator process) (default both)
+  --wire-client NAME     the wire table's HTTP client: http (node:http, keep-alive Agent) or fetch (undici) (default http)
   --rounds N             interleaved rounds of every row, spread printed (default 3)
   --data-dir DIR         imdgo with dataDir, and etcd's data, under DIR (same filesystem); default: memory
   --open-rate N          open-loop write row at the highest concurrency, N ops/s (default 2000; 0: none)
@@ -55,8 +66,14 @@ export const USAGE = `npm run bench -- [options]
   --failover-faults LIST kill (kill -9) and stop (SIGSTOP, no connection closes) (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
-  --cpu-prof DIR         write imdgo nodes' CPU profiles into DIR
-  --verbose              show the output of every process started`;
+  --cpu-prof DIR         write imdgo nodes' CPU profiles (demo processes too) into DIR
+  --verbose              show the output of every process started
+  --scale LIST           the scale-out benchmark instead (as root): clusters of these sizes, each node in its
+                         own CPU cgroup; writes and linearizable reads through every node, one-group and
+                         partitioned mode; takes --keys, --value-bytes, --duration, --warmup, --rounds, --json,
+                         and the highest --concurrency as workers per node (default 1,64: 64)
+  --node-cpu CORES       with --scale: each node's CPU quota (default 0.25)
+  --partitions N         with --scale: the partitioned mode's partition count (default 16; 1: one-group only)`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -83,6 +100,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'data-dir': { type: 'string' },
       'open-rate': { type: 'string', default: '2000' },
       modes: { type: 'string', default: 'app,wire' },
+      scale: { type: 'string' },
+      'node-cpu': { type: 'string', default: '0.25' },
+      partitions: { type: 'string', default: '16' },
+      'wire-client': { type: 'string', default: 'http' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -135,6 +156,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
           if (mode !== 'app' && mode !== 'wire') throw new Error(`--modes takes app and wire, got "${mode}"`);
           return mode;
         }),
+    scale: values.scale === undefined ? null : values.scale.split(',').map((n) => positive('scale', n)),
+    nodeCpu: cores(values['node-cpu']),
+    partitions: positive('partitions', values.partitions),
+    wireClient: wireClient(values['wire-client']),
   };
 }
 
@@ -144,10 +169,26 @@ function positive(name: string, text: string): number {
   return n;
 }
 
+/** A share of the machine's cores, as a CPU cgroup's quota gives it. */
+function cores(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0.01 || n > availableParallelism()) {
+    throw new Error(`--node-cpu must be from 0.01 to ${availableParallelism()} cores, got "${text}"`);
+  }
+  return n;
+}
+
 function seconds(name: string, text: string, zeroAllowed = false): number {
   const s = Number(text);
   if (!Number.isFinite(s) || s < 0 || (s === 0 && !zeroAllowed)) {
     throw new Error(`--${name} must be a positive number of seconds, got "${text}"`);
   }
   return Math.round(s * 1000);
+}
+
+function wireClient(name: string): WireClient {
+  if (!(WIRE_CLIENTS as readonly string[]).includes(name)) {
+    throw new Error(`--wire-client takes ${WIRE_CLIENTS.join(' or ')}, got "${name}"`);
+  }
+  return name as WireClient;
 }

@@ -130,7 +130,7 @@ const TABLE_TITLE: Record<Mode, string> = {
     'What a Nest app gets: ImdgoStore in the app process against etcd3 / ioredis from an app process' +
     '\n(client CPU: the app process; for imdgo that process is also a replica. server CPU: the other processes)',
   wire:
-    "The service over the wire: one external load generator (undici, keep-alive) against imdgo's demo REST API " +
+    "The service over the wire: one external load generator (one HTTP client for both, keep-alive) against imdgo's demo REST API " +
     "and etcd's JSON gateway\n(client CPU: the load generator; server CPU: the three nodes)",
 };
 

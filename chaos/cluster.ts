@@ -22,6 +22,8 @@ export interface ClusterOptions {
   readonly breakage: Breakage | null;
   /** Runs every node in its own network namespace on this network (null: all on 127.0.0.1). */
   readonly network: PacketNetwork | null;
+  /** Partitions of every node (1: one Raft group). */
+  readonly partitions: number;
 }
 
 /**
@@ -222,7 +224,7 @@ export class ChaosCluster {
     });
   }
 
-  digests(): Promise<Map<NodeProcess, StateDigest>> {
+  digests(): Promise<Map<NodeProcess, StateDigest[]>> {
     return Promise.all(
       this.nodes.map(async (n) => [n, await n.request({ kind: 'digest' }, this.timeoutMs * 5)] as const),
     ).then((pairs) => new Map(pairs));
@@ -286,6 +288,7 @@ export class ChaosCluster {
   private argsFor(nodeId: string, members: readonly string[]): NodeArgs {
     const { mode, runDir, tickMs, electionTicks, requestTimeoutMs, snapshotThreshold, lockSessionTtlMs } =
       this.options;
+    const { partitions } = this.options;
     const dataDir = mode === 'data' ? join(runDir, 'data', nodeId.replace(':', '_')) : null;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     return {
@@ -297,6 +300,7 @@ export class ChaosCluster {
       requestTimeoutMs,
       snapshotThreshold,
       lockSessionTtlMs,
+      partitions,
     };
   }
 

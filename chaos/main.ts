@@ -62,7 +62,7 @@ setTimeout(
 ).unref();
 
 log(
-  `chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.mode} mode, ${options.durationMs / 1000} s, faults ${options.faults.join(',')}; run directory ${runDir}`,
+  `chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.partitions} partition(s), ${options.mode} mode, ${options.durationMs / 1000} s, faults ${options.faults.join(',')}; run directory ${runDir}`,
 );
 let exitCode: number;
 try {
@@ -77,7 +77,7 @@ if (exitCode !== 0 || options.keep) {
   keepDir(runDir);
   console.log(`history: ${join(runDir, 'history.jsonl')} (node logs in ${join(runDir, 'logs')})`);
   console.log(
-    `replay the fault schedule: npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --mode ${options.mode} --duration ${options.durationMs / 1000} --faults ${options.faults.join(',')} --workload ${options.workload}${options.breakage ? ` --break ${options.breakage}` : ''}`,
+    `replay the fault schedule: npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --mode ${options.mode} --duration ${options.durationMs / 1000} --faults ${options.faults.join(',')} --workload ${options.workload}${options.partitions > 1 ? ` --partitions ${options.partitions}` : ''}${options.breakage ? ` --break ${options.breakage}` : ''}`,
   );
 }
 process.exit(exitCode);

@@ -57,6 +57,7 @@ const app = await NestFactory.createApplicationContext(
         snapshotThreshold: args.snapshotThreshold,
         lockSessionTtlMs: args.lockSessionTtlMs,
         faultInjection: true,
+        ...(args.partitions > 1 && { partitions: args.partitions }),
       }),
     ],
     providers: [ImdgoHealthIndicator],

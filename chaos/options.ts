@@ -7,6 +7,7 @@ import { FAULT_KINDS, PACKET_KINDS, type FaultKind } from './schedule.ts';
 export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes 3|5] [--mode memory|data]
                       [--faults LIST] [--workload full|heavy|locks] [--tick-ms MS] [--clients N]
                       [--check-timeout S] [--min-answered PERCENT] [--keep] [--break KIND]
+                      [--partitions N]
        npm run chaos -- --self-test
   a cluster of real node processes under faults (kill -9, SIGSTOP, partitions, membership changes) and a
   client load, for --duration seconds (default 60, and at least one fault of each kind); then heals,
@@ -21,6 +22,7 @@ export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes
   lock(name) or tryLock({ waitMs }), hold briefly, write the fencing token to a fenced register, unlock. --min-answered fails the run when a fault window answers a smaller share of the
   operations invoked in it (default 0: off; partitions that can cut the leader off are exempt). --keep keeps the run directory (history, node logs), which is
   kept anyway on a violation.
+  --partitions N runs every node in partitioned mode with N partitions (default 1: one Raft group).
   --break runs deliberately broken nodes, to show that the checks catch them: ${BREAKAGES.join(', ')}.
   --self-test runs a short run against each broken build and passes only if every one is caught.`;
 
@@ -40,6 +42,8 @@ export interface ChaosOptions {
   readonly minAnswered: number;
   readonly keep: boolean;
   readonly breakage: Breakage | null;
+  /** ImdgoModule's `partitions` on every node; 1: one group, as before partitioned mode. */
+  readonly partitions: number;
 }
 
 export class UsageError extends Error {}
@@ -65,6 +69,7 @@ export function parseChaosOptions(
         'min-answered': { type: 'string', default: '0' },
         keep: { type: 'boolean', default: false },
         break: { type: 'string' },
+        partitions: { type: 'string', default: '1' },
         'self-test': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -100,6 +105,7 @@ export function parseChaosOptions(
     minAnswered: integer('min-answered', values['min-answered'], 0, 100) / 100,
     keep: values.keep,
     breakage: breakage as Breakage | null,
+    partitions: integer('partitions', values.partitions, 1, 65_536),
   };
 }
 

@@ -13,6 +13,8 @@ export interface NodeArgs {
   readonly requestTimeoutMs: number;
   readonly snapshotThreshold: number;
   readonly lockSessionTtlMs: number;
+  /** ImdgoModule's `partitions`; only passed when above 1, so one-group runs need no grid support. */
+  readonly partitions: number;
 }
 
 /**
@@ -102,8 +104,10 @@ export interface NodeStatus {
   readonly others: readonly string[];
 }
 
-/** Every entry of the store as this node holds it, hashed, at one applied index. */
+/** Every entry of one Raft group as this node holds it, hashed, at one applied index. */
 export interface StateDigest {
+  /** `all` with one group; else `coordination` or `partition N`. */
+  readonly group: string;
   readonly digest: string;
   readonly keys: number;
   readonly appliedIndex: number;
@@ -116,7 +120,8 @@ export interface NodeReplies {
   heal: null;
   clock: null;
   'remove-member': null;
-  digest: StateDigest;
+  /** One per group this node holds a replica of. */
+  digest: StateDigest[];
   'lock-acquire': LockGrant;
   'lock-write': FencedWrite;
   'lock-release': null;

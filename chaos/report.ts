@@ -13,7 +13,7 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
   }[report.linearizability];
   const first = replicas[0];
   const lines = [
-    `summary: seed ${options.seed}, ${options.nodes} nodes, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.workload} workload, ${options.clients} clients${options.breakage ? `, BROKEN: ${options.breakage}` : ''}`,
+    `summary: seed ${options.seed}, ${options.nodes} nodes${options.partitions > 1 ? `, ${options.partitions} partitions` : ''}, ${options.mode} mode, ${options.durationMs / 1000} s of faults, ${options.workload} workload, ${options.clients} clients${options.breakage ? `, BROKEN: ${options.breakage}` : ''}`,
     `faults: ${options.faults.map((kind) => `${kind} ${faults.get(kind) ?? 0}`).join(', ')} (${total} in all)`,
     `answered per fault window, least share by kind: ${leastShares(report.windows)}`,
     `slow recoveries (no healthy cluster for over 10 s): ${report.stalls.length}`,
@@ -24,7 +24,9 @@ export function formatReport(options: ChaosOptions, report: RunReport): string {
     `linearizability: ${linearizability} (${report.keys} keys)`,
     ...lockLines(report.locks),
     first
-      ? `replicas: ${replicas.length} compared, digest ${first.digest.slice(0, 16)} (${first.keys} keys at index ${first.appliedIndex})`
+      ? options.partitions === 1
+        ? `replicas: ${replicas.length} compared, digest ${first.digest.slice(0, 16)} (${first.keys} keys at index ${first.appliedIndex})`
+        : `replicas: ${replicas.length} compared across ${new Set(replicas.map((r) => r.group)).size} groups (${replicas.filter((r) => r.group !== 'coordination').reduce((sum, r) => sum + r.keys, 0)} keys held)`
       : 'replicas: not compared',
     ...violations.map((v) => `VIOLATION: ${v}`),
     `violations: ${violations.length}`,

@@ -20,6 +20,8 @@ import { PacketNetwork } from './packet-network.ts';
 import { faultPlan, PACKET_KINDS, type FaultKind } from './schedule.ts';
 import { StallWatch } from './stall-watch.ts';
 import { answeredFloorViolations } from './answered-floor.ts';
+import { compareReplicaDigests } from './replica-digests.ts';
+import { groupNames } from './state-digest.ts';
 
 const ELECTION_TICKS = 10;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -86,6 +88,7 @@ export async function runChaos(
     lockSessionTtlMs: LOCK_SESSION_TTL_MS,
     breakage: options.breakage,
     network,
+    partitions: options.partitions,
   });
   log(`cluster up: ${cluster.nodes.map((n) => `${n.name} ${n.id} pid ${n.pid}`).join(', ')}`);
   const violations: string[] = [];
@@ -150,7 +153,7 @@ export async function runChaos(
       );
       if (unread.length > 0) violations.push(`could not read ${unread.join(', ')} after convergence`);
       violations.push(...checkPresence(history.events, values));
-      replicas = await identicalReplicas(cluster, violations);
+      replicas = await identicalReplicas(cluster, options.partitions, violations);
     }
   } finally {
     stallWatch.stop();
@@ -212,20 +215,24 @@ export async function runChaos(
   };
 }
 
-/** Digests of every node's state; they must all be equal. Retried while an index is still being applied. */
-async function identicalReplicas(cluster: ChaosCluster, violations: string[]): Promise<StateDigest[]> {
+/**
+ * Digests of every replica of every group (per partition in partitioned mode); a group's replicas must all
+ * be equal. Retried while an index is still being applied.
+ */
+async function identicalReplicas(
+  cluster: ChaosCluster,
+  partitions: number,
+  violations: string[],
+): Promise<StateDigest[]> {
   for (let attempt = 1; ; attempt++) {
-    const digests = [...(await cluster.digests())];
-    const same = (d: StateDigest) => d.appliedIndex === digests[0]![1].appliedIndex;
-    if (digests.every(([, d]) => same(d)) || attempt === 3) {
-      const differing = digests.filter(([, d]) => d.digest !== digests[0]![1].digest || !same(d));
-      if (differing.length > 0) {
-        const all = digests.map(
-          ([n, d]) => `${n.name} ${d.digest.slice(0, 12)} (${d.keys} keys at ${d.appliedIndex})`,
-        );
-        violations.push(`replicas differ: ${all.join(', ')}`);
-      }
-      return digests.map(([, d]) => d);
+    const digests = [...(await cluster.digests())].map(([node, list]) => ({
+      name: node.name,
+      digests: list,
+    }));
+    const comparison = compareReplicaDigests(digests, groupNames(partitions));
+    if (comparison.settled || attempt === 3) {
+      violations.push(...comparison.violations);
+      return digests.flatMap((node) => node.digests);
     }
     await cluster.waitConverged(CONVERGE_MS);
   }

@@ -1,7 +1,9 @@
 /**
  * Boots a local cluster of demo nodes on loopback, one process each, from the build in dist/:
- * `node scripts/local-cluster.ts [--peer-ports 6701,6702,6703] [--http-ports 3001,3002,3003]`.
- * Prints each node's URL once a leader is elected; Ctrl-C or SIGTERM stops every node and waits for it.
+ * `node scripts/local-cluster.ts [--nodes 3] [--peer-ports 6701,...] [--http-ports 3001,...]
+ * [--partitions N] [--replicas N]`. `--nodes N` numbers the ports from 6701 and 3001; `--partitions` and
+ * `--replicas` go to every node (partitioned mode). Prints each node's URL once a leader is elected;
+ * Ctrl-C or SIGTERM stops every node and waits for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,12 +28,23 @@ interface Node {
 
 const { values } = parseArgs({
   options: {
-    'peer-ports': { type: 'string', default: '6701,6702,6703' },
-    'http-ports': { type: 'string', default: '3001,3002,3003' },
+    nodes: { type: 'string', default: '3' },
+    'peer-ports': { type: 'string' },
+    'http-ports': { type: 'string' },
+    partitions: { type: 'string' },
+    replicas: { type: 'string' },
   },
 });
-const peerPorts = values['peer-ports'].split(',').map(Number);
-const httpPorts = values['http-ports'].split(',').map(Number);
+const nodeCount = Number(values.nodes);
+if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 99) fail('--nodes must be from 1 to 99');
+const numbered = (first: number) => Array.from({ length: nodeCount }, (_, i) => first + i);
+const peerPorts = values['peer-ports']?.split(',').map(Number) ?? numbered(6701);
+const httpPorts = values['http-ports']?.split(',').map(Number) ?? numbered(3001);
+/** Passed to every node as demo flags; the demo checks the numbers. */
+const gridFlags = [
+  ...(values.partitions === undefined ? [] : ['--partitions', values.partitions]),
+  ...(values.replicas === undefined ? [] : ['--replicas', values.replicas]),
+];
 if (
   peerPorts.length !== httpPorts.length ||
   [...peerPorts, ...httpPorts].some((p) => !(p > 0 && p < 65_536))
@@ -49,7 +62,8 @@ process.on('SIGTERM', () => void stopAll(0));
 
 try {
   const leader = await electedLeader();
-  console.log(`\nimdgo local cluster is up: ${nodes.length} nodes, leader ${leader}\n`);
+  const grid = gridFlags.length === 0 ? '' : ` (${gridFlags.join(' ').replaceAll('--', '')})`;
+  console.log(`\nimdgo local cluster is up: ${nodes.length} nodes${grid}, leader ${leader}\n`);
   for (const node of nodes) {
     console.log(`  ${node.name}  ${node.url}  (peer ${node.peer}, pid ${node.child.pid})`);
   }
@@ -63,6 +77,7 @@ try {
 
 function startNode(name: string, peer: string, httpPort: number): Node {
   const args = [MAIN, '--id', peer, '--members', members.join(','), '--http-port', String(httpPort)];
+  args.push(...gridFlags);
   // Its own process group: Ctrl-C reaches only this script, which then stops the nodes one by one.
   const child = spawn(process.execPath, args, {
     detached: true,

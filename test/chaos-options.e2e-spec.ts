@@ -14,6 +14,8 @@ describe('chaos options', () => {
     expect(parseAsRoot('--mode', 'data').faults).toEqual(FAULT_KINDS);
     expect(parse()).toMatchObject({ workload: 'full', clients: 6, thinkMs: 20, breakage: null });
     expect(parse('--workload', 'heavy')).toMatchObject({ clients: 24, thinkMs: 0 });
+    expect(parse().partitions).toBe(1);
+    expect(parse('--partitions', '16').partitions).toBe(16);
   });
 
   it('takes fault kinds and groups, keeping of a group what the mode supports', () => {
@@ -30,5 +32,8 @@ describe('chaos options', () => {
     expect(() => parse('--faults', 'meteor')).toThrow(UsageError);
     expect(() => parse('--break', 'everything')).toThrow(/--break must be one of/);
     expect(() => parse('--workload', 'light')).toThrow(/--workload must be full, heavy or locks/);
+    expect(() => parse('--partitions', '0')).toThrow(
+      /--partitions must be a whole number from 1 to 65536, got "0"/,
+    );
   });
 });

@@ -88,6 +88,7 @@ describe('update and transactions on a 3-node cluster', () => {
     expect(committed).toEqual({
       succeeded: true,
       revision: committed.revision,
+      partition: 0,
       results: [
         { key: 'alice', version: 2 },
         { key: 'bob', version: 1 },

@@ -30,6 +30,11 @@ describe('invalid options fail at startup naming the field', () => {
     [{ members: ['127.0.0.1:1'], tickMs: -5 }, /"tickMs" \(value -5\)/],
     [{ members: ['127.0.0.1:1'], colour: 'blue' }, /unknown option "colour"/],
     [{ members: [] }, /"members"/],
+    [{ members: ['127.0.0.1:1'], partitions: 0 }, /"partitions" \(value 0\)/],
+    [{ members: ['127.0.0.1:1'], partitions: 2.5 }, /"partitions" \(value 2\.5\)/],
+    [{ members: ['127.0.0.1:1'], partitions: 70_000 }, /"partitions" \(value 70000\)/],
+    [{ members: ['127.0.0.1:1'], replicas: 0 }, /"replicas" \(value 0\)/],
+    [{ members: ['127.0.0.1:1'], replicas: '3' }, /"replicas" \(value "3"\)/],
   ])('%j', async (options, message) => {
     const error = await startWith(options);
     expect(error).toBeInstanceOf(Error);

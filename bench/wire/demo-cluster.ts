@@ -7,6 +7,7 @@ import { makeTempDir, terminate, track } from '../../scripts/child-processes.ts'
 import { processCpuUs } from '../load/cpu.ts';
 
 const MAIN = fileURLToPath(new URL('../../dist/apps/demo/src/main.js', import.meta.url));
+const EXIT_ON_SIGTERM = fileURLToPath(new URL('./exit-on-sigterm.ts', import.meta.url));
 const POLL_MS = 100;
 
 export interface DemoNode {
@@ -26,14 +27,29 @@ export class DemoCluster {
     this.nodes = nodes;
   }
 
-  static async start(dataDir: string | null, verbose: boolean): Promise<DemoCluster> {
+  /** `nodeFlags`: Node flags of each process (heap size, --cpu-prof). */
+  static async start(
+    dataDir: string | null,
+    verbose: boolean,
+    nodeFlags: readonly string[] = [],
+  ): Promise<DemoCluster> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run bench builds it`);
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const httpPorts = [await freePort(), await freePort(), await freePort()];
     const members = peerPorts.map((port) => `127.0.0.1:${port}`);
     const root = dataDir === null ? null : makeTempDir(dataDir, 'imdgo-bench-demo-');
+    const flags = nodeFlags.includes('--cpu-prof') ? [...nodeFlags, '--import', EXIT_ON_SIGTERM] : nodeFlags;
     const nodes = members.map((peer, i): DemoNode => {
-      const args = [MAIN, '--id', peer, '--members', members.join(','), '--http-port', String(httpPorts[i])];
+      const args = [
+        ...flags,
+        MAIN,
+        '--id',
+        peer,
+        '--members',
+        members.join(','),
+        '--http-port',
+        String(httpPorts[i]),
+      ];
       if (root !== null) args.push('--data-dir', join(root, `demo${i + 1}`));
       const child = track(
         spawn(process.execPath, args, { stdio: ['ignore', verbose ? 'inherit' : 'ignore', 'inherit'] }),

@@ -12,11 +12,13 @@ export interface ImdgoWireOptions {
   readonly generator: GeneratorProcess;
   readonly preloadTimeoutMs: number;
   readonly verbose: boolean;
+  /** Node flags of the demo processes (heap size, --cpu-prof). */
+  readonly execArgv: readonly string[];
 }
 
 /** imdgo's demo app, three processes, driven through its REST API by the load generator. */
 export async function openImdgoWire(options: ImdgoWireOptions): Promise<BenchSystem> {
-  const cluster = await DemoCluster.start(options.dataDir, options.verbose);
+  const cluster = await DemoCluster.start(options.dataDir, options.verbose, options.execArgv);
   try {
     await options.generator.preload('imdgo', (await cluster.leader()).url, options.preloadTimeoutMs);
   } catch (error) {

@@ -176,9 +176,17 @@ function drawChart() {
 // ---- live feed (Server-Sent Events) ----
 
 let lastRevision = null;
+/** With partitions, revisions are per partition: events carry a cursor to resume from instead. */
+let lastCursor = null;
 
 function openFeed(resume) {
-  const url = resume && lastRevision !== null ? `watch?fromRevision=${lastRevision + 1}` : 'watch';
+  const url = !resume
+    ? 'watch'
+    : lastCursor !== null
+      ? `watch?cursor=${encodeURIComponent(lastCursor)}`
+      : lastRevision !== null
+        ? `watch?fromRevision=${lastRevision + 1}`
+        : 'watch';
   const source = new EventSource(url);
   let received = false;
   source.addEventListener('open', () => setBadge($('feed-state'), 'ok', 'live'));
@@ -186,6 +194,7 @@ function openFeed(resume) {
     received = true;
     const change = JSON.parse(message.data);
     lastRevision = change.revision;
+    lastCursor = change.cursor ?? null;
     addFeedItem(change);
   });
   source.addEventListener('error', () => {

@@ -30,6 +30,7 @@ export class AppModule {
             nodeId: demo.nodeId,
             ...demo.peer,
             ...demo.tuning,
+            ...demo.grid,
           }),
         }),
         TerminusModule,

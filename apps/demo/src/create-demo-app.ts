@@ -1,6 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.ts';
@@ -13,20 +13,26 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
  * Well above the library's default maxValueBytes (1 MiB), so that a large value is refused by the store
  * with its own clear message rather than by the body parser.
  */
-const BODY_LIMIT = '8mb';
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Fastify's router answers 404 for a path parameter longer than 100 characters; the URL is capped anyway by
+ * Node's 16 KiB header limit. A long key must reach the store, which refuses it with 400 INVALID_KEY.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
 
 /** A demo node ready to listen: the API, the dashboard at `/` and the OpenAPI docs at `/docs`. */
 export async function createDemoApp(
   config: DemoConfig,
   logger?: LoggerService | LogLevel[] | false,
-): Promise<NestExpressApplication> {
+): Promise<NestFastifyApplication> {
   // Open SSE streams would otherwise hold app.close() until every browser tab goes away.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    forceCloseConnections: true,
-    ...(logger !== undefined && { logger }),
-  });
-  app.useBodyParser('json', { limit: BODY_LIMIT });
-  app.useStaticAssets(PUBLIC_DIR);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } }),
+    { forceCloseConnections: true, ...(logger !== undefined && { logger }) },
+  );
+  app.useStaticAssets({ root: PUBLIC_DIR });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

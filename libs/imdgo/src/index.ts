@@ -14,10 +14,12 @@ export type {
   Page,
   ReadOptions,
   SetResult,
+  WatchEvent,
   WatchOptions,
   WriteOptions,
 } from './nest/imdgo-map.ts';
-export { ImdgoCluster } from './nest/imdgo-cluster.ts';
+export { ImdgoCluster, type PartitionsReport } from './nest/imdgo-cluster.ts';
+export type { GridPartitionStatus } from './grid/index.ts';
 export type { ClusterStatus, MemberStatus } from './driver/cluster-status.ts';
 export type { Role } from './raft/types.ts';
 export { IMDGO_HTTP_STATUS, ImdgoExceptionFilter } from './nest/imdgo-exception.filter.ts';

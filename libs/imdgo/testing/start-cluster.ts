@@ -47,14 +47,34 @@ export interface ImdgoTestClusterOptions extends ModuleMetadata {
  */
 export async function startImdgoCluster(
   size: number,
-  { imdgo = {}, logger, timeoutMs = 15_000, ...metadata }: ImdgoTestClusterOptions = {},
+  options: ImdgoTestClusterOptions = {},
 ): Promise<ImdgoTestCluster> {
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`startImdgoCluster: size must be a positive integer, got ${size}`);
   }
-  const members = await Promise.all(
-    Array.from({ length: size }, async () => `127.0.0.1:${await freePort()}`),
-  );
+  for (let attempt = 1; ; attempt++) {
+    const members = await Promise.all(
+      Array.from({ length: size }, async () => `127.0.0.1:${await freePort()}`),
+    );
+    try {
+      return await startOn(members, options);
+    } catch (error) {
+      // A port free a moment ago can be taken before the node listens (another process's outgoing
+      // connection, in a parallel test run): new ports, not a failed test.
+      const taken = (error as { code?: unknown }).code === 'PEER_LISTEN_FAILED';
+      if (!taken || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** Cluster starts tried on fresh ports when one of them was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
+
+async function startOn(
+  members: string[],
+  { imdgo = {}, logger, timeoutMs = 15_000, ...metadata }: ImdgoTestClusterOptions,
+): Promise<ImdgoTestCluster> {
+  const size = members.length;
   const nodes: ImdgoTestNode[] = [];
   let closed = false;
   const close = async (): Promise<void> => {

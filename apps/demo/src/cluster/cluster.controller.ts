@@ -6,11 +6,12 @@ import {
   Get,
   HttpCode,
   HttpStatus,
+  NotFoundException,
   Param,
   Post,
 } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ImdgoCluster, type ClusterStatus } from 'imdgo';
+import { ImdgoCluster, type ClusterStatus, type PartitionsReport } from 'imdgo';
 import { AddMemberDto } from './add-member.dto.ts';
 import { TransferLeadershipDto } from './transfer-leadership.dto.ts';
 
@@ -26,10 +27,25 @@ export class ClusterController {
   @Get()
   @ApiOperation({
     summary: "The leader's view: every member's role, match index, lag and last contact",
-    description: "Falls back to this node's own view (nodeId tells whose) when no leader answers.",
+    description:
+      "Falls back to this node's own view (nodeId tells whose) when no leader answers. With partitions, " +
+      'that of the coordination group, plus `partitions`: the partition table (replicas and leader of each ' +
+      "partition, epoch) and this node's share.",
   })
-  status(): Promise<ClusterStatus> {
-    return this.cluster.status();
+  async status(): Promise<ClusterStatus & { partitions?: PartitionsReport }> {
+    const status = await this.cluster.status();
+    const partitions = this.cluster.partitions();
+    return partitions === null ? status : { ...status, partitions };
+  }
+
+  @Get('partitions')
+  @ApiOperation({ summary: "The partition table as this node routes by it, and this node's share" })
+  @ApiResponse({ status: 404, description: 'The cluster runs one partition (no grid)' })
+  partitions(): PartitionsReport {
+    const partitions = this.cluster.partitions();
+    if (partitions === null)
+      throw new NotFoundException('this cluster runs one partition: no partition table');
+    return partitions;
   }
 
   @Get('local')

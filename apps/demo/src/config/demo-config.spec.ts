@@ -44,6 +44,23 @@ describe('readDemoConfig', () => {
     expect(() => readDemoConfig(['--members', 'a:1', '--port', '1'], {})).toThrow(/--port.*\nusage:/s);
   });
 
+  it('reads partitioned mode from flags or the environment, and refuses counts that are not whole numbers', () => {
+    const members = ['--members', MEMBERS];
+    expect(readDemoConfig([...members, '--partitions', '16', '--replicas', '3'], {}).grid).toEqual({
+      partitions: 16,
+      replicas: 3,
+    });
+    expect(readDemoConfig(members, { IMDGO_PARTITIONS: '32' }).grid).toEqual({ partitions: 32 });
+    expect(readDemoConfig([...members, '--replicas', '5'], { IMDGO_REPLICAS: '2' }).grid).toEqual({
+      replicas: 5,
+    });
+    expect(readDemoConfig(members, { IMDGO_PARTITIONS: '', IMDGO_REPLICAS: '' })).not.toHaveProperty('grid');
+    expect(() => readDemoConfig([...members, '--partitions', '0'], {})).toThrow(
+      /^--partitions must be a whole number from 1, got "0"\nusage:/,
+    );
+    expect(() => readDemoConfig(members, { IMDGO_REPLICAS: '2.5' })).toThrow(/^--replicas .* got "2.5"/);
+  });
+
   describe('securing the peer port', () => {
     const pki = createTestPki();
     const dir = mkdtempSync(join(tmpdir(), 'imdgo-demo-config-'));

@@ -17,12 +17,21 @@ export interface DemoConfig {
     ImdgoModuleOptions,
     'tickMs' | 'electionTicks' | 'heartbeatTicks' | 'requestTimeoutMs' | 'maxValueBytes' | 'watchHistorySize'
   >;
+  /** Partitioned mode (ImdgoModule's `partitions` and `replicas`); absent when neither was asked for. */
+  readonly grid?: GridConfig;
+}
+
+/** Declared here rather than picked from ImdgoModuleOptions so the demo builds with or without grid support. */
+export interface GridConfig {
+  readonly partitions?: number;
+  readonly replicas?: number;
 }
 
 export const DEMO_USAGE = `usage: main.js --members host:port,... [--id host:port] [--http-port 3000] [--http-host 127.0.0.1]
                [--cluster-secret SECRET] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--data-dir DIR]
+               [--partitions N] [--replicas N]
   (or the environment variables IMDGO_MEMBERS, IMDGO_NODE_ID, HTTP_PORT, HTTP_HOST, IMDGO_CLUSTER_SECRET,
-   IMDGO_TLS_CERT, IMDGO_TLS_KEY, IMDGO_TLS_CA, IMDGO_DATA_DIR; flags win. Prefer IMDGO_CLUSTER_SECRET to
+   IMDGO_TLS_CERT, IMDGO_TLS_KEY, IMDGO_TLS_CA, IMDGO_DATA_DIR, IMDGO_PARTITIONS, IMDGO_REPLICAS; flags win. Prefer IMDGO_CLUSTER_SECRET to
    the flag: other users of the machine can read a process's command line)`;
 
 /** Reads the command line, then the environment; throws with the usage text when something is wrong. */
@@ -40,6 +49,10 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const dataDir = values['data-dir'] ?? (env.IMDGO_DATA_DIR || undefined);
   if (dataDir === '') throw new Error(`--data-dir needs a directory\n${DEMO_USAGE}`);
+  const grid = gridConfig(
+    values.partitions ?? (env.IMDGO_PARTITIONS || undefined),
+    values.replicas ?? (env.IMDGO_REPLICAS || undefined),
+  );
   return {
     nodeId: values.id ?? (env.IMDGO_NODE_ID || undefined),
     members,
@@ -54,7 +67,24 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv):
       }),
       ...(dataDir === undefined ? {} : { dataDir }),
     },
+    ...(grid === undefined ? {} : { grid }),
   };
+}
+
+/** Whole numbers from 1 (the library checks the upper bounds); undefined when neither is given. */
+function gridConfig(partitions: string | undefined, replicas: string | undefined): GridConfig | undefined {
+  if (partitions === undefined && replicas === undefined) return undefined;
+  return {
+    ...(partitions !== undefined && { partitions: wholeCount('partitions', partitions) }),
+    ...(replicas !== undefined && { replicas: wholeCount('replicas', replicas) }),
+  };
+}
+
+function wholeCount(name: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text.trim())) {
+    throw new Error(`--${name} must be a whole number from 1, got "${text}"\n${DEMO_USAGE}`);
+  }
+  return Number(text);
 }
 
 /** The library checks the secret's length too; checked here to fail before anything starts, without showing it. */
@@ -105,6 +135,8 @@ function parseFlags(argv: readonly string[]) {
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'data-dir': { type: 'string' },
+        partitions: { type: 'string' },
+        replicas: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,

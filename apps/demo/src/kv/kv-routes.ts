@@ -11,14 +11,16 @@ import {
   Put,
   Query,
 } from '@nestjs/common';
-import { ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ImdgoStore, type Entry, type ImdgoMap, type Page } from 'imdgo';
 import { CompareAndSetDto } from './dto/compare-and-set.dto.ts';
 import { IncrementDto } from './dto/increment.dto.ts';
 import { ListQueryDto } from './dto/list-query.dto.ts';
-import { PutValueDto } from './dto/put-value.dto.ts';
-import { ReadQueryDto } from './dto/read-query.dto.ts';
+import { PutValueDto, type PutValue } from './dto/put-value.dto.ts';
+import { CONSISTENCY_PROPERTY } from './dto/read-query.dto.ts';
 import { MapName } from './map-name.decorator.ts';
+import { PutValuePipe } from './put-value.pipe.ts';
+import { ReadQueryPipe, type ReadQuery } from './read-query.pipe.ts';
 
 const DEFAULT_PAGE = 100;
 
@@ -54,11 +56,17 @@ export function kvRoutes(...decorators: ClassDecorator[]) {
 
     @Get(':key')
     @ApiOperation({ summary: 'Read an entry: value, version, revisions and expiry' })
+    @ApiQuery({
+      name: 'consistency',
+      required: false,
+      ...CONSISTENCY_PROPERTY,
+      schema: { default: CONSISTENCY_PROPERTY.default },
+    })
     @ApiResponse({ status: 404, description: 'No such key' })
     async get(
       @MapName() map: string | undefined,
       @Param('key') key: string,
-      @Query() query: ReadQueryDto,
+      @Query(ReadQueryPipe) query: ReadQuery,
     ): Promise<Entry<unknown>> {
       const entry = await this.mapOf(map).getEntry(key, { consistency: query.consistency });
       if (!entry) throw new NotFoundException(notFound(key, map));
@@ -67,8 +75,13 @@ export function kvRoutes(...decorators: ClassDecorator[]) {
 
     @Put(':key')
     @ApiOperation({ summary: 'Set a value, optionally with a time to live' })
+    @ApiBody({ type: PutValueDto })
     @ApiResponse({ status: 413, description: 'The value is larger than maxValueBytes' })
-    async put(@MapName() map: string | undefined, @Param('key') key: string, @Body() body: PutValueDto) {
+    async put(
+      @MapName() map: string | undefined,
+      @Param('key') key: string,
+      @Body(PutValuePipe) body: PutValue,
+    ) {
       const result = await this.mapOf(map).set(key, body.value, { ttl: body.ttl });
       return { key, revision: result.revision, previous: result.previous ?? null };
     }

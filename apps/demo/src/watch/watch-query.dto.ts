@@ -18,6 +18,14 @@ export class WatchQueryDto {
   @Min(1)
   fromRevision?: number;
 
+  @ApiPropertyOptional({
+    description:
+      'With partitions: replay retained changes after this cursor (the id of an event); a Last-Event-ID header takes precedence',
+  })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
   @ApiPropertyOptional({ description: 'A named map (default: the default map of /kv)' })
   @IsOptional()
   @IsString()

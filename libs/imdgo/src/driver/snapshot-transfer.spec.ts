@@ -211,4 +211,38 @@ describe('SnapshotTransfer', () => {
     await follower.install(meta);
     expect(followerMachine.digest()).toBe(leaderMachine.digest());
   });
+
+  it('yields to the event loop every thousand records while it encodes an image', async () => {
+    const machine = machineAt(5_000);
+    let yields = 0;
+    const taken: number[] = [];
+    const raft = {
+      canSnapshotAt: () => true,
+      snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
+      snapshotTaken: (index: number) => taken.push(index),
+    };
+    const transfer = new SnapshotTransfer({
+      raft: () => raft as unknown as Raft,
+      machine: () => machine,
+      storage: new ImageKeepingStorage(),
+      transport: {} as PeerTransport,
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: {
+        ...systemScheduler,
+        defer: (callback) => {
+          yields++;
+          systemScheduler.defer(callback);
+        },
+      },
+      schedule: () => {},
+    });
+    await transfer.maybeSnapshot();
+    expect(taken).toEqual([5_000]);
+    // Writes wait behind one chunk at most, not behind the whole image.
+    expect(yields).toBeGreaterThanOrEqual(5);
+  });
 });

@@ -24,6 +24,8 @@ export interface SnapshotChunk {
 const CHUNK_BYTES = 1024 * 1024;
 /** Transfers report their progress in the log every this many bytes. */
 const PROGRESS_BYTES = 64 * 1024 * 1024;
+/** Records encoded between two yields to the event loop: a few milliseconds of work, so writes wait no longer. */
+const IMAGE_ROWS_PER_TURN = 1_000;
 const NO_IMAGE = new Uint8Array(0);
 
 /**
@@ -274,7 +276,7 @@ export class SnapshotTransfer {
     let data = NO_IMAGE;
     if (capture && keepsImages) {
       const chunks: Uint8Array[] = [];
-      for (const chunk of encodeImageChunks(capture)) {
+      for (const chunk of encodeImageChunks(capture, IMAGE_ROWS_PER_TURN)) {
         chunks.push(chunk);
         // Writes keep flowing while a large image is encoded.
         await new Promise<void>((resolve) => host.scheduler.defer(resolve));

@@ -30,6 +30,8 @@ describe('toRaftMessage', () => {
   it.each([
     ['an append', append()],
     ['a heartbeat append', append({ entries: [] })],
+    ['a heartbeat', { ...base, type: 'heartbeat', commit: 4, readRound: 2 }],
+    ['a quiesce heartbeat', { ...base, type: 'heartbeat', commit: 4, readRound: 2, quiesce: true }],
     [
       'an append of a configuration',
       append({ entries: [entry(6, 3, 'config', encodeConfig({ voters: [A], learners: [B] }))] }),
@@ -121,6 +123,10 @@ describe('toRaftMessage', () => {
       { ...base, type: 'heartbeat-response', readRound: 2, commit: 4, incarnation: 1 },
     ],
     ['a heartbeat response without commit', { ...base, type: 'heartbeat-response', readRound: 2 }],
+    [
+      'a heartbeat with a quiesce flag not true',
+      { ...base, type: 'heartbeat', commit: 4, readRound: 2, quiesce: 1 },
+    ],
     [
       'a rejoining vote response without incarnation',
       { ...base, type: 'vote-response', granted: false, rejoining: true },

@@ -41,7 +41,7 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
         isSenderIncarnation(m)
       );
     case 'heartbeat':
-      return isIndex(m.commit) && isIndex(m.readRound);
+      return isIndex(m.commit) && isIndex(m.readRound) && (m.quiesce === undefined || m.quiesce === true);
     case 'heartbeat-response':
       return isIndex(m.readRound) && isIndex(m.commit) && isSenderIncarnation(m);
     case 'vote':

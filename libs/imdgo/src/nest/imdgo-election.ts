@@ -43,7 +43,7 @@ export class ImdgoElection {
 
   /** The leader as this node has applied it (null: none). */
   leader(): ElectionLeader | null {
-    const holder = this.sessions.runtime.node.machine.locks.holder(ELECTION_SPACE, this.name);
+    const holder = this.sessions.runtime.coordination.machine.locks.holder(ELECTION_SPACE, this.name);
     return holder && { leaderId: holder.node, token: holder.token };
   }
 
@@ -53,7 +53,7 @@ export class ImdgoElection {
     return defer(() =>
       concat(
         of(null),
-        runtime.changes$.pipe(
+        runtime.coordinationChanges$.pipe(
           filter((c) => c.type === 'reset' || (c.map === ELECTION_SPACE && c.key === this.name)),
         ),
       ),

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
-import { notReadyReason } from './readiness.ts';
+import { gridNotReadyReason, notReadyReason } from './readiness.ts';
 
 /** Kubernetes' default probe timeout is 1 s: the catch-up check answers within it. */
 const CATCH_UP_CHECK_MS = 800;
@@ -53,7 +53,10 @@ export class ImdgoHealthIndicator {
       term: status.term,
       ...this.lossDetail(),
     };
-    const reason = await notReadyReason(node, CATCH_UP_CHECK_MS);
+    const grid = this.runtime.grid;
+    const reason = grid
+      ? await gridNotReadyReason(grid, CATCH_UP_CHECK_MS)
+      : await notReadyReason(node, CATCH_UP_CHECK_MS);
     return reason === null ? session.up(details) : session.down({ ...details, reason });
   }
 

@@ -67,7 +67,7 @@ export class ImdgoLockSessions implements OnModuleDestroy {
   async write(command: KvCommand, session: string): Promise<CommandResult> {
     // The monotonic clock: a step of this node's wall clock must not stretch its lease.
     const sent = performance.now();
-    const node = this.runtime.node;
+    const node = this.runtime.coordination;
     const result = await node.write(command);
     if (node.machine.appliedIndex < result.revision) await node.linearizableBarrier();
     const outcome = result.value as { session?: boolean } | boolean;
@@ -78,7 +78,7 @@ export class ImdgoLockSessions implements OnModuleDestroy {
 
   private open(): Session {
     const id = randomUUID();
-    const node = this.runtime.node.id;
+    const node = this.runtime.coordination.id;
     const command: KvCommand = { op: 'lock-session', key: id, node, ttlMs: this.ttlMs, open: true };
     const session: Session = { id, validUntil: 0, opened: Promise.resolve() };
     session.opened = this.write(command, id).then(() => {
@@ -94,7 +94,7 @@ export class ImdgoLockSessions implements OnModuleDestroy {
   private startRenewing(): void {
     if (!this.watch) {
       // The log may end the session without this node asking (it paused longer than the TTL).
-      this.watch = this.runtime.changes$
+      this.watch = this.runtime.coordinationChanges$
         .pipe(filter((c) => c.map === LOCK_SESSION_SPACE && c.type !== 'set'))
         .subscribe((change) => this.end(change.key));
     }
@@ -108,7 +108,7 @@ export class ImdgoLockSessions implements OnModuleDestroy {
     if (!session) return;
     try {
       await session.opened;
-      const node = this.runtime.node.id;
+      const node = this.runtime.coordination.id;
       const command: KvCommand = {
         op: 'lock-session',
         key: session.id,
@@ -146,7 +146,7 @@ export class ImdgoLockSessions implements OnModuleDestroy {
     if (session) {
       this.endedSubject.next(session.id);
       try {
-        await this.runtime.node.write({ op: 'lock-session-close', key: session.id });
+        await this.runtime.coordination.write({ op: 'lock-session-close', key: session.id });
       } catch {
         // Stopped or cut off: the session then ends by its TTL.
       }

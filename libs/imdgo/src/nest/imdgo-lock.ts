@@ -80,7 +80,7 @@ export class ImdgoLock implements AsyncDisposable {
 
   /** The holder as this node has applied it, when it is this object (and its session is not known ended). */
   holder(): LockHolder | null {
-    const holder = this.sessions.runtime.node.machine.locks.holder(this.space, this.name);
+    const holder = this.sessions.runtime.coordination.machine.locks.holder(this.space, this.name);
     return holder?.owner === this.owner ? holder : null;
   }
 
@@ -115,12 +115,12 @@ export class ImdgoLock implements AsyncDisposable {
       const abandoned = (): void => settle(() => resolve(null));
       this.waiting.add(abandoned);
       const grantedHere = (): number | null => {
-        const holder = runtime.node.machine.locks.holder(this.space, this.name);
+        const holder = runtime.coordination.machine.locks.holder(this.space, this.name);
         return holder?.session === session && holder.owner === this.owner ? holder.token : null;
       };
       // Subscribed before the write: the release that grants it may apply here before the write's answer.
       subscription = merge(
-        runtime.changes$.pipe(
+        runtime.coordinationChanges$.pipe(
           filter((c) => c.type === 'reset' || (c.map === this.space && c.key === this.name)),
           map(() => 'change' as const),
         ),

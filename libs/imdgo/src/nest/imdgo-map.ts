@@ -3,19 +3,15 @@ import { CompactedError, InvalidArgumentError, InvalidKeyError, StoreFullError }
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { CommandResult, KeyedKvCommand } from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
+import { encodeGridCursor, GridPosition, type GridNode } from '../grid/index.ts';
 import { globToRegExp } from './glob.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import { commitTxn, type TxnRequest, type TxnResult } from './map-txn.ts';
 import { updateKey, type UpdateOptions, type UpdateResult, type VersionedAccess } from './update.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
+import type { Consistency } from './key-value-backend.ts';
 
-/**
- * - `linearizable` (default): sees every write acknowledged before the call, on any node (ReadIndex).
- * - `leader`: served from the leader's memory without a quorum round, once it has applied an entry of its
- *   own term; can be stale while a deposed leader still believes it leads.
- * - `local`: this node's memory, at once; may lag the leader.
- */
-export type Consistency = 'linearizable' | 'leader' | 'local';
+export type { Consistency };
 
 export interface ReadOptions {
   readonly consistency?: Consistency;
@@ -49,13 +45,20 @@ export interface Page<T> {
   readonly cursor: string | null;
 }
 
+/**
+ * Every result's `revision` is its partition's: with `partitions` > 1 each partition is its own Raft group
+ * counting its own revisions, so revisions compare only within one `partition`.
+ */
 export interface SetResult<V> {
   readonly revision: number;
+  /** The key's partition (always 0 with one partition). */
+  readonly partition: number;
   readonly previous: V | undefined;
 }
 
 export interface DeleteResult<V> {
   readonly revision: number;
+  readonly partition: number;
   readonly deleted: boolean;
   readonly previous: V | undefined;
 }
@@ -64,15 +67,28 @@ export interface ConditionalResult<V> {
   /** Whether the condition held and the write took effect. */
   readonly applied: boolean;
   readonly revision: number;
+  readonly partition: number;
   /** The value after the command: the new one if applied, else the one that stopped it. */
   readonly current: V | undefined;
   readonly version: number;
 }
 
 export interface WatchOptions {
-  /** Replay retained changes from this revision on (etcd's start_revision); live changes only if absent. */
-  readonly fromRevision?: number;
+  /**
+   * Replay retained changes from this point on (etcd's start_revision); live changes only if absent. With
+   * one partition, a revision. With `partitions` > 1, revisions are per partition, so the point is an opaque
+   * cursor covering every partition: the `cursor` of the last event a watch delivered.
+   */
+  readonly fromRevision?: number | string;
 }
+
+/** An event of `watch`; with `partitions` > 1 it names its partition and the cursor to resume after it. */
+export type WatchEvent<V> = ChangeEvent<V> & {
+  /** The partition of the key (revisions are per partition); absent with one partition. */
+  readonly partition?: number;
+  /** Pass as `fromRevision` to resume right after this event; absent with one partition. */
+  readonly cursor?: string;
+};
 
 /** A typed view over one named key space; every operation goes through the Raft log or its ReadIndex. */
 export class ImdgoMap<V = unknown> {
@@ -95,9 +111,13 @@ export class ImdgoMap<V = unknown> {
     return record && toEntry<T>(key, record);
   }
 
-  /** This node's value right now, synchronously: no network, no consistency guarantee. */
+  /**
+   * This node's value right now, synchronously: no network, no consistency guarantee. With `partitions` > 1,
+   * undefined on a node that holds no replica of the key's partition (use `get` with `'local'` there).
+   */
   peek<T extends V = V>(key: string): T | undefined {
-    return this.runtime.node.machine.get(this.name, key)?.value as T | undefined;
+    const backend = this.runtime.backend;
+    return backend.peek(backend.partitionOf(this.name, key), this.name, key)?.value as T | undefined;
   }
 
   async has(key: string, options?: ReadOptions): Promise<boolean> {
@@ -105,8 +125,12 @@ export class ImdgoMap<V = unknown> {
   }
 
   async size(options?: ReadOptions): Promise<number> {
-    await this.barrier(options?.consistency);
-    return this.runtime.node.machine.size(this.name);
+    const consistency = consistencyOf(options?.consistency);
+    const backend = this.runtime.backend;
+    const sizes = await Promise.all(
+      partitionsOf(backend.partitions).map((p) => backend.size(p, this.name, consistency)),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
   }
 
   async keys(options: ListOptions = {}): Promise<Page<string>> {
@@ -119,29 +143,45 @@ export class ImdgoMap<V = unknown> {
     const limit = options.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`);
-    await this.barrier(options.consistency);
-    const found = this.runtime.node.machine.list(this.name, {
-      prefix: options.prefix,
-      after: options.after,
-      limit: limit + 1,
-    });
+    const consistency = consistencyOf(options.consistency);
+    const backend = this.runtime.backend;
+    const listing = { prefix: options.prefix, after: options.after, limit };
+    // Each partition lists its first `limit` keys after the cursor; the first `limit` of their union, in key
+    // order, are this page, and the next page's `after` (its last key) resumes every partition correctly.
+    const pages = await Promise.all(
+      partitionsOf(backend.partitions).map((p) => backend.list(p, this.name, listing, consistency)),
+    );
+    const found = pages.length === 1 ? pages[0]!.entries : pages.flatMap((page) => page.entries).sort(byKey);
     const items = found.slice(0, limit).map(([key, record]) => toEntry<T>(key, record));
-    return { items, cursor: found.length > limit ? items[items.length - 1]!.key : null };
+    const more = found.length > limit || pages.some((page) => page.more);
+    return { items, cursor: more ? items[items.length - 1]!.key : null };
   }
 
   async set(key: string, value: V, options?: WriteOptions): Promise<SetResult<V>> {
     const result = await this.write({ op: 'set', key, value, ttlMs: ttlOf(options) });
-    return { revision: result.revision, previous: result.previous as V | undefined };
+    return {
+      revision: result.revision,
+      partition: this.partitionOf(key),
+      previous: result.previous as V | undefined,
+    };
   }
 
   async delete(key: string): Promise<DeleteResult<V>> {
     const result = await this.write({ op: 'delete', key });
-    return { revision: result.revision, deleted: result.applied, previous: result.previous as V | undefined };
+    return {
+      revision: result.revision,
+      partition: this.partitionOf(key),
+      deleted: result.applied,
+      previous: result.previous as V | undefined,
+    };
   }
 
   /** Sets the key only if it is absent (Hazelcast's putIfAbsent). */
   async putIfAbsent(key: string, value: V, options?: WriteOptions): Promise<ConditionalResult<V>> {
-    return conditional<V>(await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifAbsent: true }));
+    return conditional<V>(
+      this.partitionOf(key),
+      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifAbsent: true }),
+    );
   }
 
   /** Sets `next` only if the current value deeply equals `expected` (`undefined`/`null`: absent). */
@@ -152,6 +192,7 @@ export class ImdgoMap<V = unknown> {
     options?: WriteOptions,
   ): Promise<ConditionalResult<V>> {
     return conditional<V>(
+      this.partitionOf(key),
       await this.write({ op: 'cas', key, expected: expected ?? null, value: next, ttlMs: ttlOf(options) }),
     );
   }
@@ -167,6 +208,7 @@ export class ImdgoMap<V = unknown> {
       throw new InvalidArgumentError(`version must be a non-negative integer, got ${version}`);
     }
     return conditional<V>(
+      this.partitionOf(key),
       await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifVersion: version }),
     );
   }
@@ -176,20 +218,20 @@ export class ImdgoMap<V = unknown> {
     key: string,
     delta = 1,
     options?: WriteOptions,
-  ): Promise<{ value: number; revision: number }> {
+  ): Promise<{ value: number; revision: number; partition: number }> {
     if (typeof delta !== 'number' || !Number.isFinite(delta))
       throw new InvalidArgumentError(`delta must be a finite number, got ${delta}`);
     const result = await this.write({ op: 'increment', key, delta, ttlMs: ttlOf(options) });
     if (!result.applied)
       throw new InvalidArgumentError(`cannot increment key "${key}": its value is not a number`);
-    return { value: result.value as number, revision: result.revision };
+    return { value: result.value as number, revision: result.revision, partition: this.partitionOf(key) };
   }
 
   /**
    * Read, compute, write if unchanged (`setIfVersion`), retrying `fn` on the value another writer left.
    * `fn` returning undefined deletes the key. Throws UpdateConflictError when the retries run out.
    */
-  update(
+  async update(
     key: string,
     fn: (current: V | undefined) => V | undefined | Promise<V | undefined>,
     options?: UpdateOptions<V>,
@@ -200,7 +242,7 @@ export class ImdgoMap<V = unknown> {
         this.write({ op: 'set', key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
       deleteIfVersion: (k, version) => this.write({ op: 'delete', key: k, ifVersion: version }),
     };
-    return updateKey(access, key, fn, options);
+    return { ...(await updateKey(access, key, fn, options)), partition: this.partitionOf(key) };
   }
 
   /** etcd's Txn on keys of this map, applied atomically through one log entry (see TxnRequest). */
@@ -221,11 +263,13 @@ export class ImdgoMap<V = unknown> {
    * Errors with CompactedError when that revision is no longer retained, or when this node's state jumps
    * to a snapshot while watching (the changes it covers were never emitted): re-read, then watch again.
    */
-  watch<T extends V = V>(pattern: string, options: WatchOptions = {}): Observable<ChangeEvent<T>> {
+  watch<T extends V = V>(pattern: string, options: WatchOptions = {}): Observable<WatchEvent<T>> {
     const keys = globToRegExp(pattern);
     const from = options.fromRevision;
-    if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
-      throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${from}`);
+    const grid = this.runtime.grid;
+    if (grid) return this.watchGrid<T>(grid, keys, from);
+    if (from !== undefined && (typeof from !== 'number' || !Number.isInteger(from) || from < 1)) {
+      throw new InvalidArgumentError(`fromRevision must be a positive integer, got ${String(from)}`);
     }
     const source = (
       from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from)
@@ -243,10 +287,46 @@ export class ImdgoMap<V = unknown> {
     });
   }
 
+  /** The key's partition: 0 with one partition, else by hash of (map, key) or of its `{tag}`. */
+  partitionOf(key: string): number {
+    return this.runtime.backend.partitionOf(this.name, key);
+  }
+
+  /** Partitioned watch: every event carries the cursor (every partition's last revision seen) after it. */
+  private watchGrid<T>(
+    grid: GridNode,
+    keys: RegExp,
+    from: number | string | undefined,
+  ): Observable<WatchEvent<T>> {
+    if (from !== undefined && typeof from !== 'string') {
+      throw new InvalidArgumentError(
+        `with partitions > 1, fromRevision is the cursor of a watch event (revisions are per partition), got ${String(from)}`,
+      );
+    }
+    return defer(() => {
+      const position =
+        from === undefined
+          ? new GridPosition(grid.partitions, currentCursor(grid))
+          : new GridPosition(grid.partitions, from);
+      const source = from === undefined ? this.runtime.changes$ : this.runtime.changesFrom(from);
+      return (source as Observable<ChangeEvent<T> & { partition: number }>).pipe(
+        map((change) => {
+          if (change.type === 'reset')
+            throw new CompactedError(position.revision(change.partition) + 1, change.revision + 1);
+          position.advance(change.partition, change.revision);
+          return change;
+        }),
+        filter((change) => change.map === this.name && keys.test(change.key)),
+        map((change) => ({ ...change, cursor: position.cursor() })),
+      );
+    });
+  }
   protected async write(command: KeyedKvCommand): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
-    const result = await this.runtime.node.write(
+    const backend = this.runtime.backend;
+    const result = await backend.write(
+      backend.partitionOf(this.name, command.key),
       { ...command, map: this.name },
       this.runtime.options.maxValueBytes,
     );
@@ -254,18 +334,25 @@ export class ImdgoMap<V = unknown> {
     return result;
   }
 
-  private async read(key: string, consistency: Consistency = 'linearizable'): Promise<KvRecord | undefined> {
-    if (consistency === 'leader') return this.runtime.node.leaderRead(this.name, key);
-    await this.barrier(consistency);
-    return this.runtime.node.machine.get(this.name, key);
+  private read(key: string, consistency: Consistency | undefined): Promise<KvRecord | undefined> {
+    const backend = this.runtime.backend;
+    return backend.read(backend.partitionOf(this.name, key), this.name, key, consistencyOf(consistency));
   }
+}
 
-  private async barrier(consistency: Consistency = 'linearizable'): Promise<void> {
-    if (consistency === 'linearizable') await this.runtime.node.linearizableBarrier();
-    else if (consistency === 'leader') await this.runtime.node.leaderBarrier();
-    else if (consistency !== 'local')
-      throw new InvalidArgumentError(`unknown consistency "${String(consistency)}"`);
-  }
+function consistencyOf(consistency: Consistency | undefined): Consistency {
+  if (consistency === undefined) return 'linearizable';
+  if (consistency === 'linearizable' || consistency === 'leader' || consistency === 'local')
+    return consistency;
+  throw new InvalidArgumentError(`unknown consistency "${String(consistency)}"`);
+}
+
+function partitionsOf(count: number): number[] {
+  return Array.from({ length: count }, (_, p) => p);
+}
+
+function byKey([a]: [string, KvRecord], [b]: [string, KvRecord]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function checkKey(key: unknown): asserts key is string {
@@ -294,10 +381,11 @@ export function ttlOf(options: WriteOptions | undefined): number | undefined {
   return ttl;
 }
 
-function conditional<V>(result: CommandResult): ConditionalResult<V> {
+function conditional<V>(partition: number, result: CommandResult): ConditionalResult<V> {
   return {
     applied: result.applied,
     revision: result.revision,
+    partition,
     current: result.value as V | undefined,
     version: result.version,
   };
@@ -312,4 +400,9 @@ function toEntry<V>(key: string, record: KvRecord): Entry<V> {
     modRevision: record.modRevision,
     expiresAt: record.expiresAt,
   };
+}
+
+/** Where this node's feed stands now, in every partition. */
+function currentCursor(grid: GridNode): string {
+  return encodeGridCursor(Array.from({ length: grid.partitions }, (_, p) => grid.feedRevision(p)));
 }

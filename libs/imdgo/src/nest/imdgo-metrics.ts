@@ -149,6 +149,31 @@ export class ImdgoMetrics implements NodeObserver {
         },
       }),
     );
+    // With partitions > 1 (the node-level gauges above then describe the coordination group).
+    const partitionRoles = () => runtime.grid?.status().map((p) => p.role) ?? [];
+    this.gauges.push(
+      new Gauge({
+        name: 'imdgo_partitions',
+        help: 'Partitions this node holds a replica of, by its role in them (partitions > 1 only)',
+        labelNames: ['role'],
+        registers,
+        collect() {
+          this.reset();
+          if (!runtime.grid) return;
+          const roles = partitionRoles();
+          this.set({ role: 'leader' }, roles.filter((role) => role === 'leader').length);
+          this.set({ role: 'follower' }, roles.filter((role) => role !== null && role !== 'leader').length);
+        },
+      }),
+      new Gauge({
+        name: 'imdgo_grid_forwarded_calls',
+        help: 'Calls routed to a replica on another node since start (partitions > 1 only)',
+        registers,
+        collect() {
+          this.set(runtime.grid?.stats().routedOps ?? 0);
+        },
+      }),
+    );
     this.gauges.push(
       new Gauge({
         name: 'imdgo_watch_subscribers',

@@ -17,6 +17,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { ImdgoError } from '../errors.ts';
+import { DEFAULT_REPLICAS, MAX_PARTITIONS } from '../partition/index.ts';
 import { MIN_CLUSTER_SECRET_LENGTH } from '../transport/peer-handshake.ts';
 import { PeerTlsSchema, type PeerTlsOptions } from '../transport/peer-tls.ts';
 import { DEFAULT_READY_TIMEOUT_MS } from './readiness.ts';
@@ -35,6 +36,13 @@ export interface ImdgoModuleOptions {
    * with everything it acknowledged. Without it (memory mode) a restarted node rejoins as a new member.
    */
   dataDir?: string;
+  /**
+   * Partitions the keys are spread over, each its own Raft group, fixed when the cluster forms. Default 1:
+   * one group holding every key on every member (no grid).
+   */
+  partitions?: number;
+  /** Members holding each partition (with `partitions` > 1). Default 3, capped at the number of members. */
+  replicas?: number;
   /** Applied entries between snapshots (then the log is compacted). Default 8192. */
   snapshotThreshold?: number;
   /**
@@ -105,6 +113,8 @@ class ImdgoOptionsSchema {
   @IsOptional() @IsString() @Matches(MEMBER_PATTERN, { message: 'nodeId must be host:port' }) nodeId?: string;
   @IsOptional() @IsString() bindHost?: string;
   @IsOptional() @IsString() dataDir?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_PARTITIONS) partitions?: number;
+  @IsOptional() @IsInt() @Min(1) replicas?: number;
   @IsOptional() @IsInt() @Min(1) snapshotThreshold?: number;
   @IsOptional() @IsInt() @Min(1) maxStoreBytes?: number;
   @IsOptional() @IsIn(['reject', 'evict-ttl']) memoryPolicy?: 'reject' | 'evict-ttl';
@@ -129,6 +139,9 @@ export interface ResolvedImdgoOptions {
   readonly nodeId: string | null;
   readonly bindHost: string | null;
   readonly dataDir: string | null;
+  readonly partitions: number;
+  /** Already capped at the number of members. */
+  readonly replicas: number;
   readonly snapshotThreshold: number;
   readonly maxStoreBytes: number | null;
   readonly memoryPolicy: 'reject' | 'evict-ttl';
@@ -181,6 +194,8 @@ export function validateImdgoOptions(raw: unknown): ResolvedImdgoOptions {
     nodeId,
     bindHost: schema.bindHost ?? null,
     dataDir: schema.dataDir ?? null,
+    partitions: schema.partitions ?? 1,
+    replicas: Math.min(schema.replicas ?? DEFAULT_REPLICAS, members.length),
     snapshotThreshold: schema.snapshotThreshold ?? 8192,
     maxStoreBytes: schema.maxStoreBytes ?? null,
     memoryPolicy: schema.memoryPolicy ?? 'reject',

@@ -6,7 +6,9 @@ import { persistentIncarnation } from '../storage/incarnation-file.ts';
 import { Observable, Subject } from 'rxjs';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { RaftNode } from '../driver/raft-node.ts';
-import { StoppedError } from '../errors.ts';
+import { InvalidArgumentError, StoppedError } from '../errors.ts';
+import { GridNode, type GridCursor } from '../grid/index.ts';
+import { join } from 'node:path';
 import { SeededRandom } from '../raft/random.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import type { SoftState } from '../raft/types.ts';
@@ -22,8 +24,11 @@ import {
   type ImdgoModuleOptions,
   type ResolvedImdgoOptions,
 } from './imdgo-options.ts';
+import type { KeyValueBackend } from './key-value-backend.ts';
 import { hostOf, resolveNodeId } from './node-identity.ts';
 import { peerListenError } from './peer-listen-error.ts';
+import { GridBackend } from './grid-backend.ts';
+import { SingleGroupBackend } from './single-group-backend.ts';
 import { unreachableMembers } from './unreachable-members.ts';
 
 /** Election timeouts after start at which members that still do not answer are named in a warning. */
@@ -39,6 +44,8 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('imdgo');
   private readonly feed: ChangeFeed;
   private raftNode: RaftNode | null = null;
+  private gridNode: GridNode | null = null;
+  private keyValues: KeyValueBackend | null = null;
   private readonly roleSubject = new Subject<SoftState>();
   private observer: NodeObserver = NO_OBSERVER;
   /** The link cutter, when the faultInjection option is on. */
@@ -55,9 +62,13 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     this.feed = new ChangeFeed(this.options.watchHistorySize);
   }
 
-  /** Every applied change, on every node, in log order; a `reset` event where the state jumped. */
+  /**
+   * Every applied change, on every node, in log order; a `reset` event where the state jumped. With
+   * `partitions` > 1: every partition's changes, each event naming its `partition`, in order per partition
+   * (so per key), in no order across partitions.
+   */
   get changes$(): Observable<ChangeEvent> {
-    return this.counted(this.feed.live$);
+    return this.counted(this.gridNode ? this.gridNode.changes$ : this.feed.live$);
   }
 
   /** Role, term and leader of this node, each time one of them changes. */
@@ -75,9 +86,44 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     return this.raftNode;
   }
 
-  /** Replays retained events from `fromRevision`, then follows live ones, with no gap between the two. */
-  changesFrom(fromRevision: number): Observable<ChangeEvent> {
-    return this.counted(this.feed.from(fromRevision));
+  /** Where keys live: every ImdgoMap operation goes through it. */
+  get backend(): KeyValueBackend {
+    if (!this.keyValues) throw new StoppedError();
+    return this.keyValues;
+  }
+
+  /** The group that holds locks, lock sessions and elections (for `partitions: 1`, the one group). */
+  get coordination(): RaftNode {
+    return this.node;
+  }
+
+  /** Changes applied by the coordination group: lock sessions, locks and elections watch these. */
+  get coordinationChanges$(): Observable<ChangeEvent> {
+    return this.gridNode ? this.counted(this.feed.live$) : this.changes$;
+  }
+
+  /** The grid, with `partitions` > 1 (null for one partition, and once stopped). */
+  get grid(): GridNode | null {
+    return this.gridNode;
+  }
+
+  /**
+   * Replays retained events from `from`, then follows live ones, with no gap between the two: a revision
+   * for `partitions: 1`, a grid cursor (every partition's revision already seen) otherwise.
+   */
+  changesFrom(from: number | GridCursor): Observable<ChangeEvent> {
+    if (this.gridNode) {
+      if (typeof from !== 'string')
+        throw new InvalidArgumentError(
+          `with partitions > 1 a watch resumes from a change cursor (a string from an event), got ${String(from)}`,
+        );
+      return this.counted(this.gridNode.changesFrom(from));
+    }
+    if (typeof from !== 'number')
+      throw new InvalidArgumentError(
+        `with one partition a watch resumes from a revision, got ${String(from)}`,
+      );
+    return this.counted(this.feed.from(from));
   }
 
   private counted(source: Observable<ChangeEvent>): Observable<ChangeEvent> {
@@ -115,6 +161,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
     });
     const transport = options.faultInjection ? new FaultInjectingTransport(tcp) : tcp;
     this.faults = transport instanceof FaultInjectingTransport ? transport : null;
+    if (options.partitions > 1) return this.startGrid(id, transport);
     const storage = options.dataDir ? new FileStorage({ dir: options.dataDir }) : new MemoryStorage();
     this.raftNode = new RaftNode({
       id,
@@ -141,6 +188,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       },
       observer: this.observer,
     });
+    this.keyValues = new SingleGroupBackend(this.raftNode);
     try {
       await this.raftNode.start();
     } catch (error) {
@@ -149,6 +197,66 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
       throw peerListenError(error, id, options.bindHost) ?? error;
     }
     this.logger.log(`${id} started; members ${options.members.join(', ')}`);
+    this.warnOfUnreachableMembers(transport, id);
+  }
+
+  /** `partitions` > 1: a GridNode hosting this node's partition groups and the coordination group. */
+  private async startGrid(id: string, transport: PeerTransport): Promise<void> {
+    const options = this.options;
+    if (!options.members.includes(id)) {
+      throw new ImdgoOptionsError(
+        `nodeId ${id} is not among members (${options.members.join(', ')}): with partitions > 1 every node ` +
+          `must be one of the members the grid forms with`,
+      );
+    }
+    const dataDir = options.dataDir;
+    const grid = new GridNode({
+      id,
+      members: options.members,
+      partitions: options.partitions,
+      replicas: options.replicas,
+      transport,
+      random: new SeededRandom(options.randomSeed ?? randomInt(2 ** 31)),
+      // One directory per group: group 0 is the coordination group, partition p is group p + 1.
+      storageFor: (group) =>
+        dataDir ? new FileStorage({ dir: join(dataDir, `group-${group}`) }) : new MemoryStorage(),
+      incarnation: dataDir ? await persistentIncarnation(dataDir) : randomUUID(),
+      group: {
+        tickMs: options.tickMs,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        requestTimeoutMs: options.requestTimeoutMs,
+        snapshotThreshold: options.snapshotThreshold,
+        storeLimit:
+          options.maxStoreBytes === null
+            ? null
+            : { maxBytes: options.maxStoreBytes, evictTtl: options.memoryPolicy === 'evict-ttl' },
+        maxPendingWrites: options.maxPendingWrites,
+      },
+      historySize: partitionHistory(options.watchHistorySize, options.partitions),
+      observer: this.observer,
+      onCoordinationChange: (change) => this.feed.publish(change),
+      onCoordinationReset: (revision) => this.feed.reset(revision),
+      onCoordinationRoleChange: (state) => {
+        this.logger.log(
+          `${id}: coordination ${state.role} in term ${state.term}, leader ${state.leader ?? 'unknown'}`,
+        );
+        this.roleSubject.next(state);
+      },
+    });
+    this.gridNode = grid;
+    this.keyValues = new GridBackend(grid);
+    try {
+      await grid.start();
+    } catch (error) {
+      await this.onModuleDestroy();
+      throw peerListenError(error, id, options.bindHost) ?? error;
+    }
+    this.raftNode = grid.coordination;
+    this.logger.log(
+      `${id} started; members ${options.members.join(', ')}; ${options.partitions} partitions, ` +
+        `${options.replicas} replicas each`,
+    );
     this.warnOfUnreachableMembers(transport, id);
   }
 
@@ -165,7 +273,7 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
         // As long as any request may take: a loaded member is slow, not unreachable.
         this.options.requestTimeoutMs,
       );
-      if (this.raftNode === null) return;
+      if (this.raftNode === null && this.gridNode === null) return;
       if (unreachable.length === 0) return this.logger.debug(`${id} reaches every member`);
       this.logger.warn(
         `${id} cannot reach ${unreachable.join(', ')} ${afterMs} ms after it started: check that they run, ` +
@@ -179,8 +287,13 @@ export class ImdgoRuntime implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.unreachableCheck) clearTimeout(this.unreachableCheck);
     const node = this.raftNode;
+    const grid = this.gridNode;
     this.raftNode = null;
-    await node?.stop();
+    this.gridNode = null;
+    this.keyValues = null;
+    // The grid stops every group it hosts, the coordination group's node included.
+    if (grid) await grid.stop();
+    else await node?.stop();
     this.feed.complete();
     this.roleSubject.complete();
   }
@@ -195,4 +308,12 @@ function stripModuleExtras(options: ImdgoModuleOptions & { isGlobal?: boolean })
   }
   const { isGlobal: _isGlobal, ...rest } = options;
   return rest;
+}
+
+/** Change events a replica keeps per partition: nodes without a replica follow the partition from them. */
+export const MIN_PARTITION_HISTORY = 1_000;
+
+/** `watchHistorySize` split over the partitions, but never below what following a partition needs. */
+export function partitionHistory(watchHistorySize: number, partitions: number): number {
+  return Math.max(MIN_PARTITION_HISTORY, Math.ceil(watchHistorySize / partitions));
 }

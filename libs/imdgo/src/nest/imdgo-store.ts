@@ -47,7 +47,7 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
 
   /** Held locks and elections as this node has applied them (for dashboards; no consistency guarantee). */
   lockHolders(): HeldLock[] {
-    const table = this.runtime.node.machine.locks;
+    const table = this.runtime.coordination.machine.locks;
     const held = (kind: HeldLock['kind'], space: string): HeldLock[] =>
       table.holders(space).map(([name, { node, token }]) => ({ kind, name, node, token }));
     return [...held('lock', LOCK_SPACE), ...held('election', ELECTION_SPACE)];
@@ -60,7 +60,12 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
    */
   ready(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    return waitUntilReady(() => this.runtime.node, timeoutMs, this.runtime.options.tickMs);
+    return waitUntilReady(
+      () => this.runtime.node,
+      timeoutMs,
+      this.runtime.options.tickMs,
+      () => this.runtime.grid,
+    );
   }
 
   /** With the `waitForReady` option, holds the application's bootstrap until this node is ready. */

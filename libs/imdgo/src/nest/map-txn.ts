@@ -2,6 +2,7 @@ import { InvalidArgumentError, StoreFullError, ValueTooLargeError } from '../err
 import { encodedSize } from '../state-machine/commands.ts';
 import { txnProblem, type TxnCommand, type TxnCompare, type TxnOp } from '../state-machine/txn.ts';
 import type { ImdgoRuntime } from './imdgo-runtime.ts';
+import type { KeyValueBackend } from './key-value-backend.ts';
 import { checkKey, checkValue, ttlOf } from './imdgo-map.ts';
 
 /** A condition on a key of the map: exactly one of `exists`, `version` (0: absent), `modRevision`, `value`. */
@@ -20,8 +21,8 @@ export type TxnWrite<V> =
 /**
  * etcd's Txn: if every `compare` holds, the `success` writes are applied, else the `failure` writes,
  * atomically at one revision. A branch writes a key at most once. (Not `if/then/else`: an object with a
- * `then` would pass for a promise.) Once the store is partitioned, a transaction's keys will have to share a
- * partition: keys with a common hash tag in braces (`{order:7}:total`) are meant to.
+ * `then` would pass for a promise.) With `partitions` > 1 a transaction's keys must share a partition: keys
+ * with a common hash tag in braces (`{order:7}:total`, `{order:7}:lines`) always do.
  */
 export interface TxnRequest<V> {
   readonly compare?: readonly TxnCondition<V>[];
@@ -33,6 +34,8 @@ export interface TxnResult {
   /** True when every compare held and `success` ran; false when `failure` ran. */
   readonly succeeded: boolean;
   readonly revision: number;
+  /** The partition of every key of the transaction: revisions are per partition. */
+  readonly partition: number;
   /** Per write of the branch that ran, in order: the key's version after it (0: deleted or absent). */
   readonly results: readonly { readonly key: string; readonly version: number; readonly deleted?: boolean }[];
 }
@@ -77,13 +80,30 @@ export async function commitTxn<V>(
   };
   const problem = txnProblem(command as unknown as Record<string, unknown>);
   if (problem) throw new InvalidArgumentError(problem);
-  const result = await runtime.node.write(command);
+  const backend = runtime.backend;
+  const partition = partitionOfTxn(backend, map, command);
+  const result = await backend.write(partition, command);
   if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
   return {
     succeeded: result.applied,
     revision: result.revision,
+    partition,
     results: (result.txn ?? []).map(({ key, version, deleted }) =>
       deleted === undefined ? { key, version } : { key, version, deleted },
     ),
   };
+}
+
+/** The one partition every key of the transaction lives in; refuses keys spread over several. */
+function partitionOfTxn(backend: KeyValueBackend, map: string, command: TxnCommand): number {
+  const keys = [...command.compare, ...command.success, ...command.failure].map((part) => part.key);
+  if (keys.length === 0) return 0;
+  const first = backend.partitionOf(map, keys[0]!);
+  const other = keys.find((key) => backend.partitionOf(map, key) !== first);
+  if (other === undefined) return first;
+  throw new InvalidArgumentError(
+    `a transaction's keys must share one partition, but "${keys[0]}" is in partition ${first} and ` +
+      `"${other}" in partition ${backend.partitionOf(map, other)}: give them a common hash tag in braces ` +
+      `(e.g. "{order:7}:total" and "{order:7}:lines"), which places keys in the partition of the tag alone`,
+  );
 }

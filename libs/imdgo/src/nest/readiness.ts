@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RaftNode } from '../driver/raft-node.ts';
 import { InvalidArgumentError, NotReadyError } from '../errors.ts';
+import type { GridNode } from '../grid/index.ts';
 
 /** How long `ready()` and `waitForReady: true` wait by default. */
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
@@ -22,16 +23,47 @@ export async function notReadyReason(node: RaftNode, catchUpMs: number): Promise
 }
 
 /**
+ * With `partitions` > 1: why this node is not ready, or null when it is: the coordination group (locks,
+ * sessions, elections) has a leader known, so has every partition group this node holds a replica of, and
+ * a ReadIndex round on the coordination group shows it caught up. A coordination voter seat is not required
+ * (members after the first five are meant to follow it as learners), nor a leader of partitions held elsewhere: calls for those are routed.
+ */
+export async function gridNotReadyReason(grid: GridNode, catchUpMs: number): Promise<string | null> {
+  const coordination = grid.coordination;
+  if (coordination.localStatus().leader === null) return 'no leader known for the coordination group';
+  const leaderless = grid
+    .status()
+    .filter((partition) => partition.role !== null && partition.leader === null)
+    .map((partition) => partition.partition);
+  if (leaderless.length > 0) return `no leader known for partition(s) ${leaderless.join(', ')} held here`;
+  try {
+    await coordination.linearizableBarrier(catchUpMs);
+  } catch (error) {
+    return `not caught up: ${(error as Error).message}`;
+  }
+  return null;
+}
+
+/**
  * Resolves once `notReadyReason` finds nothing, asking again every `pollMs`; fails with NotReadyError,
  * naming the last reason, after `timeoutMs`. `node()` is asked each time, so a stop ends the wait.
  */
-export async function waitUntilReady(node: () => RaftNode, timeoutMs: number, pollMs: number): Promise<void> {
+export async function waitUntilReady(
+  node: () => RaftNode,
+  timeoutMs: number,
+  pollMs: number,
+  grid: () => GridNode | null = () => null,
+): Promise<void> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
     throw new InvalidArgumentError(`timeoutMs must be a positive integer of milliseconds, got ${timeoutMs}`);
   }
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const reason = await notReadyReason(node(), Math.max(1, Math.ceil(deadline - performance.now())));
+    const catchUpMs = Math.max(1, Math.ceil(deadline - performance.now()));
+    const partitioned = grid();
+    const reason = partitioned
+      ? await gridNotReadyReason(partitioned, catchUpMs)
+      : await notReadyReason(node(), catchUpMs);
     if (reason === null) return;
     const remaining = deadline - performance.now();
     if (remaining <= 0) throw new NotReadyError(node().id, timeoutMs, reason);

@@ -19,6 +19,8 @@ export interface UpdateResult<V> {
   readonly value: V | undefined;
   /** The revision of the write (0 when `fn` left an absent key absent: nothing was written). */
   readonly revision: number;
+  /** The key's partition: revisions are per partition. */
+  readonly partition: number;
   /** The key's version after the update (0: absent). */
   readonly version: number;
   /** How many times `fn` ran. */
@@ -44,7 +46,7 @@ export async function updateKey<V>(
   key: string,
   fn: (current: V | undefined) => V | undefined | Promise<V | undefined>,
   options: UpdateOptions<V> = {},
-): Promise<UpdateResult<V>> {
+): Promise<Omit<UpdateResult<V>, 'partition'>> {
   if (typeof fn !== 'function')
     throw new InvalidArgumentError('update needs a function of the current value');
   const retries = options.retries ?? DEFAULT_UPDATE_RETRIES;

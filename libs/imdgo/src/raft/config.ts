@@ -38,6 +38,8 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Entries kept before a snapshot's index, so a follower slightly behind catches up without a snapshot. */
   readonly snapshotTrailingEntries: number;
+  /** Let an idle group stop ticking (quiescence.ts); for nodes hosting many groups. */
+  readonly quiesce: boolean;
   /**
    * Form or join a cluster by discovery instead of a static configuration (see discovery.ts): `members`
    * are probed, and `incarnation` identifies this process, so that a restart without state rejoins as a
@@ -63,6 +65,7 @@ export const RAFT_DEFAULTS = {
   checkQuorum: true,
   // hashicorp/raft keeps 10,240 trailing entries; the same serves here.
   snapshotTrailingEntries: 10_240,
+  quiesce: false,
   learners: [] as readonly string[],
 } as const;
 

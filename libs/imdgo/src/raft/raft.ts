@@ -23,6 +23,7 @@ import {
 import { answerProbe, Discovery, handleJoin, isAdmitted } from './discovery.ts';
 import { changeConfig, encodeConfig, MembershipTracker } from './membership.ts';
 import { handleSnapshot } from './snapshot.ts';
+import { mayQuiesce, quiesceLeader, wake } from './quiescence.ts';
 import type {
   ClusterConfig,
   ConfigChange,
@@ -134,6 +135,8 @@ export class Raft {
   committedInTerm = false;
   readonly reads: ReadIndexQueue;
 
+  /** The group is idle and does not tick (quiescence.ts); any message or input but a quiesce heartbeat wakes it. */
+  quiesced = false;
   /** Set when followers must hear of a commit index: it moved, or an ack showed a follower lacking it. */
   commitChanged = false;
   private messages: Message[] = [];
@@ -174,6 +177,7 @@ export class Raft {
   // ---- inputs ----
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.discovery?.tick(this)) this.formSoleVoterCluster();
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
@@ -182,6 +186,7 @@ export class Raft {
   step(message: Message): void {
     assert(message.to === this.id, `message for ${message.to} delivered to ${this.id}`);
     if (message.from === this.id) return;
+    if (message.type !== 'heartbeat' || message.quiesce !== true) wake(this);
     // Discovery runs beside the terms: a node without state has no term worth comparing.
     if (message.type === 'probe') return answerProbe(this, message.from, message.round);
     if (message.type === 'probe-response') return this.discovery?.onProbeResponse(message);
@@ -243,6 +248,7 @@ export class Raft {
 
   /** Appends several commands as consecutive entries: one replication round for all of them. */
   proposeBatch(commands: readonly Uint8Array[]): ProposeResult {
+    wake(this);
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
     if (this.leadTransferee !== null) return { ok: false, reason: 'transferring', leader: this.leader };
     const firstIndex = this.log.lastIndex() + 1;
@@ -255,6 +261,7 @@ export class Raft {
    * (serve the read once `applied >= index`) or the id in `droppedReads` (retry elsewhere).
    */
   readIndex(requestId: number): void {
+    wake(this);
     if (this.role === 'leader') this.reads.request(requestId, this.id, this.readNonce);
     else if (this.leader !== null)
       this.send({ type: 'read-index', to: this.leader, requestId, nonce: this.readNonce });
@@ -262,6 +269,7 @@ export class Raft {
   }
 
   transferLeadership(target: NodeId): TransferResult {
+    wake(this);
     return startLeadershipTransfer(this, target);
   }
 
@@ -276,6 +284,7 @@ export class Raft {
    * Only a hint, never trusted for safety: with PreVote a live leader's followers still refuse.
    */
   peerUnreachable(peer: NodeId): void {
+    if (this.leader === peer || (this.role === 'leader' && this.progress.has(peer))) wake(this);
     if (this.role !== 'follower' || this.leader !== peer) return;
     this.leader = null;
     const soon = 1 + this.config.random.int(3);
@@ -290,6 +299,7 @@ export class Raft {
   proposeConfigChange(change: ConfigChange): ConfigChangeResult {
     const refuse = (reason: Exclude<ConfigChangeResult, { ok: true }>['reason'], message: string) =>
       ({ ok: false, reason, message, leader: this.leader }) as const;
+    wake(this);
     if (this.role !== 'leader') return refuse('not-leader', 'only the leader changes the configuration');
     if (this.leadTransferee !== null) return refuse('transferring', 'a leadership transfer is in progress');
     if (!this.committedInTerm && !this.config.testOnlyBugs?.configChangeBeforeTermCommit) {
@@ -575,6 +585,7 @@ export class Raft {
     }
     this.leader = null;
     this.heartbeatElapsed = 0;
+    this.quiesced = false;
     this.resetElectionTimer();
     this.votes.clear();
     this.progress.clear();
@@ -659,7 +670,8 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      broadcastHeartbeat(this);
+      if (mayQuiesce(this)) quiesceLeader(this);
+      else broadcastHeartbeat(this);
     }
   }
 

@@ -56,6 +56,11 @@ export class ReadIndexQueue {
     this.confirming.push({ requestId, requester, nonce, index: r.log.committed, round: this.round });
   }
 
+  /** No read waits for confirmation or for this leader's first commit. */
+  idle(): boolean {
+    return this.confirming.length === 0 && this.awaitingTermCommit.length === 0;
+  }
+
   hasUnsentRound(): boolean {
     return !this.roundBroadcast && this.confirming.length > 0;
   }

@@ -1,6 +1,7 @@
 import { continueLeadershipTransfer } from './leadership-transfer.ts';
 import { sendSnapshot } from './snapshot.ts';
 import { maybePromote } from './discovery.ts';
+import { mayQuiesceFollower } from './quiescence.ts';
 import type { Raft } from './raft.ts';
 import type {
   AppendMessage,
@@ -91,6 +92,10 @@ export function handleAppend(r: Raft, m: AppendMessage): void {
 export function handleHeartbeat(r: Raft, m: HeartbeatMessage): void {
   const verified = r.config.testOnlyBugs?.commitOnStaleMatch ? r.log.lastIndex() : r.verifiedIndex;
   r.log.commitTo(Math.min(m.commit, verified, r.log.lastIndex()));
+  if (mayQuiesceFollower(r, m)) {
+    r.quiesced = true;
+    return;
+  }
   r.send({ type: 'heartbeat-response', to: m.from, readRound: m.readRound, commit: r.log.committed });
 }
 

@@ -100,6 +100,8 @@ export interface HeartbeatMessage extends Envelope {
   readonly commit: number;
   /** The leader's newest ReadIndex round; echoed back to confirm leadership for reads up to it. */
   readonly readRound: number;
+  /** The leader goes quiet: a follower holding exactly `commit` entries may too, without answering. */
+  readonly quiesce?: true;
 }
 
 export interface HeartbeatResponseMessage extends Envelope, SenderIncarnation {

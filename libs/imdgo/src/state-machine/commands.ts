@@ -1,6 +1,8 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { GRID_OPERATIONS, gridCommandProblem, type GridCommand } from './grid-commands.ts';
 import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
+import { fromPositional, toPositional } from './positional-command.ts';
 import { txnProblem, type TxnCommand, type TxnOpResult } from './txn.ts';
 
 /**
@@ -44,10 +46,11 @@ export type KvCommand =
   /** Proposed by the leader when a key's TTL passed; applies only if the key was not written since. */
   | (KeyedCommand & { readonly op: 'expire'; readonly revision: number })
   | LockCommand
-  | TxnCommand;
+  | TxnCommand
+  | GridCommand;
 
-/** A command on one key of a map: every operation but a lock command or a transaction. */
-export type KeyedKvCommand = Exclude<KvCommand, TxnCommand | LockCommand>;
+/** A command on one key of a map: every operation but a lock, grid command or a transaction. */
+export type KeyedKvCommand = Exclude<KvCommand, TxnCommand | LockCommand | GridCommand>;
 
 /** The memory cap as the leader that appended the entry was configured. */
 export interface StoreLimit {
@@ -96,16 +99,17 @@ const unpackr = new Unpackr(msgpackOptions());
 
 export function encodeCommand(command: LoggedCommand): Uint8Array {
   // A copy: msgpackr returns a view of its shared pack buffer, which a log entry would then keep alive.
-  return Uint8Array.prototype.slice.call(packr.pack(command));
+  return Uint8Array.prototype.slice.call(packr.pack(toPositional(command) ?? command));
 }
 
 /** Bytes `value` takes encoded, as it would in a command. */
 export function encodedSize(value: unknown): number {
+  // Strings, the usual value, are measured without encoding them (each apply measures the value it stores).
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value);
+    return bytes + (bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5);
+  }
   return packr.pack(value).byteLength;
-}
-
-export function decodeCommand(data: Uint8Array): LoggedCommand {
-  return unpackr.unpack(data) as LoggedCommand;
 }
 
 // A stamped entry starts with 0xc1, a byte msgpack never uses, then flags, the time and the cap (float64 BE).
@@ -141,16 +145,26 @@ export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; b
 
 const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire', 'txn'];
 
-/** The command in `data`, or why it is not one every node can apply (peers' writes are untrusted). */
+/**
+ * The command in `data`, in either encoding (positional-command.ts), or why it is not one every node can
+ * apply (peers' writes are untrusted).
+ */
 export function parseCommand(data: Uint8Array): LoggedCommand | string {
   let decoded: unknown;
   try {
-    decoded = decodeCommand(data);
+    decoded = unpackr.unpack(data);
   } catch {
     return 'the command does not decode';
   }
+  if (Array.isArray(decoded)) {
+    decoded = fromPositional(decoded);
+    if (typeof decoded === 'string') return decoded;
+  }
   const command = (decoded as { command?: Record<string, unknown> } | null)?.command;
   if (typeof command !== 'object' || command === null) return 'no command';
+  if (GRID_OPERATIONS.includes(command.op as string)) {
+    return gridCommandProblem(command) ?? (decoded as LoggedCommand);
+  }
   if (LOCK_OPERATIONS.includes(command.op as string)) {
     return lockCommandProblem(command) ?? (decoded as LoggedCommand);
   }

@@ -16,6 +16,8 @@ import {
 } from './commands.ts';
 import { detachStrings } from './detach-strings.ts';
 import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
+import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
+import { GridMeta } from './grid-meta.ts';
 import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
 import { isLive, type KvRecord } from './kv-record.ts';
 import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
@@ -64,6 +66,8 @@ export class KvStateMachine {
   private expiries = new ExpiryIndex();
   /** Lock sessions, locks and elections. */
   locks = new LockTable();
+  /** The grid's members and partition table (used by the coordination group only). */
+  grid = new GridMeta();
   private readonly sessionIdleMs: number;
   appliedIndex = 0;
   /** The time of the latest stamped entry applied (ms since the epoch, leader clocks, monotonic). */
@@ -105,6 +109,7 @@ export class KvStateMachine {
       logTime: this.logTime,
       sessions: this.sessions.export(),
       locks: this.locks.export(),
+      grid: this.grid.export(),
       maps: [...this.maps].map(([name, records]) => [name, new Map(records)]),
     };
   }
@@ -115,6 +120,7 @@ export class KvStateMachine {
     this.maps = decoded.maps;
     this.sessions = SessionTable.import(decoded.sessions, this.sessionIdleMs);
     this.locks = LockTable.import(decoded.locks);
+    this.grid = GridMeta.import(decoded.grid);
     this.appliedIndex = decoded.appliedIndex;
     this.logTime = decoded.logTime;
     this.expiries = new ExpiryIndex();
@@ -136,7 +142,7 @@ export class KvStateMachine {
     const maps = sorted(this.maps).map(([name, records]) => [name, sorted(records)]);
     const expiries = [...this.expiries.ascending()].map(({ map, key, expiresAt }) => [map, key, expiresAt]);
     const state = [this.appliedIndex, this.logTime, this.dataBytes, this.usedBytes, maps, expiries];
-    hash.update(digestPackr.pack([state, this.sessions.export(), this.locks.export()]));
+    hash.update(digestPackr.pack([state, this.sessions.export(), this.locks.export(), this.grid.export()]));
     return hash.digest('hex');
   }
 
@@ -227,7 +233,9 @@ export class KvStateMachine {
     }
     let stored: KvRecord | undefined;
     let result: CommandResult;
-    if (isLockCommand(command)) {
+    if (isGridCommand(command)) {
+      result = this.grid.execute(command, entry.index, this.logTime, this.changes);
+    } else if (isLockCommand(command)) {
       result = this.locks.execute(command, entry.index, this.logTime, this.changes);
     } else if (command.op === 'expire' && command.map === LOCK_SESSION_SPACE) {
       // expireDue above already dropped the session if this entry's time reached its deadline.
@@ -451,6 +459,10 @@ export class KvStateMachine {
 }
 
 const digestPackr = new Packr(msgpackOptions());
+
+function isGridCommand(command: KvCommand): command is GridCommand {
+  return GRID_OPERATIONS.includes(command.op);
+}
 
 function isLockCommand(command: KvCommand): command is LockCommand {
   return LOCK_OPERATIONS.includes(command.op);

@@ -19,6 +19,10 @@ interface Session {
   firstKept: number;
   /** Log time of the client's latest write. */
   lastActive: number;
+  /** Whether `results` iterates in ascending sequence numbers (they are kept in insertion order). */
+  ascending: boolean;
+  /** The sequence number of the result inserted last. */
+  newestSeq: number;
 }
 
 /**
@@ -53,18 +57,32 @@ export class SessionTable {
   record(stamp: SessionStamp, result: CommandResult, bytes: number, time: number): void {
     let session = this.sessions.get(stamp.client);
     if (session) this.sessions.delete(stamp.client);
-    else session = { results: new Map(), firstKept: 0, lastActive: time };
+    else session = { results: new Map(), firstKept: 0, lastActive: time, ascending: true, newestSeq: 0 };
     this.sessions.set(stamp.client, session);
     session.lastActive = time;
     const firstUnacked = stamp.firstUnacked ?? stamp.seq;
     if (firstUnacked > session.firstKept) {
       session.firstKept = firstUnacked;
+      // Kept in ascending order, every result after the first one kept is newer still: with many writes in
+      // flight, a full scan per write would cost as many steps as there are writes in flight.
+      let ascending = true;
+      let previous = -Infinity;
       for (const [seq, kept] of session.results) {
-        if (seq >= firstUnacked) continue;
+        if (seq >= firstUnacked) {
+          if (session.ascending) break;
+          ascending &&= seq > previous;
+          previous = seq;
+          continue;
+        }
         session.results.delete(seq);
         this.retainedBytes -= kept.bytes;
       }
+      // A full scan learns whether what is left is back in order (writes reordered by retries are gone).
+      session.ascending = ascending;
     }
+    if (session.results.size === 0) session.ascending = true;
+    else if (stamp.seq <= session.newestSeq) session.ascending = false;
+    session.newestSeq = stamp.seq;
     session.results.set(stamp.seq, { result, bytes });
     this.retainedBytes += bytes;
   }
@@ -92,7 +110,9 @@ export class SessionTable {
     const table = new SessionTable(idleMs);
     for (const [client, firstKept, lastActive, results] of data) {
       const kept = new Map(results.map(([seq, result, bytes]) => [seq, { result, bytes }]));
-      table.sessions.set(client, { firstKept, lastActive, results: kept });
+      const ascending = results.every(([seq], i) => i === 0 || seq > results[i - 1]![0]);
+      const newestSeq = results.at(-1)?.[0] ?? 0;
+      table.sessions.set(client, { firstKept, lastActive, results: kept, ascending, newestSeq });
       for (const { bytes } of kept.values()) table.retainedBytes += bytes;
     }
     return table;

@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { detachStrings } from './detach-strings.ts';
+import type { GridMetaExport } from './grid-meta.ts';
 import type { KvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
 import type { SessionExport } from './session-table.ts';
@@ -12,6 +13,7 @@ export interface StateCapture {
   readonly logTime: number;
   readonly sessions: SessionExport;
   readonly locks: LockTableExport;
+  readonly grid: GridMetaExport;
   readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
 }
 
@@ -32,6 +34,8 @@ interface ImageHeader {
   readonly sessions: SessionExport;
   /** Absent in the images of an imdgo without locks. */
   readonly locks?: LockTableExport;
+  /** Absent in the images of an imdgo without partitions. */
+  readonly grid?: GridMetaExport;
 }
 
 interface ImageChunk {
@@ -53,6 +57,7 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
     logTime: capture.logTime,
     sessions: capture.sessions,
     locks: capture.locks,
+    grid: capture.grid,
   };
   yield packr.pack(header);
   for (const [map, records] of capture.maps) {
@@ -77,6 +82,7 @@ export function decodeImage(image: Uint8Array): {
   logTime: number;
   sessions: SessionExport;
   locks: LockTableExport | undefined;
+  grid: GridMetaExport | undefined;
   maps: Map<string, Map<string, KvRecord>>;
 } {
   const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
@@ -107,6 +113,7 @@ export function decodeImage(image: Uint8Array): {
     logTime: header.logTime,
     sessions: header.sessions,
     locks: header.locks,
+    grid: header.grid,
     maps,
   };
 }

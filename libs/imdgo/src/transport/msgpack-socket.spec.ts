@@ -86,6 +86,45 @@ describe('MsgpackSocket parsing', () => {
     ]);
   });
 
+  it('hands events of its pattern to their handler at once, and the rest to Nest', () => {
+    const handled: unknown[] = [];
+    const server = parser({
+      expects: ['e', 'r'],
+      events: { pattern: 'e', handle: (_, data) => handled.push(data) },
+    });
+    server.feed(
+      Buffer.concat([
+        packFrame({ pattern: 'e', data: 1 }),
+        packFrame({ pattern: 'e', data: 2, id: 'a' }),
+        packFrame({ pattern: 'r', data: 3 }),
+      ]),
+    );
+    expect(handled).toEqual([1]);
+    expect(server.messages).toEqual([
+      { pattern: 'e', data: 2, id: 'a' },
+      { pattern: 'r', data: 3 },
+    ]);
+  });
+
+  it('drops the connection, and reads nothing after, when the event handler throws', () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const handled: unknown[] = [];
+    const server = parser({
+      events: {
+        pattern: 'e',
+        handle: (_, data) => {
+          handled.push(data);
+          if (data === 'bad') throw new Error('refused');
+        },
+      },
+    });
+    server.feed(Buffer.concat(['ok', 'bad', 'after'].map((data) => packFrame({ pattern: 'e', data }))));
+    expect(handled).toEqual(['ok', 'bad']);
+    expect(server.socket.destroyed).toBe(true);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('refused'));
+    warn.mockRestore();
+  });
+
   it('holds what it sends until the handshake is done, up to one frame limit', () => {
     const socket = new Socket();
     const write = vi.spyOn(socket, 'write');

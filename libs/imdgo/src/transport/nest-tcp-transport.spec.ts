@@ -84,6 +84,29 @@ describe('NestTcpTransport', () => {
     expect(received).toEqual([...Array(500).keys()]);
   });
 
+  it('drops a one-way message over the frame limit with a log line, and sends the next', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([
+      startTransport(a, { maxFrameBytes: 1024 }),
+      startTransport(b, { maxFrameBytes: 1024 }),
+    ]);
+    const received: unknown[] = [];
+    tb.onMessage((_, message) => received.push(message));
+    ta.send(b, 'first');
+    await expect.poll(() => received).toEqual(['first']);
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      ta.send(b, 'x'.repeat(2048));
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(`Dropping message to ${b}: frame of .* exceeds`),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+    ta.send(b, 'next');
+    await expect.poll(() => received).toEqual(['first', 'next']);
+  });
+
   it('round-trips requests preserving types', async () => {
     const [a, b] = await Promise.all([peerId(), peerId()]);
     const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);

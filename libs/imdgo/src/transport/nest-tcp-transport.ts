@@ -16,7 +16,7 @@ import type { PeerTransport } from './peer-transport.ts';
 import { clientTlsOptions, serverTlsOptions, type PeerTlsOptions } from './peer-tls.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
 
-/** Nest pattern of one-way Raft messages (`client.emit`, event handler). */
+/** Pattern of one-way Raft messages (`client.emit`; handled by the socket, see MsgpackSocket's `events`). */
 export const RAFT_PATTERN = 'imdgo.raft';
 /** Nest pattern of request/response calls (`client.send`, message handler). */
 export const REQUEST_PATTERN = 'imdgo.request';
@@ -136,6 +136,7 @@ export class NestTcpTransport implements PeerTransport {
       handshake: handshake('server'),
       expects: [RAFT_PATTERN, REQUEST_PATTERN, PING_PATTERN],
       handshakeLog,
+      events: { pattern: RAFT_PATTERN, handle: (socket, data) => this.deliver(data, socket) },
       onAuthenticated: ({ netSocket }) =>
         this.authenticated(`${netSocket.remoteAddress}:${netSocket.remotePort}`),
     });
@@ -177,11 +178,6 @@ export class NestTcpTransport implements PeerTransport {
         this.handshakeLog.warn(`Refusing TLS connection from ${address}: ${reason}`);
       });
     }
-    server.addHandler(
-      RAFT_PATTERN,
-      async (data: unknown, context: TcpContext) => this.deliver(data, context.getSocketRef()),
-      true,
-    );
     server.addHandler(PING_PATTERN, async () => true);
     // A handler that throws leaves the client without a reply (ServerTCP only
     // logs it), so failures are turned into an erroring stream, which ServerTCP

@@ -1,0 +1,25 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { encodedSize } from './commands.ts';
+
+const packr = new Packr(msgpackOptions());
+
+describe('encodedSize', () => {
+  it('measures a string as msgpack encodes it, at every header size and in every UTF-8 width', () => {
+    const lengths = [0, 1, 10, 31, 32, 63, 64, 85, 86, 255, 256, 21_845, 21_846, 65_535, 65_536, 70_000];
+    const units = ['a', 'é', '€', '😀', '\ud800'];
+    for (const unit of units) {
+      for (const length of lengths) {
+        const value = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+        expect(encodedSize(value), `${length} × ${JSON.stringify(unit)}`).toBe(packr.pack(value).byteLength);
+      }
+    }
+  });
+
+  it('measures other values by encoding them', () => {
+    for (const value of [0, -1.5, 2 ** 40, null, undefined, true, { a: 'b' }, new Map([[1, 2]]), ['x']]) {
+      expect(encodedSize(value)).toBe(packr.pack(value).byteLength);
+    }
+  });
+});
