@@ -212,6 +212,52 @@ describe('SnapshotTransfer', () => {
     expect(followerMachine.digest()).toBe(leaderMachine.digest());
   });
 
+  it('accepts chunks from a node of the previous version, which announces the whole image on each', async () => {
+    const machine = new KvStateMachine();
+    const raft = {
+      pendingRestore: null as SnapshotMeta | null,
+      step: (m: Message) => {
+        if (m.type === 'snapshot') raft.pendingRestore = m.snapshot;
+      },
+    };
+    const transfer = new SnapshotTransfer({
+      raft: () => raft as unknown as Raft,
+      machine: () => machine,
+      storage: new MemoryStorage(),
+      transport: {} as PeerTransport,
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: systemScheduler,
+      schedule: () => {},
+    });
+    const image = encodeImage(machineAt(300).capture());
+    const meta: SnapshotMeta = { index: 300, term: 2, config: CONFIG };
+    const half = Math.floor(image.byteLength / 2);
+    // During a rolling upgrade the leader may still run the version whose `total` is the whole image's size.
+    for (const [offset, end] of [
+      [0, half],
+      [half, image.byteLength],
+    ] as const) {
+      transfer.receiveChunk('b:1', {
+        kind: 'snapshot-chunk',
+        index: 300,
+        term: 2,
+        offset,
+        total: image.byteLength,
+        data: image.subarray(offset, end),
+        message:
+          end === image.byteLength
+            ? { type: 'snapshot', from: 'b:1', to: 'a:1', term: 2, snapshot: meta }
+            : undefined,
+      });
+    }
+    await transfer.install(meta);
+    expect(machine.digest()).toBe(machineAt(300).digest());
+  });
+
   it('yields to the event loop every thousand records while it encodes an image', async () => {
     const machine = machineAt(5_000);
     let yields = 0;

@@ -15,7 +15,10 @@ export interface SnapshotChunk {
   readonly index: number;
   readonly term: number;
   readonly offset: number;
-  /** Bytes of the image up to the end of this chunk: the whole image's on the last one. */
+  /**
+   * Bytes of the image up to the end of this chunk: the whole image's on the last one (a node of the
+   * previous version sends the whole image's on every chunk).
+   */
   readonly total: number;
   readonly data: Uint8Array;
   readonly message?: Message;
@@ -209,7 +212,9 @@ export class SnapshotTransfer {
     }
     incoming.parts.push(chunk.data);
     incoming.received += chunk.data.byteLength;
-    if (incoming.received !== chunk.total) throw new Error('snapshot chunk of another size than announced');
+    // `total` is the bytes up to this chunk's end; a node of the previous version announces the whole
+    // image on every chunk. Either way no chunk may go past it, and the last one must end on it (below).
+    if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
     if (chunk.message !== undefined) {
       const message = toRaftMessage(chunk.message);
       if (
