@@ -73,7 +73,8 @@ export interface SnapshotHost {
 export class SnapshotTransfer {
   /** The newest snapshot this node holds (taken or installed): what lagging followers receive. */
   private latest: HeldSnapshot | null = null;
-  private snapshotting = false;
+  /** The snapshot being taken, if any. */
+  private taking: Promise<void> | null = null;
   private appliedBytesSinceSnapshot = 0;
   private readonly outgoing = new Set<NodeId>();
   private incoming: {
@@ -111,7 +112,7 @@ export class SnapshotTransfer {
   maybeSnapshot(): Promise<void> | null {
     const since = this.host.machine().appliedIndex - (this.latest?.meta.index ?? 0);
     const threshold = this.host.snapshotThreshold;
-    if (this.snapshotting || since < threshold) return null;
+    if (this.taking || since < threshold) return null;
     if (this.host.storage.keepsSnapshotImages === false) {
       if (this.latest?.capture && since < TRANSFER_HOLD_THRESHOLDS * threshold) return null;
     } else if (this.appliedBytesSinceSnapshot < (this.latest?.bytes ?? 0)) {
@@ -123,15 +124,15 @@ export class SnapshotTransfer {
 
   /** Takes a snapshot now; `forTransfer` keeps a frozen copy of the state for a follower. */
   private snapshot(forTransfer: boolean): Promise<void> {
-    this.snapshotting = true;
-    return this.take(forTransfer)
+    this.taking = this.take(forTransfer)
       .catch((error: unknown) => {
         // The log still holds everything the image would: a failed snapshot only postpones compaction.
         this.host.logger.error(`snapshot failed: ${(error as Error).stack ?? error}`);
       })
       .finally(() => {
-        this.snapshotting = false;
+        this.taking = null;
       });
+    return this.taking;
   }
 
   /**
@@ -145,9 +146,18 @@ export class SnapshotTransfer {
     if (this.outgoing.has(to)) return;
     const capture = held?.meta.index === message.snapshot.index ? held.capture : null;
     if (!capture) {
+      // Produced on demand: the core offers this newer snapshot at its next attempt. The failure is reported
+      // once it is taken: reported at once, the core would ask again in the same turn, and again, while the
+      // snapshot under way never got a turn to finish (the driver simulator hung so, seed 3).
+      this.outgoing.add(to);
+      try {
+        await (this.taking ?? this.snapshot(true));
+      } finally {
+        this.outgoing.delete(to);
+      }
+      if (host.isStopped()) return;
       host.raft().reportSnapshot(to, false);
-      // Produced on demand: the core offers this newer snapshot at its next attempt.
-      if (!this.snapshotting) await this.snapshot(true);
+      host.schedule();
       return;
     }
     this.outgoing.add(to);
