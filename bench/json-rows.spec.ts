@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonLines } from './json-rows.ts';
-import type { ResultRow } from './results.ts';
+import type { MemoryResult, ResultRow } from './results.ts';
 
 const summary = {
   ops: 1000,
@@ -51,7 +51,7 @@ describe('--json rows', () => {
     row({ system: 'etcd', mode: 'wire', durable: true, workload: 'local-get', on: 'follower' }),
     row({ mode: 'wire', arrivalPerSec: 2000 }),
   ];
-  const parsed = jsonLines(rows, [], null).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const parsed = jsonLines(rows, [], []).map((line) => JSON.parse(line) as Record<string, unknown>);
 
   it('writes one line per row, each with every required field and a known workload and mode', () => {
     expect(parsed).toHaveLength(rows.length);
@@ -93,7 +93,36 @@ describe('--json rows', () => {
       allWritersMedianMs: 950,
       allWritersMaxMs: 950,
     };
-    const lines = jsonLines([row({})], [failover], null).map((line) => JSON.parse(line) as { kind: string });
+    const lines = jsonLines([row({})], [failover], []).map((line) => JSON.parse(line) as { kind: string });
     expect(lines.map((line) => line.kind)).toEqual(['load', 'failover']);
+  });
+
+  it('writes one memory line per system, tagged kind "memory", with RSS for every system', () => {
+    const memory: MemoryResult[] = [
+      {
+        system: 'imdgo',
+        keys: 10,
+        rawBytes: 1060,
+        node: 'follower',
+        rssBytes: 9e7,
+        rssGrowthBytes: 3000,
+        heapGrowthBytes: 2000,
+        externalGrowthBytes: 500,
+        arrayBufferGrowthBytes: 400,
+        ratioToRaw: 2500 / 1060,
+        leaderRssBytes: 1e8,
+      },
+      { system: 'redis', keys: 10, rawBytes: 1060, node: 'single', rssBytes: 5e6, rssGrowthBytes: 2000 },
+    ];
+    const lines = jsonLines([], [], memory).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({
+      kind: 'memory',
+      system: 'imdgo',
+      node: 'follower',
+      heapGrowthBytes: 2000,
+    });
+    expect(lines[1]).toMatchObject({ kind: 'memory', system: 'redis', rssBytes: 5e6 });
+    expect(lines[1]).not.toHaveProperty('logBytesPerWrite');
   });
 });

@@ -61,12 +61,12 @@ export function toJsonRow(row: ResultRow): JsonRow {
 export function jsonLines(
   rows: readonly ResultRow[],
   failovers: readonly FailoverResult[],
-  memory: MemoryResult | null,
+  memory: readonly MemoryResult[],
 ): string[] {
   return [
     ...rows.map(toJsonRow),
     ...failovers.map((f) => ({ kind: 'failover', ...f })),
-    ...(memory ? [{ kind: 'memory', ...memory }] : []),
+    ...memory.map((result) => ({ kind: 'memory', ...result })),
   ].map((line) => JSON.stringify(line));
 }
 
@@ -74,7 +74,7 @@ export function writeJsonLines(
   file: string,
   rows: readonly ResultRow[],
   failovers: readonly FailoverResult[],
-  memory: MemoryResult | null,
+  memory: readonly MemoryResult[],
 ): void {
   writeFileSync(file, jsonLines(rows, failovers, memory).join('\n') + '\n');
 }

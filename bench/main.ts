@@ -8,11 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openEtcd } from './etcd/etcd-suite.ts';
 import { openImdgo } from './imdgo/imdgo-suite.ts';
-import { measureMemory } from './imdgo/memory.ts';
 import { measureStability } from './imdgo/stability.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
 import { interleave, planRuns, SMOKE_RUNS } from './plan.ts';
 import { describeMachine, machineBusyShare } from './machine-load.ts';
+import { measurePeerMemory } from './memory/peer-memory.ts';
 import { installCleanup } from '../scripts/child-processes.ts';
 import { openRedis } from './redis/redis-suite.ts';
 import { runScale } from './scale/run-scale.ts';
@@ -56,7 +56,7 @@ if (options.scale !== null) {
 
 const rows: ResultRow[] = [];
 const failovers: FailoverResult[] = [];
-let memory: MemoryResult | null = null;
+let memory: MemoryResult[] = [];
 const failoverRounds = options.workloads.includes('failover') ? options.failoverRounds : 0;
 const load = {
   warmupMs: options.warmupMs,
@@ -185,7 +185,12 @@ try {
   for (const system of systems.splice(0)) await system.close();
   await generator?.stop();
   if (options.workloads.includes('memory') && !options.smoke) {
-    memory = await measureMemory(options.memoryKeys, options.valueBytes);
+    memory = await measurePeerMemory({
+      keys: options.memoryKeys,
+      valueBytes: options.valueBytes,
+      compare: options.compare,
+      verbose: options.verbose,
+    });
   }
   printSummary(rows, failovers, memory);
   if (options.json) {

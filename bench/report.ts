@@ -137,7 +137,7 @@ const TABLE_TITLE: Record<Mode, string> = {
 export function printSummary(
   rows: readonly ResultRow[],
   failovers: readonly FailoverResult[],
-  memory: MemoryResult | null,
+  memory: readonly MemoryResult[],
 ): void {
   const combined = combineRounds(rows);
   for (const mode of ['app', 'wire'] as const) {
@@ -162,13 +162,24 @@ export function printSummary(
         `[${list(f.allWritersMs)} ms]; member healthy again after [${f.rejoinMs.join(', ')}] ms`,
     );
   }
-  if (memory) {
+  const redis = memory.find((m) => m.system === 'redis');
+  for (const m of memory) {
+    const ofRedis = redis && m !== redis ? `, ×${(m.rssBytes / redis.rssBytes).toFixed(2)} Redis's` : '';
+    const heap =
+      m.heapGrowthBytes === undefined
+        ? ''
+        : `; heap +${mb(m.heapGrowthBytes)}, external +${mb(m.externalGrowthBytes!)} ` +
+          `(ArrayBuffers +${mb(m.arrayBufferGrowthBytes!)}): ×${m.ratioToRaw!.toFixed(2)} raw`;
     console.log(
-      `\nmemory imdgo, ${memory.keys.toLocaleString('en-US')} keys of ${memory.rawBytesPerKey} raw bytes (key + value): ` +
-        `${memory.totalBytesPerKey.toFixed(0)} B/key (heap ${memory.heapBytesPerKey.toFixed(0)} + buffers), ` +
-        `×${memory.ratioToRaw.toFixed(2)} raw; the log alone: ${memory.logBytesPerWrite?.toFixed(0) ?? '-'} B/write`,
+      `\nmemory ${m.system} (${m.node === 'follower' ? 'a follower of 3' : 'single server'}), ` +
+        `${m.keys.toLocaleString('en-US')} keys, ${mb(m.rawBytes)} raw (keys + values): ` +
+        `RSS ${mb(m.rssBytes)} (+${mb(m.rssGrowthBytes)})${ofRedis}${heap}`,
     );
   }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function rank(row: RoundsRow): number[] {

@@ -49,15 +49,25 @@ export interface FailoverResult {
   readonly allWritersMaxMs: number | null;
 }
 
+/** One system's memory at `keys` distinct keys, loaded from empty. */
 export interface MemoryResult {
-  readonly system: 'imdgo';
+  readonly system: 'imdgo' | 'etcd' | 'redis';
   readonly keys: number;
-  readonly rawBytesPerKey: number;
-  /** V8 heap growth per key after loading and a full GC. */
-  readonly heapBytesPerKey: number;
-  /** Heap plus ArrayBuffer backing stores (the log's encoded entries live there). */
-  readonly totalBytesPerKey: number;
-  readonly ratioToRaw: number;
-  /** The same number of writes to one key: what the log alone costs per write. */
-  readonly logBytesPerWrite: number | null;
+  /** Key plus value bytes of every key written. */
+  readonly rawBytes: number;
+  /** The process measured: a follower of a 3-node cluster, or Redis's single server. */
+  readonly node: 'follower' | 'single';
+  /** Resident memory of that process after the load. */
+  readonly rssBytes: number;
+  /** Its growth from before the load. */
+  readonly rssGrowthBytes: number;
+  /** imdgo only, after full collections: V8 heap growth. */
+  readonly heapGrowthBytes?: number;
+  /** imdgo only: growth of memory owned by JS objects outside the heap (ArrayBuffers included). */
+  readonly externalGrowthBytes?: number;
+  readonly arrayBufferGrowthBytes?: number;
+  /** imdgo only: (heap + external growth) / raw bytes. */
+  readonly ratioToRaw?: number;
+  /** imdgo only: the leader's RSS, which also ran the load. */
+  readonly leaderRssBytes?: number;
 }

@@ -12,7 +12,8 @@ import { runLoad } from '../load/run-load.ts';
 import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runTightLoop } from '../load/tight-loop.ts';
-import type { NodeArgs, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
+import { loadKeys } from '../memory/load-keys.ts';
+import type { NodeArgs, NodeMemory, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
 
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
 // Without the orchestrator nobody would stop this process.
@@ -90,10 +91,30 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
     case 'heal':
       app.get(ImdgoFaultInjector).heal();
       return null;
+    case 'fill': {
+      await loadKeys(linearizable, makeDataset(request.count, request.valueBytes), request.concurrency);
+      return null;
+    }
+    case 'memory':
+      return collectedMemory();
     case 'stop':
       await app.close();
       return null;
   }
+}
+
+function collectedMemory(): NodeMemory {
+  const gc = globalThis.gc;
+  if (!gc) throw new Error('memory is measured in a node started with --expose-gc');
+  // Several passes: a full collection can leave garbage that only the next one frees (weak references).
+  for (let i = 0; i < 3; i++) gc();
+  const usage = process.memoryUsage();
+  return {
+    rssBytes: usage.rss,
+    heapUsedBytes: usage.heapUsed,
+    externalBytes: usage.external,
+    arrayBufferBytes: usage.arrayBuffers,
+  };
 }
 
 function reply(message: NodeMessage, then?: () => void): void {

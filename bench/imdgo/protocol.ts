@@ -21,6 +21,15 @@ export type NodeRequest =
   /** Drops all traffic with these peers, both ways, without closing a connection (faultInjection). */
   | { readonly kind: 'block'; readonly peers: readonly string[] }
   | { readonly kind: 'heal' }
+  /** Writes `count` distinct keys (the dataset's names for that many keys), `concurrency` at a time. */
+  | {
+      readonly kind: 'fill';
+      readonly count: number;
+      readonly valueBytes: number;
+      readonly concurrency: number;
+    }
+  /** Memory after full collections (the process must run with --expose-gc). */
+  | { readonly kind: 'memory' }
   | { readonly kind: 'stop' };
 
 /** The answer to each kind of request. */
@@ -36,7 +45,17 @@ export interface NodeReplies {
   'background-stop': { errors: number };
   block: null;
   heal: null;
+  fill: null;
+  memory: NodeMemory;
   stop: null;
+}
+
+export interface NodeMemory {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** Memory outside the V8 heap that JS objects own (ArrayBuffers included). */
+  readonly externalBytes: number;
+  readonly arrayBufferBytes: number;
 }
 
 export interface NodeStatus {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { processCpuUs } from '../load/cpu.ts';
+import { processRssBytes } from '../memory/process-rss.ts';
 import { makeTempDir, removeTempDir, terminate, track } from '../../scripts/child-processes.ts';
 
 const START_TIMEOUT_MS = 10_000;
@@ -56,6 +57,11 @@ export class RedisServer {
   /** CPU µs used so far by the server. */
   cpuUs(): number {
     return processCpuUs(this.child.pid!);
+  }
+
+  /** Resident memory of the server process. */
+  rssBytes(): number {
+    return processRssBytes(this.child.pid!);
   }
 
   /** An ioredis client with its defaults: commands are pipelined on one connection as they are issued. */

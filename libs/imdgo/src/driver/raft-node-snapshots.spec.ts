@@ -83,8 +83,8 @@ describe('RaftNode change feed across snapshots', () => {
     await until(() => first.isLeader(), 'a leads');
     for (let i = 0; i < 30; i++) await first.write(set(`k${i}`, i));
     const snapshotAt = () =>
-      (first as unknown as { snapshots: { latestImage: { index: number } | null } }).snapshots.latestImage
-        ?.index ?? 0;
+      (first as unknown as { snapshots: { latest: { meta: { index: number } } | null } }).snapshots.latest
+        ?.meta.index ?? 0;
     await until(() => snapshotAt() >= 20, 'a snapshot');
     await cluster.stopAll();
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Raft } from '../raft/raft.ts';
 import { SeededRandom } from '../raft/random.ts';
 import type { Entry, Message, SnapshotMeta } from '../raft/types.ts';
@@ -24,14 +24,20 @@ function machineAt(count: number): KvStateMachine {
   return machine;
 }
 
+class ImageKeepingStorage extends MemoryStorage {
+  override readonly keepsSnapshotImages = true;
+}
+
 describe('SnapshotTransfer', () => {
   it('keeps an image installed while an older one was being taken, and streams it to lagging followers', async () => {
     const machine = machineAt(30);
-    const storage = new MemoryStorage();
+    // As a dataDir node's: the image is encoded, yielding to the event loop, while the other is installed.
+    const storage = new ImageKeepingStorage();
     const reports: [string, boolean][] = [];
     const taken: number[] = [];
     const sent: SnapshotChunk[] = [];
     const raft = {
+      canSnapshotAt: (index: number) => index <= machine.appliedIndex,
       snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
       snapshotTaken: (index: number) => taken.push(index),
       reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
@@ -79,12 +85,19 @@ describe('SnapshotTransfer', () => {
     await transfer.install(meta);
     await taking;
 
-    // A rejoining member is offered the image at 50, which this node must still be able to stream.
-    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
-    expect(reports).toEqual([['c:1', true]]);
-    expect(sent.map((chunk) => chunk.index)).toEqual([50]);
+    // The older snapshot at 30 was not recorded over the installed one.
     expect(taken).toEqual([]);
     expect((await storage.load()).snapshot?.index).toBe(50);
+    // A rejoining member is offered the snapshot at 50; its image is produced on demand: a snapshot of the
+    // state now (still 50), which the core offers next.
+    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
+    expect(taken).toEqual([50]);
+    await transfer.stream({ type: 'snapshot', from: 'a:1', to: 'c:1', term: 3, snapshot: meta });
+    expect(reports).toEqual([
+      ['c:1', false],
+      ['c:1', true],
+    ]);
+    expect(sent.map((chunk) => chunk.index)).toEqual([50]);
   });
 
   it('keeps the image of the snapshot the core will install when a stale transfer completes after it', async () => {
@@ -129,6 +142,122 @@ describe('SnapshotTransfer', () => {
     expect((await storage.load()).snapshot?.index).toBe(50);
   });
 
+  it('copies and encodes nothing for a memory-mode snapshot; a lagging follower gets an image made on demand, chunk by chunk', async () => {
+    const leaderMachine = new KvStateMachine();
+    // About 3 MB of state: the image goes in several chunks.
+    for (let index = 1; index <= 3_000; index++) {
+      const data = encodeCommand({ command: { op: 'set', key: `k${index}`, value: 'v'.repeat(1_000) } });
+      leaderMachine.apply({ index, term: 1, kind: 'command', data } satisfies Entry);
+    }
+    const leaderStorage = new MemoryStorage();
+    vi.spyOn(leaderMachine, 'capture');
+    const reports: [string, boolean][] = [];
+    const leaderRaft = {
+      canSnapshotAt: () => true,
+      snapshotMeta: (index: number): SnapshotMeta => ({ index, term: 1, config: CONFIG }),
+      snapshotTaken: () => {},
+      reportSnapshot: (to: string, ok: boolean) => reports.push([to, ok]),
+    };
+    const followerMachine = new KvStateMachine();
+    const followerRaft = {
+      pendingRestore: null as SnapshotMeta | null,
+      step: (m: Message) => {
+        if (m.type === 'snapshot') followerRaft.pendingRestore = m.snapshot;
+      },
+    };
+    const host = {
+      storage: new MemoryStorage(),
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: systemScheduler,
+      schedule: () => {},
+    };
+    const follower = new SnapshotTransfer({
+      ...host,
+      raft: () => followerRaft as unknown as Raft,
+      machine: () => followerMachine,
+      transport: {} as PeerTransport,
+    });
+    const chunks: number[] = [];
+    const leader = new SnapshotTransfer({
+      ...host,
+      storage: leaderStorage,
+      raft: () => leaderRaft as unknown as Raft,
+      machine: () => leaderMachine,
+      transport: {
+        request: async (_to: string, chunk: SnapshotChunk) => {
+          chunks.push(chunk.data.byteLength);
+          return follower.receiveChunk('a:1', chunk);
+        },
+      } as unknown as PeerTransport,
+    });
+
+    await leader.maybeSnapshot();
+    expect((await leaderStorage.load()).snapshot).toMatchObject({ index: 3_000, data: new Uint8Array(0) });
+    expect(leaderMachine.capture).not.toHaveBeenCalled();
+    const meta: SnapshotMeta = { index: 3_000, term: 1, config: CONFIG };
+    const offer = () => leader.stream({ type: 'snapshot', from: 'a:1', to: 'b:1', term: 1, snapshot: meta });
+    // The first offer finds no copy of the state at 3,000 and takes one; the core offers it again.
+    await offer();
+    await offer();
+    expect(reports).toEqual([
+      ['b:1', false],
+      ['b:1', true],
+    ]);
+    expect(chunks.length).toBeGreaterThan(2);
+    await follower.install(meta);
+    expect(followerMachine.digest()).toBe(leaderMachine.digest());
+  });
+
+  it('accepts chunks from a node of the previous version, which announces the whole image on each', async () => {
+    const machine = new KvStateMachine();
+    const raft = {
+      pendingRestore: null as SnapshotMeta | null,
+      step: (m: Message) => {
+        if (m.type === 'snapshot') raft.pendingRestore = m.snapshot;
+      },
+    };
+    const transfer = new SnapshotTransfer({
+      raft: () => raft as unknown as Raft,
+      machine: () => machine,
+      storage: new MemoryStorage(),
+      transport: {} as PeerTransport,
+      logger: new Logger('test'),
+      observer: NO_OBSERVER,
+      requestTimeoutMs: 1000,
+      snapshotThreshold: 20,
+      isStopped: () => false,
+      scheduler: systemScheduler,
+      schedule: () => {},
+    });
+    const image = encodeImage(machineAt(300).capture());
+    const meta: SnapshotMeta = { index: 300, term: 2, config: CONFIG };
+    const half = Math.floor(image.byteLength / 2);
+    // During a rolling upgrade the leader may still run the version whose `total` is the whole image's size.
+    for (const [offset, end] of [
+      [0, half],
+      [half, image.byteLength],
+    ] as const) {
+      transfer.receiveChunk('b:1', {
+        kind: 'snapshot-chunk',
+        index: 300,
+        term: 2,
+        offset,
+        total: image.byteLength,
+        data: image.subarray(offset, end),
+        message:
+          end === image.byteLength
+            ? { type: 'snapshot', from: 'b:1', to: 'a:1', term: 2, snapshot: meta }
+            : undefined,
+      });
+    }
+    await transfer.install(meta);
+    expect(machine.digest()).toBe(machineAt(300).digest());
+  });
+
   it('yields to the event loop every thousand records while it encodes an image', async () => {
     const machine = machineAt(5_000);
     let yields = 0;
@@ -141,7 +270,7 @@ describe('SnapshotTransfer', () => {
     const transfer = new SnapshotTransfer({
       raft: () => raft as unknown as Raft,
       machine: () => machine,
-      storage: new MemoryStorage(),
+      storage: new ImageKeepingStorage(),
       transport: {} as PeerTransport,
       logger: new Logger('test'),
       observer: NO_OBSERVER,

@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { Raft } from '../raft/raft.ts';
 import type { Message, NodeId, Snapshot, SnapshotMeta } from '../raft/types.ts';
 import type { KvStateMachine } from '../state-machine/kv-state-machine.ts';
-import { encodeImageChunks } from '../state-machine/snapshot-image.ts';
+import { encodeImageChunks, type StateCapture } from '../state-machine/snapshot-image.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeObserver } from './node-observer.ts';
@@ -15,16 +15,41 @@ export interface SnapshotChunk {
   readonly index: number;
   readonly term: number;
   readonly offset: number;
+  /**
+   * Bytes of the image up to the end of this chunk: the whole image's on the last one (a node of the
+   * previous version sends the whole image's on every chunk).
+   */
   readonly total: number;
   readonly data: Uint8Array;
   readonly message?: Message;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
-/** Above this size, transfers report their progress in the log. */
-const PROGRESS_BYTES = 16 * 1024 * 1024;
+/** Transfers report their progress in the log every this many bytes. */
+const PROGRESS_BYTES = 64 * 1024 * 1024;
 /** Records encoded between two yields to the event loop: a few milliseconds of work, so writes wait no longer. */
 const IMAGE_ROWS_PER_TURN = 1_000;
+const NO_IMAGE = new Uint8Array(0);
+
+/**
+ * A snapshot taken for a follower is kept this many `snapshotThreshold`s of entries in memory mode before
+ * a newer snapshot replaces it, so that the core offers it to the follower first.
+ */
+const TRANSFER_HOLD_THRESHOLDS = 4;
+
+/**
+ * The newest snapshot, without its encoded image: a lagging follower is sent an image encoded chunk by
+ * chunk from a frozen copy of the state, taken when a follower needs it. The copy shares the records with
+ * the live maps (it costs their tables and the records overwritten since); an image would cost every key
+ * and value again.
+ */
+interface HeldSnapshot {
+  readonly meta: SnapshotMeta;
+  /** The state at `meta.index`, kept while a follower may still ask for it; null: none kept. */
+  readonly capture: StateCapture | null;
+  /** The image's size, or the state's bytes where it was not encoded: paces the next snapshot. */
+  readonly bytes: number;
+}
 
 /** What the snapshot machinery needs of the node driver. */
 export interface SnapshotHost {
@@ -46,9 +71,10 @@ export interface SnapshotHost {
  * follower in chunks, receiving one, and installing it when the core says so.
  */
 export class SnapshotTransfer {
-  /** The newest image this node holds (taken or installed): what lagging followers receive. */
-  private latestImage: Snapshot | null = null;
-  private snapshotting = false;
+  /** The newest snapshot this node holds (taken or installed): what lagging followers receive. */
+  private latest: HeldSnapshot | null = null;
+  /** The snapshot being taken, if any. */
+  private taking: Promise<void> | null = null;
   private appliedBytesSinceSnapshot = 0;
   private readonly outgoing = new Set<NodeId>();
   private incoming: {
@@ -66,9 +92,9 @@ export class SnapshotTransfer {
     this.host = host;
   }
 
-  /** The node started from a stored snapshot. */
+  /** The node started from a stored snapshot, which the state machine holds now. */
   restoredFrom(snapshot: Snapshot): void {
-    this.latestImage = snapshot;
+    this.latest = { meta: metaOf(snapshot), capture: null, bytes: snapshot.data.byteLength };
   }
 
   /** Counts applied log bytes, which pace the next snapshot. */
@@ -77,64 +103,94 @@ export class SnapshotTransfer {
   }
 
   /**
-   * Snapshots once `snapshotThreshold` entries were applied since the last one, and once the log since
-   * then is at least as large as the last image: encoding a large state every few thousand small writes
-   * would cost more than the log it saves.
+   * Snapshots once `snapshotThreshold` entries were applied since the last one. A storage that keeps
+   * images also waits until the log since then is at least as large as the last image: encoding a large
+   * state every few thousand small writes would cost more than the log it saves. In memory mode a
+   * snapshot copies and encodes nothing (the live state machine is the snapshot; only the log is
+   * compacted), so it follows every `snapshotThreshold` entries.
    */
   maybeSnapshot(): Promise<void> | null {
-    const since = this.host.machine().appliedIndex - (this.latestImage?.index ?? 0);
-    if (this.snapshotting || since < this.host.snapshotThreshold) return null;
-    if (this.appliedBytesSinceSnapshot < (this.latestImage?.data.byteLength ?? 0)) return null;
+    const since = this.host.machine().appliedIndex - (this.latest?.meta.index ?? 0);
+    const threshold = this.host.snapshotThreshold;
+    if (this.taking || since < threshold) return null;
+    if (this.host.storage.keepsSnapshotImages === false) {
+      if (this.latest?.capture && since < TRANSFER_HOLD_THRESHOLDS * threshold) return null;
+    } else if (this.appliedBytesSinceSnapshot < (this.latest?.bytes ?? 0)) {
+      return null;
+    }
     this.appliedBytesSinceSnapshot = 0;
-    this.snapshotting = true;
-    return this.take()
+    return this.snapshot(false);
+  }
+
+  /** Takes a snapshot now; `forTransfer` keeps a frozen copy of the state for a follower. */
+  private snapshot(forTransfer: boolean): Promise<void> {
+    this.taking = this.take(forTransfer)
       .catch((error: unknown) => {
         // The log still holds everything the image would: a failed snapshot only postpones compaction.
         this.host.logger.error(`snapshot failed: ${(error as Error).stack ?? error}`);
       })
       .finally(() => {
-        this.snapshotting = false;
+        this.taking = null;
       });
+    return this.taking;
   }
 
-  /** Streams the latest image to a follower in chunks, one at a time, then steps the message into its core. */
+  /**
+   * Streams the latest snapshot to a follower, encoding its image chunk by chunk as they are sent (one at a
+   * time), then steps the message into the follower's core with the last chunk.
+   */
   async stream(message: Message & { type: 'snapshot' }): Promise<void> {
     const { host } = this;
     const to = message.to;
-    const image = this.latestImage;
+    const held = this.latest;
     if (this.outgoing.has(to)) return;
-    if (!image || image.index !== message.snapshot.index) {
+    const capture = held?.meta.index === message.snapshot.index ? held.capture : null;
+    if (!capture) {
+      // Produced on demand: the core offers this newer snapshot at its next attempt. The failure is reported
+      // once it is taken: reported at once, the core would ask again in the same turn, and again, while the
+      // snapshot under way never got a turn to finish (the driver simulator hung so, seed 3).
+      this.outgoing.add(to);
+      try {
+        await (this.taking ?? this.snapshot(true));
+      } finally {
+        this.outgoing.delete(to);
+      }
+      if (host.isStopped()) return;
       host.raft().reportSnapshot(to, false);
+      host.schedule();
       return;
     }
     this.outgoing.add(to);
-    const total = image.data.byteLength;
+    const { index, term } = held!.meta;
+    let sent = 0;
     let ok = false;
     try {
       let reported = 0;
-      for (let offset = 0; offset < total || offset === 0; offset += CHUNK_BYTES) {
-        const end = Math.min(total, offset + CHUNK_BYTES);
-        const last = end === total;
+      const slices = imageSlices(capture, CHUNK_BYTES);
+      let next = slices.next();
+      while (!next.done) {
+        const data = next.value;
+        next = slices.next();
         const chunk: SnapshotChunk = {
           kind: 'snapshot-chunk',
-          index: image.index,
-          term: image.term,
-          offset,
-          total,
-          data: image.data.subarray(offset, end),
-          message: last ? message : undefined,
+          index,
+          term,
+          offset: sent,
+          total: sent + data.byteLength,
+          data,
+          message: next.done ? message : undefined,
         };
         await host.transport.request(to, chunk, host.requestTimeoutMs);
-        if (total > PROGRESS_BYTES && end - reported >= total / 10) {
-          reported = end;
-          host.logger.log(`snapshot ${image.index} to ${to}: ${Math.round((end / total) * 100)}%`);
+        sent = chunk.total;
+        if (sent - reported >= PROGRESS_BYTES) {
+          reported = sent;
+          host.logger.log(`snapshot ${index} to ${to}: ${Math.round(sent / 1e6)} MB sent`);
         }
-        if (last) break;
       }
       ok = true;
-      host.observer.snapshotTransferred('sent', total);
+      host.observer.snapshotTransferred('sent', sent);
     } catch (error) {
-      host.logger.warn(`snapshot ${image.index} to ${to} failed: ${(error as Error).message}`);
+      host.logger.warn(`snapshot ${index} to ${to} failed: ${(error as Error).message}`);
     } finally {
       this.outgoing.delete(to);
     }
@@ -166,6 +222,8 @@ export class SnapshotTransfer {
     }
     incoming.parts.push(chunk.data);
     incoming.received += chunk.data.byteLength;
+    // `total` is the bytes up to this chunk's end; a node of the previous version announces the whole
+    // image on every chunk. Either way no chunk may go past it, and the last one must end on it (below).
     if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
     if (chunk.message !== undefined) {
       const message = toRaftMessage(chunk.message);
@@ -199,36 +257,48 @@ export class SnapshotTransfer {
     this.receivedImage = null;
     const data = received?.index === meta.index && received.term === meta.term ? received.data : null;
     if (!data) throw new Error(`snapshot ${meta.index} was installed by the core but its image is missing`);
-    const snapshot: Snapshot = { ...meta, data };
-    await host.storage.saveSnapshot(snapshot, false);
+    await host.storage.saveSnapshot({ ...meta, data: this.storedImage(data) }, false);
     host.machine().restore(data);
-    this.latestImage = snapshot;
+    this.latest = { meta: metaOf(meta), capture: null, bytes: data.byteLength };
     host.observer.snapshotTransferred('installed', data.byteLength);
     host.logger.log(`installed snapshot at index ${meta.index} (${data.byteLength} bytes)`);
   }
 
   /**
-   * Whether the image held now is at least as new as one taken at `index`: a snapshot installed while it
-   * was encoded. The older image must not replace it, or followers would be offered one no longer held.
+   * Whether the snapshot held now is newer than one taken at `index`: a snapshot installed while it was
+   * encoded. The older one must not replace it, or followers would be offered one no longer held. One at
+   * the same index does (it is the same state), as when a follower's transfer needs a copy of it.
    */
   private supersedes(index: number): boolean {
-    return this.latestImage !== null && this.latestImage.index >= index;
+    return this.latest !== null && this.latest.meta.index > index;
   }
 
-  private async take(): Promise<void> {
+  /** A storage that does not outlive the process (memory mode) is given no image: nothing would read it. */
+  private storedImage(image: Uint8Array): Uint8Array {
+    return this.host.storage.keepsSnapshotImages === false ? NO_IMAGE : image;
+  }
+
+  private async take(forTransfer: boolean): Promise<void> {
     const { host } = this;
-    const capture = host.machine().capture();
+    const machine = host.machine();
     // A snapshot from the leader is being installed: the image taken here is already older than the log.
-    if (!host.raft().canSnapshotAt(capture.appliedIndex)) return;
-    const meta = host.raft().snapshotMeta(capture.appliedIndex);
+    if (!host.raft().canSnapshotAt(machine.appliedIndex)) return;
+    const meta = host.raft().snapshotMeta(machine.appliedIndex);
+    const keepsImages = host.storage.keepsSnapshotImages !== false;
+    const capture = forTransfer || keepsImages ? machine.capture() : null;
+    const stateBytes = machine.dataBytes;
     const started = host.scheduler.monotonic();
-    const chunks: Uint8Array[] = [];
-    for (const chunk of encodeImageChunks(capture, IMAGE_ROWS_PER_TURN)) {
-      chunks.push(chunk);
-      // Writes keep flowing while a large image is encoded.
-      await new Promise<void>((resolve) => host.scheduler.defer(resolve));
+    let data = NO_IMAGE;
+    if (capture && keepsImages) {
+      const chunks: Uint8Array[] = [];
+      for (const chunk of encodeImageChunks(capture, IMAGE_ROWS_PER_TURN)) {
+        chunks.push(chunk);
+        // Writes keep flowing while a large image is encoded.
+        await new Promise<void>((resolve) => host.scheduler.defer(resolve));
+      }
+      data = Buffer.concat(chunks);
     }
-    const snapshot: Snapshot = { ...meta, data: Buffer.concat(chunks) };
+    const snapshot: Snapshot = { ...meta, data };
     if (this.supersedes(meta.index)) return;
     try {
       await host.storage.saveSnapshot(snapshot, true);
@@ -237,12 +307,37 @@ export class SnapshotTransfer {
       return;
     }
     if (host.isStopped() || this.supersedes(meta.index)) return;
-    this.latestImage = snapshot;
+    const bytes = data === NO_IMAGE ? stateBytes : data.byteLength;
+    this.latest = { meta: metaOf(meta), capture: forTransfer ? capture : null, bytes };
     host.raft().snapshotTaken(meta.index);
+    // A memory-mode snapshot that copied nothing is too frequent and too cheap to be worth a line.
+    if (!capture) return;
     host.logger.log(
-      `snapshot at index ${meta.index}: ${snapshot.data.byteLength} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
+      `snapshot at index ${meta.index}: ${bytes} bytes in ${(host.scheduler.monotonic() - started).toFixed(0)} ms`,
     );
   }
+}
+
+/** The metadata alone, so that a held snapshot keeps no image alive. */
+function metaOf({ index, term, config }: SnapshotMeta): SnapshotMeta {
+  return { index, term, config };
+}
+
+/** The image of `capture` in pieces of `bytes` (the last one shorter), encoded as they are asked for. */
+function* imageSlices(capture: StateCapture, bytes: number): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for (const encoded of encodeImageChunks(capture)) {
+    pending.push(encoded);
+    pendingBytes += encoded.byteLength;
+    while (pendingBytes >= bytes) {
+      const joined = Buffer.concat(pending);
+      yield joined.subarray(0, bytes);
+      pending = [joined.subarray(bytes)];
+      pendingBytes -= bytes;
+    }
+  }
+  if (pendingBytes > 0 || pending.length === 0) yield Buffer.concat(pending);
 }
 
 function isIndex(value: unknown): value is number {

@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { detachStrings } from './detach-strings.ts';
 import type { GridMetaExport } from './grid-meta.ts';
 import type { KvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
@@ -96,7 +97,15 @@ export function decodeImage(image: Uint8Array): {
       maps.set(map, records);
     }
     for (const [key, value, version, createRevision, modRevision, expiresAt, size] of rows) {
-      records.set(key, { value, version, createRevision, modRevision, expiresAt, size });
+      // Copied: a slice would keep its whole chunk's text alive.
+      records.set(key, {
+        value: detachStrings(value),
+        version,
+        createRevision,
+        modRevision,
+        expiresAt,
+        size,
+      });
     }
   }
   return {

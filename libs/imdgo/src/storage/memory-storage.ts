@@ -1,8 +1,12 @@
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 
-/** Keeps state in the process only: a restarted node has lost it (see the README on memory mode). */
+/**
+ * Keeps state in the process only: a restarted node has lost it (see the README on memory mode). Snapshots
+ * come without their image, so `load` serves a node's start, not a reload after a snapshot.
+ */
 export class MemoryStorage implements RaftStorage {
+  readonly keepsSnapshotImages: boolean = false;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshot: Snapshot | null = null;
   private entries: Entry[] = [];

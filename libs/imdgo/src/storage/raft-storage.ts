@@ -22,4 +22,9 @@ export interface RaftStorage {
    */
   saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void>;
   close(): Promise<void>;
+  /**
+   * False for a storage that does not outlive the process (memory mode): snapshots are then saved with an
+   * empty image, which nothing reads, instead of encoding the whole state for it.
+   */
+  readonly keepsSnapshotImages?: boolean;
 }
