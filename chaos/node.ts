@@ -156,6 +156,17 @@ async function fencedWrite(name: string, token: number): Promise<FencedWrite> {
   }
 }
 
+/** Replicas per member in this node's placement table; null with one group. */
+function replicasHeld(): Record<string, number> | null {
+  const report = cluster.partitions();
+  if (report === null) return null;
+  const held: Record<string, number> = {};
+  for (const partition of report.partitions) {
+    for (const member of partition.voters) held[member] = (held[member] ?? 0) + 1;
+  }
+  return held;
+}
+
 async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
   switch (request.kind) {
     case 'op':
@@ -172,6 +183,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
         appliedIndex: status.appliedIndex,
         voters: status.members.filter((m) => m.voter).map((m) => m.id),
         others: status.members.filter((m) => !m.voter).map((m) => m.id),
+        replicasHeld: replicasHeld(),
       };
     }
     case 'block':
@@ -184,7 +196,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       clockOffsetMs = request.offsetMs;
       return null;
     case 'remove-member':
-      await cluster.removeMember(request.id);
+      await cluster.removeMember(request.id, request.timeoutMs);
       return null;
     case 'digest':
       return digestState(runtime);

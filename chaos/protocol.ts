@@ -63,7 +63,8 @@ export type NodeRequest =
   | { readonly kind: 'heal' }
   /** Sets the node's wall clock (Date.now, which is all the library reads of it) `offsetMs` from the real one. */
   | { readonly kind: 'clock'; readonly offsetMs: number }
-  | { readonly kind: 'remove-member'; readonly id: string }
+  /** `cluster.removeMember(id, timeoutMs)`: with partitions, a drain that fails at its own bound. */
+  | { readonly kind: 'remove-member'; readonly id: string; readonly timeoutMs: number }
   | { readonly kind: 'digest' }
   /** `store.lock(name)`: `lock()` when waitMs is null, else `tryLock({ waitMs })`. */
   | { readonly kind: 'lock-acquire'; readonly name: string; readonly waitMs: number | null }
@@ -102,6 +103,8 @@ export interface NodeStatus {
   readonly voters: readonly string[];
   /** The other members this node knows of (on the leader: learners still catching up or waiting for promotion). */
   readonly others: readonly string[];
+  /** With partitions: replicas per member in this node's placement table (voters of each partition); else null. */
+  readonly replicasHeld: Readonly<Record<string, number>> | null;
 }
 
 /** Every entry of one Raft group as this node holds it, hashed, at one applied index. */
