@@ -5,8 +5,9 @@ import type { NodeStatus } from './protocol.ts';
  * Whether the members' statuses show the membership the orchestrator intends (`members`, one status per
  * member in that order, null: no answer): every member ready under one leader and, with one group, every
  * member a voter; with partitions, the coordination group's voters are members (at most five: the other
- * members are learners there, by design), and every member's table gives replicas to exactly the members,
- * so a new member holds some and a removed one holds none.
+ * members are learners there, by design), every member's table gives replicas to exactly the members, so a
+ * new member holds some and a removed one holds none, and every member hosts each replica its table gives
+ * it (one restarted without memory is rebuilt before the next fault may take another replica away).
  */
 export function membershipHealthy(
   members: readonly string[],
@@ -22,6 +23,7 @@ export function membershipHealthy(
     const voters = Math.min(ids.length, MAX_COORDINATION_VOTERS);
     const holders = Object.entries(status.replicasHeld ?? {}).filter(([, held]) => held > 0);
     return (
+      status.unhostedReplicas === 0 &&
       status.voters.length === voters &&
       status.voters.every((id) => ids.includes(id)) &&
       sameIds(

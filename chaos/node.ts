@@ -156,15 +156,17 @@ async function fencedWrite(name: string, token: number): Promise<FencedWrite> {
   }
 }
 
-/** Replicas per member in this node's placement table; null with one group. */
-function replicasHeld(): Record<string, number> | null {
+/** Replicas per member in this node's placement table, and those of this node it does not host (status). */
+function placementStatus(): { replicasHeld: Record<string, number> | null; unhostedReplicas: number } {
   const report = cluster.partitions();
-  if (report === null) return null;
+  if (report === null) return { replicasHeld: null, unhostedReplicas: 0 };
   const held: Record<string, number> = {};
+  let unhosted = 0;
   for (const partition of report.partitions) {
     for (const member of partition.voters) held[member] = (held[member] ?? 0) + 1;
+    if (partition.role === null && partition.voters.includes(report.nodeId)) unhosted++;
   }
-  return held;
+  return { replicasHeld: held, unhostedReplicas: unhosted };
 }
 
 async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
@@ -183,7 +185,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
         appliedIndex: status.appliedIndex,
         voters: status.members.filter((m) => m.voter).map((m) => m.id),
         others: status.members.filter((m) => !m.voter).map((m) => m.id),
-        replicasHeld: replicasHeld(),
+        ...placementStatus(),
       };
     }
     case 'block':

@@ -105,6 +105,11 @@ export interface NodeStatus {
   readonly others: readonly string[];
   /** With partitions: replicas per member in this node's placement table (voters of each partition); else null. */
   readonly replicasHeld: Readonly<Record<string, number>> | null;
+  /**
+   * Partitions whose voters in this node's table include it but that this process hosts no replica of:
+   * listings of its previous incarnation after a restart without memory, until placement replaces them.
+   */
+  readonly unhostedReplicas: number;
 }
 
 /** Every entry of one Raft group as this node holds it, hashed, at one applied index. */

@@ -4,7 +4,11 @@ import type { NodeStatus } from '../chaos/protocol.ts';
 
 const members = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
 
-function status(voters: readonly string[], replicasHeld: Record<string, number> | null): NodeStatus {
+function status(
+  voters: readonly string[],
+  replicasHeld: Record<string, number> | null,
+  unhostedReplicas = 0,
+): NodeStatus {
   return {
     ready: true,
     role: 'follower',
@@ -15,6 +19,7 @@ function status(voters: readonly string[], replicasHeld: Record<string, number> 
     voters,
     others: [],
     replicasHeld,
+    unhostedReplicas,
   };
 }
 
@@ -83,6 +88,14 @@ describe('chaos membership health', () => {
     ).toBe(false);
   });
 
+  it('with partitions, refuses a member restarted without memory while its table still lists it where it hosts nothing', () => {
+    const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    // seed 1330138921: n4 restarted empty passed as healthy, n5 was killed next, and partition 7 lost two of
+    // its three replicas for good.
+    const statuses = members.map((id) => status(five, spread, id === 'n4' ? 2 : 0));
+    expect(membershipHealthy(members, statuses, 8)).toBe(false);
+  });
+
   it('with one group, still wants every member a voter', () => {
     const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
     expect(
@@ -103,7 +116,7 @@ describe('chaos membership health', () => {
 
   it('refuses a member that does not answer, is not ready or follows another leader', () => {
     const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
-    const healthy = () => members.map(() => status(five, spread));
+    const healthy = (): (NodeStatus | null)[] => members.map(() => status(five, spread));
     expect(membershipHealthy(members, healthy().with(5, null), 8)).toBe(false);
     expect(membershipHealthy(members, healthy().with(5, { ...status(five, spread), ready: false }), 8)).toBe(
       false,
