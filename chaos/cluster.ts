@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../libs/imdgo/testing/free-port.ts';
 import { NodeProcess, RequestFailed } from './node-process.ts';
+import { membershipHealthy } from './membership-health.ts';
 import type { PacketNetwork } from './packet-network.ts';
 import { BREAK_ENV, type Breakage, type NodeArgs, type NodeStatus, type StateDigest } from './protocol.ts';
+import { removalTimeoutMs } from './removal-bound.ts';
 
 const HOST = '127.0.0.1';
 const STATUS_TIMEOUT_MS = 2_000;
@@ -180,16 +182,22 @@ export class ChaosCluster {
 
   /**
    * Removes `victim` from the configuration through another member (removing the leader hands leadership
-   * over first), then stops its process. Returns false, leaving it a member, if no attempt succeeded.
+   * over first; with partitions, the member is drained), then stops its process. Returns false, leaving it
+   * a member, if no attempt succeeded: with one group each attempt has its own bound, with partitions all
+   * of them share one (a drain that timed out goes on, so a retry only waits for it longer).
    */
   async removeNode(victim: NodeProcess, attempts = 3): Promise<boolean> {
+    const boundMs = removalTimeoutMs(this.options.partitions, this.timeoutMs);
+    const deadline = Date.now() + boundMs;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const via = this.responsive().filter((n) => n !== victim);
-      if (via.length === 0) break;
+      const waitMs = this.options.partitions === 1 ? boundMs : deadline - Date.now();
+      if (via.length === 0 || waitMs <= 0) break;
       try {
+        // The node gives up at waitMs and says so; the extra request timeout is for its answer to arrive.
         await via[attempt % via.length]!.request(
-          { kind: 'remove-member', id: victim.id },
-          this.timeoutMs * 4,
+          { kind: 'remove-member', id: victim.id, timeoutMs: waitMs },
+          waitMs + this.timeoutMs,
         );
       } catch (error) {
         // Done already: an earlier attempt whose answer was lost took effect.
@@ -204,8 +212,8 @@ export class ChaosCluster {
   }
 
   /**
-   * Waits until every member runs, answers, agrees on one leader and lists exactly the members as voters
-   * (a node that rejoins after losing its memory counts once it is promoted again).
+   * Waits until every member runs, answers, agrees on one leader and shows the intended membership
+   * (membership-health.ts; a node that rejoins after losing its memory counts once it is readmitted).
    */
   async waitHealthy(timeoutMs: number): Promise<boolean> {
     return this.poll(timeoutMs, (statuses) => this.isHealthy(statuses));
@@ -235,21 +243,11 @@ export class ChaosCluster {
   }
 
   private isHealthy(statuses: Map<NodeProcess, NodeStatus | null>): boolean {
-    const ids = this.nodes.map((n) => n.id).sort();
-    const first = statuses.get(this.nodes[0]!);
-    return this.nodes.every((n) => {
-      const status = statuses.get(n);
-      return (
-        status !== undefined &&
-        status !== null &&
-        // A member restarted without memory keeps its old seat in the list until it is readmitted.
-        status.ready &&
-        status.leader !== null &&
-        status.leader === first?.leader &&
-        status.voters.length === ids.length &&
-        [...status.voters].sort().every((id, i) => id === ids[i])
-      );
-    });
+    return membershipHealthy(
+      this.nodes.map((n) => n.id),
+      this.nodes.map((n) => statuses.get(n) ?? null),
+      this.options.partitions,
+    );
   }
 
   private async poll(

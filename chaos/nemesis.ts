@@ -7,7 +7,10 @@ import { pick, type FaultKind, type PlannedFault } from './schedule.ts';
 /** After this long without a healthy cluster, a wait is reported as a stall. */
 const STALL_MS = 10_000;
 
-/** How long a node that joined may take to be promoted to voter before the change counts as failed. */
+/**
+ * How long a node that joined may take to be admitted (a voter with one group; with partitions an active
+ * member holding replicas) before the change counts as failed.
+ */
 const PROMOTION_MS = 30_000;
 
 /** How the load is doing: operations invoked and answered so far. */
@@ -217,7 +220,10 @@ export class Nemesis {
       case 'member-grow-shrink': {
         const added = await this.addNode(fault);
         if (added && !(await cluster.waitHealthy(Math.max(holdMs * 4, PROMOTION_MS)))) {
-          this.fail(fault, `${added.name} was not promoted to voter: ${await cluster.describe()}`);
+          this.fail(
+            fault,
+            `${added.name} was not admitted (a voter with one group, holding replicas with partitions): ${await cluster.describe()}`,
+          );
         }
         const victim = pick(byName(cluster.nodes), draws[0]!);
         say(

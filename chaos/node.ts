@@ -156,6 +156,19 @@ async function fencedWrite(name: string, token: number): Promise<FencedWrite> {
   }
 }
 
+/** Replicas per member in this node's placement table, and those of this node it does not host (status). */
+function placementStatus(): { replicasHeld: Record<string, number> | null; unhostedReplicas: number } {
+  const report = cluster.partitions();
+  if (report === null) return { replicasHeld: null, unhostedReplicas: 0 };
+  const held: Record<string, number> = {};
+  let unhosted = 0;
+  for (const partition of report.partitions) {
+    for (const member of partition.voters) held[member] = (held[member] ?? 0) + 1;
+    if (partition.role === null && partition.voters.includes(report.nodeId)) unhosted++;
+  }
+  return { replicasHeld: held, unhostedReplicas: unhosted };
+}
+
 async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
   switch (request.kind) {
     case 'op':
@@ -172,6 +185,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
         appliedIndex: status.appliedIndex,
         voters: status.members.filter((m) => m.voter).map((m) => m.id),
         others: status.members.filter((m) => !m.voter).map((m) => m.id),
+        ...placementStatus(),
       };
     }
     case 'block':
@@ -184,7 +198,7 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       clockOffsetMs = request.offsetMs;
       return null;
     case 'remove-member':
-      await cluster.removeMember(request.id);
+      await cluster.removeMember(request.id, request.timeoutMs);
       return null;
     case 'digest':
       return digestState(runtime);

@@ -63,7 +63,8 @@ export type NodeRequest =
   | { readonly kind: 'heal' }
   /** Sets the node's wall clock (Date.now, which is all the library reads of it) `offsetMs` from the real one. */
   | { readonly kind: 'clock'; readonly offsetMs: number }
-  | { readonly kind: 'remove-member'; readonly id: string }
+  /** `cluster.removeMember(id, timeoutMs)`: with partitions, a drain that fails at its own bound. */
+  | { readonly kind: 'remove-member'; readonly id: string; readonly timeoutMs: number }
   | { readonly kind: 'digest' }
   /** `store.lock(name)`: `lock()` when waitMs is null, else `tryLock({ waitMs })`. */
   | { readonly kind: 'lock-acquire'; readonly name: string; readonly waitMs: number | null }
@@ -102,6 +103,13 @@ export interface NodeStatus {
   readonly voters: readonly string[];
   /** The other members this node knows of (on the leader: learners still catching up or waiting for promotion). */
   readonly others: readonly string[];
+  /** With partitions: replicas per member in this node's placement table (voters of each partition); else null. */
+  readonly replicasHeld: Readonly<Record<string, number>> | null;
+  /**
+   * Partitions whose voters in this node's table include it but that this process hosts no replica of:
+   * listings of its previous incarnation after a restart without memory, until placement replaces them.
+   */
+  readonly unhostedReplicas: number;
 }
 
 /** Every entry of one Raft group as this node holds it, hashed, at one applied index. */
