@@ -6,7 +6,8 @@ describe('a partition made by fault injection', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { faultInjection: true, requestTimeoutMs: 2_000 });
+    // One group: the test follows that group's leader (per partition: test/partition-failure-model, chaos).
+    cluster = await startCluster(3, { faultInjection: true, requestTimeoutMs: 2_000, partitions: 1 });
   });
   afterAll(async () => {
     await cluster.closeAll();
