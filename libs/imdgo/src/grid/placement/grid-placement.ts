@@ -84,15 +84,18 @@ export class GridPlacement {
     this.grid = grid;
     const self = grid.id;
     const { incarnation } = this.options;
-    // The table's listings of this id are not this process's once the metadata knows it as another one
-    // (a formation member not yet announced, '', takes them as its own, as grid-join does), or while they
-    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by.
+    // The table's listings of this id are this process's only once the metadata knows it as this one (a
+    // formation member not yet announced, '', takes them as its own, as grid-join does), and not while they
+    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by: a
+    // table adopted through a redirect must not seat a restarted process in its predecessor's place.
     await grid.hostOnlyWhile(() => {
       const me = grid.coordination.machine.grid.member(self);
-      if (me === undefined) return true;
+      if (me === undefined) return false;
       return (me.incarnation === incarnation || me.incarnation === '') && !me.staleReplicas;
     });
     await this.catchUp();
+    // Caught up: a record restored without a change event (a snapshot) may open hosting now.
+    await grid.rehost();
     if (grid.coordination.machine.grid.table === null) {
       const formation = grid.formationTable();
       const members = tableMembers(formation).map((id) => ({
