@@ -120,10 +120,16 @@ export class GridPlacement {
       isLeader: () => grid.coordination.isLeader(),
       meta: () => grid.coordination.machine.grid,
       propose: (command) => grid.coordination.write(command),
-      silenceMs: (id) =>
-        id === self
-          ? 0
-          : (grid.coordination.localStatus().members.find((m) => m.id === id)?.lastContactMs ?? null),
+      silenceMs: (id) => {
+        if (id === self) return 0;
+        // Contact from another process than the one recorded (a restart not registered yet, or its
+        // predecessor's) says nothing of the recorded one: marked alive, it would be given learner seats
+        // that no process of its can take up, and the promotions would wait out the move timeout.
+        const recorded = grid.coordination.machine.grid.member(id)?.incarnation ?? '';
+        const answering = grid.coordination.answeringIncarnation(id);
+        if (recorded !== '' && answering !== null && answering !== recorded) return null;
+        return grid.coordination.localStatus().members.find((m) => m.id === id)?.lastContactMs ?? null;
+      },
       groupMembers: () => grid.coordination.localStatus().members.map((m) => m.id),
       removeFromGroup: (id) => grid.coordination.changeMembership({ type: 'remove', id }),
     };
