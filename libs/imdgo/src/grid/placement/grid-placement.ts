@@ -122,12 +122,11 @@ export class GridPlacement {
       propose: (command) => grid.coordination.write(command),
       silenceMs: (id) => {
         if (id === self) return 0;
-        // Contact from another process than the one recorded (a restart not registered yet, or its
-        // predecessor's) says nothing of the recorded one: marked alive, it would be given learner seats
-        // that no process of its can take up, and the promotions would wait out the move timeout.
+        // Contact is the recorded process's only once it answered as that one: a restart not registered
+        // yet talks under the same id, and would revive its dead predecessor, which placement would then
+        // seat as a learner no process can be, its promotions waiting out the move timeout.
         const recorded = grid.coordination.machine.grid.member(id)?.incarnation ?? '';
-        const answering = grid.coordination.answeringIncarnation(id);
-        if (recorded !== '' && answering !== null && answering !== recorded) return null;
+        if (recorded !== '' && grid.coordination.answeringIncarnation(id) !== recorded) return null;
         return grid.coordination.localStatus().members.find((m) => m.id === id)?.lastContactMs ?? null;
       },
       groupMembers: () => grid.coordination.localStatus().members.map((m) => m.id),
