@@ -353,6 +353,15 @@ export class RaftNode {
     );
   }
 
+  /**
+   * On the leader: the incarnation of the process of member `id` that answered last; null when none answered
+   * yet or this node does not lead. A restarted process keeps the member's contact times fresh under the old
+   * process's id: this tells which one is talking.
+   */
+  answeringIncarnation(id: NodeId): string | null {
+    return this.raft.role === 'leader' ? (this.raft.progress.get(id)?.incarnation ?? null) : null;
+  }
+
   /** While this node has no seat: probing the members, or joining the cluster one of them answered for. */
   discoveryPhase(): 'probing' | 'joining' | null {
     const discovery = this.raft.discovery;

@@ -12,8 +12,8 @@ export interface Coordination {
   /** Replicates a grid command and resolves with its result once applied here. */
   propose(command: GridCommand): Promise<CommandResult>;
   /**
-   * Milliseconds since this node (as coordination leader) last heard from `id`, or null if it has not
-   * heard from it since it became leader: the failure detector's only input.
+   * Milliseconds since this node (as coordination leader) last heard from `id`'s process as the metadata
+   * records it, or null if it has not since it became leader: the failure detector's only input.
    */
   silenceMs(id: NodeId): number | null;
   /** Members of the coordination group's own configuration (voters and learners). */

@@ -84,15 +84,18 @@ export class GridPlacement {
     this.grid = grid;
     const self = grid.id;
     const { incarnation } = this.options;
-    // The table's listings of this id are not this process's once the metadata knows it as another one
-    // (a formation member not yet announced, '', takes them as its own, as grid-join does), or while they
-    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by.
+    // The table's listings of this id are this process's only once the metadata knows it as this one (a
+    // formation member not yet announced, '', takes them as its own, as grid-join does), and not while they
+    // are an earlier one's (stale). Before the metadata reached this node there is no record to go by: a
+    // table adopted through a redirect must not seat a restarted process in its predecessor's place.
     await grid.hostOnlyWhile(() => {
       const me = grid.coordination.machine.grid.member(self);
-      if (me === undefined) return true;
+      if (me === undefined) return false;
       return (me.incarnation === incarnation || me.incarnation === '') && !me.staleReplicas;
     });
     await this.catchUp();
+    // Caught up: a record restored without a change event (a snapshot) may open hosting now.
+    await grid.rehost();
     if (grid.coordination.machine.grid.table === null) {
       const formation = grid.formationTable();
       const members = tableMembers(formation).map((id) => ({
@@ -117,10 +120,15 @@ export class GridPlacement {
       isLeader: () => grid.coordination.isLeader(),
       meta: () => grid.coordination.machine.grid,
       propose: (command) => grid.coordination.write(command),
-      silenceMs: (id) =>
-        id === self
-          ? 0
-          : (grid.coordination.localStatus().members.find((m) => m.id === id)?.lastContactMs ?? null),
+      silenceMs: (id) => {
+        if (id === self) return 0;
+        // Contact is the recorded process's only once it answered as that one: a restart not registered
+        // yet talks under the same id, and would revive its dead predecessor, which placement would then
+        // seat as a learner no process can be, its promotions waiting out the move timeout.
+        const recorded = grid.coordination.machine.grid.member(id)?.incarnation ?? '';
+        if (recorded !== '' && grid.coordination.answeringIncarnation(id) !== recorded) return null;
+        return grid.coordination.localStatus().members.find((m) => m.id === id)?.lastContactMs ?? null;
+      },
       groupMembers: () => grid.coordination.localStatus().members.map((m) => m.id),
       removeFromGroup: (id) => grid.coordination.changeMembership({ type: 'remove', id }),
     };

@@ -204,8 +204,11 @@ export class PlacementLoop {
   private carryOut(move: PlacementMove): void {
     this.inFlight.set(move.partition, move);
     this.counters.started++;
-    const meta = this.coordination.meta();
-    const context = { table: meta.table!, incarnationOf: (id: string) => meta.member(id)?.incarnation };
+    // The members as recorded when asked: a move learns of a restart while it runs.
+    const context = {
+      table: this.coordination.meta().table!,
+      incarnationOf: (id: string) => this.coordination.meta().member(id)?.incarnation,
+    };
     this.withTimeout(this.executor.execute(move, context))
       .then(async () => {
         await this.record(move);

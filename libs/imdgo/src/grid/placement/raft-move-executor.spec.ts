@@ -30,4 +30,33 @@ describe('RaftMoveExecutor', () => {
     );
     expect(changes).toEqual([]);
   });
+
+  it('gives up promoting a learner whose member restarted as another process, well before the move timeout', async () => {
+    // A group whose learner 'd' (seated as process d1) never catches up: d1 is gone.
+    const replica = {
+      clusterStatus: () =>
+        Promise.resolve({
+          leader: 'a',
+          role: 'leader',
+          commitIndex: 10,
+          members: [{ id: 'd', voter: false, matchIndex: 0 }],
+        }),
+    } as unknown as RaftNode;
+    const executor = new RaftMoveExecutor({
+      localReplica: () => replica,
+      transport: {} as PeerTransport,
+      scheduler: systemScheduler,
+      pollMs: 10,
+      requestTimeoutMs: 100,
+      moveTimeoutMs: 60_000,
+    });
+    const table = createPartitionTable(2, ['a', 'b', 'c', 'd'], 3);
+    let process = 'd1';
+    const move = { type: 'promote', partition: 0, member: 'd', reason: 'repair' } as const;
+    const promoting = executor.execute(move, { table, incarnationOf: () => process });
+    process = 'd2';
+    const started = performance.now();
+    await expect(promoting).rejects.toThrow('d restarted as another process');
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
 });

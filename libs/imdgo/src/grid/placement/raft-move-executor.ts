@@ -62,13 +62,18 @@ export class RaftMoveExecutor implements MoveExecutor {
           (s) => has(s, move.member),
         );
       }
-      case 'promote':
-        if (!(await this.awaitCaughtUp(group, move.member, deadline))) return;
+      case 'promote': {
+        // The learner was seated as the member's process then: once another one registers, that process is
+        // gone and will never catch up; waiting would hold the partition for the whole move timeout.
+        const seated = context.incarnationOf(move.member);
+        const restarted = () => context.incarnationOf(move.member) !== seated;
+        if (!(await this.awaitCaughtUp(group, move.member, deadline, restarted))) return;
         return this.changeOrAlready(
           group,
           () => group.change({ type: 'promote', id: move.member }),
           (s) => isVoter(s, move.member),
         );
+      }
       case 'remove': {
         const status = await group.status();
         if (status.leader === move.member) {
@@ -95,10 +100,18 @@ export class RaftMoveExecutor implements MoveExecutor {
 
   /**
    * Waits until `member` holds everything the leader committed. Returns false when it became a voter
-   * meanwhile (its own join promoted it: nothing left to do); throws at the deadline.
+   * meanwhile (its own join promoted it: nothing left to do); throws at the deadline, or once `member`
+   * restarted as another process.
    */
-  private async awaitCaughtUp(group: GroupHandle, member: NodeId, deadline: number): Promise<boolean> {
+  private async awaitCaughtUp(
+    group: GroupHandle,
+    member: NodeId,
+    deadline: number,
+    restarted: () => boolean,
+  ): Promise<boolean> {
     for (;;) {
+      if (restarted())
+        throw new Error(`${member} restarted as another process: its learner will not catch up`);
       const status = await group.status().catch(() => null);
       const seen = status?.members.find((m) => m.id === member);
       if (status && seen?.voter) return false;
