@@ -9,8 +9,8 @@ describe('rolling restart of real demo processes in memory mode', () => {
   let cluster: DemoCluster;
 
   beforeAll(async () => {
-    // One group: a memory-mode restart in partitioned mode does not yet win back its seat in the
-    // coordination group (placement is not wired into the Nest layer), so a second kill stops it.
+    // One group. Partitioned restarts one after another: test/partitioned-durability (in process) and
+    // chaos with --partitions (kill -9 of real processes).
     cluster = await DemoCluster.start(3, ['--partitions', '1']);
   }, 180_000);
 
