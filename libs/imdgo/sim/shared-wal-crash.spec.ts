@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom, type RandomSource } from '../src/raft/random.ts';
 import type { Entry, HardState, Snapshot } from '../src/raft/types.ts';
-import { StorageCorruptionError, StorageFailedError } from '../src/storage/file-storage.ts';
+import { StorageCorruptionError, StorageFailedError } from '../src/storage/storage-errors.ts';
 import type { RaftStorage, StoredState } from '../src/storage/raft-storage.ts';
 import { SharedWal, StorageLayoutError } from '../src/storage/shared-wal.ts';
 import { SimCrashError, SimFileSystem, type SimFault } from './sim-file-system.ts';

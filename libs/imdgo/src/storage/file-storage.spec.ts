@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
-import { FileStorage, StorageCorruptionError } from './file-storage.ts';
+import { FileStorage } from './file-storage.ts';
+import { StorageCorruptionError } from './storage-errors.ts';
 
 const entry = (index: number, term = 1, text = `v${index}`): Entry => ({
   index,

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
 import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
+import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
+import { StorageCorruptionError, StorageFailedError } from './storage-errors.ts';
 
 /**
  * A log record: the hard state; entries that replace the stored log from their first index on; or the
@@ -14,14 +16,6 @@ type WalRecord =
   | { readonly hardState: HardState }
   | { readonly entries: readonly Entry[] }
   | { readonly truncateFrom: number };
-
-export class StorageCorruptionError extends Error {
-  override readonly name = 'StorageCorruptionError';
-}
-
-export class StorageFailedError extends Error {
-  override readonly name = 'StorageFailedError';
-}
 
 export interface FileStorageOptions {
   readonly dir: string;
@@ -33,7 +27,6 @@ export interface FileStorageOptions {
   readonly fs?: FileSystem;
 }
 
-const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 const SNAPSHOTS_KEPT = 2;
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true });
@@ -89,21 +82,10 @@ export class FileStorage implements RaftStorage {
     for (const [i, name] of names.entries()) {
       const path = join(this.walDir, name);
       const segment: Segment = { seq: Number.parseInt(name, 10), path, maxIndex: 0 };
-      const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES);
-      if (scan.kind === 'corrupt') {
-        throw new StorageCorruptionError(
-          `${path}: ${scan.reason} at byte ${scan.offset}; refusing to start with a damaged log`,
-        );
-      }
-      if (scan.kind === 'torn') {
-        if (i !== names.length - 1)
-          throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
-        this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
-        await this.fs.truncate(path, scan.validBytes);
-        // Writes go on in a new segment: were the cut lost in a crash, this one would look damaged.
-        await this.syncFile(path);
-      }
-      for (const payload of scan.payloads) {
+      const payloads = await readLogSegment(this.fs, path, i === names.length - 1, this.logger, (file) =>
+        this.syncFile(file),
+      );
+      for (const payload of payloads) {
         const record = unpackr.unpack(payload) as WalRecord;
         if ('hardState' in record) {
           this.hardState = record.hardState;
@@ -224,7 +206,7 @@ export class FileStorage implements RaftStorage {
     const newest = names.filter((n) => n.endsWith('.snap')).pop();
     if (!newest) return null;
     const path = join(this.snapDir, newest);
-    const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES * 4);
+    const scan = scanRecords(await this.fs.readFile(path), MAX_LOG_RECORD_BYTES * 4);
     if (scan.kind !== 'complete' || scan.payloads.length !== 1) {
       throw new StorageCorruptionError(`${path}: snapshot file is damaged`);
     }

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Packr, Unpackr } from 'msgpackr';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
-import { StorageCorruptionError, StorageFailedError } from './file-storage.ts';
+import { StorageCorruptionError, StorageFailedError } from './storage-errors.ts';
+import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
@@ -39,7 +40,6 @@ export interface SharedWalOptions {
   readonly defer?: (run: () => void) => void;
 }
 
-const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 const SNAPSHOTS_KEPT = 2;
 const ZERO_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 const packr = new Packr({ useRecords: false, moreTypes: true });
@@ -262,21 +262,10 @@ export class SharedWal {
     for (const [i, name] of names.entries()) {
       const path = join(this.logDir, name);
       const segment: Segment = { seq: Number.parseInt(name, 10), path, claims: new Map() };
-      const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES);
-      if (scan.kind === 'corrupt') {
-        throw new StorageCorruptionError(
-          `${path}: ${scan.reason} at byte ${scan.offset}; refusing to start with a damaged log`,
-        );
-      }
-      if (scan.kind === 'torn') {
-        if (i !== names.length - 1)
-          throw new StorageCorruptionError(`${path}: truncated record in a sealed segment`);
-        this.logger.warn(`${path}: dropping a torn record at byte ${scan.validBytes} (crash during a write)`);
-        await this.fs.truncate(path, scan.validBytes);
-        // Writes go on in a new segment: were the cut lost in a crash, this one would look damaged.
-        await this.syncFile(path);
-      }
-      for (const payload of scan.payloads) {
+      const payloads = await readLogSegment(this.fs, path, i === names.length - 1, this.logger, (file) =>
+        this.syncFile(file),
+      );
+      for (const payload of payloads) {
         const record = unpackr.unpack(payload) as NodeWalRecord;
         if ('heads' in record) {
           for (const [group, hardState] of record.heads) {
@@ -363,7 +352,7 @@ export class SharedWal {
     const newest = names.filter((n) => n.endsWith('.snap')).pop();
     if (!newest) return null;
     const path = join(dir, newest);
-    const scan = scanRecords(await this.fs.readFile(path), MAX_RECORD_BYTES * 4);
+    const scan = scanRecords(await this.fs.readFile(path), MAX_LOG_RECORD_BYTES * 4);
     if (scan.kind !== 'complete' || scan.payloads.length !== 1) {
       throw new StorageCorruptionError(`${path}: snapshot file is damaged`);
     }
