@@ -6,7 +6,8 @@ import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from
 import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
-import { StorageCorruptionError, StorageFailedError } from './storage-errors.ts';
+import { FailStop } from './fail-stop.ts';
+import { StorageCorruptionError } from './storage-errors.ts';
 
 /**
  * A log record: the hard state; entries that replace the stored log from their first index on; or the
@@ -58,7 +59,7 @@ export class FileStorage implements RaftStorage {
    * The first write or sync that failed. What the files hold is then unknown (after a failed fsync, Linux
    * may drop the data and let a later fsync succeed without it), so every later write fails too.
    */
-  private failure: Error | null = null;
+  private readonly failStop = new FailStop();
   /** Saves and snapshots touch the same open segment: they run one after the other. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -121,11 +122,13 @@ export class FileStorage implements RaftStorage {
 
   save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     if (!hardState && entries.length === 0) return Promise.resolve();
-    return this.serialized(() => this.failStop(() => this.saveNow(hardState, entries)));
+    return this.serialized(() => this.failStop.run(() => this.saveNow(hardState, entries)));
   }
 
   saveSnapshot(snapshot: Snapshot, keepFollowingEntries: boolean): Promise<void> {
-    return this.serialized(() => this.failStop(() => this.saveSnapshotNow(snapshot, keepFollowingEntries)));
+    return this.serialized(() =>
+      this.failStop.run(() => this.saveSnapshotNow(snapshot, keepFollowingEntries)),
+    );
   }
 
   close(): Promise<void> {
@@ -139,21 +142,6 @@ export class FileStorage implements RaftStorage {
     const result = this.tail.then(operation);
     this.tail = result.catch(() => undefined);
     return result;
-  }
-
-  private async failStop<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.failure) {
-      throw new StorageFailedError(
-        `an earlier write failed (${this.failure.message}); restart to reload what is durable`,
-        { cause: this.failure },
-      );
-    }
-    try {
-      return await operation();
-    } catch (error) {
-      this.failure = error as Error;
-      throw error;
-    }
   }
 
   private async saveNow(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {

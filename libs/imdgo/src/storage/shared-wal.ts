@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Packr, Unpackr } from 'msgpackr';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
-import { StorageCorruptionError, StorageFailedError } from './storage-errors.ts';
+import { earlierWriteFailed, FailStop } from './fail-stop.ts';
+import { StorageCorruptionError } from './storage-errors.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
 import type { RaftStorage, StoredState } from './raft-storage.ts';
@@ -115,7 +116,7 @@ export class SharedWal {
    * The first write or sync of the log that failed. What the files hold is then unknown (after a failed
    * fsync, Linux may drop the data and let a later fsync succeed without it), so every later write fails too.
    */
-  private failure: Error | null = null;
+  private readonly failStop = new FailStop();
   /** fsyncs of the log, for tests and benchmarks. */
   private syncs = 0;
 
@@ -379,12 +380,8 @@ export class SharedWal {
   }
 
   private failed(state: GroupState): Error | null {
-    const failure = this.failure ?? state.failure;
-    if (!failure) return null;
-    return new StorageFailedError(
-      `an earlier write failed (${failure.message}); restart to reload what is durable`,
-      { cause: failure },
-    );
+    const failure = this.failStop.error ?? state.failure;
+    return failure ? earlierWriteFailed(failure) : null;
   }
 
   private record(
@@ -425,21 +422,7 @@ export class SharedWal {
 
   /** Runs `operation` after the log's earlier ones; unless `failStop` is off, not after a failed one. */
   private serialized<T>(operation: () => Promise<T>, failStop = true): Promise<T> {
-    const result = this.logTail.then(async () => {
-      if (!failStop) return operation();
-      if (this.failure) {
-        throw new StorageFailedError(
-          `an earlier write failed (${this.failure.message}); restart to reload what is durable`,
-          { cause: this.failure },
-        );
-      }
-      try {
-        return await operation();
-      } catch (error) {
-        this.failure = error as Error;
-        throw error;
-      }
-    });
+    const result = this.logTail.then(() => (failStop ? this.failStop.run(operation) : operation()));
     this.logTail = result.catch(() => undefined);
     return result;
   }
