@@ -53,8 +53,9 @@ export function* faultPlan(
       yield {
         index: index++,
         kind,
-        // Past twice the election timeout, so a pause or a cut-off leader is noticed and replaced.
-        holdMs: Math.round(electionTimeoutMs * (2.5 + random.next() * 10)),
+        // Past the slowest failover, so a pause or a cut-off leader is noticed and replaced: a quiet partition
+        // notices after one election timeout (plus a beat) and elects within two more.
+        holdMs: Math.round(electionTimeoutMs * (3.5 + random.next() * 10)),
         gapMs: Math.round(electionTimeoutMs * random.next() * 2),
         draws: Array.from({ length: 4 }, () => random.next()),
       };

@@ -14,11 +14,11 @@ export interface GroupHostOptions {
   readonly scheduler?: Scheduler;
   /** Let idle groups go quiet (raft/quiescence.ts); default true. */
   readonly quiesce?: boolean;
-  /** How often every peer hears at least an empty frame from this node (ms); default 100, one tick. */
+  /** How often every peer hears at least an empty frame from this node (ms); default 100. */
   readonly beatMs?: number;
   /**
    * Silence (ms) after which a peer is reported unreachable to every group, waking the quiet ones it leads
-   * or follows; default 1000, an election timeout at default timing.
+   * or follows; default 1000. A grid passes its heartbeat interval and election timeout.
    */
   readonly peerTimeoutMs?: number;
 }

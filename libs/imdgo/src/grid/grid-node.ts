@@ -107,8 +107,9 @@ export class GridNode {
       transport: options.transport,
       scheduler: this.scheduler,
       ...(options.quiesce === undefined ? {} : { quiesce: options.quiesce }),
-      ...(options.beatMs === undefined ? {} : { beatMs: options.beatMs }),
-      ...(options.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: options.peerTimeoutMs }),
+      // A quiet group learns its leader is gone as an awake one would: after one election timeout of silence.
+      beatMs: options.group.tickMs * options.group.heartbeatTicks,
+      peerTimeoutMs: options.group.tickMs * options.group.electionTicks,
     });
     const history = options.historySize ?? DEFAULT_HISTORY;
     this.feeds = Array.from(

@@ -62,8 +62,6 @@ export interface GridNodeOptions {
   readonly historySize?: number;
   /** Let idle partition groups go quiet; default true (the coordination group never does). */
   readonly quiesce?: boolean;
-  readonly beatMs?: number;
-  readonly peerTimeoutMs?: number;
   readonly observer?: NodeObserver;
   /** Changes applied by the coordination group (locks, sessions, elections live there). */
   readonly onCoordinationChange?: (change: ChangeEvent) => void;
