@@ -10,6 +10,7 @@ import {
   type StoreLimit,
 } from './commands.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
+import { SESSION_IDLE_MS } from './session-table.ts';
 
 interface Append {
   readonly command: KvCommand;
@@ -139,6 +140,16 @@ describe('memory outside the data stays bounded', () => {
     applyToAll(replicas, [{ time: 999, command: { op: 'set', key: 'other', value: 1 } }]);
     for (const machine of replicas) expect(machine.sessionCount).toBe(1);
     applyToAll(replicas, [{ time: 1_000, command: { op: 'set', key: 'other', value: 2 } }]);
+    for (const machine of replicas) expect(machine.sessionCount).toBe(0);
+  });
+
+  it('drops every session when log time jumps ahead by the default idle time, an hour (a leader clock jump)', () => {
+    const replicas = [new KvStateMachine(), new KvStateMachine()];
+    const session = { client: 'process-1', seq: 1 };
+    applyToAll(replicas, [{ time: 0, session, command: { op: 'set', key: 'k', value: 1 } }]);
+    applyToAll(replicas, [{ time: SESSION_IDLE_MS - 1, command: { op: 'set', key: 'other', value: 1 } }]);
+    for (const machine of replicas) expect(machine.sessionCount).toBe(1);
+    applyToAll(replicas, [{ time: SESSION_IDLE_MS, command: { op: 'set', key: 'other', value: 2 } }]);
     for (const machine of replicas) expect(machine.sessionCount).toBe(0);
   });
 
@@ -285,5 +296,31 @@ describe('time comes from the log', () => {
     const early = machine.apply(entry(3, { time: 999, command: { op: 'expire', key: 'lock', revision: 1 } }));
     expect(early.result?.applied).toBe(false);
     expect(take(1_000)?.applied).toBe(true);
+  });
+});
+
+describe('the digest that chaos compares across replicas', () => {
+  it('tells apart replicas that differ only in a key’s expiresAt', () => {
+    const [shorter, longer] = [new KvStateMachine(), new KvStateMachine()];
+    applyToAll([shorter], [{ time: 0, command: { op: 'set', key: 'k', value: 1, ttlMs: 100 } }]);
+    applyToAll([longer], [{ time: 0, command: { op: 'set', key: 'k', value: 1, ttlMs: 200 } }]);
+    expect(shorter.get('', 'k')?.value).toBe(longer.get('', 'k')?.value);
+    expect(shorter.usedBytes).toBe(longer.usedBytes);
+    expect(shorter.digest()).not.toBe(longer.digest());
+  });
+
+  it('tells apart replicas that differ only in the exactly-once session table', () => {
+    const [a, b] = [new KvStateMachine(), new KvStateMachine()];
+    // Client ids of one length: the data and the bytes counted are the same on both.
+    applyToAll(
+      [a],
+      [{ time: 0, session: { client: 'client-a', seq: 1 }, command: { op: 'set', key: 'k', value: 1 } }],
+    );
+    applyToAll(
+      [b],
+      [{ time: 0, session: { client: 'client-b', seq: 1 }, command: { op: 'set', key: 'k', value: 1 } }],
+    );
+    expect(a.usedBytes).toBe(b.usedBytes);
+    expect(a.digest()).not.toBe(b.digest());
   });
 });
