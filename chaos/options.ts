@@ -17,8 +17,8 @@ export const USAGE = `usage: npm run chaos -- [--duration S] [--seed N] [--nodes
   (kill-all only in data mode; packet-* only as root, which puts every node in its own network namespace),
   or the groups kill, pause, partition, membership, clock, packet. clock-jump moves one node's wall clock
   (Date.now in its process) by 1 s to 5 min, forwards or backwards. --workload full (default) mixes get, set (some with a TTL), delete, cas,
-  putIfAbsent, setIfVersion and increment, plus one lock client per node; heavy does the same with four
-  times the clients and no pause between operations; locks runs only lock clients (two per node): take
+  putIfAbsent, setIfVersion and increment, plus one lock client per node; heavy does the same without the
+  lock clients, with four times the clients and no pause between operations; locks runs only lock clients (two per node): take
   lock(name) or tryLock({ waitMs }), hold briefly, write the fencing token to a fenced register, unlock. --min-answered fails the run when a fault window answers a smaller share of the
   operations invoked in it (default 0: off). --keep keeps the run directory (history, node logs), which is
   kept anyway on a violation.
