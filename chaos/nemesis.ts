@@ -13,6 +13,26 @@ const STALL_MS = 10_000;
  */
 const PROMOTION_MS = 30_000;
 
+/** What the nemesis does to the cluster (a stand-in in tests). */
+export type NemesisCluster = Pick<
+  ChaosCluster,
+  | 'nodes'
+  | 'network'
+  | 'timeoutMs'
+  | 'responsive'
+  | 'leader'
+  | 'describe'
+  | 'kill'
+  | 'restart'
+  | 'cut'
+  | 'healNetwork'
+  | 'addNode'
+  | 'removeNode'
+  | 'waitHealthy'
+  | 'checkAdmissions'
+  | 'majorityConnected'
+>;
+
 /** How the load is doing: operations invoked and answered so far. */
 export type Progress = () => { readonly invoked: number; readonly answered: number };
 
@@ -45,13 +65,13 @@ export class Nemesis {
   readonly windows: FaultWindow[] = [];
   /** Steps that did not do what they should (a membership change that failed, a cluster that never healed). */
   readonly failures: string[] = [];
-  private readonly cluster: ChaosCluster;
+  private readonly cluster: NemesisCluster;
   private readonly mode: 'memory' | 'data';
   private readonly log: (line: string) => void;
   private readonly progress: Progress;
 
   constructor(
-    cluster: ChaosCluster,
+    cluster: NemesisCluster,
     mode: 'memory' | 'data',
     log: (line: string) => void,
     progress: Progress,
