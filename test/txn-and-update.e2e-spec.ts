@@ -1,6 +1,38 @@
-import { InvalidArgumentError, UpdateConflictError } from 'imdgo';
+import { InvalidArgumentError, UpdateConflictError, type UpdateResult } from 'imdgo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
+
+/**
+ * Every node runs `perNode` updates of one counter at once: none is lost, and each write landed once (the
+ * versions written are exactly 1..n, none twice). Returns every update's result.
+ */
+async function updateFromEveryNode(
+  cluster: TestCluster,
+  perNode: number,
+): Promise<UpdateResult<{ count: number }>[]> {
+  const results = await Promise.all(
+    cluster.nodes.map((node) =>
+      Promise.all(
+        Array.from({ length: perNode }, () =>
+          node.store
+            .map<{ count: number }>('counters')
+            .update('hits', (current) => ({ count: (current?.count ?? 0) + 1 }), { retries: 100 }),
+        ),
+      ),
+    ),
+  );
+  const total = cluster.nodes.length * perNode;
+  expect(await cluster.nodes[0]!.store.map('counters').get('hits')).toEqual({ count: total });
+  const versions = results.flat().map((r) => r.version);
+  expect(new Set(versions).size).toBe(total);
+  expect(Math.max(...versions)).toBe(total);
+  return results.flat();
+}
+
+/** The most attempts one update took: above 1 when the nodes' updates did conflict. */
+function mostAttempts(results: readonly UpdateResult<unknown>[]): number {
+  return Math.max(...results.map((r) => r.attempts));
+}
 
 describe('update and transactions on a 3-node cluster', () => {
   let cluster: TestCluster;
@@ -14,24 +46,7 @@ describe('update and transactions on a 3-node cluster', () => {
   });
 
   it('loses no update when every node updates the same key at once', async () => {
-    const perNode = 15;
-    const results = await Promise.all(
-      cluster.nodes.map((node) =>
-        Promise.all(
-          Array.from({ length: perNode }, () =>
-            node.store
-              .map<{ count: number }>('counters')
-              .update('hits', (current) => ({ count: (current?.count ?? 0) + 1 }), { retries: 100 }),
-          ),
-        ),
-      ),
-    );
-    const attempts = results.flat().map((r) => r.attempts);
-    expect(await cluster.nodes[0]!.store.map('counters').get('hits')).toEqual({ count: 3 * perNode });
-    // Each write landed once: the versions written are exactly 1..45, none twice.
-    const versions = results.flat().map((r) => r.version);
-    expect(new Set(versions).size).toBe(3 * perNode);
-    expect(Math.max(...attempts)).toBeGreaterThan(1);
+    expect(mostAttempts(await updateFromEveryNode(cluster, 15))).toBeGreaterThan(1);
   });
 
   it('computes again from the value another writer left, and gives up with a clear error when retries run out', async () => {
@@ -133,5 +148,25 @@ describe('update and transactions on a 3-node cluster', () => {
       /ttl must be/,
     );
     expect(await map.has('x')).toBe(false);
+  });
+});
+
+describe('update on a partitioned 3-node cluster', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster(3);
+  });
+  afterAll(async () => {
+    await cluster.closeAll();
+  });
+
+  it('loses no update when every node updates one key of one partition at once', async () => {
+    // Partitioned mode (the default): the counter lives in one of many partitions, each its own group.
+    expect(cluster.nodes[0]!.runtime.grid).not.toBeNull();
+    const partition = cluster.nodes[0]!.store.map('counters').partitionOf('hits');
+    const results = await updateFromEveryNode(cluster, 15);
+    expect(new Set(results.map((r) => r.partition))).toEqual(new Set([partition]));
+    expect(mostAttempts(results)).toBeGreaterThan(1);
   });
 });
