@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { ensureInstalled } from '../scripts/apt.ts';
 
 const IP = '/usr/sbin/ip';
 const TC = '/usr/sbin/tc';
@@ -47,11 +48,14 @@ export class PacketNetwork {
   }
 
   /** Whether this process can build namespaces: root, with iproute2 and tc. */
+  /** As root, with iproute2 (installed here when missing, as the benchmarks install etcd). */
   static available(): boolean {
+    if (process.getuid?.() !== 0) return false;
     try {
+      ensureInstalled('tc', 'iproute2');
       execFileSync(TC, ['-V'], { stdio: 'ignore' });
       execFileSync(IP, ['-V'], { stdio: 'ignore' });
-      return process.getuid?.() === 0;
+      return true;
     } catch {
       return false;
     }

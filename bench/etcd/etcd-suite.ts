@@ -1,4 +1,4 @@
-import { ensureInstalled } from '../apt.ts';
+import { ensureInstalled } from '../../scripts/apt.ts';
 import { measureFailovers, type FailoverRound, type FailoverTarget } from '../failover.ts';
 import { BackgroundLoad } from '../load/background-load.ts';
 import { monotonicMs } from '../load/clock.ts';

@@ -1,4 +1,4 @@
-import { ensureInstalled } from '../apt.ts';
+import { ensureInstalled } from '../../scripts/apt.ts';
 import { etcdClient, etcdKv } from '../etcd/etcd-client.ts';
 import { EtcdCluster } from '../etcd/etcd-cluster.ts';
 import { ImdgoCluster } from '../imdgo/imdgo-cluster.ts';

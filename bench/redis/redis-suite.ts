@@ -1,4 +1,4 @@
-import { ensureInstalled } from '../apt.ts';
+import { ensureInstalled } from '../../scripts/apt.ts';
 import { runLoad } from '../load/run-load.ts';
 import { ownCpuUs, withCpuPerOp } from '../load/cpu.ts';
 import { makeDataset } from '../load/dataset.ts';
