@@ -27,7 +27,6 @@ export { OnKeyChange, type OnKeyChangeOptions } from './nest/on-key-change.decor
 export { ImdgoLock, type TryLockOptions } from './nest/imdgo-lock.ts';
 export { ImdgoElection, type ElectionLeader } from './nest/imdgo-election.ts';
 export { ClusterSingleton } from './nest/cluster-singleton.decorator.ts';
-export { ClusterSingletonExplorer } from './nest/cluster-singleton.explorer.ts';
 export type { LockHolder } from './state-machine/lock-table.ts';
 export {
   DEFAULT_PEER_PORT,

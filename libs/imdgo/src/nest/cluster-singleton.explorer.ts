@@ -31,11 +31,6 @@ export class ClusterSingletonExplorer implements OnApplicationBootstrap, OnModul
     this.sessions = sessions;
   }
 
-  /** The election behind the singleton `name` on this node, once the application has started. */
-  election(name: string): ImdgoElection | undefined {
-    return this.elections.get(name);
-  }
-
   onApplicationBootstrap(): void {
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
