@@ -2,7 +2,7 @@ import { Logger, type Type } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
-import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake } from './peer-handshake.ts';
+import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake, ProtocolVersionError } from './peer-handshake.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -30,6 +30,11 @@ export interface MsgpackSocketOptions {
   /** Where failures before authentication are logged (default: a log of this class's own). */
   handshakeLog?: RateLimitedLog;
   /**
+   * Told of a handshake refused because the peer speaks another protocol version, instead of the
+   * rate-limited drop line (see NestTcpTransport, which logs it once per peer).
+   */
+  onVersionRefused?: (error: ProtocolVersionError) => void;
+  /**
    * Events (packets without an id) of this pattern go to `handle`, synchronously, instead of through
    * Nest's dispatch, which costs a failed `JSON.parse` of the pattern, promises and hooks per event. What
    * `handle` throws drops the connection.
@@ -52,6 +57,13 @@ export interface HandshakeOptions {
 /** A frame that cannot be accepted; the connection it came on is dropped. */
 export class FrameError extends Error {
   override name = 'FrameError';
+  constructor(
+    message: string,
+    /** Already reported: the drop is not logged again. */
+    readonly reported = false,
+  ) {
+    super(message);
+  }
 }
 
 const REQUEST_KEYS = new Set(['pattern', 'data', 'id', 'metadata']);
@@ -120,6 +132,7 @@ export class MsgpackSocket extends TcpSocket {
   private waitingBytes = 0;
   private readonly onAuthenticated: MsgpackSocketOptions['onAuthenticated'];
   private readonly handshakeLog: RateLimitedLog;
+  private readonly onVersionRefused: MsgpackSocketOptions['onVersionRefused'];
 
   constructor(socket: Socket, options: MsgpackSocketOptions = {}) {
     super(socket);
@@ -128,6 +141,7 @@ export class MsgpackSocket extends TcpSocket {
     this.events = options.events;
     this.onAuthenticated = options.onAuthenticated;
     this.handshakeLog = options.handshakeLog ?? MsgpackSocket.handshakeLog;
+    this.onVersionRefused = options.onVersionRefused;
     // Set here as this class wraps both accepted and outgoing sockets (Node
     // applies them on connect): small Raft messages must not wait on Nagle, and
     // a peer that vanished without a FIN must still be noticed.
@@ -265,10 +279,13 @@ export class MsgpackSocket extends TcpSocket {
       callback?.(new Error(`connection dropped during the handshake: ${reason}`));
     }
     this.waiting = [];
-    const line = `Dropping connection with ${this.peer()}: ${reason}`;
-    // Before authentication anyone can cause these lines, as often as they like.
-    if (unauthenticated) this.handshakeLog.warn(line);
-    else MsgpackSocket.logger.warn(line);
+    // A reported refusal was logged by whoever it was reported to.
+    if (!(error instanceof FrameError && error.reported)) {
+      const line = `Dropping connection with ${this.peer()}: ${reason}`;
+      // Before authentication anyone can cause these lines, as often as they like.
+      if (unauthenticated) this.handshakeLog.warn(line);
+      else MsgpackSocket.logger.warn(line);
+    }
     this.socket.destroy();
   }
 
@@ -281,7 +298,9 @@ export class MsgpackSocket extends TcpSocket {
     try {
       reply = handshake.receive(value);
     } catch (error) {
-      throw new FrameError(`handshake failed: ${(error as Error).message}`);
+      const reported = error instanceof ProtocolVersionError && this.onVersionRefused !== undefined;
+      if (reported) this.onVersionRefused!(error);
+      throw new FrameError(`handshake failed: ${(error as Error).message}`, reported);
     }
     if (reply !== null) {
       this.socket.write(packFrame(reply));

@@ -10,6 +10,7 @@ import {
 import { catchError, from, throwError, type Observable } from 'rxjs';
 import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
+import type { ProtocolVersionError } from './peer-handshake.ts';
 import { PeerLink } from './peer-link.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 import type { PeerTransport } from './peer-transport.ts';
@@ -108,6 +109,8 @@ export class NestTcpTransport implements PeerTransport {
   private readonly clientSocketClass: (peer: string) => Type<TcpSocket>;
   private readonly clientTls: ConnectionOptions | undefined;
   private readonly handshakeLog = new RateLimitedLog(this.logger);
+  /** `peer version` pairs already logged as refused: a link retries every few seconds, the log says it once. */
+  private readonly versionsRefused = new Set<string>();
   /** The member each accepted connection speaks for. */
   private readonly speakers = new WeakMap<TcpSocket, string>();
   /** The current accepted connection of each member. */
@@ -129,6 +132,7 @@ export class NestTcpTransport implements PeerTransport {
     const secret = options.clusterSecret;
     const timeoutMs = this.handshakeTimeoutMs();
     const { handshakeLog } = this;
+    const onVersionRefused = (error: ProtocolVersionError): void => this.versionRefused(error);
     const handshake = (role: 'server' | 'client', peer?: string): MsgpackSocketOptions['handshake'] =>
       secret ? { role, secret, self: this.id, peer, timeoutMs } : undefined;
     this.serverSocketClass = msgpackSocketClass({
@@ -136,6 +140,7 @@ export class NestTcpTransport implements PeerTransport {
       handshake: handshake('server'),
       expects: [RAFT_PATTERN, REQUEST_PATTERN, PING_PATTERN],
       handshakeLog,
+      onVersionRefused,
       events: { pattern: RAFT_PATTERN, handle: (socket, data) => this.deliver(data, socket) },
       onAuthenticated: ({ netSocket }) =>
         this.authenticated(`${netSocket.remoteAddress}:${netSocket.remotePort}`),
@@ -146,6 +151,7 @@ export class NestTcpTransport implements PeerTransport {
         handshake: handshake('client', peer),
         expects: 'responses',
         handshakeLog,
+        onVersionRefused,
       });
     this.clientTls = options.tls && clientTlsOptions(options.tls);
   }
@@ -386,6 +392,14 @@ export class NestTcpTransport implements PeerTransport {
   private authenticated(address: string): void {
     clearTimeout(this.unauthenticated.get(address));
     this.unauthenticated.delete(address);
+  }
+
+  /** The peer names a member (the one dialled, or one that proved the secret): the set stays small. */
+  private versionRefused(error: ProtocolVersionError): void {
+    const key = `${error.peer} ${error.theirs}`;
+    if (this.versionsRefused.has(key)) return;
+    this.versionsRefused.add(key);
+    this.logger.error(`Refusing connections: ${error.message}`);
   }
 
   private drop(socket: TcpSocket, reason: string): void {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { wireClone } from './msgpack-codec.ts';
-import { HANDSHAKE_BYTES, PeerHandshake, type HandshakeFrame } from './peer-handshake.ts';
+import {
+  HANDSHAKE_BYTES,
+  PEER_PROTOCOL_VERSION,
+  PeerHandshake,
+  ProtocolVersionError,
+  type HandshakeFrame,
+} from './peer-handshake.ts';
 
 const SECRET = 'correct horse battery staple';
 const [A, B, C] = ['10.0.0.1:6701', '10.0.0.2:6701', '10.0.0.3:6701'];
@@ -17,6 +23,21 @@ function run(server: PeerHandshake, client: PeerHandshake): HandshakeFrame[] {
   expect(client.receive(accept)).toBeNull();
   return [challenge, response, accept];
 }
+
+const thrown = (call: () => unknown): unknown => {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected it to throw');
+};
+
+/** `frame` with `version` replaced, or removed (undefined), as another release would send it. */
+const withVersion = (frame: HandshakeFrame, version: number | undefined): Record<string, unknown> => {
+  const { version: _, ...rest } = wireClone(frame) as Record<string, unknown>;
+  return version === undefined ? rest : { ...rest, version };
+};
 
 describe('PeerHandshake', () => {
   it('authenticates both sides holding the secret, which never crosses', () => {
@@ -108,5 +129,53 @@ describe('PeerHandshake', () => {
     expect(() => early.receive(response)).toThrow(/unexpected handshake frame "response"/);
     server.receive(response);
     expect(() => server.receive(response)).toThrow(/already complete/);
+  });
+
+  it('carries the protocol version in the challenge and the response', () => {
+    const [challenge, response] = run(serverSide(), clientSide());
+    expect([challenge, response].map((frame) => (frame as { version?: number }).version)).toEqual([
+      PEER_PROTOCOL_VERSION,
+      PEER_PROTOCOL_VERSION,
+    ]);
+  });
+
+  it.each([
+    ['another version', PEER_PROTOCOL_VERSION + 1, PEER_PROTOCOL_VERSION + 1],
+    ['no version (an earlier release)', undefined, null],
+  ])('makes the client refuse a server of %s before it answers', (_, version, theirs) => {
+    const client = clientSide();
+    const challenge = withVersion(serverSide().challenge(), version);
+    const error = thrown(() => client.receive(challenge));
+    expect(error).toBeInstanceOf(ProtocolVersionError);
+    expect(error).toMatchObject({ peer: B, theirs });
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^the peer ${B} speaks peer protocol ${theirs ?? 'none'}.*, this member ${PEER_PROTOCOL_VERSION}:`,
+      ),
+    );
+    expect(client.authenticated).toBe(false);
+  });
+
+  it.each([
+    ['another version', PEER_PROTOCOL_VERSION + 1, PEER_PROTOCOL_VERSION + 1],
+    ['no version (an earlier release)', undefined, null],
+  ])('makes the server refuse a client of %s that holds the secret', (_, version, theirs) => {
+    const server = serverSide();
+    const response = withVersion(clientSide().receive(wireClone(server.challenge()))!, version);
+    const error = thrown(() => server.receive(response));
+    expect(error).toBeInstanceOf(ProtocolVersionError);
+    expect(error).toMatchObject({ peer: A, theirs });
+    expect(server.authenticated).toBe(false);
+    expect(server.peer).toBeNull();
+
+    // Without the secret it is a stranger, refused for its proof: its claimed id is not named.
+    const other = serverSide();
+    const stranger = clientSide('another secret, also long').receive(wireClone(other.challenge()))!;
+    expect(() => other.receive(withVersion(stranger, version))).toThrow(/wrong client proof/);
+  });
+
+  it('refuses a version that is not an integer', () => {
+    const challenge = { ...wireClone(serverSide().challenge()), version: '1' };
+    expect(() => clientSide().receive(challenge)).toThrow(/not a handshake frame/);
   });
 });

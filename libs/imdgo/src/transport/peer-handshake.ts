@@ -6,18 +6,43 @@ export const HANDSHAKE_BYTES = 32;
 /** Every handshake frame is far below this: a larger one is not a handshake and is refused unread. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 export const MIN_CLUSTER_SECRET_LENGTH = 16;
+/**
+ * The peer protocol this release speaks, in its challenge and response: members of another (or, without
+ * the field, of a release before it existed) are refused. Raise it whenever a release changes what crosses
+ * between members (messages, log entries, snapshots), so that mixed releases never form a cluster.
+ */
+export const PEER_PROTOCOL_VERSION = 1;
 /** Longest member id a handshake frame may carry (a 253-character host name, a colon and a port). */
 const MAX_ID_LENGTH = 300;
 
-/** The three handshake frames, in the order they cross. Their `auth` key is never in a Nest packet. */
+/**
+ * The three handshake frames, in the order they cross. Their `auth` key is never in a Nest packet. Releases
+ * before protocol versions send no `version`.
+ */
 export type HandshakeFrame =
-  | { auth: 'challenge'; nonce: Uint8Array }
-  | { auth: 'response'; nonce: Uint8Array; from: string; to: string; proof: Uint8Array }
+  | { auth: 'challenge'; nonce: Uint8Array; version?: number }
+  | { auth: 'response'; nonce: Uint8Array; from: string; to: string; proof: Uint8Array; version?: number }
   | { auth: 'accept'; proof: Uint8Array };
 
 /** A handshake that cannot succeed: wrong secret, or a frame that does not belong at this point. */
 export class HandshakeError extends Error {
   override name = 'HandshakeError';
+}
+
+/** The peer speaks another peer protocol version (`theirs`; null when it names none: an older release). */
+export class ProtocolVersionError extends HandshakeError {
+  override name = 'ProtocolVersionError';
+  constructor(
+    /** The member on the other side: the one dialled, or the client that proved the secret. */
+    readonly peer: string,
+    readonly theirs: number | null,
+  ) {
+    super(
+      `the peer ${peer} speaks peer protocol ${theirs ?? 'none (a release before protocol versions)'}, ` +
+        `this member ${PEER_PROTOCOL_VERSION}: every member must run the same imdgo release; ` +
+        'upgrade by stopping every member and starting them all on one release',
+    );
+  }
 }
 
 export interface PeerHandshakeOptions {
@@ -43,8 +68,8 @@ export function handshakeKey(secret: string): Buffer {
  * Mutual authentication of one peer connection with the shared cluster secret, by HMAC challenge-response,
  * K = handshakeKey(secret), C the client's member id and S the member id it dialled:
  *
- *   server → client  challenge  Ns                                  (sent as soon as the connection is accepted)
- *   client → server  response   Nc, C, S, HMAC(K, "client" ‖ C ‖ S ‖ Ns ‖ Nc)
+ *   server → client  challenge  Ns, Vs                              (sent as soon as the connection is accepted)
+ *   client → server  response   Nc, C, S, HMAC(K, "client" ‖ C ‖ S ‖ Ns ‖ Nc), Vc
  *   server → client  accept     HMAC(K, "server" ‖ C ‖ S ‖ Ns ‖ Nc)
  *
  * The server refuses a response for another member than itself, and the connection then speaks for C
@@ -54,6 +79,11 @@ export function handshakeKey(secret: string): Buffer {
  * another connection; the role labels keep one direction from being reflected as the other. The secret
  * never crosses the wire. Without TLS the connection is authenticated but not encrypted: an active
  * man-in-the-middle on the path could still relay a handshake and then read the traffic.
+ *
+ * Vs and Vc are each side's PEER_PROTOCOL_VERSION: the client refuses another before it answers, the
+ * server once the client's proof holds (so that only secret holders can have a refusal logged in their
+ * name). The proofs leave the versions out and are those of releases before them, so that a member of an
+ * older release that holds the secret is told apart from a stranger and named.
  */
 export class PeerHandshake {
   private readonly role: 'server' | 'client';
@@ -93,7 +123,7 @@ export class PeerHandshake {
   challenge(): HandshakeFrame {
     if (this.role !== 'server' || this.serverNonce !== null) throw new HandshakeError('challenge sent twice');
     this.serverNonce = randomBytes(HANDSHAKE_BYTES);
-    return { auth: 'challenge', nonce: this.serverNonce };
+    return { auth: 'challenge', nonce: this.serverNonce, version: PEER_PROTOCOL_VERSION };
   }
 
   /**
@@ -106,13 +136,16 @@ export class PeerHandshake {
     if (frame === null) throw new HandshakeError('not a handshake frame');
     if (this.role === 'client') {
       if (frame.auth === 'challenge' && this.serverNonce === null) {
+        checkVersion(this.server!, frame);
         this.serverNonce = Buffer.from(frame.nonce);
         this.clientNonce = randomBytes(HANDSHAKE_BYTES);
         const [from, to] = [this.client!, this.server!];
-        return { auth: 'response', nonce: this.clientNonce, from, to, proof: this.proof('client') };
+        const proof = this.proof('client');
+        return { auth: 'response', nonce: this.clientNonce, from, to, proof, version: PEER_PROTOCOL_VERSION };
       }
       if (frame.auth === 'accept' && this.clientNonce !== null) {
         this.verify(frame.proof, 'server');
+        this.done = true;
         return null;
       }
     } else if (frame.auth === 'response' && this.serverNonce !== null && this.clientNonce === null) {
@@ -122,6 +155,8 @@ export class PeerHandshake {
       this.client = frame.from;
       this.clientNonce = Buffer.from(frame.nonce);
       this.verify(frame.proof, 'client');
+      checkVersion(frame.from, frame);
+      this.done = true;
       return { auth: 'accept', proof: this.proof('server') };
     }
     throw new HandshakeError(`unexpected handshake frame "${frame.auth}"`);
@@ -131,7 +166,6 @@ export class PeerHandshake {
     if (!timingSafeEqual(proof, this.proof(of))) {
       throw new HandshakeError(`wrong ${of} proof: the peer does not hold the same cluster secret`);
     }
-    this.done = true;
   }
 
   private proof(of: 'server' | 'client'): Buffer {
@@ -144,12 +178,21 @@ export class PeerHandshake {
   }
 }
 
+function checkVersion(peer: string, frame: { version?: number }): void {
+  if (frame.version !== PEER_PROTOCOL_VERSION) throw new ProtocolVersionError(peer, frame.version ?? null);
+}
+
+/** Challenges and responses are taken with or without a version, so that a missing one can be named. */
 function asHandshakeFrame(value: unknown): HandshakeFrame | null {
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
     return null;
   }
   const frame = value as Record<string, unknown>;
-  const keys = Object.keys(frame).sort().join(',');
+  if ('version' in frame && !Number.isSafeInteger(frame.version)) return null;
+  const keys = Object.keys(frame)
+    .filter((key) => key !== 'version' || frame.auth === 'accept')
+    .sort()
+    .join(',');
   switch (frame.auth) {
     case 'challenge':
       return keys === 'auth,nonce' && sized(frame.nonce) ? (frame as HandshakeFrame) : null;
