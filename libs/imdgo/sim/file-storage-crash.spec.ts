@@ -249,12 +249,6 @@ describe('FileStorage over a simulated disk that crashes between any two file op
   });
 });
 
-/** Creates directories with their names already durable, for tests of what happens inside them. */
-async function createDurably(fs: SimFileSystem, dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) await fs.mkdir(dir);
-  for (const dir of ['/', '/data', DIR]) await fs.syncDir(dir);
-}
-
 /** The harshest crash the simulated disk can pick: every unsynced operation is lost, a pending write torn. */
 const LOSE_UNSYNCED: RandomSource = { int: () => 0 };
 
@@ -278,7 +272,6 @@ describe('storage regressions found by crashing the simulated disk', () => {
       random: LOSE_UNSYNCED,
       beforeOperation: ({ name }) => (crashAtNextSync && name === 'datasync' ? 'crash' : undefined),
     });
-    await createDurably(fs, [`${DIR}/wal`, `${DIR}/snap`]);
     const storage = new FileStorage({ dir: DIR, fs });
     await storage.load();
     await storage.save({ term: 1, vote: 'a', commit: 0 }, range(1, 2, 1));

@@ -3,9 +3,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom, type RandomSource } from '../src/raft/random.ts';
 import type { Entry, HardState, Snapshot } from '../src/raft/types.ts';
-import { StorageCorruptionError, StorageFailedError } from '../src/storage/storage-errors.ts';
+import {
+  StorageCorruptionError,
+  StorageFailedError,
+  StorageLayoutError,
+} from '../src/storage/storage-errors.ts';
 import type { RaftStorage, StoredState } from '../src/storage/raft-storage.ts';
-import { SharedWal, StorageLayoutError } from '../src/storage/shared-wal.ts';
+import { FileStorage } from '../src/storage/file-storage.ts';
+import { SharedWal } from '../src/storage/shared-wal.ts';
 import { SimCrashError, SimFileSystem, type SimFault } from './sim-file-system.ts';
 
 const DATA_DIR = '/data/n1';
@@ -417,15 +422,16 @@ describe('SharedWal on a damaged or old data directory', () => {
     await fs.mkdir(`${DATA_DIR}/group-0/wal`);
     await expect(openWal(fs).storageFor(0).load()).rejects.toThrow(StorageLayoutError);
     await expect(openWal(fs).storageFor(0).load()).rejects.toThrow(
-      `${DATA_DIR}/group-0: this data directory holds one log per group`,
+      `${DATA_DIR}/group-0: this data directory holds imdgo data but no imdgo-format.json: an earlier`,
     );
   });
 
   it('refuses the data directory of a node started with partitions: 1, naming it', async () => {
     const fs = new SimFileSystem({ random: LOSE_UNSYNCED });
-    await fs.mkdir(`${DATA_DIR}/wal`);
+    await new FileStorage({ dir: DATA_DIR, fs }).load();
     await expect(openWal(fs).storageFor(0).load()).rejects.toThrow(
-      `${DATA_DIR}/wal: this data directory holds the log of a node started with partitions: 1`,
+      `${DATA_DIR}/imdgo-format.json: this data directory was written by a node started with partitions: 1, ` +
+        'this one has partitions > 1',
     );
   });
 

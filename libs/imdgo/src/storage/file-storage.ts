@@ -7,6 +7,7 @@ import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
 import { FailStop } from './fail-stop.ts';
+import { checkDataDirFormat } from './data-dir-format.ts';
 import { StorageCorruptionError } from './storage-errors.ts';
 
 /**
@@ -45,6 +46,7 @@ interface Segment {
  */
 export class FileStorage implements RaftStorage {
   private readonly logger = new Logger('imdgo storage');
+  private readonly dir: string;
   private readonly walDir: string;
   private readonly snapDir: string;
   private readonly segmentBytes: number;
@@ -64,6 +66,7 @@ export class FileStorage implements RaftStorage {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: FileStorageOptions) {
+    this.dir = options.dir;
     this.walDir = join(options.dir, 'wal');
     this.snapDir = join(options.dir, 'snap');
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -72,6 +75,8 @@ export class FileStorage implements RaftStorage {
   }
 
   async load(): Promise<StoredState> {
+    // First: the marker must be durable before any log file, and old or foreign data is refused unread.
+    await checkDataDirFormat(this.fs, this.dir, 'partitions-1');
     await mkdirDurable(this.fs, this.walDir);
     await mkdirDurable(this.fs, this.snapDir);
     const snapshot = await this.loadSnapshot();

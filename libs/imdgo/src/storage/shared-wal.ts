@@ -3,6 +3,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
 import { earlierWriteFailed, FailStop } from './fail-stop.ts';
+import { checkDataDirFormat } from './data-dir-format.ts';
 import { StorageCorruptionError } from './storage-errors.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { mkdirDurable, nodeFileSystem, type FileSystem, type WritableFile } from './file-system.ts';
@@ -21,10 +22,6 @@ type NodeWalRecord =
   | { readonly g: number; readonly t: number }
   | { readonly g: number; readonly released: true }
   | { readonly heads: readonly (readonly [number, HardState])[] };
-
-export class StorageLayoutError extends Error {
-  override readonly name = 'StorageLayoutError';
-}
 
 export interface SharedWalOptions {
   /** The node's data directory: the log lives in `node-wal/log`, each group's snapshots in `node-wal/snap/group-N`. */
@@ -248,9 +245,10 @@ export class SharedWal {
 
   /** Reads the whole log once and each group's newest snapshot index; each group takes its part when it opens. */
   private async load(): Promise<void> {
+    // First: the marker must be durable before any log file, and old or foreign data is refused unread.
+    await checkDataDirFormat(this.fs, this.dataDir, 'partitioned');
     await mkdirDurable(this.fs, this.logDir);
     await mkdirDurable(this.fs, this.snapDir);
-    await this.refuseOldLayout();
     for (const name of await this.fs.readdir(this.snapDir)) {
       const group = groupOfDir(name);
       if (group === null) continue;
@@ -317,27 +315,6 @@ export class SharedWal {
       state.live = live;
       state.writtenHardState = state.hardState;
     }
-  }
-
-  /** The layout of the version before, one FileStorage per group, is not read: say so rather than start empty. */
-  private async refuseOldLayout(): Promise<void> {
-    const names = await this.fs.readdir(this.dataDir);
-    // FileStorage's directory: this node ran with partitions: 1, whose data a partitioned node cannot use.
-    if (names.includes('wal')) {
-      throw new StorageLayoutError(
-        `${join(this.dataDir, 'wal')}: this data directory holds the log of a node started with ` +
-          `partitions: 1; a partitioned node keeps one log per node in ${this.logDir}. The partition ` +
-          `count cannot change on an existing data directory: start with the partitions it was written with`,
-      );
-    }
-    const old = names.filter((name) => /^group-\d+$/.test(name)).sort();
-    if (old.length === 0) return;
-    throw new StorageLayoutError(
-      `${join(this.dataDir, old[0]!)}: this data directory holds one log per group, written by an older ` +
-        `imdgo; this version keeps one log per node in ${this.logDir} and does not read the old layout. ` +
-        `Start this node with an empty dataDir (it catches up from its peers), or move the group-N ` +
-        `directories away`,
-    );
   }
 
   /** The index of the newest snapshot in `dir`, from its name (0 if none); drops unfinished ones. */

@@ -7,3 +7,8 @@ export class StorageCorruptionError extends Error {
 export class StorageFailedError extends Error {
   override readonly name = 'StorageFailedError';
 }
+
+/** The data directory holds data this node must not read: another release's, or another layout's. */
+export class StorageLayoutError extends Error {
+  override readonly name = 'StorageLayoutError';
+}
