@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATA_FORMAT_VERSION } from '../libs/imdgo/src/storage/data-dir-format.ts';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.ts';
 
 const PARTITIONS = 4;
@@ -24,7 +25,7 @@ describe('partitions with dataDir', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `durable-${i}`);
     await Promise.all(keys.map((key, i) => cluster!.nodes[i % 3]!.store.map<number>('d').set(key, i)));
     for (const dir of dirs) {
-      expect((await readdir(dir)).sort()).toEqual(['incarnation', 'node-wal']);
+      expect((await readdir(dir)).sort()).toEqual(['imdgo-format.json', 'incarnation', 'node-wal']);
       // One segment for the coordination group and every partition.
       expect((await readdir(join(dir, 'node-wal', 'log'))).filter((n) => n.endsWith('.wal'))).toHaveLength(1);
     }
@@ -39,12 +40,18 @@ describe('partitions with dataDir', () => {
     }
   }, 180_000);
 
-  it('refuses to start on the layout of one directory per group, naming the directory', async () => {
+  it('refuses to start on a dataDir of an earlier release or another data format, naming the file', async () => {
     await cluster?.closeAll();
-    // What the version before wrote: a FileStorage per group, group-0 the coordination group.
-    await mkdir(join(dirs[0]!, 'group-0', 'wal'), { recursive: true });
-    await expect(cluster!.restart(cluster!.nodes[0]!)).rejects.toThrow(
-      `${join(dirs[0]!, 'group-0')}: this data directory holds one log per group`,
+    const [node, dir] = [cluster!.nodes[0]!, dirs[0]!];
+    const marker = join(dir, 'imdgo-format.json');
+    await writeFile(marker, JSON.stringify({ format: DATA_FORMAT_VERSION + 1, layout: 'partitioned' }));
+    await expect(cluster!.restart(node)).rejects.toThrow(
+      `${marker}: this data directory is in data format ${DATA_FORMAT_VERSION + 1}, which this imdgo release (format ${DATA_FORMAT_VERSION}) cannot read`,
+    );
+    // What an earlier release left: its data without a marker.
+    await rm(marker);
+    await expect(cluster!.restart(node)).rejects.toThrow(
+      `${join(dir, 'node-wal')}: this data directory holds imdgo data but no imdgo-format.json: an earlier`,
     );
   }, 60_000);
 
