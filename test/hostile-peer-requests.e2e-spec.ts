@@ -37,7 +37,7 @@ describe('well-formed hostile input past the transport', () => {
   // RaftNode#answer proposes any bytes; every node then halts applying them. Fix: decode and check the
   // command before proposing (and let the state machine skip an undecodable entry deterministically).
   it('survives a forwarded write whose command does not decode', async () => {
-    const connection = await connectHostile((await cluster.leader()).id);
+    const connection = await connectHostile((await cluster.leader()).id, undefined, { hello: true });
     connection.write(request({ kind: 'propose', data: Buffer.from([0xc1]) }));
     await expectServing();
   });
@@ -45,7 +45,7 @@ describe('well-formed hostile input past the transport', () => {
   // RaftNode#answer checks only the change's id; changeConfig returns undefined for an unknown type and
   // the leader logs a configuration entry that does not decode. Fix: check the change's type.
   it('survives a membership change of an unknown type', async () => {
-    const connection = await connectHostile((await cluster.leader()).id);
+    const connection = await connectHostile((await cluster.leader()).id, undefined, { hello: true });
     connection.write(request({ kind: 'config', change: { type: 'bogus', id: OUTSIDER } }));
     await expectServing();
   });
@@ -57,7 +57,7 @@ describe('well-formed hostile input past the transport', () => {
     const [follower] = await cluster.followers();
     const { term } = follower!.runtime.node.localStatus();
     const snapshot = { index: 10_000, term, config: { voters: [leader.id], learners: [] } };
-    const connection = await connectHostile(follower!.id);
+    const connection = await connectHostile(follower!.id, undefined, { hello: true });
     connection.write(
       raftFrame(leader.id, [{ type: 'snapshot', from: leader.id, to: follower!.id, term, snapshot }]),
     );

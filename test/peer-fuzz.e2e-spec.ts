@@ -293,7 +293,7 @@ describe('a node under a stream of hostile frames', () => {
     let unanswered = 0;
     while (frames < FRAMES) {
       const target = rng.pick(cluster.nodes);
-      const connection = await connectHostile(target.id);
+      const connection = await connectHostile(target.id, undefined, { hello: true });
       const category = rng.next();
       if (category < 0.4) {
         // Breaks the protocol: one frame, then the client hangs up; the node must close and log.

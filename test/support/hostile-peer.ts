@@ -2,6 +2,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from '../../libs/imdgo/src/transport/msgpack-codec.ts';
 import { RAFT_PATTERN } from '../../libs/imdgo/src/transport/nest-tcp-transport.ts';
+import { helloFrame } from '../../libs/imdgo/testing/raw-peer.ts';
 
 /** A raw connection to a node's peer port, for sending it what no well-behaved member would. */
 export interface HostileConnection {
@@ -16,8 +17,16 @@ export interface HostileConnection {
   close(): void;
 }
 
-/** Opens a connection to the member `id` (`host:port`), over TLS when `tls` is given. */
-export async function connectHostile(id: string, tls?: ConnectionOptions): Promise<HostileConnection> {
+/**
+ * Opens a connection to the member `id` (`host:port`), over TLS when `tls` is given; with `hello`, answers
+ * the node's hello as a member of this release without a cluster secret does, so that what follows reaches
+ * the checks behind the handshake (the node's hello is then `frames[0]`).
+ */
+export async function connectHostile(
+  id: string,
+  tls?: ConnectionOptions,
+  { hello = false } = {},
+): Promise<HostileConnection> {
   const [host, port] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
   const socket = tls ? connectTls({ ...tls, host, port }) : connectTcp(port, host);
   socket.on('error', () => {});
@@ -34,6 +43,14 @@ export async function connectHostile(id: string, tls?: ConnectionOptions): Promi
       pending = pending.subarray(end);
     }
   });
+  if (hello) {
+    // The parser above listens first: after a 'data' event, `frames` holds what it completed.
+    while (frames.length === 0) {
+      if (socket.closed) throw new Error(`${id} closed the connection before its hello`);
+      await Promise.race([new Promise((resolve) => socket.once('data', resolve)), closed]);
+    }
+    socket.write(helloFrame());
+  }
   return {
     socket,
     localPort: socket.localPort!,

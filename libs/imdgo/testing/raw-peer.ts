@@ -1,5 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { FRAME_HEADER_BYTES } from '../src/transport/msgpack-codec.ts';
+import { FRAME_HEADER_BYTES, packFrame } from '../src/transport/msgpack-codec.ts';
+import { PEER_PROTOCOL_VERSION } from '../src/transport/peer-handshake.ts';
+
+/** What either side of a connection without a cluster secret sends first (see peer-hello.ts). */
+export const helloFrame = (): Buffer => packFrame({ auth: 'hello', version: PEER_PROTOCOL_VERSION });
 
 /** A raw TCP connection that splits what arrives into whole frames, kept as the bytes that crossed. */
 export class RawPeer {
@@ -34,6 +38,12 @@ export class RawPeer {
       socket.once('error', reject);
     });
     return peer;
+  }
+
+  /** Answers the node's hello, as a member of this release does on a connection without a secret. */
+  async hello(): Promise<void> {
+    await this.frame(0);
+    this.socket.write(helloFrame());
   }
 
   /** The `n`th frame received (from 0), once it is in. */

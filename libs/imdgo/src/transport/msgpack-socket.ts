@@ -3,6 +3,7 @@ import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake, ProtocolVersionError } from './peer-handshake.ts';
+import { PeerHello } from './peer-hello.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -15,7 +16,10 @@ export interface MsgpackSocketOptions {
   maxFrameBytes?: number;
   /** Idle time before TCP keepalive probes start, in ms (default 5 s). */
   keepAliveMs?: number;
-  /** Authenticate with the cluster secret before any packet passes (see peer-handshake.ts). */
+  /**
+   * Before any packet passes, exchange protocol versions and, with a secret, authenticate with it (see
+   * peer-handshake.ts, peer-hello.ts).
+   */
   handshake?: HandshakeOptions;
   /**
    * What the peer may send: only responses (the socket of a client), or only requests and events with
@@ -45,7 +49,8 @@ export interface MsgpackSocketOptions {
 export interface HandshakeOptions {
   /** The accepting side challenges; the connecting side answers. */
   role: 'server' | 'client';
-  secret: string;
+  /** The cluster secret; without one the handshake only exchanges protocol versions. */
+  secret?: string;
   /** This member's id. */
   self: string;
   /** The client's only: the member id it dialled. */
@@ -125,7 +130,7 @@ export class MsgpackSocket extends TcpSocket {
   private bodyBytes: number | null = null;
   private failed = false;
   /** Null when the connection needs no authentication. */
-  private readonly handshake: PeerHandshake | null = null;
+  private readonly handshake: PeerHandshake | PeerHello | null = null;
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Frames Nest sent before the handshake completed, in order. */
   private waiting: { frame: Buffer; callback?: (err?: unknown) => void }[] = [];
@@ -155,7 +160,9 @@ export class MsgpackSocket extends TcpSocket {
     });
     if (options.handshake) {
       const { role, secret, self, peer, timeoutMs } = options.handshake;
-      this.handshake = new PeerHandshake({ role, secret, self, peer });
+      this.handshake = secret
+        ? new PeerHandshake({ role, secret, self, peer })
+        : new PeerHello(role, role === 'client' ? peer! : (socket.remoteAddress ?? 'unknown'));
       this.handshakeTimer = setTimeout(
         () => this.handleDataError(new FrameError(`not authenticated within ${timeoutMs} ms`)),
         timeoutMs,
@@ -290,12 +297,14 @@ export class MsgpackSocket extends TcpSocket {
   }
 
   /** One step of the handshake; once it succeeds, Nest's frames flow (see the class comment). */
-  private authenticate(handshake: PeerHandshake, value: unknown): void {
-    if (isNestPacket(value)) {
+  private authenticate(handshake: PeerHandshake | PeerHello, value: unknown): void {
+    if (isNestPacket(value) && handshake instanceof PeerHandshake) {
       throw new FrameError('packet before the cluster-secret handshake completed');
     }
     let reply;
     try {
+      // Without a secret, a release before protocol versions sends its packets at once.
+      if (isNestPacket(value)) throw new ProtocolVersionError((handshake as PeerHello).other, null);
       reply = handshake.receive(value);
     } catch (error) {
       const reported = error instanceof ProtocolVersionError && this.onVersionRefused !== undefined;

@@ -95,9 +95,11 @@ describe('NestTcpTransport: who a connection speaks for', () => {
     const { received } = await startTransport(b);
     const member = '127.0.0.1:1';
     const older = await RawPeer.connect(b);
+    await older.hello();
     older.socket.write(raftFrame(member, 'first'));
     await vi.waitFor(() => expect(received).toHaveLength(1));
     const newer = await RawPeer.connect(b);
+    await newer.hello();
     newer.socket.write(raftFrame(member, 'second'));
     await vi.waitFor(() => expect(received).toHaveLength(2));
     expect(await older.closedWithin(2_000)).toBe(true);
@@ -109,6 +111,7 @@ describe('NestTcpTransport: who a connection speaks for', () => {
     const b = await peerId();
     const { received } = await startTransport(b);
     const connection = await RawPeer.connect(b);
+    await connection.hello();
     const malformed = packFrame({ pattern: RAFT_PATTERN, data: { body: 'no sender' } });
     connection.socket.write(Buffer.concat([malformed, raftFrame('127.0.0.1:1', 'after the bad frame')]));
     expect(await connection.closedWithin(2_000)).toBe(true);

@@ -4,7 +4,7 @@ import { connect as connectTls } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
-import { listenRaw, RawPeer, type RawServer } from '../../testing/raw-peer.ts';
+import { helloFrame, listenRaw, RawPeer, type RawServer } from '../../testing/raw-peer.ts';
 import { createTestPki } from '../../testing/test-certificates.ts';
 import { NestTcpTransport, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
 import type { PeerTransportError } from './peer-transport-error.ts';
@@ -26,7 +26,8 @@ async function startTransport(id: string, options: Omit<NestTcpTransportOptions,
 
 /** A member whose process stopped (SIGSTOP, a frozen VM): its kernel accepts, nothing reads or answers. */
 async function pausedPeer(id: string): Promise<RawServer> {
-  const server = await listenRaw(id, (socket) => socket.pause());
+  // It says hello, as a member of this release, then never reads.
+  const server = await listenRaw(id, (socket) => socket.pause().write(helloFrame()));
   rawServers.push(server);
   return server;
 }

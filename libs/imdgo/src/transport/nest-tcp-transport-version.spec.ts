@@ -17,8 +17,13 @@ let warn: ReturnType<typeof vi.spyOn>;
 
 const peerId = async (): Promise<string> => `127.0.0.1:${await freePort()}`;
 
-async function startTransport(id: string): Promise<NestTcpTransport> {
-  const transport = new NestTcpTransport({ id, clusterSecret: SECRET, minBackoffMs: 10, maxBackoffMs: 20 });
+async function startTransport(id: string, secured = true): Promise<NestTcpTransport> {
+  const transport = new NestTcpTransport({
+    id,
+    clusterSecret: secured ? SECRET : undefined,
+    minBackoffMs: 10,
+    maxBackoffMs: 20,
+  });
   started.push(transport);
   await transport.start();
   return transport;
@@ -95,6 +100,58 @@ describe('NestTcpTransport: the peer protocol version', () => {
       },
       { timeout: 5_000 },
     );
+    expect(answers).toEqual([]);
+    const line = new RegExp(
+      `^Refusing connections: the peer ${x} speaks peer protocol ${OTHER}, this member`,
+    );
+    expect(refusals(line)).toBe(1);
+  });
+});
+
+describe('NestTcpTransport: the peer protocol version without a cluster secret', () => {
+  it.each([
+    ['another version', packFrame({ auth: 'hello', version: OTHER }), String(OTHER)],
+    [
+      'no version (an earlier release sends its packets at once)',
+      packFrame({ pattern: RAFT_PATTERN, data: { from: '127.0.0.1:1', body: 'from the old release' } }),
+      'none \\(a release before protocol versions\\)',
+    ],
+  ])('refuses a client of %s, says so once, and goes on serving', async (_, first, named) => {
+    const [b, c] = await Promise.all([peerId(), peerId()]);
+    const tb = await startTransport(b, false);
+    const received: string[] = [];
+    tb.onMessage((from) => received.push(from));
+    tb.onRequest(async (_from, payload) => payload);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const peer = await RawPeer.connect(b);
+      expect(unpackBody((await peer.frame(0)).subarray(FRAME_HEADER_BYTES))).toEqual({
+        auth: 'hello',
+        version: PEER_PROTOCOL_VERSION,
+      });
+      peer.socket.write(first);
+      expect(await peer.closedWithin(2_000)).toBe(true);
+    }
+    const line = new RegExp(
+      `^Refusing connections: the peer 127\\.0\\.0\\.1 speaks peer protocol ${named}, this member ${PEER_PROTOCOL_VERSION}: `,
+    );
+    expect(refusals(line)).toBe(1);
+    expect(warn).not.toHaveBeenCalled();
+    expect(received).toEqual([]);
+
+    const tc = await startTransport(c, false);
+    expect(await tc.request(b, 'still serving', 2_000)).toBe('still serving');
+  });
+
+  it('refuses a server of another version before answering its hello', async () => {
+    const [a, x] = await Promise.all([peerId(), peerId()]);
+    const answers: Buffer[] = [];
+    const old = await listenRaw(x, (socket) => {
+      socket.on('data', (chunk: Buffer) => answers.push(chunk));
+      socket.write(packFrame({ auth: 'hello', version: OTHER }));
+    });
+    rawServers.push(old);
+    const ta = await startTransport(a, false);
+    await expect(ta.request(x, 'to the old release', 1_000)).rejects.toThrow();
     expect(answers).toEqual([]);
     const line = new RegExp(
       `^Refusing connections: the peer ${x} speaks peer protocol ${OTHER}, this member`,

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
+import { RawPeer } from '../../testing/raw-peer.ts';
 import { createTestPki } from '../../testing/test-certificates.ts';
 import { packFrame } from './msgpack-codec.ts';
 import { NestTcpTransport, RAFT_PATTERN, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
@@ -314,10 +315,11 @@ describe('NestTcpTransport security', () => {
 
   it('refuses a plain TCP client on a TLS port', async () => {
     const [a, b] = await Promise.all([peerId(), peerId()]);
-    await startTransport(b, { tls });
+    // The plain client waits for the server's hello, the TLS server for the client's: the deadline ends it.
+    await startTransport(b, { tls, handshakeTimeoutMs: 500 });
     const ta = await startTransport(a);
     expect((await rejection(ta.request(b, 1, 2_000))).code).toMatch(/disconnected|unavailable|timeout/);
-    await warned(/^Refusing TLS connection from 127\.0\.0\.1:\d+: /);
+    await warned(/^Dropping connection with 127\.0\.0\.1:\d+: not authenticated within 500 ms$/);
   });
 
   it('checks that the server certificate names the member, unless verifyHostname is off', async () => {
@@ -360,12 +362,11 @@ describe('NestTcpTransport security', () => {
     const tb = await startTransport(b);
     const received: unknown[] = [];
     tb.onMessage((from) => received.push(from));
-    const socket = connect(Number(b.split(':')[1]), '127.0.0.1');
-    socket.on('error', () => {});
-    await new Promise((resolve) => socket.once('connect', resolve));
-    const localPort = socket.localPort;
-    for (const data of envelopes) socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
-    await new Promise((resolve) => socket.once('close', resolve));
+    const peer = await RawPeer.connect(b);
+    await peer.hello();
+    const localPort = peer.socket.localPort;
+    for (const data of envelopes) peer.socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
+    await peer.closed;
     await warned(new RegExp(`^Dropping connection with 127\\.0\\.0\\.1:${localPort}: ${reason.source}`));
     expect(received).toEqual(envelopes.length === 2 ? ['127.0.0.1:1'] : []);
   });

@@ -88,6 +88,10 @@ function errorMessage(error: unknown): string {
  * `close`) because the library lives inside an HTTP app and cannot count on
  * `connectMicroservice`; ServerTCP needs nothing else from a Nest context.
  *
+ * Every connection starts with a handshake that carries the peer protocol version
+ * (peer-handshake.ts with a cluster secret, peer-hello.ts without): a member of
+ * another release is refused, logged once per peer.
+ *
  * An accepted connection speaks for one member: the member its cluster-secret
  * handshake proved, else the first envelope's `from`; with `tls` (unless
  * `verifyHostname` is false) that member's host must be in the client
@@ -103,7 +107,7 @@ export class NestTcpTransport implements PeerTransport {
   private readonly logger = new Logger(NestTcpTransport.name);
   private readonly id: string;
   private readonly options: NestTcpTransportOptions;
-  /** Wraps accepted connections, which challenge their client when there is a cluster secret. */
+  /** Wraps accepted connections, which open the handshake: a challenge with a cluster secret, else a hello. */
   private readonly serverSocketClass: Type<TcpSocket>;
   /** Wraps the connection to a peer, which answers the challenge for that peer's id. */
   private readonly clientSocketClass: (peer: string) => Type<TcpSocket>;
@@ -133,8 +137,13 @@ export class NestTcpTransport implements PeerTransport {
     const timeoutMs = this.handshakeTimeoutMs();
     const { handshakeLog } = this;
     const onVersionRefused = (error: ProtocolVersionError): void => this.versionRefused(error);
-    const handshake = (role: 'server' | 'client', peer?: string): MsgpackSocketOptions['handshake'] =>
-      secret ? { role, secret, self: this.id, peer, timeoutMs } : undefined;
+    const handshake = (role: 'server' | 'client', peer?: string): MsgpackSocketOptions['handshake'] => ({
+      role,
+      secret,
+      self: this.id,
+      peer,
+      timeoutMs,
+    });
     this.serverSocketClass = msgpackSocketClass({
       ...framing,
       handshake: handshake('server'),
@@ -168,9 +177,7 @@ export class NestTcpTransport implements PeerTransport {
       socketClass: this.serverSocketClass,
       tlsOptions: tls && serverTlsOptions(tls, this.handshakeTimeoutMs()),
     });
-    if (tls || this.options.clusterSecret) {
-      server.unwrap<Server>().on('connection', (socket: Socket) => this.admit(socket));
-    }
+    server.unwrap<Server>().on('connection', (socket: Socket) => this.admit(socket));
     // A connection refused during the TLS handshake (no, or a wrong, client
     // certificate; not TLS at all) never reaches Nest, so it is logged here.
     if (tls) {
