@@ -15,10 +15,7 @@ export interface SnapshotChunk {
   readonly index: number;
   readonly term: number;
   readonly offset: number;
-  /**
-   * Bytes of the image up to the end of this chunk: the whole image's on the last one (a node of the
-   * previous version sends the whole image's on every chunk).
-   */
+  /** Bytes of the image up to the end of this chunk: the whole image's on the last one. */
   readonly total: number;
   readonly data: Uint8Array;
   readonly message?: Message;
@@ -222,17 +219,11 @@ export class SnapshotTransfer {
     }
     incoming.parts.push(chunk.data);
     incoming.received += chunk.data.byteLength;
-    // `total` is the bytes up to this chunk's end; a node of the previous version announces the whole
-    // image on every chunk. Either way no chunk may go past it, and the last one must end on it (below).
-    if (incoming.received > chunk.total) throw new Error('snapshot larger than announced');
+    // Members of other releases are refused at the handshake: every chunk's `total` ends where it does.
+    if (incoming.received !== chunk.total) throw new Error('snapshot chunk does not end where announced');
     if (chunk.message !== undefined) {
       const message = toRaftMessage(chunk.message);
-      if (
-        !message ||
-        message.type !== 'snapshot' ||
-        incoming.received !== chunk.total ||
-        message.from !== from
-      ) {
+      if (!message || message.type !== 'snapshot' || message.from !== from) {
         throw new Error('malformed final snapshot chunk');
       }
       this.incoming = null;
