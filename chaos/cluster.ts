@@ -6,6 +6,7 @@ import { membershipHealthy } from './membership-health.ts';
 import type { PacketNetwork } from './packet-network.ts';
 import { BREAK_ENV, type Breakage, type NodeArgs, type NodeStatus, type StateDigest } from './protocol.ts';
 import { removalTimeoutMs } from './removal-bound.ts';
+import { DEFAULT_REPLICAS } from '../libs/imdgo/src/partition/placement-planner.ts';
 
 const HOST = '127.0.0.1';
 const STATUS_TIMEOUT_MS = 2_000;
@@ -178,6 +179,14 @@ export class ChaosCluster {
     );
     this.nodes.push(node);
     return node;
+  }
+
+  /**
+   * With partitions the grid keeps as many active members as replicas per partition (the module's default
+   * here): `removeMember` refuses to go below, so a member is replaced by starting its successor first.
+   */
+  removalNeedsSuccessor(): boolean {
+    return this.options.partitions > 1 && this.nodes.length <= DEFAULT_REPLICAS;
   }
 
   /**

@@ -230,6 +230,19 @@ export class Nemesis {
       }
       case 'member-replace': {
         const victim = pick(byName(cluster.nodes), draws[0]!);
+        if (cluster.removalNeedsSuccessor()) {
+          say(`start a new node, then remove ${victim.name}${victim === leader ? ' (the leader)' : ''}`);
+          const added = await this.addNode(fault);
+          if (added) this.log(`${added.name} (${added.id}) joins`);
+          if (added && !(await cluster.waitHealthy(Math.max(holdMs * 4, PROMOTION_MS)))) {
+            this.fail(
+              fault,
+              `${added.name} was not admitted (holding replicas): ${await cluster.describe()}`,
+            );
+          }
+          if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
+          return async () => {};
+        }
         say(`remove ${victim.name}${victim === leader ? ' (the leader)' : ''}, then start a new node`);
         if (!(await cluster.removeNode(victim))) this.fail(fault, `could not remove ${victim.name}`);
         return async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RequestTimeoutError } from '../errors.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { NodeCluster, until } from './testing/node-cluster.ts';
 
@@ -46,5 +47,20 @@ describe('RaftNode membership changes', () => {
       () => !leader.localStatus().members.some((member) => member.id === removed),
       `${removed} removed in the leader's configuration`,
     );
+  });
+
+  // Placement hands leaderships over and moves replicas off leaders: a transfer toward a member that went
+  // down must not hold the partition's move for the whole request timeout.
+  it('fails a leadership transfer the leader gave up (its target is down) at once, not at the request timeout', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll();
+    const target = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+    await cluster.node(target).stop();
+    cluster.nodes.delete(target);
+    const began = Date.now();
+    await expect(leader.transferLeadership(target)).rejects.toThrow(RequestTimeoutError);
+    // An election timeout is 50 ms here; the request timeout 30 s.
+    expect(Date.now() - began).toBeLessThan(5_000);
+    expect(leader.isLeader()).toBe(true);
   });
 });

@@ -332,9 +332,14 @@ export class RaftNode {
       throw new InvalidArgumentError(`${chosen} is not ${what}`);
     }
     this.schedule();
+    const began = this.clock.now();
     for (;;) {
       const now = this.raft.leader;
       if (now !== null && now !== this.id) return now;
+      // Still leading with no transfer under way: the core gave it up after an election timeout (the target
+      // did not take over: it is down, say). Waiting on would hold its caller for nothing.
+      const abandoned = this.raft.role === 'leader' && this.raft.leadTransferee === null;
+      if (abandoned) throw new RequestTimeoutError('leadership transfer', this.clock.now() - began);
       if (this.clock.now() >= deadline)
         throw new RequestTimeoutError('leadership transfer', this.options.requestTimeoutMs);
       await delay(this.clock, this.options.tickMs);

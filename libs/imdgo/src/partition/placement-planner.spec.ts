@@ -103,6 +103,22 @@ describe('planPlacement', () => {
     }
   });
 
+  // With no spare member the dead one's seats are not surplus: removing them would leave groups of two voters,
+  // which a second failure stops for good (its restart cannot remove its own stale seat without a majority).
+  it('keeps a dead member’s replicas until the timeout when no other member could take them', () => {
+    const table = createPartitionTable(4, ['a', 'b', 'c'], 3);
+    const members: PlacementMember[] = [...active('a', 'b'), { id: 'c', state: 'dead', deadSinceMs: 1000 }];
+    const input = { members, table, deadMemberTimeoutMs: 5000, maxConcurrentMoves: 100 };
+
+    const early = settle({ ...input, nowMs: 5999 });
+    for (const { voters, leader } of early.table.partitions) {
+      expect([...voters].sort()).toEqual(['a', 'b', 'c']);
+      expect(leader).not.toBe('c');
+    }
+    const late = settle({ ...input, nowMs: 6000 });
+    for (const { voters } of late.table.partitions) expect([...voters].sort()).toEqual(['a', 'b']);
+  });
+
   it('treats a table member missing from the member list as dead past the timeout', () => {
     const table = createPartitionTable(4, ['a', 'b', 'c'], 3);
     const { table: settled } = settle({ members: active('a', 'b', 'd'), table, nowMs: 0 });

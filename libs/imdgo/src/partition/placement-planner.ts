@@ -21,7 +21,10 @@ export interface PlacementInput {
   readonly members: readonly PlacementMember[];
   readonly table: PartitionTable;
   readonly nowMs: number;
-  /** Replicas per partition; fewer while the grid has fewer active members. Default 3. */
+  /**
+   * Replicas per partition; fewer while the grid has fewer members that hold replicas (active ones, and
+   * dead ones within the timeout, whose replicas stay). Default 3.
+   */
   readonly replicas?: number;
   /** How long a member may be unreachable before its replicas are re-created elsewhere. Default 30 s. */
   readonly deadMemberTimeoutMs?: number;
@@ -89,7 +92,10 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     .filter((m) => standing(m.id) === 'active')
     .map((m) => m.id)
     .sort(byId);
-  const target = Math.min(replicas, active.length);
+  // A member dead within the timeout keeps its seats: were it left out of the target, its voters would be
+  // removed at once as surplus, leaving groups of two voters that one more failure stops for good.
+  const holding = active.length + members.filter((m) => standing(m.id) === 'dead').length;
+  const target = Math.min(replicas, holding);
 
   // Replicas (voters and learners) and preferred leaderships per active member, updated as moves are planned.
   const load = new Map<NodeId, number>(active.map((id) => [id, 0]));

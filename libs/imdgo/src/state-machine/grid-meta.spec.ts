@@ -6,6 +6,7 @@ import type { Entry } from '../raft/types.ts';
 import { encodeCommand, parseCommand, stampCommand, type CommandResult, type KvCommand } from './commands.ts';
 import type { GridCommand } from './grid-commands.ts';
 import type { GridOutcome } from './grid-meta.ts';
+import type { PlacementMove } from '../partition/placement-move.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
 import { encodeImage } from './snapshot-image.ts';
 
@@ -168,6 +169,32 @@ describe('grid metadata in the coordination group', () => {
     }
     expect(machine.grid.member('b')).toMatchObject({ state: 'active', staleReplicas: false });
     expect(machine.grid.placementMembers()).toContainEqual({ id: 'b', state: 'active' });
+  });
+
+  it('counts a member’s share of replicas from the replica target, not from partitions still short of it', () => {
+    const { machine, run } = formed();
+    // 4 partitions × 3 replicas over 3 members: each holds all four.
+    expect(machine.grid.replicaShare()).toBe(4);
+    // b restarted: its stale seats removed everywhere; back in three partitions, the fourth still has two voters.
+    run({ op: 'grid-join', ...spec('b', 'b-2') });
+    run({ op: 'grid-activate', id: 'b', incarnation: 'b-2' });
+    const record = (move: PlacementMove) =>
+      expect(run({ op: 'grid-move-applied', move, epoch: machine.grid.table!.epoch }).applied).toBe(true);
+    for (let partition = 0; partition < 4; partition++) {
+      if (machine.grid.table!.partitions[partition]!.leader === 'b') {
+        record({ type: 'transfer-leader', partition, from: 'b', to: 'a', reason: 'leader-evacuate' });
+      }
+      record({ type: 'remove', partition, member: 'b', reason: 'repair' });
+    }
+    for (let partition = 0; partition < 3; partition++) {
+      record({ type: 'add-learner', partition, member: 'b', reason: 'repair' });
+      record({ type: 'promote', partition, member: 'b', reason: 'repair' });
+    }
+    // b holds 3 replicas: not its share while partition 3 lacks it (the table's 11 voters / 3 would say 3).
+    expect(machine.grid.replicaShare()).toBe(4);
+    // With fewer active members than replicas, every partition has each of them.
+    run({ op: 'grid-drain', id: 'c' });
+    expect(machine.grid.replicaShare()).toBe(4);
   });
 
   it('a formation member without a known incarnation announces it by joining; a later one is a restart', () => {

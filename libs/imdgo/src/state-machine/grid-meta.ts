@@ -77,13 +77,16 @@ export class GridMeta {
   }
 
   /**
-   * The replicas an active member holds once placement has balanced the table: the table's replicas over
-   * its active members (dead ones included: their replicas stay until the dead-member timeout), rounded down.
+   * The replicas an active member holds once placement has filled and balanced the table: every partition's
+   * replica target (fewer while the grid has fewer active members) over the active members (dead ones
+   * included: their replicas stay until the dead-member timeout), rounded down. Counted from the target,
+   * not the table as it is: while a restarted member's stale seats are replaced, partitions short of it
+   * would lower the share, and call it placed while some partitions still have two voters.
    */
   replicaShare(): number {
-    const held = this.partitionTable?.partitions.reduce((sum, p) => sum + p.voters.length, 0) ?? 0;
+    const partitions = this.partitionTable?.partitions.length ?? 0;
     const active = this.memberList().filter((m) => m.state === 'active').length;
-    return Math.floor(held / Math.max(active, 1));
+    return Math.floor((partitions * Math.min(this.replicaTarget, active)) / Math.max(active, 1));
   }
 
   /** Whether a draining member holds no replica any more, so it may leave the grid. */

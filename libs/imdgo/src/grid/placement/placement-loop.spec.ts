@@ -68,7 +68,11 @@ class FakeCoordination implements Coordination {
     this.group.delete(id);
   }
 
+  /** Members whose recorded process has not answered this leader (null silence). */
+  readonly unheard = new Set<string>();
+
   silenceMs(id: string): number | null {
+    if (this.unheard.has(id)) return null;
     const since = this.silentSince.get(id);
     return since === undefined ? 0 : this.clock.now() - since;
   }
@@ -228,6 +232,27 @@ describe('PlacementLoop', () => {
     expect(coordination.meta().member('b')!.deadSince).toBeNull();
     await runFor(2_000);
     expect(coordination.meta().member('b')!.deadSince).toBeGreaterThan(since + 3_000);
+  });
+
+  it('gives a process that just registered a full detection time to answer as itself', async () => {
+    const { coordination, clock, loop, runFor } = setup();
+    await runFor(0);
+    loop.start();
+    // Leader for a long time; then c restarts, and its new process answers only once its seat is swapped.
+    await runFor(30_000);
+    coordination.unheard.add('c');
+    await coordination.propose({ op: 'grid-join', id: 'c', incarnation: 'c-2', address: 'c' });
+    await runFor(2_500);
+    expect(coordination.meta().member('c')!.deadSince).toBeNull();
+    coordination.unheard.delete('c');
+    await runFor(5_000);
+    expect(coordination.meta().member('c')!.deadSince).toBeNull();
+    // One that never answers as itself is dead one detection time after it registered.
+    coordination.unheard.add('c');
+    await coordination.propose({ op: 'grid-join', id: 'c', incarnation: 'c-3', address: 'c' });
+    const again = clock.now();
+    await runFor(5_000);
+    expect(coordination.meta().member('c')!.deadSince).toBeGreaterThan(again + 3_000);
   });
 
   it('a move whose record the table refuses (another record got there first) is counted failed, table unchanged', async () => {

@@ -8,6 +8,7 @@ import {
 import type { PlacementMove } from '../../partition/placement-move.ts';
 import type { Scheduler, TimerHandle } from '../../driver/scheduler.ts';
 import type { GridOutcome } from '../../state-machine/grid-meta.ts';
+import type { NodeId } from '../../raft/types.ts';
 import type { Coordination } from './coordination.ts';
 import type { MoveExecutor } from './move-executor.ts';
 
@@ -61,6 +62,8 @@ export class PlacementLoop {
   private readonly inFlight = new Map<number, PlacementMove>();
   /** When this node became coordination leader (its clock), or null while it is not leader. */
   private leaderSince: number | null = null;
+  /** Members not heard from as their recorded process, since when (this node's clock, while leader). */
+  private readonly unheardSince = new Map<NodeId, { incarnation: string; since: number }>();
   private timer: TimerHandle | null = null;
   private planning = false;
   private planAgain = false;
@@ -145,6 +148,7 @@ export class PlacementLoop {
   private async planOnce(): Promise<void> {
     if (!this.coordination.isLeader()) {
       this.leaderSince = null;
+      this.unheardSince.clear();
       return;
     }
     const now = this.scheduler.now();
@@ -172,9 +176,14 @@ export class PlacementLoop {
   private async detectFailures(now: number): Promise<void> {
     const sinceLeader = now - this.leaderSince!;
     for (const member of this.coordination.meta().memberList()) {
-      const heard = this.coordination.silenceMs(member.id);
-      const silence = Math.min(heard ?? Number.POSITIVE_INFINITY, sinceLeader);
       const { id, incarnation } = member;
+      const heard = this.coordination.silenceMs(id);
+      // Not heard from as the recorded process: silent since this leader first found it so. A process that
+      // just registered (its coordination seat still being swapped) gets a full detection time to answer.
+      const unheard = this.unheardSince.get(id);
+      if (heard !== null) this.unheardSince.delete(id);
+      else if (unheard?.incarnation !== incarnation) this.unheardSince.set(id, { incarnation, since: now });
+      const silence = Math.min(heard ?? now - this.unheardSince.get(id)!.since, sinceLeader);
       if (member.deadSince === null && silence > this.failureDetectionMs) {
         this.logger.log(`marking ${id} dead: not heard from for ${silence} ms`);
         await this.coordination.propose({ op: 'grid-mark-dead', id, incarnation });
