@@ -28,6 +28,7 @@ export type NemesisCluster = Pick<
   | 'healNetwork'
   | 'addNode'
   | 'removeNode'
+  | 'removalNeedsSuccessor'
   | 'waitHealthy'
   | 'checkAdmissions'
   | 'majorityConnected'

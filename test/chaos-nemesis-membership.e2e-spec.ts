@@ -22,6 +22,7 @@ function cluster(overrides: Partial<NemesisCluster> = {}): NemesisCluster {
     healNetwork: async () => {},
     addNode: async () => node('n4'),
     removeNode: async () => true,
+    removalNeedsSuccessor: () => false,
     waitHealthy: async () => true,
     checkAdmissions: async () => {},
     majorityConnected: () => true,
@@ -65,6 +66,17 @@ describe('chaos membership changes that fail are failures of their step, not don
     expect(await failuresOf('member-replace', stand)).toEqual([
       'fault 0 member-replace: could not add a node: no free port',
     ]);
+  });
+
+  it('starts the successor first where the grid refuses a removal that leaves fewer members than replicas', async () => {
+    const steps: string[] = [];
+    const stand = cluster({
+      removalNeedsSuccessor: () => true,
+      addNode: async () => (steps.push('add'), node('n4')),
+      removeNode: async (victim) => (steps.push(`remove ${victim.name}`), true),
+    });
+    expect(await failuresOf('member-replace', stand)).toEqual([]);
+    expect(steps).toEqual(['add', 'remove n2']);
   });
 
   it('fails a member-grow-shrink whose new node is never admitted, and one whose removal failed', async () => {
