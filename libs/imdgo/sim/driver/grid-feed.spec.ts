@@ -124,4 +124,34 @@ describe('GridNode change feed across partitions', () => {
       expect(first).toMatchObject({ type: 'reset', revision: grid.node('b:1').feedRevision(partition) });
     }
   }, 60_000);
+
+  it('reports a partition compacted on its replicas before any event of the others', async () => {
+    const grid = new GridCluster({ members: MEMBERS, partitions: PARTITIONS, seed: 12, historySize: 1 });
+    grid.startAll();
+    await grid.runUntil(() => grid.fullyReplicated(), 'formed');
+    const newest = await withWrites(grid, 200, 'k');
+    const node = grid.node('b:1');
+    await grid.runUntil(
+      () => [...newest].every(([p, revision]) => node.feedRevision(p) >= revision),
+      'b:1 is up to date on every partition',
+    );
+    // The partitions b:1 replicates resume within what it retains; the others from the start, which their
+    // replicas compacted long ago.
+    const position = new GridPosition(PARTITIONS);
+    const held = Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => node.replica(p) !== undefined);
+    for (const p of held) position.advance(p, node.feedRevision(p) - 1);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThan(PARTITIONS);
+    const resumed: GridChangeEvent[] = [];
+    const subscription = node.changesFrom(position.cursor()).subscribe((e) => resumed.push(e));
+    await grid.runUntil(
+      () => new Set(resumed.map((e) => e.partition)).size === PARTITIONS,
+      'b:1 resumed every partition',
+    );
+    subscription.unsubscribe();
+    const types = resumed.map((e) => e.type);
+    expect(types).toContain('reset');
+    expect(types.some((type) => type !== 'reset')).toBe(true);
+    expect(types.lastIndexOf('reset')).toBeLessThan(types.findIndex((type) => type !== 'reset'));
+  }, 60_000);
 });

@@ -343,36 +343,46 @@ export class GridNode {
   /**
    * Every change after `cursor` (see GridPosition), then live ones, with no gap and no repeat. A partition
    * this node holds no replica of retains no history here: its changes up to now are read from a replica
-   * (its live ones held back meanwhile). A partition whose changes after the cursor are no longer retained
-   * (here for a replica, on every replica otherwise) starts with a `reset` event.
+   * (every event held back meanwhile). A partition whose changes after the cursor are no longer retained
+   * (here for a replica, on every replica otherwise) gets a `reset` event, before any other event.
    */
   changesFrom(cursor: GridCursor): Observable<GridChangeEvent> {
     const revisions = decodeGridCursor(cursor, this.partitions);
     return new Observable<GridChangeEvent>((subscriber) => {
-      /** Live events of the partitions being replayed from a replica, held until the replay is out. */
-      const held = new Map<number, GridChangeEvent[]>();
+      // Until every partition replayed from a replica has answered, everything waits, so that a cursor
+      // compacted anywhere is reported before any event (as etcd fails a watch on a compacted revision).
+      // Per partition the order holds: its past (here or replayed), then its live events.
+      const resets: GridChangeEvent[] = [];
+      const past: GridChangeEvent[] = [];
+      const live: GridChangeEvent[] = [];
+      const replays: Promise<void>[] = [];
+      let holding = true;
       this.feeds.forEach((feed, partition) => {
         const from = revisions[partition]! + 1;
-        const past = feed.since(from);
-        if (past !== null) {
-          for (const event of past) subscriber.next({ ...event, partition });
+        const here = feed.since(from);
+        if (here !== null) {
+          for (const event of here) past.push({ ...event, partition });
         } else if ((this.follower?.sourceOf(partition) ?? null) === null) {
-          subscriber.next({ ...RESET, revision: feed.revision, partition });
+          resets.push({ ...RESET, revision: feed.revision, partition });
         } else {
-          held.set(partition, []);
           const through = feed.revision;
-          void this.follower.replay(partition, from, through).then((replayed) => {
-            if (replayed === null) subscriber.next({ ...RESET, revision: through, partition });
-            else for (const event of replayed) subscriber.next({ ...event, partition });
-            for (const event of held.get(partition)!) subscriber.next(event);
-            held.delete(partition);
-          });
+          replays.push(
+            this.follower.replay(partition, from, through).then((replayed) => {
+              if (replayed === null) resets.push({ ...RESET, revision: through, partition });
+              else for (const event of replayed) past.push({ ...event, partition });
+            }),
+          );
         }
       });
+      const release = () => {
+        holding = false;
+        for (const event of [...resets, ...past, ...live]) subscriber.next(event);
+      };
+      if (replays.length === 0) release();
+      else void Promise.all(replays).then(release);
       return this.subject.subscribe({
         next: (event) => {
-          const waiting = held.get(event.partition);
-          if (waiting) waiting.push(event);
+          if (holding) live.push(event);
           else subscriber.next(event);
         },
         error: (error: unknown) => subscriber.error(error),
