@@ -81,7 +81,7 @@ interface SimMember {
 const DATA_DIR = '/data';
 
 /** Per-seed settings: storage mode, the core's tuning and the driver's (swarm testing). */
-interface Profile {
+export interface Profile {
   readonly memoryMode: boolean;
   readonly snapshotThreshold: number;
   readonly storeLimit: StoreLimit | null;
@@ -195,6 +195,11 @@ Logger.overrideLogger(traceLogger);
  * `ForwardBatcher`, sessions and TTL expiry) on virtual time, over a faulty simulated network, with
  * crashes, restarts and pauses, and clients recording a history. Everything random comes from `seed`.
  */
+/** What seed `seed` draws (mode, Raft settings, fault shapes), without running it: as the simulation draws it. */
+export function seedProfile(seed: number): Profile {
+  return drawFaultShapes(drawProfile(new SeededRandom(seed)), new SeededRandom(seed ^ 0x5eed5eed));
+}
+
 export class DriverSimulation implements NemesisTarget, WorkloadHost {
   private readonly time = new VirtualTime();
   private readonly random: SeededRandom;
