@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GridNodeOptions } from '../../src/grid/grid-types.ts';
 import { coordinated, PlacedGrid } from './placed-grid.ts';
+import { steadyWrites } from './steady-writes.ts';
 
 const MEMBERS = ['a:1', 'b:1', 'c:1'];
 const PARTITIONS = 4;
@@ -36,17 +37,7 @@ describe('memory-mode restarts (kill -9) one after another, under a steady strea
       });
     await cluster.runUntil(() => MEMBERS.every(seatedEverywhere), 'formed');
 
-    let writing = true;
-    let written = 0;
-    const write = (): void => {
-      if (!writing) return;
-      const alive = cluster.alive();
-      const via = cluster.node(alive[written % alive.length]!);
-      const key = `k${++written}`;
-      void via.write(via.partitionOf('', key), { op: 'set', map: '', key, value: written }).catch(() => {});
-      cluster.time.at(cluster.time.now + 2, write);
-    };
-    write();
+    const stopWriting = steadyWrites(cluster, 2);
 
     const problems = new Set<string>();
     for (const restarted of ['b:1', 'c:1']) {
@@ -69,7 +60,7 @@ describe('memory-mode restarts (kill -9) one after another, under a steady strea
         60_000,
       );
     }
-    writing = false;
+    stopWriting();
     expect([...problems]).toEqual([]);
     expect(MEMBERS.every(seatedEverywhere)).toBe(true);
   }, 300_000);

@@ -3,6 +3,7 @@ import type { GridNodeOptions } from '../../src/grid/grid-types.ts';
 import { gridNotReadyReason } from '../../src/nest/readiness.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import { coordinated, PlacedGrid, PLACEMENT_TIMING } from './placed-grid.ts';
+import { steadyWrites } from './steady-writes.ts';
 
 const MEMBERS = ['a:1', 'b:1', 'c:1'];
 const PARTITIONS = 4;
@@ -58,17 +59,7 @@ describe('memory-mode restarts of leaders and followers, each as soon as the one
       };
       for (const id of MEMBERS) await ready(id, `${id} ready`);
 
-      let writing = true;
-      let written = 0;
-      const write = (): void => {
-        if (!writing) return;
-        const alive = cluster.alive();
-        const via = cluster.node(alive[written % alive.length]!);
-        const key = `k${++written}`;
-        void via.write(via.partitionOf('', key), { op: 'set', map: '', key, value: written }).catch(() => {});
-        cluster.time.at(cluster.time.now + 5, write);
-      };
-      write();
+      const stopWriting = steadyWrites(cluster, 5);
 
       const leaderOf = (replica: (id: string) => boolean) =>
         MEMBERS.find((id) => cluster.alive().includes(id) && replica(id));
@@ -92,7 +83,7 @@ describe('memory-mode restarts of leaders and followers, each as soon as the one
         if (!seatedEverywhere(victim))
           problems.push(`round ${round}: ${victim} ready, not seated everywhere`);
       }
-      writing = false;
+      stopWriting();
       expect(problems).toEqual([]);
     },
     300_000,
