@@ -35,6 +35,8 @@ try {
   process.exit(2);
 }
 installCleanup('benchmark');
+// The data parent is the user's (it stays); each system's data goes into a temporary directory under it.
+if (options.dataDir !== null) mkdirSync(options.dataDir, { recursive: true });
 setTimeout(
   () => {
     console.error('the benchmark ran out of time');
