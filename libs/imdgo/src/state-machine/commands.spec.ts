@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
-import { encodedSize } from './commands.ts';
+import { encodeCommand, encodedSize, parseCommand, stampCommand, unstampCommand } from './commands.ts';
 
 const packr = new Packr(msgpackOptions());
 
@@ -21,5 +21,23 @@ describe('encodedSize', () => {
     for (const value of [0, -1.5, 2 ** 40, null, undefined, true, { a: 'b' }, new Map([[1, 2]]), ['x']]) {
       expect(encodedSize(value)).toBe(packr.pack(value).byteLength);
     }
+  });
+});
+
+describe('encodeCommand and stampCommand', () => {
+  it('give each command bytes of its own, which later commands do not overwrite', () => {
+    const commands = Array.from({ length: 500 }, (_, i) => ({
+      session: { client: 'c', seq: i + 1 },
+      command: { op: 'set' as const, key: `key:${i}`, value: 'v'.repeat(i) },
+    }));
+    const encoded = commands.map((command) => encodeCommand(command));
+    const stamped = encoded.map((data, i) => stampCommand(data, { time: i, storeLimit: null }));
+    expect(encoded.map((data) => parseCommand(data))).toEqual(commands);
+    stamped.forEach((data, i) => {
+      expect(data).toBeInstanceOf(Uint8Array);
+      const { stamp, body } = unstampCommand(data);
+      expect(stamp).toEqual({ time: i, storeLimit: null });
+      expect(parseCommand(body)).toEqual(commands[i]);
+    });
   });
 });

@@ -97,9 +97,12 @@ const packr = new Packr(msgpackOptions());
 // Record definitions travel inside each command, so any node decodes what any other encoded.
 const unpackr = new Unpackr(msgpackOptions());
 
+/**
+ * The command's bytes: a view of msgpackr's pack buffer (which it never writes over), not a copy of them.
+ * Only a write in flight holds them: what the log keeps is the leader's stamped copy (`stampCommand`).
+ */
 export function encodeCommand(command: LoggedCommand): Uint8Array {
-  // A copy: msgpackr returns a view of its shared pack buffer, which a log entry would then keep alive.
-  return Uint8Array.prototype.slice.call(packr.pack(toPositional(command) ?? command));
+  return packr.pack(toPositional(command) ?? command);
 }
 
 /** Bytes `value` takes encoded, as it would in a command. */
@@ -120,13 +123,14 @@ const STAMP_BYTES = 18;
 
 /** The leader's stamp followed by the command's bytes: what goes into the log. */
 export function stampCommand(data: Uint8Array, stamp: LeaderStamp): Uint8Array {
-  const stamped = new Uint8Array(STAMP_BYTES + data.byteLength);
-  const view = new DataView(stamped.buffer);
+  // From Node's pool of small buffers: an ArrayBuffer of its own per entry costs more than the rest of this.
+  const pooled = Buffer.allocUnsafe(STAMP_BYTES + data.byteLength);
+  const stamped = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
   const limit = stamp.storeLimit;
   stamped[0] = STAMPED;
   stamped[1] = (limit ? HAS_LIMIT : 0) | (limit?.evictTtl ? EVICT_TTL : 0);
-  view.setFloat64(2, stamp.time);
-  view.setFloat64(10, limit?.maxBytes ?? 0);
+  pooled.writeDoubleBE(stamp.time, 2);
+  pooled.writeDoubleBE(limit?.maxBytes ?? 0, 10);
   stamped.set(data, STAMP_BYTES);
   return stamped;
 }
