@@ -1,7 +1,14 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
-import { encodeCommand, encodedSize, parseCommand, stampCommand, unstampCommand } from './commands.ts';
+import {
+  encodeCommand,
+  encodedSize,
+  parseCommand,
+  stampCommand,
+  stampCommands,
+  unstampCommand,
+} from './commands.ts';
 
 const packr = new Packr(msgpackOptions());
 
@@ -24,19 +31,23 @@ describe('encodedSize', () => {
   });
 });
 
-describe('encodeCommand and stampCommand', () => {
+describe('encodeCommand and stampCommands', () => {
   it('give each command bytes of its own, which later commands do not overwrite', () => {
     const commands = Array.from({ length: 500 }, (_, i) => ({
       session: { client: 'c', seq: i + 1 },
       command: { op: 'set' as const, key: `key:${i}`, value: 'v'.repeat(i) },
     }));
     const encoded = commands.map((command) => encodeCommand(command));
-    const stamped = encoded.map((data, i) => stampCommand(data, { time: i, storeLimit: null }));
+    const limit = { maxBytes: 1e6, evictTtl: true };
+    const stamped = [
+      ...stampCommands(encoded.slice(0, 250), { time: 7, storeLimit: limit }),
+      ...encoded.slice(250).map((data) => stampCommand(data, { time: 8, storeLimit: null })),
+    ];
     expect(encoded.map((data) => parseCommand(data))).toEqual(commands);
     stamped.forEach((data, i) => {
       expect(data).toBeInstanceOf(Uint8Array);
       const { stamp, body } = unstampCommand(data);
-      expect(stamp).toEqual({ time: i, storeLimit: null });
+      expect(stamp).toEqual(i < 250 ? { time: 7, storeLimit: limit } : { time: 8, storeLimit: null });
       expect(parseCommand(body)).toEqual(commands[i]);
     });
   });
