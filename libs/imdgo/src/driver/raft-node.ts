@@ -15,7 +15,7 @@ import {
   parseCommand,
   encodeCommand,
   encodedSize,
-  stampCommand,
+  stampCommands,
   type CommandResult,
   type KvCommand,
   type StoreLimit,
@@ -852,7 +852,12 @@ export class RaftNode {
     this.proposalQueue = [];
     // The one time and cap every node applies these entries with (the state machine keeps time monotonic).
     const stamp = { time: this.clock.now(), storeLimit: this.options.storeLimit };
-    const result = this.raft.proposeBatch(batch.map((p) => stampCommand(p.data, stamp)));
+    const result = this.raft.proposeBatch(
+      stampCommands(
+        batch.map((p) => p.data),
+        stamp,
+      ),
+    );
     if (!result.ok) {
       const error = new RetryableError(`proposal refused: ${result.reason}`);
       for (const { pending } of batch) pending.reject(error);

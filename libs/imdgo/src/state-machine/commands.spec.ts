@@ -1,7 +1,14 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
-import { encodedSize } from './commands.ts';
+import {
+  encodeCommand,
+  encodedSize,
+  parseCommand,
+  stampCommand,
+  stampCommands,
+  unstampCommand,
+} from './commands.ts';
 
 const packr = new Packr(msgpackOptions());
 
@@ -21,5 +28,27 @@ describe('encodedSize', () => {
     for (const value of [0, -1.5, 2 ** 40, null, undefined, true, { a: 'b' }, new Map([[1, 2]]), ['x']]) {
       expect(encodedSize(value)).toBe(packr.pack(value).byteLength);
     }
+  });
+});
+
+describe('encodeCommand and stampCommands', () => {
+  it('give each command bytes of its own, which later commands do not overwrite', () => {
+    const commands = Array.from({ length: 500 }, (_, i) => ({
+      session: { client: 'c', seq: i + 1 },
+      command: { op: 'set' as const, key: `key:${i}`, value: 'v'.repeat(i) },
+    }));
+    const encoded = commands.map((command) => encodeCommand(command));
+    const limit = { maxBytes: 1e6, evictTtl: true };
+    const stamped = [
+      ...stampCommands(encoded.slice(0, 250), { time: 7, storeLimit: limit }),
+      ...encoded.slice(250).map((data) => stampCommand(data, { time: 8, storeLimit: null })),
+    ];
+    expect(encoded.map((data) => parseCommand(data))).toEqual(commands);
+    stamped.forEach((data, i) => {
+      expect(data).toBeInstanceOf(Uint8Array);
+      const { stamp, body } = unstampCommand(data);
+      expect(stamp).toEqual(i < 250 ? { time: 7, storeLimit: limit } : { time: 8, storeLimit: null });
+      expect(parseCommand(body)).toEqual(commands[i]);
+    });
   });
 });

@@ -371,6 +371,26 @@ describe('NestTcpTransport security', () => {
     expect(received).toEqual(envelopes.length === 2 ? ['127.0.0.1:1'] : []);
   });
 
+  it('carries the entries of append messages intact, and drops a connection whose entries do not unpack', async () => {
+    const [a, b] = await Promise.all([peerId(), peerId()]);
+    const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);
+    const append = {
+      type: 'append',
+      prevIndex: 4,
+      entries: [{ index: 5, term: 1, kind: 'command', data: Uint8Array.of(1, 2) }],
+    };
+    const atB = nextMessage(tb);
+    ta.send(b, [append]);
+    expect(await atB).toStrictEqual({ from: a, message: [append] });
+
+    const peer = await RawPeer.connect(b);
+    await peer.hello();
+    const data = { from: '127.0.0.1:1', body: [{ type: 'append', entries: Uint8Array.of(1, 2, 3) }] };
+    peer.socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
+    await peer.closed;
+    await warned(/message handler failed on a message from 127\.0\.0\.1:1: malformed entry block$/);
+  });
+
   it('drops the connection of a message its handler refuses', async () => {
     const [a, b] = await Promise.all([peerId(), peerId()]);
     const [ta, tb] = await Promise.all([startTransport(a), startTransport(b)]);

@@ -8,6 +8,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { catchError, from, throwError, type Observable } from 'rxjs';
+import { blockAppends, unblockAppends } from './entry-block.ts';
 import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
 import type { ProtocolVersionError } from './peer-handshake.ts';
@@ -238,7 +239,7 @@ export class NestTcpTransport implements PeerTransport {
 
   send(to: string, message: unknown): void {
     try {
-      this.link(to)?.emit(RAFT_PATTERN, { from: this.id, body: message });
+      this.link(to)?.emit(RAFT_PATTERN, { from: this.id, body: blockAppends(message) });
     } catch (error) {
       this.logger.warn(`Dropping message to ${to}: ${errorMessage(error)}`);
     }
@@ -309,7 +310,7 @@ export class NestTcpTransport implements PeerTransport {
       return;
     }
     try {
-      this.messageHandler?.(sender, (data as Envelope).body);
+      this.messageHandler?.(sender, unblockAppends((data as Envelope).body));
     } catch (error) {
       this.drop(socket, `message handler failed on a message from ${sender}: ${errorMessage(error)}`);
     }
