@@ -33,7 +33,11 @@ beforeAll(async () => {
       body,
     });
     const [status, reply] = answers.get(`${request.method} ${request.url}`) ?? [404, { message: 'no route' }];
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    const text = JSON.stringify(reply);
+    // With its length, as both systems answer (the raw client needs it).
+    response
+      .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      .end(text);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -30,7 +30,9 @@ export async function createDemoApp(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } }),
-    { forceCloseConnections: true, ...(logger !== undefined && { logger }) },
+    // bodyParser: false leaves JSON bodies to Fastify's own parser (the same secure-json-parse, limits and
+    // 400s) instead of Nest's wrapper around it, a few closures less per request; the API takes no forms.
+    { forceCloseConnections: true, bodyParser: false, ...(logger !== undefined && { logger }) },
   );
   app.useStaticAssets({ root: PUBLIC_DIR });
   const document = SwaggerModule.createDocument(

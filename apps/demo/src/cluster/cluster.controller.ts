@@ -14,6 +14,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ImdgoCluster, type ClusterStatus, type PartitionsReport } from 'imdgo';
 import { AddMemberDto } from './add-member.dto.ts';
 import { TransferLeadershipDto } from './transfer-leadership.dto.ts';
+import { VALIDATE } from '../validate.pipe.ts';
 
 @ApiTags('cluster')
 @Controller('cluster')
@@ -58,7 +59,7 @@ export class ClusterController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Hand leadership to a member (default: the most caught-up follower)' })
   @ApiResponse({ status: 400, description: 'The target is not a member' })
-  transferLeadership(@Body() body: TransferLeadershipDto): Promise<{ leader: string }> {
+  transferLeadership(@Body(VALIDATE) body: TransferLeadershipDto): Promise<{ leader: string }> {
     // Checked here as well: a follower forwards the request, and the leader's refusal comes back untyped.
     const members = this.cluster.localStatus().members.map((member) => member.id);
     if (body.target !== undefined && !members.includes(body.target)) {
@@ -75,7 +76,7 @@ export class ClusterController {
       'A node started with this cluster in its members list joins on its own; this is for the others.',
   })
   @ApiResponse({ status: 400, description: 'Invalid id, or already a member' })
-  async addMember(@Body() body: AddMemberDto): Promise<ClusterStatus> {
+  async addMember(@Body(VALIDATE) body: AddMemberDto): Promise<ClusterStatus> {
     if (body.learner) await this.cluster.addLearner(body.id);
     else await this.cluster.addMember(body.id);
     return this.cluster.status();

@@ -21,6 +21,7 @@ import { CONSISTENCY_PROPERTY } from './dto/read-query.dto.ts';
 import { MapName } from './map-name.decorator.ts';
 import { PutValuePipe } from './put-value.pipe.ts';
 import { ReadQueryPipe, type ReadQuery } from './read-query.pipe.ts';
+import { VALIDATE } from '../validate.pipe.ts';
 
 const DEFAULT_PAGE = 100;
 
@@ -44,7 +45,7 @@ export function kvRoutes(...decorators: ClassDecorator[]) {
     @ApiOperation({ summary: 'List entries in key order, a page at a time' })
     async list(
       @MapName() map: string | undefined,
-      @Query() query: ListQueryDto,
+      @Query(VALIDATE) query: ListQueryDto,
     ): Promise<Page<Entry<unknown>>> {
       return this.mapOf(map).entries({
         prefix: query.prefix,
@@ -105,7 +106,7 @@ export function kvRoutes(...decorators: ClassDecorator[]) {
     async compareAndSet(
       @MapName() map: string | undefined,
       @Param('key') key: string,
-      @Body() body: CompareAndSetDto,
+      @Body(VALIDATE) body: CompareAndSetDto,
     ) {
       const target = this.mapOf(map);
       const options = { ttl: body.ttl };
@@ -137,7 +138,7 @@ export function kvRoutes(...decorators: ClassDecorator[]) {
     async increment(
       @MapName() map: string | undefined,
       @Param('key') key: string,
-      @Body() body: IncrementDto,
+      @Body(VALIDATE) body: IncrementDto,
     ) {
       const result = await this.mapOf(map).increment(key, body.delta ?? 1);
       return { key, value: result.value, revision: result.revision };

@@ -2,6 +2,7 @@ import { BadRequestException, Controller, Headers, Query, Sse, type MessageEvent
 import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ImdgoCluster, ImdgoStore } from 'imdgo';
 import { map, type Observable } from 'rxjs';
+import { VALIDATE } from '../validate.pipe.ts';
 import { WatchQueryDto } from './watch-query.dto.ts';
 
 @ApiTags('watch')
@@ -29,7 +30,7 @@ export class WatchController {
   })
   @ApiResponse({ status: 410, description: 'The revision to resume from is no longer retained' })
   watch(
-    @Query() query: WatchQueryDto,
+    @Query(VALIDATE) query: WatchQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
   ): Observable<MessageEvent> {
     const fromRevision =
