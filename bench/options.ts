@@ -59,8 +59,8 @@ export const USAGE = `npm run bench -- [options]
   --targets LIST         issue writes, reads and mix on the leader, a follower or both (default both)
   --compare              also run etcd (3 members, data on tmpfs) and Redis
   --modes LIST           app (calls from a Nest app), wire (HTTP from a load-generator process) (default both)
-  --wire-client NAME     the wire table's HTTP client: raw (minimal HTTP/1.1, one write per request), http
-                         (node:http, keep-alive Agent) or fetch (undici) (default raw)
+  --wire-client NAME     the wire table's HTTP client: undici (its Pool), http (node:http, keep-alive
+                         Agent) or fetch (Node's, undici behind the WHATWG API) (default undici)
   --rounds N             interleaved rounds of every row, spread printed (default 3)
   --data-dir DIR         imdgo with dataDir, and etcd's data, under DIR (same filesystem); default: memory
   --open-rate N          open-loop write row at the highest concurrency, N ops/s (default 2000; 0: none)
@@ -115,7 +115,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       scale: { type: 'string' },
       'node-cpu': { type: 'string', default: '0.25' },
       partitions: { type: 'string', default: '16' },
-      'wire-client': { type: 'string', default: 'raw' },
+      'wire-client': { type: 'string', default: 'undici' },
       help: { type: 'boolean', default: false },
     },
   });

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { rawHttpCall } from './raw-http.ts';
+import { undiciCall } from './undici-call.ts';
 
 /** An HTTP exchange as the load generator needs it: the status and the body as text. */
 export interface HttpAnswer {
@@ -13,10 +13,10 @@ export type HttpCall = (method: string, url: string, body?: string) => Promise<H
 /**
  * The load generator's HTTP clients, all with keep-alive connections pooled per origin. On a 2-core machine
  * the generator's CPU is taken from the servers it measures, so the default is the cheapest per request:
- * `raw` (raw-http.ts, one write per request); `http` (node:http with an Agent) and `fetch` (undici, about
- * three times node:http's CPU) are there to check that the comparison holds with a full client.
+ * `undici` (its Pool, undici-call.ts); `http` (node:http with an Agent) and `fetch` (Node's, about three
+ * times node:http's CPU) are there to check that the comparison holds with another client.
  */
-export const WIRE_CLIENTS = ['raw', 'http', 'fetch'] as const;
+export const WIRE_CLIENTS = ['undici', 'http', 'fetch'] as const;
 export type WireClient = (typeof WIRE_CLIENTS)[number];
 
 const agent = new Agent({ keepAlive: true });
@@ -48,8 +48,8 @@ const fetchCall: HttpCall = async (method, url, body) => {
 
 export function httpCall(client: WireClient): HttpCall {
   switch (client) {
-    case 'raw':
-      return rawHttpCall();
+    case 'undici':
+      return undiciCall();
     case 'http':
       return nodeHttpCall;
     case 'fetch':

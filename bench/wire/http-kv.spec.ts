@@ -34,7 +34,7 @@ beforeAll(async () => {
     });
     const [status, reply] = answers.get(`${request.method} ${request.url}`) ?? [404, { message: 'no route' }];
     const text = JSON.stringify(reply);
-    // With its length, as both systems answer (the raw client needs it).
+    // With its length, as both systems answer.
     response
       .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
       .end(text);
