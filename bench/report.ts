@@ -1,4 +1,4 @@
-import type { FailoverResult, MemoryResult, Mode, ResultRow, SystemName } from './results.ts';
+import type { FailoverResult, MemoryResult, Mode, ResultRow, RssBreakdown, SystemName } from './results.ts';
 import type { Workload } from './load/kv-client.ts';
 
 const SYSTEM_ORDER: readonly SystemName[] = ['imdgo', 'etcd', 'etcd-disk', 'redis'];
@@ -175,7 +175,18 @@ export function printSummary(
         `${m.keys.toLocaleString('en-US')} keys, ${mb(m.rawBytes)} raw (keys + values): ` +
         `RSS ${mb(m.rssBytes)} (+${mb(m.rssGrowthBytes)})${ofRedis}${heap}`,
     );
+    if (m.breakdown) console.log(`  ${rssBreakdown(m.rssBytes, m.breakdown, m.rssAfterReducingGcBytes!)}`);
   }
+}
+
+function rssBreakdown(rss: number, b: RssBreakdown, afterReducingGc: number): string {
+  const other = rss - b.heapCommittedBytes - b.mallocArenaBytes - b.fileBackedBytes;
+  return (
+    `RSS: V8 heap ${mb(b.heapCommittedBytes)} committed (${mb(b.heapUsedBytes)} live, young generation ` +
+    `${mb(b.newSpaceBytes)}), C heap main arena ${mb(b.mallocArenaBytes)} (external ${mb(b.externalBytes)} ` +
+    `live in it or elsewhere), node binary ${mb(b.fileBackedBytes)}, other ${mb(other)} (pages V8 freed but ` +
+    `kept, thread arenas, stacks); after V8's memory-pressure collection (not run by default): RSS ${mb(afterReducingGc)}`
+  );
 }
 
 function mb(bytes: number): string {

@@ -70,4 +70,24 @@ export interface MemoryResult {
   readonly ratioToRaw?: number;
   /** imdgo only: the leader's RSS, which also ran the load. */
   readonly leaderRssBytes?: number;
+  /** imdgo only: where the follower's RSS is, at the reading above. */
+  readonly breakdown?: RssBreakdown;
+  /**
+   * imdgo only: the follower's RSS after the collection V8 runs only under memory pressure (it compacts the
+   * heap and returns freed pages); not something a default run does.
+   */
+  readonly rssAfterReducingGcBytes?: number;
+}
+
+export interface RssBreakdown {
+  readonly heapCommittedBytes: number;
+  readonly heapUsedBytes: number;
+  /** The young generation, within the committed heap. */
+  readonly newSpaceBytes: number;
+  /** Outside the heap, owned by JS objects (ArrayBuffers included). */
+  readonly externalBytes: number;
+  /** The C heap's main arena, resident: freed chunks it cannot return stay in it. */
+  readonly mallocArenaBytes: number;
+  /** Pages of the node binary (shared with other node processes). */
+  readonly fileBackedBytes: number;
 }

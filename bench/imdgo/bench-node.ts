@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { ImdgoCluster, ImdgoModule, ImdgoStore } from 'imdgo';
 import { ImdgoFaultInjector } from 'imdgo/testing';
 import { BackgroundLoad } from '../load/background-load.ts';
@@ -13,6 +14,7 @@ import { makeDataset } from '../load/dataset.ts';
 import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runTightLoop } from '../load/tight-loop.ts';
 import { loadKeys } from '../memory/load-keys.ts';
+import { residentBreakdown } from '../memory/resident-breakdown.ts';
 import type { NodeArgs, NodeMemory, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
 
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
@@ -96,24 +98,29 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
       return null;
     }
     case 'memory':
-      return collectedMemory();
+      return collectedMemory(request.reduce ?? false);
     case 'stop':
       await app.close();
       return null;
   }
 }
 
-function collectedMemory(): NodeMemory {
+function collectedMemory(reduce: boolean): NodeMemory {
   const gc = globalThis.gc;
   if (!gc) throw new Error('memory is measured in a node started with --expose-gc');
   // Several passes: a full collection can leave garbage that only the next one frees (weak references).
   for (let i = 0; i < 3; i++) gc();
+  if (reduce) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const usage = process.memoryUsage();
+  const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
   return {
     rssBytes: usage.rss,
     heapUsedBytes: usage.heapUsed,
     externalBytes: usage.external,
     arrayBufferBytes: usage.arrayBuffers,
+    heapCommittedBytes: usage.heapTotal,
+    newSpaceBytes: newSpace?.space_size ?? 0,
+    ...residentBreakdown(),
   };
 }
 

@@ -28,8 +28,11 @@ export type NodeRequest =
       readonly valueBytes: number;
       readonly concurrency: number;
     }
-  /** Memory after full collections (the process must run with --expose-gc). */
-  | { readonly kind: 'memory' }
+  /**
+   * Memory after full collections (the process must run with --expose-gc); `reduce`: after the collection V8
+   * runs only under memory pressure, which also compacts the heap and returns freed pages to the system.
+   */
+  | { readonly kind: 'memory'; readonly reduce?: boolean }
   | { readonly kind: 'stop' };
 
 /** The answer to each kind of request. */
@@ -56,6 +59,14 @@ export interface NodeMemory {
   /** Memory outside the V8 heap that JS objects own (ArrayBuffers included). */
   readonly externalBytes: number;
   readonly arrayBufferBytes: number;
+  /** V8's heap as committed (heapTotal), live or not. */
+  readonly heapCommittedBytes: number;
+  /** Of which the young generation (semi-spaces), which V8 grows under load. */
+  readonly newSpaceBytes: number;
+  /** Resident in the C heap's main arena (glibc's brk heap): ArrayBuffer stores, V8's and Node's own, freed or not. */
+  readonly mallocArenaBytes: number;
+  /** Resident from files (the node binary's code, shared with other node processes). */
+  readonly fileBackedBytes: number;
 }
 
 export interface NodeStatus {

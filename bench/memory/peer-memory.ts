@@ -66,6 +66,8 @@ async function measureImdgo(options: PeerMemoryOptions): Promise<MemoryResult> {
     await cluster.waitHealthy(REPLY_TIMEOUT_MS);
     const after = await quiet(() => follower.request({ kind: 'memory' }, REPLY_TIMEOUT_MS));
     const leaderAfter = await leader.request({ kind: 'memory' }, REPLY_TIMEOUT_MS);
+    // Last: it changes what it measures.
+    const reduced = await follower.request({ kind: 'memory', reduce: true }, REPLY_TIMEOUT_MS);
     return {
       ...base('imdgo', options),
       node: 'follower',
@@ -78,6 +80,15 @@ async function measureImdgo(options: PeerMemoryOptions): Promise<MemoryResult> {
         (after.heapUsedBytes - before.heapUsedBytes + after.externalBytes - before.externalBytes) /
         rawBytes(options),
       leaderRssBytes: leaderAfter.rssBytes,
+      breakdown: {
+        heapCommittedBytes: after.heapCommittedBytes,
+        heapUsedBytes: after.heapUsedBytes,
+        newSpaceBytes: after.newSpaceBytes,
+        externalBytes: after.externalBytes,
+        mallocArenaBytes: after.mallocArenaBytes,
+        fileBackedBytes: after.fileBackedBytes,
+      },
+      rssAfterReducingGcBytes: reduced.rssBytes,
     };
   } finally {
     await cluster.stop();

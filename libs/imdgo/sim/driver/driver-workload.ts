@@ -310,7 +310,9 @@ export class DriverWorkload {
       async getEntry(k) {
         await target.node.linearizableBarrier();
         const record = target.node.machine.get(DEFAULT_MAP, k);
-        return record && { key: k, ...record, value: record.value as number };
+        return (
+          record && { key: k, ...record, value: record.value as number, expiresAt: record.expiresAt ?? null }
+        );
       },
       // As the store does: the memory cap's refusal is an error, not a conflict to retry.
       setIfVersion: (k, version, value) =>

@@ -398,7 +398,7 @@ function toEntry<V>(key: string, record: KvRecord): Entry<V> {
     version: record.version,
     createRevision: record.createRevision,
     modRevision: record.modRevision,
-    expiresAt: record.expiresAt,
+    expiresAt: record.expiresAt ?? null,
   };
 }
 

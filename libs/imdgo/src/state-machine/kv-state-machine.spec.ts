@@ -118,6 +118,26 @@ describe('evict-ttl decides from the log alone', () => {
 });
 
 describe('memory outside the data stays bounded', () => {
+  it('stores a string value without a TTL as four fields, and still counts its key and encoded value', () => {
+    const machine = new KvStateMachine();
+    const value = 'v'.repeat(100);
+    applyToAll([machine], [{ time: 1, command: { op: 'set', key: 'k', value } }]);
+    expect(Object.keys(machine.get('', 'k')!)).toEqual(['value', 'version', 'createRevision', 'modRevision']);
+    expect(machine.dataBytes).toBe(1 + encodedSize(value));
+    const object = { name: 'Ada' };
+    applyToAll(
+      [machine],
+      [
+        { time: 2, command: { op: 'set', key: 'k', value: object, ttlMs: 1_000 } },
+        { time: 3, command: { op: 'set', key: 'j', value } },
+      ],
+    );
+    expect(machine.get('', 'k')).toMatchObject({ expiresAt: 1_002, size: 1 + encodedSize(object) });
+    expect(machine.dataBytes).toBe(2 + encodedSize(object) + encodedSize(value));
+    applyToAll([machine], [{ time: 4, command: { op: 'delete', key: 'j' } }]);
+    expect(machine.dataBytes).toBe(1 + encodedSize(object));
+  });
+
   it('keeps one expiry candidate per live key with a TTL, none for deleted keys', () => {
     const machine = new KvStateMachine();
     const appends: Append[] = Array.from({ length: 10_000 }, (_, i) => ({

@@ -7,7 +7,6 @@ import type { ChangeEvent } from './change-event.ts';
 import {
   parseCommand,
   unstampCommand,
-  encodedSize,
   DEFAULT_MAP,
   type CommandResult,
   type KeyedKvCommand,
@@ -19,7 +18,7 @@ import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
 import { GridMeta } from './grid-meta.ts';
 import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
-import { isLive, type KvRecord } from './kv-record.ts';
+import { isLive, kvRecord, recordSize, valueSize, type KvRecord } from './kv-record.ts';
 import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
 import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
@@ -127,8 +126,8 @@ export class KvStateMachine {
     this.dataBytes = 0;
     for (const [map, records] of this.maps) {
       for (const [key, record] of records) {
-        this.dataBytes += record.size;
-        this.expiries.set(map, key, record.expiresAt);
+        this.dataBytes += recordSize(key, record);
+        this.expiries.set(map, key, record.expiresAt ?? null);
       }
     }
   }
@@ -248,7 +247,10 @@ export class KvStateMachine {
     }
     if (session) {
       // The value this write replaced or removed lives on only in the kept result: the cap counts it.
-      const replaced = result.applied && isLive(stored, this.logTime) ? stored.size : 0;
+      const replaced =
+        result.applied && isLive(stored, this.logTime)
+          ? recordSize((command as KeyedKvCommand).key, stored)
+          : 0;
       this.sessions.record(session, result, replaced, this.logTime);
     }
     return { index: entry.index, result, duplicate: false, changes: this.changes };
@@ -273,8 +275,9 @@ export class KvStateMachine {
       // Keys in a branch are distinct (parseCommand), so the growth is the sum of each write's.
       let growth = 0;
       for (const op of branch) {
-        const size = op.op === 'set' ? Buffer.byteLength(op.key) + encodedSize(op.value) : 0;
-        growth += size - (lookup(op.map, op.key)?.size ?? 0);
+        const size = op.op === 'set' ? valueSize(op.key, op.value) : 0;
+        const stored = lookup(op.map, op.key);
+        growth += size - (stored ? recordSize(op.key, stored) : 0);
       }
       if (growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
         return {
@@ -355,10 +358,10 @@ export class KvStateMachine {
   ): CommandResult {
     const { revision, time, storeLimit } = context;
     const value = detachStrings(decoded);
-    const size = Buffer.byteLength(key) + encodedSize(value);
-    const dataGrowth = size - (stored?.size ?? 0);
+    const size = valueSize(key, value);
+    const dataGrowth = size - (stored ? recordSize(key, stored) : 0);
     // The replaced value stays in memory as long as the session keeps this write's result.
-    const growth = dataGrowth + (context.keepsReplaced && current ? current.size : 0);
+    const growth = dataGrowth + (context.keepsReplaced && current ? recordSize(key, current) : 0);
     if (storeLimit && growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
       const excess = this.usedBytes + growth - storeLimit.maxBytes;
       // Decided before anything is evicted: a write that eviction cannot make room for evicts nothing.
@@ -376,14 +379,9 @@ export class KvStateMachine {
       }
       for (const victim of victims) this.evict(victim.map, victim.key, revision);
     }
-    const record: KvRecord = {
-      value,
-      version: (current?.version ?? 0) + 1,
-      createRevision: current?.createRevision ?? revision,
-      modRevision: revision,
-      expiresAt: ttlMs === undefined ? null : time + ttlMs,
-      size,
-    };
+    const expiresAt = ttlMs === undefined ? null : time + ttlMs;
+    const version = (current?.version ?? 0) + 1;
+    const record = kvRecord(value, version, current?.createRevision ?? revision, revision, expiresAt, size);
     let records = this.maps.get(map);
     if (!records) {
       records = new Map();
@@ -391,7 +389,7 @@ export class KvStateMachine {
     }
     records.set(key, record);
     this.dataBytes += dataGrowth;
-    this.expiries.set(map, key, record.expiresAt);
+    this.expiries.set(map, key, expiresAt);
     const previous = current?.value;
     this.changes.push({ type: 'set', map, key, value, previous, revision });
     return { applied: true, revision, previous, value, version: record.version };
@@ -408,7 +406,7 @@ export class KvStateMachine {
     for (const candidate of this.expiries.ascending()) {
       if (freed >= bytes) break;
       if (candidate.map === writingMap && candidate.key === writingKey) continue;
-      freed += this.maps.get(candidate.map)!.get(candidate.key)!.size;
+      freed += recordSize(candidate.key, this.maps.get(candidate.map)!.get(candidate.key)!);
       victims.push({ map: candidate.map, key: candidate.key, expiresAt: candidate.expiresAt });
     }
     return freed >= bytes ? victims : null;
@@ -424,7 +422,7 @@ export class KvStateMachine {
     const records = this.maps.get(map)!;
     records.delete(key);
     if (records.size === 0) this.maps.delete(map);
-    this.dataBytes -= record.size;
+    this.dataBytes -= recordSize(key, record);
     this.expiries.delete(map, key);
   }
 

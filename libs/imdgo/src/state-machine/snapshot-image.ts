@@ -2,7 +2,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { detachStrings } from './detach-strings.ts';
 import type { GridMetaExport } from './grid-meta.ts';
-import type { KvRecord } from './kv-record.ts';
+import { kvRecord, recordSize, type KvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
 import type { SessionExport } from './session-table.ts';
 
@@ -63,7 +63,15 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
   for (const [map, records] of capture.maps) {
     let rows: RecordRow[] = [];
     for (const [key, r] of records) {
-      rows.push([key, r.value, r.version, r.createRevision, r.modRevision, r.expiresAt, r.size]);
+      rows.push([
+        key,
+        r.value,
+        r.version,
+        r.createRevision,
+        r.modRevision,
+        r.expiresAt ?? null,
+        recordSize(key, r),
+      ]);
       if (rows.length === rowsPerChunk) {
         yield packr.pack({ map, rows } satisfies ImageChunk);
         rows = [];
@@ -98,14 +106,7 @@ export function decodeImage(image: Uint8Array): {
     }
     for (const [key, value, version, createRevision, modRevision, expiresAt, size] of rows) {
       // Copied: a slice would keep its whole chunk's text alive.
-      records.set(key, {
-        value: detachStrings(value),
-        version,
-        createRevision,
-        modRevision,
-        expiresAt,
-        size,
-      });
+      records.set(key, kvRecord(detachStrings(value), version, createRevision, modRevision, expiresAt, size));
     }
   }
   return {
