@@ -9,6 +9,8 @@ const MIN_WAIT_MS = 1;
  * Open loop: operations are due at a fixed rate, `arrivalPerSec`, whatever the system's pace, and
  * `concurrency` workers (connections) take them in order. Latency runs from when an operation was due, not
  * from when a worker got to it, so the queueing delay a closed loop hides (coordinated omission) counts.
+ * A worker that gets to an operation less than a timer's precision before it is due issues it at once;
+ * its latency then runs from when it was issued, or it would count time before it was due as negative.
  * Only operations due inside the measured window count; throughput is over that window. Operations due in
  * the window but not yet issued when it ends (the system fell behind) count as errors.
  */
@@ -33,9 +35,10 @@ export async function runOpenLoop(
       const wait = due - performance.now();
       if (wait >= MIN_WAIT_MS) await sleep(wait);
       const counted = due >= measureFrom;
+      const from = Math.min(due, performance.now());
       try {
         await operation();
-        if (counted) latencies.record(performance.now() - due);
+        if (counted) latencies.record(performance.now() - from);
       } catch (error) {
         if (counted) latencies.error(error);
       }
