@@ -74,12 +74,15 @@ describe('the production driver under simulation', () => {
 describe.each<[keyof RaftTestOnlyBugs | keyof DriverTestOnlyBugs, number, (profile: Profile) => boolean]>([
   ['skipLogUpToDateCheck', 300, () => true],
   ['persistReadyBeforeSnapshot', 300, () => true],
+  ['sendAheadOfDisk', 300, () => true],
   ['commitOnStaleMatch', 1000, () => true],
   ['singleVoterReadWithoutMembership', 2000, (profile) => profile.downToOneVoter],
 ])('the driver with %s', (bug, maxSeeds, runs) => {
   const broken = { [bug]: true };
   const bugs: Pick<DriverSimulationOptions, 'testOnlyBugs' | 'driverBugs'> =
-    bug === 'persistReadyBeforeSnapshot' ? { driverBugs: broken } : { testOnlyBugs: broken };
+    bug === 'persistReadyBeforeSnapshot' || bug === 'sendAheadOfDisk'
+      ? { driverBugs: broken }
+      : { testOnlyBugs: broken };
 
   it(`fails within ${maxSeeds} seeds, and the failing seed replays identically`, async () => {
     let failing: CheckedDriverRun | null = null;

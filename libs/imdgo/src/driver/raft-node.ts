@@ -28,6 +28,7 @@ import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 import { ForwardBatcher, type ForwardOutcome } from './forward-batcher.ts';
+import { afterWrite, aheadOfDisk, type DurablePoint } from './ahead-of-disk.ts';
 import { persistReady } from './persist-ready.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
 import { NO_OBSERVER, type NodeObserver } from './node-observer.ts';
@@ -88,6 +89,8 @@ export interface RaftNodeOptions {
 export interface DriverTestOnlyBugs {
   /** Persist a Ready's hard state and entries before installing the snapshot it carries (issue 10, bug 2). */
   readonly persistReadyBeforeSnapshot?: boolean;
+  /** Send every message and apply every committed entry of a Ready before writing it (ahead-of-disk.ts). */
+  readonly sendAheadOfDisk?: boolean;
 }
 
 /** What followers send the leader over the request channel. */
@@ -163,6 +166,8 @@ export class RaftNode {
   private applyWaiters: (() => void)[] = [];
   /** Term of the last entry (or snapshot) the state machine applied. */
   private appliedTerm = 0;
+  /** What storage holds durably, as of the last Ready written. */
+  private durable: DurablePoint = { term: 0, vote: null, lastIndex: 0 };
   private readonly lastContact = new Map<NodeId, number>();
   private readonly configWaiters = new Map<number, PendingProposal>();
   private readonly observer: NodeObserver;
@@ -224,6 +229,8 @@ export class RaftNode {
       this.options.onReset?.(stored.snapshot.index);
     }
     this.raft = new Raft(raftOptions, stored);
+    const lastStored = stored.entries[stored.entries.length - 1]?.index ?? stored.snapshot?.index ?? 0;
+    this.durable = { term: stored.hardState.term, vote: stored.hardState.vote, lastIndex: lastStored };
     this.options.transport.onMessage((from, body) => this.receive(from, body));
     this.options.transport.onRequest((from, payload) => this.answer(from, payload));
     this.options.transport.onPeerDown((peer) => {
@@ -803,15 +810,27 @@ export class RaftNode {
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
+        // With a disk, the write is an fsync: replicating and applying what is durable already overlap it.
+        const ahead = this.options.testOnlyBugs?.sendAheadOfDisk
+          ? {
+              messages: ready.messages,
+              laterMessages: [],
+              committed: ready.committedEntries,
+              laterCommitted: [],
+            }
+          : aheadOfDisk(ready, this.durable);
+        this.sendMessages(ahead.messages);
+        this.applyEntries(ahead.committed);
         await persistReady(
           this.options.storage,
           ready,
           (snapshot) => this.installSnapshot(snapshot),
           this.options.testOnlyBugs?.persistReadyBeforeSnapshot,
         );
+        this.durable = afterWrite(this.durable, ready);
         if (this.stopped) return;
-        this.sendMessages(ready.messages);
-        this.applyEntries(ready.committedEntries);
+        this.sendMessages(ahead.laterMessages);
+        this.applyEntries(ahead.laterCommitted);
         void this.snapshots.maybeSnapshot();
         this.handleReads(ready);
         if (ready.softState) this.onSoftState(ready.softState);

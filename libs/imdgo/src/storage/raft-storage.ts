@@ -10,7 +10,7 @@ export interface StoredState {
 
 /**
  * Where a node keeps what Raft requires to be durable. `save` must be durable when it resolves (or returns):
- * the driver sends no message and applies nothing of a Ready before that.
+ * of a Ready, the driver sends and applies before that only what does not depend on it (ahead-of-disk.ts).
  */
 export interface RaftStorage {
   load(): Promise<StoredState>;
