@@ -64,6 +64,14 @@ interface Call {
   readonly group: number;
   readonly run: (node: OpenNode) => Promise<void>;
   readonly steps: readonly Step[];
+  /** A save's hard state when it writes no entry. */
+  readonly hardStateAlone?: HardState;
+}
+
+/** A commit index alone is written without an fsync (must-sync.ts): a crash before the next one may lose it. */
+function movesCommitOnly(call: Call, before: Model): boolean {
+  const next = call.hardStateAlone;
+  return next !== undefined && next.term === before.hardState.term && next.vote === before.hardState.vote;
 }
 
 /** The calls of one event-loop turn: started together, so their saves share a batch and an fsync. */
@@ -84,7 +92,12 @@ function save(group: number, hardState: HardState | null, entries: Entry[]): Cal
     }));
   }
   if (hardState) steps.push((m) => ({ ...m, hardState }));
-  return { group, run: (node) => node.views.get(group)!.save(hardState, entries)!, steps };
+  return {
+    group,
+    run: (node) => node.views.get(group)!.save(hardState, entries)!,
+    steps,
+    ...(hardState && entries.length === 0 ? { hardStateAlone: hardState } : {}),
+  };
 }
 
 function saveSnapshot(group: number, s: Snapshot, keepFollowingEntries: boolean): Call {
@@ -163,7 +176,10 @@ const WORKLOAD: readonly Turn[] = [
 
 interface Outcome {
   readonly fs: SimFileSystem;
-  /** Per group, the states a correct log may come back with: every resolved call, and any prefix of the interrupted one. */
+  /**
+   * Per group, the states a correct log may come back with: every resolved call, and any prefix of the
+   * interrupted one, or without the commit indexes written since the last fsync.
+   */
   readonly acceptable: Map<number, Model[]>;
 }
 
@@ -191,6 +207,8 @@ async function runUntilCrash(seed: number, crashAt: number): Promise<Outcome> {
   });
   const models = new Map<number, Model>(GROUPS.map((g) => [g, EMPTY]));
   const interrupted = new Map<number, readonly Step[]>();
+  /** Per group, the states before each resolved save that no fsync has covered yet. */
+  const unsyncedFrom = new Map<number, Model[]>();
   try {
     const { node } = await openNode(fs);
     for (const turn of WORKLOAD) {
@@ -203,11 +221,15 @@ async function runUntilCrash(seed: number, crashAt: number): Promise<Outcome> {
             if (error instanceof SimCrashError || error instanceof StorageFailedError) return;
             throw error;
           }
+          const before = models.get(call.group)!;
           models.set(
             call.group,
-            call.steps.reduce((m, step) => step(m), models.get(call.group)!),
+            call.steps.reduce((m, step) => step(m), before),
           );
           interrupted.delete(call.group);
+          // Saves resolve in the order their batches were written: an fsync covers every earlier one.
+          if (!movesCommitOnly(call, before)) unsyncedFrom.clear();
+          else unsyncedFrom.set(call.group, [...(unsyncedFrom.get(call.group) ?? []), before]);
         }),
       );
       if (fs.isCrashed) break;
@@ -219,8 +241,12 @@ async function runUntilCrash(seed: number, crashAt: number): Promise<Outcome> {
   fs.crash();
   const acceptable = new Map<number, Model[]>();
   for (const group of GROUPS) {
-    const states = [models.get(group)!];
-    for (const step of interrupted.get(group) ?? []) states.push(step(states[states.length - 1]!));
+    const states: Model[] = [];
+    // The interrupted call may have landed in another file (a snapshot's) without the unsynced commit index.
+    for (const base of [models.get(group)!, ...(unsyncedFrom.get(group) ?? [])]) {
+      states.push(base);
+      for (const step of interrupted.get(group) ?? []) states.push(step(states[states.length - 1]!));
+    }
     acceptable.set(group, states);
   }
   return { fs, acceptable };

@@ -7,6 +7,7 @@ import type { RaftStorage, StoredState } from './raft-storage.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
 import { frameRecord, scanRecords } from './record-file.ts';
 import { FailStop } from './fail-stop.ts';
+import { mustSync } from './must-sync.ts';
 import { checkDataDirFormat } from './data-dir-format.ts';
 import { StorageCorruptionError } from './storage-errors.ts';
 
@@ -55,6 +56,8 @@ export class FileStorage implements RaftStorage {
   private segments: Segment[] = [];
   private file: WritableFile | null = null;
   private fileBytes = 0;
+  /** The active segment holds a write not yet synced (a commit index alone, see must-sync.ts). */
+  private unsynced = false;
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   private snapshotIndex = 0;
   /**
@@ -138,7 +141,7 @@ export class FileStorage implements RaftStorage {
 
   close(): Promise<void> {
     return this.serialized(async () => {
-      await this.file?.close();
+      await this.closeFile();
       this.file = null;
     });
   }
@@ -151,12 +154,13 @@ export class FileStorage implements RaftStorage {
 
   private async saveNow(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     const records: Buffer[] = [];
+    const durable = mustSync(this.hardState, hardState, entries.length);
     if (entries.length > 0) records.push(frameRecord(packr.pack({ entries } satisfies WalRecord)));
     if (hardState) {
       this.hardState = hardState;
       records.push(frameRecord(packr.pack({ hardState } satisfies WalRecord)));
     }
-    await this.append(Buffer.concat(records));
+    await this.append(Buffer.concat(records), durable);
     if (entries.length > 0) {
       const current = this.segments[this.segments.length - 1]!;
       current.maxIndex = Math.max(current.maxIndex, entries[entries.length - 1]!.index);
@@ -206,16 +210,24 @@ export class FileStorage implements RaftStorage {
     return unpackr.unpack(scan.payloads[0]!) as Snapshot;
   }
 
-  private async append(data: Buffer): Promise<void> {
+  private async append(data: Buffer, durable = true): Promise<void> {
     const file = this.file!;
     await file.write(data);
-    if (this.sync) await file.datasync();
+    if (this.sync && durable) await file.datasync();
+    this.unsynced = !durable;
     this.fileBytes += data.length;
+  }
+
+  /** A segment is sealed whole: a torn record may only ever be the last one of the last segment. */
+  private async closeFile(): Promise<void> {
+    if (this.file && this.unsynced && this.sync) await this.file.datasync();
+    this.unsynced = false;
+    await this.file?.close();
   }
 
   /** Starts the next segment, which opens with the current hard state so older segments can be deleted. */
   private async openSegment(): Promise<void> {
-    await this.file?.close();
+    await this.closeFile();
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
     const path = join(this.walDir, `${String(seq).padStart(20, '0')}.wal`);
     this.file = await this.fs.open(path, 'a');

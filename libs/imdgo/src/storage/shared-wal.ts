@@ -3,6 +3,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
 import { earlierWriteFailed, FailStop } from './fail-stop.ts';
+import { mustSync } from './must-sync.ts';
 import { checkDataDirFormat } from './data-dir-format.ts';
 import { StorageCorruptionError } from './storage-errors.ts';
 import { MAX_LOG_RECORD_BYTES, readLogSegment } from './log-segment.ts';
@@ -76,6 +77,8 @@ interface PendingRecord {
   readonly maxIndex: number;
   /** The group's hard state once the record is written. */
   readonly hardState?: HardState;
+  /** A commit index alone (must-sync.ts): its save resolves once written, without an fsync of its own. */
+  readonly unsynced?: true;
 }
 
 interface Batch {
@@ -116,6 +119,8 @@ export class SharedWal {
   private readonly failStop = new FailStop();
   /** fsyncs of the log, for tests and benchmarks. */
   private syncs = 0;
+  /** The active segment holds a write not yet synced (commit indexes alone, see must-sync.ts). */
+  private unsynced = false;
 
   constructor(options: SharedWalOptions) {
     this.dataDir = options.dataDir;
@@ -213,8 +218,10 @@ export class SharedWal {
       records.push(this.record(group, { g: group, e: fresh }, fresh[fresh.length - 1]!.index));
     }
     if (hardState) {
+      const durable = mustSync(state.hardState, hardState, fresh.length);
       state.hardState = hardState;
-      records.push(this.record(group, { g: group, hs: hardState }, 0, hardState));
+      const record = this.record(group, { g: group, hs: hardState }, 0, hardState);
+      records.push(durable ? record : { ...record, unsynced: true });
     }
     if (records.length === 0) return Promise.resolve();
     return this.append(records);
@@ -410,7 +417,7 @@ export class SharedWal {
     if (this.fileBytes >= this.segmentBytes) await this.roll();
     // The last group closed while this batch waited: the file is not left open.
     if (![...this.groups.values()].some((s) => s.attached)) {
-      await this.file?.close();
+      await this.closeFile();
       this.file = null;
     }
   }
@@ -419,7 +426,8 @@ export class SharedWal {
   private async write(records: readonly PendingRecord[]): Promise<void> {
     const data = Buffer.concat(records.map((r) => r.bytes));
     await this.file!.write(data);
-    if (this.sync) {
+    this.unsynced = records.every((record) => record.unsynced);
+    if (this.sync && !this.unsynced) {
       this.syncs++;
       await this.file!.datasync();
     }
@@ -442,14 +450,21 @@ export class SharedWal {
   private closeIfUnused(): Promise<void> {
     return this.serialized(async () => {
       if ([...this.groups.values()].some((s) => s.attached)) return;
-      await this.file?.close();
+      await this.closeFile();
       this.file = null;
     }, false);
   }
 
+  /** A segment is sealed whole: a torn record may only ever be the last one of the last segment. */
+  private async closeFile(): Promise<void> {
+    if (this.file && this.unsynced && this.sync) await this.file.datasync();
+    this.unsynced = false;
+    await this.file?.close();
+  }
+
   /** Starts the next segment, which opens with every group's hard state so that older segments can go. */
   private async openSegment(): Promise<void> {
-    await this.file?.close();
+    await this.closeFile();
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
     const path = join(this.logDir, `${String(seq).padStart(20, '0')}.wal`);
     this.file = await this.fs.open(path, 'a');
