@@ -13,7 +13,6 @@ import {
   type KvCommand,
   type StoreLimit,
 } from './commands.ts';
-import { detachStrings } from './detach-strings.ts';
 import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
 import { GridMeta } from './grid-meta.ts';
@@ -350,14 +349,13 @@ export class KvStateMachine {
   private write(
     map: string,
     key: string,
-    decoded: unknown,
+    value: unknown,
     ttlMs: number | undefined,
     stored: KvRecord | undefined,
     current: KvRecord | undefined,
     context: ApplyContext,
   ): CommandResult {
     const { revision, time, storeLimit } = context;
-    const value = detachStrings(decoded);
     const size = valueSize(key, value);
     const dataGrowth = size - (stored ? recordSize(key, stored) : 0);
     // The replaced value stays in memory as long as the session keeps this write's result.
