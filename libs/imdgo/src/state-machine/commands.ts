@@ -1,5 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { detachStrings } from './detach-strings.ts';
+import { decodeFlatArray } from './flat-array.ts';
 import { GRID_OPERATIONS, gridCommandProblem, type GridCommand } from './grid-commands.ts';
 import { LOCK_OPERATIONS, lockCommandProblem, type LockCommand } from './lock-table.ts';
 import { fromPositional, toPositional } from './positional-command.ts';
@@ -167,14 +169,19 @@ const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'ex
 
 /**
  * The command in `data`, in either encoding (positional-command.ts), or why it is not one every node can
- * apply (peers' writes are untrusted).
+ * apply (peers' writes are untrusted). Its strings are its own, not slices of the command's text, so a
+ * stored value keeps nothing else alive.
  */
 export function parseCommand(data: Uint8Array): LoggedCommand | string {
-  let decoded: unknown;
-  try {
-    decoded = unpackr.unpack(data);
-  } catch {
-    return 'the command does not decode';
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let decoded: unknown = decodeFlatArray(bytes);
+  if (decoded === null) {
+    try {
+      // Strings copied out of the slices msgpackr decodes them as, as decodeFlatArray's are.
+      decoded = detachStrings(unpackr.unpack(bytes));
+    } catch {
+      return 'the command does not decode';
+    }
   }
   if (Array.isArray(decoded)) {
     decoded = fromPositional(decoded);

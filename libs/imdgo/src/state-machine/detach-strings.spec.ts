@@ -34,6 +34,25 @@ describe('stored values', () => {
 });
 
 describe('detachStrings', () => {
+  it('stores a value that refers to itself', () => {
+    const machine = new KvStateMachine();
+    const value: { name: string; self?: unknown; list: unknown[] } = {
+      name: 'a long string, copied',
+      list: [],
+    };
+    value.self = value;
+    value.list.push(value, 'another long string in the list');
+    const data = stampCommand(encodeCommand({ command: { op: 'set', key: 'k', value } }), {
+      time: 0,
+      storeLimit: null,
+    });
+    expect(machine.apply({ index: 1, term: 1, kind: 'command', data }).result?.applied).toBe(true);
+    const stored = machine.get('', 'k')?.value as typeof value;
+    expect(stored).toEqual(value);
+    expect(stored.self).toBe(stored);
+    expect(stored.list[0]).toBe(stored);
+  });
+
   it('keeps every value equal, nested strings and lone surrogates included', () => {
     const value = {
       text: 'é unicode ✓ and a lone surrogate \ud800 in a long string',

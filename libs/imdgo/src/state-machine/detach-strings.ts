@@ -8,14 +8,18 @@ const SHORTEST_SLICE = 13;
  * `value` with every string in it copied out of what it may be a slice of. msgpackr decodes the strings
  * of a command as slices of one string spanning the rest of the command, so a stored value would keep the
  * whole command's text alive beside its own. Decoded arrays and plain objects are fresh, so they are
- * changed in place; other containers (Map, Set) are left as they are.
+ * changed in place; other containers (Map, Set) are left as they are. Values may refer to themselves
+ * (msgpackr keeps cyclic references): each container is visited once.
  */
-export function detachStrings(value: unknown): unknown {
+export function detachStrings(value: unknown, visited?: Set<object>): unknown {
   if (typeof value === 'string') return value.length < SHORTEST_SLICE ? value : copyString(value);
+  if (typeof value !== 'object' || value === null || visited?.has(value)) return value;
+  const seen = visited ?? new Set<object>();
+  seen.add(value);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = detachStrings(value[i]);
+    for (let i = 0; i < value.length; i++) value[i] = detachStrings(value[i], seen);
   } else if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) value[key] = detachStrings(value[key]);
+    for (const key of Object.keys(value)) value[key] = detachStrings(value[key], seen);
   }
   return value;
 }
@@ -25,8 +29,7 @@ function copyString(value: string): string {
   return JSON.parse(JSON.stringify(value)) as string;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
+function isPlainObject(value: object): value is Record<string, unknown> {
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
 }

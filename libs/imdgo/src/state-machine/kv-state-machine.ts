@@ -13,7 +13,6 @@ import {
   type KvCommand,
   type StoreLimit,
 } from './commands.ts';
-import { detachStrings } from './detach-strings.ts';
 import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
 import { GridMeta } from './grid-meta.ts';
@@ -202,8 +201,7 @@ export class KvStateMachine {
     }
     this.appliedIndex = entry.index;
     this.changes = [];
-    const nothing = { index: entry.index, result: null, duplicate: false, changes: this.changes };
-    if (entry.kind !== 'command') return nothing;
+    if (entry.kind !== 'command') return this.nothing(entry.index);
     const { stamp, body } = unstampCommand(entry.data);
     // Log time never goes back, even when a new leader's clock is behind its predecessor's.
     if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
@@ -211,11 +209,11 @@ export class KvStateMachine {
     if (stamp) this.locks.expireDue(this.logTime, entry.index, this.changes);
     const parsed = parseCommand(body);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
-    if (typeof parsed === 'string') return nothing;
+    if (typeof parsed === 'string') return this.nothing(entry.index);
     const { session, command } = parsed;
     if (session) {
       const seen = this.sessions.lookup(session);
-      if (seen === 'stale') return nothing;
+      if (seen === 'stale') return this.nothing(entry.index);
       if (seen) return { index: entry.index, result: seen, duplicate: true, changes: this.changes };
     }
     const context: ApplyContext = {
@@ -231,6 +229,8 @@ export class KvStateMachine {
       return { index: entry.index, result, duplicate: false, changes: this.changes };
     }
     let stored: KvRecord | undefined;
+    /** The accounted size of `stored`: measuring it means measuring the key and value strings again. */
+    let storedSize = 0;
     let result: CommandResult;
     if (isGridCommand(command)) {
       result = this.grid.execute(command, entry.index, this.logTime, this.changes);
@@ -243,17 +243,20 @@ export class KvStateMachine {
     } else {
       const map = command.map ?? DEFAULT_MAP;
       stored = this.maps.get(map)?.get(command.key);
-      result = this.execute(command, map, stored, context);
+      storedSize = stored ? recordSize(command.key, stored) : 0;
+      result = this.execute(command, map, stored, storedSize, context);
     }
     if (session) {
       // The value this write replaced or removed lives on only in the kept result: the cap counts it.
-      const replaced =
-        result.applied && isLive(stored, this.logTime)
-          ? recordSize((command as KeyedKvCommand).key, stored)
-          : 0;
+      const replaced = result.applied && isLive(stored, this.logTime) ? storedSize : 0;
       this.sessions.record(session, result, replaced, this.logTime);
     }
     return { index: entry.index, result, duplicate: false, changes: this.changes };
+  }
+
+  /** The outcome of an entry that applies no command (no-op, config, undecodable or stale). */
+  private nothing(index: number): AppliedCommand {
+    return { index, result: null, duplicate: false, changes: this.changes };
   }
 
   /**
@@ -298,7 +301,17 @@ export class KvStateMachine {
       const stored = lookup(map, op.key);
       const current = isLive(stored, time) ? stored : undefined;
       if (op.op === 'set') {
-        const written = this.write(map, op.key, op.value, op.ttlMs, stored, current, writeContext);
+        const storedSize = stored ? recordSize(op.key, stored) : 0;
+        const written = this.write(
+          map,
+          op.key,
+          op.value,
+          op.ttlMs,
+          stored,
+          storedSize,
+          current,
+          writeContext,
+        );
         return { map, key: op.key, version: written.version };
       }
       const removed = this.remove(map, op.key, stored, current, revision, 'delete');
@@ -311,6 +324,7 @@ export class KvStateMachine {
     command: KeyedKvCommand,
     map: string,
     stored: KvRecord | undefined,
+    storedSize: number,
     context: ApplyContext,
   ): CommandResult {
     const { revision, time } = context;
@@ -328,14 +342,33 @@ export class KvStateMachine {
       case 'set':
         if (command.ifAbsent && current) return refuse();
         if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
-        return this.write(map, command.key, command.value, command.ttlMs, stored, current, context);
+        return this.write(
+          map,
+          command.key,
+          command.value,
+          command.ttlMs,
+          stored,
+          storedSize,
+          current,
+          context,
+        );
       case 'cas':
         if (!isDeepStrictEqual(current?.value ?? null, command.expected ?? null)) return refuse();
-        return this.write(map, command.key, command.value, command.ttlMs, stored, current, context);
+        return this.write(
+          map,
+          command.key,
+          command.value,
+          command.ttlMs,
+          stored,
+          storedSize,
+          current,
+          context,
+        );
       case 'increment': {
         const base = current?.value ?? 0;
         if (typeof base !== 'number') return refuse();
-        return this.write(map, command.key, base + command.delta, command.ttlMs, stored, current, context);
+        const value = base + command.delta;
+        return this.write(map, command.key, value, command.ttlMs, stored, storedSize, current, context);
       }
       case 'delete':
         if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
@@ -350,18 +383,19 @@ export class KvStateMachine {
   private write(
     map: string,
     key: string,
-    decoded: unknown,
+    value: unknown,
     ttlMs: number | undefined,
     stored: KvRecord | undefined,
+    storedSize: number,
     current: KvRecord | undefined,
     context: ApplyContext,
   ): CommandResult {
     const { revision, time, storeLimit } = context;
-    const value = detachStrings(decoded);
     const size = valueSize(key, value);
-    const dataGrowth = size - (stored ? recordSize(key, stored) : 0);
+    const dataGrowth = size - storedSize;
     // The replaced value stays in memory as long as the session keeps this write's result.
-    const growth = dataGrowth + (context.keepsReplaced && current ? recordSize(key, current) : 0);
+    // `current`, when defined, is `stored` (live by the entry's time).
+    const growth = dataGrowth + (context.keepsReplaced && current ? storedSize : 0);
     if (storeLimit && growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
       const excess = this.usedBytes + growth - storeLimit.maxBytes;
       // Decided before anything is evicted: a write that eviction cannot make room for evicts nothing.

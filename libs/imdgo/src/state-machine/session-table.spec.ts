@@ -70,4 +70,29 @@ describe('SessionTable', () => {
       expect(restored.retainedBytes).toBe(table.retainedBytes);
     }
   });
+  it('forgets exactly the acknowledged results when stamps jump, acknowledge their own write or are not integers', () => {
+    for (const seed of [4, 5, 6, 7]) {
+      const random = lcg(seed);
+      const table = new SessionTable();
+      const plain = new PlainSession();
+      let seq = 0;
+      for (let i = 0; i < 2_000; i++) {
+        const draw = random();
+        // Mostly in order with 64 in flight; now and then a jump, a repeat, a fraction or an early ack.
+        seq = draw < 0.01 ? seq + 100 : draw < 0.02 ? seq - 3 : draw < 0.05 ? seq + 0.5 : Math.floor(seq) + 1;
+        const ack = random();
+        const firstUnacked =
+          ack < 0.01 ? seq + 1.5 : ack < 0.03 ? seq - 60.5 : Math.max(1, Math.floor(seq) - 64);
+        const stamp = { client: 'c', seq, firstUnacked };
+        // As applies do: a duplicate or stale write is answered, not recorded.
+        if (table.lookup(stamp) !== null) continue;
+        table.record(stamp, result(i), i, 0);
+        plain.record(stamp, i);
+        const [[, firstKept, , results]] = table.export() as [SessionExport[number]];
+        expect(firstKept).toBe(plain.firstKept);
+        expect(results.map(([kept, , bytes]) => [kept, bytes])).toEqual([...plain.results]);
+        expect(table.retainedBytes).toBe([...plain.results.values()].reduce((sum, bytes) => sum + bytes, 0));
+      }
+    }
+  });
 });

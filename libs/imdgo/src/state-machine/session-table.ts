@@ -19,7 +19,10 @@ interface Session {
   firstKept: number;
   /** Log time of the client's latest write. */
   lastActive: number;
-  /** Whether `results` iterates in ascending sequence numbers (they are kept in insertion order). */
+  /**
+   * Whether `results` iterates in ascending sequence numbers (they are kept in insertion order), all of them
+   * integers at or above `firstKept`.
+   */
   ascending: boolean;
   /** The sequence number of the result inserted last. */
   newestSeq: number;
@@ -37,6 +40,8 @@ export class SessionTable {
   private readonly idleMs: number;
   /** Sum of `bytes` over every kept result: memory the cap counts besides the stored keys. */
   retainedBytes = 0;
+  /** The client last moved to the end of `sessions` (it may since have been dropped). */
+  private newestClient: string | undefined;
 
   constructor(idleMs = SESSION_IDLE_MS) {
     this.idleMs = idleMs;
@@ -56,35 +61,61 @@ export class SessionTable {
 
   record(stamp: SessionStamp, result: CommandResult, bytes: number, time: number): void {
     let session = this.sessions.get(stamp.client);
-    if (session) this.sessions.delete(stamp.client);
-    else session = { results: new Map(), firstKept: 0, lastActive: time, ascending: true, newestSeq: 0 };
-    this.sessions.set(stamp.client, session);
+    // Moved to the end, unless it is there already (one client writing alone, as a single node's app does).
+    if (session === undefined || this.newestClient !== stamp.client) {
+      if (session) this.sessions.delete(stamp.client);
+      else session = { results: new Map(), firstKept: 0, lastActive: time, ascending: true, newestSeq: 0 };
+      this.sessions.set(stamp.client, session);
+      this.newestClient = stamp.client;
+    }
     session.lastActive = time;
     const firstUnacked = stamp.firstUnacked ?? stamp.seq;
     if (firstUnacked > session.firstKept) {
+      const previousFirstKept = session.firstKept;
       session.firstKept = firstUnacked;
-      // Kept in ascending order, every result after the first one kept is newer still: with many writes in
-      // flight, a full scan per write would cost as many steps as there are writes in flight.
-      let ascending = true;
-      let previous = -Infinity;
-      for (const [seq, kept] of session.results) {
-        if (seq >= firstUnacked) {
-          if (session.ascending) break;
-          ascending &&= seq > previous;
-          previous = seq;
-          continue;
-        }
-        session.results.delete(seq);
-        this.retainedBytes -= kept.bytes;
+      const span = firstUnacked - previousFirstKept;
+      if (session.ascending && Number.isSafeInteger(previousFirstKept) && span <= session.results.size) {
+        // In order, every kept result is at or above the previous firstKept: the newly acknowledged ones
+        // are found by sequence number (usually one), without walking the map.
+        for (let seq = previousFirstKept; seq < firstUnacked; seq++) this.forget(session, seq);
+      } else {
+        this.forgetBelow(session, firstUnacked);
       }
-      // A full scan learns whether what is left is back in order (writes reordered by retries are gone).
-      session.ascending = ascending;
     }
-    if (session.results.size === 0) session.ascending = true;
+    // A result kept below firstKept (a stamp acknowledging its own write) or under a number that is not an
+    // integer would be missed by the walk by number.
+    if (!Number.isSafeInteger(stamp.seq) || stamp.seq < session.firstKept) session.ascending = false;
+    else if (session.results.size === 0) session.ascending = true;
     else if (stamp.seq <= session.newestSeq) session.ascending = false;
     session.newestSeq = stamp.seq;
     session.results.set(stamp.seq, { result, bytes });
     this.retainedBytes += bytes;
+  }
+
+  private forget(session: Session, seq: number): void {
+    const kept = session.results.get(seq);
+    if (kept === undefined) return;
+    session.results.delete(seq);
+    this.retainedBytes -= kept.bytes;
+  }
+
+  private forgetBelow(session: Session, firstUnacked: number): void {
+    // Kept in ascending order, every result after the first one kept is newer still: with many writes in
+    // flight, a full scan per write would cost as many steps as there are writes in flight.
+    let ascending = true;
+    let previous = -Infinity;
+    for (const [seq, kept] of session.results) {
+      if (seq >= firstUnacked) {
+        if (session.ascending) break;
+        ascending &&= seq > previous && Number.isSafeInteger(seq);
+        previous = seq;
+        continue;
+      }
+      session.results.delete(seq);
+      this.retainedBytes -= kept.bytes;
+    }
+    // A full scan learns whether what is left is back in order (writes reordered by retries are gone).
+    session.ascending = ascending;
   }
 
   /** Drops the sessions idle since `now - idleMs` or longer (log time, never a local clock). */
@@ -110,7 +141,9 @@ export class SessionTable {
     const table = new SessionTable(idleMs);
     for (const [client, firstKept, lastActive, results] of data) {
       const kept = new Map(results.map(([seq, result, bytes]) => [seq, { result, bytes }]));
-      const ascending = results.every(([seq], i) => i === 0 || seq > results[i - 1]![0]);
+      const ascending = results.every(
+        ([seq], i) => Number.isSafeInteger(seq) && seq >= firstKept && (i === 0 || seq > results[i - 1]![0]),
+      );
       const newestSeq = results.at(-1)?.[0] ?? 0;
       table.sessions.set(client, { firstKept, lastActive, results: kept, ascending, newestSeq });
       for (const { bytes } of kept.values()) table.retainedBytes += bytes;
