@@ -1,12 +1,13 @@
 /**
  * Encode and decode cost of the peer frames a forwarded write causes, in the layout this tree sends and
- * in the object layout with record definitions in each frame that protocol version 2 sent.
+ * in the object layout with record definitions in each frame that protocol version 2 sent (v2 below).
  * `node bench/wire-micro.ts`: µs per frame (pack and unpack) for each.
  */
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from '../libs/imdgo/src/transport/msgpack-codec.ts';
 import { packEntries } from '../libs/imdgo/src/transport/entry-block.ts';
 import { packetFromWire, packetToWire } from '../libs/imdgo/src/transport/packet-layout.ts';
 import { messagesFromWire, messagesToWire } from '../libs/imdgo/src/transport/raft-wire.ts';
+import { packCommands, unpackCommands } from '../libs/imdgo/src/driver/forward-block.ts';
 import { outcomeOf, resultOf } from '../libs/imdgo/src/driver/forward-outcome.ts';
 import type { Entry } from '../libs/imdgo/src/raft/types.ts';
 
@@ -63,7 +64,8 @@ const oldCodec = {
 const newCodec = {
   raft: (body: unknown[]) =>
     packFrame(packetToWire({ pattern: 'imdgo.raft', data: [a, messagesToWire(body)] })),
-  request: () => packFrame(packetToWire({ pattern: 'imdgo.request', data: [b, batch], id: 'abc-123' })),
+  request: () =>
+    packFrame(packetToWire({ pattern: 'imdgo.request', data: [b, packCommands(batch)], id: 'abc-123' })),
   reply: () =>
     packFrame(
       packetToWire({
@@ -77,7 +79,7 @@ const newCodec = {
     const data = packet.data as unknown[] | undefined;
     if (packet.pattern === 'imdgo.raft') return messagesFromWire(data![1]);
     if (Array.isArray(packet.response)) return packet.response.map(resultOf);
-    return data;
+    return unpackCommands(data![1] as Uint8Array);
   },
 };
 

@@ -256,7 +256,7 @@ function malformedRequest(rng: Rng): unknown {
   ])();
 }
 
-/** A request's answer is an error; a batch of binaries that are no commands gets one for each. */
+/** A request's answer is an error; a binary that parses as a forwarded batch gets one for each command. */
 function refused(frame: unknown): boolean {
   const { err, response } = frame as { err?: unknown; response?: unknown };
   return Boolean(err) || (Array.isArray(response) && response.every((r) => typeof r === 'string'));

@@ -2,6 +2,7 @@ import type { NodeId } from '../raft/types.ts';
 import type { CommandResult } from '../state-machine/commands.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
+import { packCommands } from './forward-block.ts';
 import { resultOf, type ForwardOutcome } from './forward-outcome.ts';
 import { systemScheduler, type Scheduler } from './scheduler.ts';
 
@@ -13,8 +14,8 @@ interface Waiting {
 }
 
 /**
- * Writes a follower forwards to the leader in one event-loop turn travel as one request, the array of
- * their encoded commands: a request per write would cost a frame, a packet id and an rxjs pipeline each,
+ * Writes a follower forwards to the leader in one event-loop turn travel as one request, a block of
+ * their encoded commands (forward-block.ts): a request per write would cost a frame, a packet id and an rxjs pipeline each,
  * on both sides. The answer is one outcome per command, in order (forward-outcome.ts).
  */
 export class ForwardBatcher {
@@ -43,7 +44,7 @@ export class ForwardBatcher {
     const batch = this.waiting.get(leader) ?? [];
     this.waiting.delete(leader);
     const timeoutMs = Math.min(...batch.map((w) => w.timeoutMs));
-    const request = batch.map((w) => w.data);
+    const request = packCommands(batch.map((w) => w.data));
     this.transport.request<ForwardOutcome[]>(leader, request, timeoutMs).then(
       (outcomes) => {
         batch.forEach((w, i) => {

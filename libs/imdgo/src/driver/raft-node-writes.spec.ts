@@ -104,7 +104,7 @@ describe('RaftNode writes', () => {
         onRequest: (handler) => inner.onRequest(handler),
         onPeerDown: (handler) => inner.onPeerDown(handler),
         async request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T> {
-          if (id !== follower || !Array.isArray(payload)) {
+          if (id !== follower || !(payload instanceof Uint8Array)) {
             return inner.request<T>(to, payload, timeoutMs);
           }
           forwards++;

@@ -28,6 +28,7 @@ import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
 import { ForwardBatcher } from './forward-batcher.ts';
+import { unpackCommands } from './forward-block.ts';
 import { outcomeOf, type ForwardOutcome } from './forward-outcome.ts';
 import { persistReady } from './persist-ready.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
@@ -757,12 +758,11 @@ export class RaftNode {
 
   private async answer(_from: string, payload: unknown): Promise<unknown> {
     if (this.stopped) throw new StoppedError();
-    // A forwarded batch (forward-batcher.ts) is the one request that is an array: of encoded commands.
-    if (Array.isArray(payload)) {
-      if (payload.length === 0 || !payload.every((data) => data instanceof Uint8Array)) {
-        throw new Error('malformed forwarded batch');
-      }
-      return Promise.all(payload.map((data: Uint8Array) => this.answerPropose(data)));
+    // A forwarded batch (forward-batcher.ts) is the one request that is binary: a block of commands.
+    if (payload instanceof Uint8Array) {
+      const commands = unpackCommands(payload);
+      if (commands === null) throw new Error('malformed forwarded batch');
+      return Promise.all(commands.map((data) => this.answerPropose(data)));
     }
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
