@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { packFrame } from '../libs/imdgo/src/transport/msgpack-codec.ts';
 import { REQUEST_PATTERN } from '../libs/imdgo/src/transport/nest-tcp-transport.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
+import { packetFrame } from '../libs/imdgo/testing/raw-peer.ts';
 import { connectHostile, raftFrame } from './support/hostile-peer.ts';
 
 /**
@@ -13,7 +13,7 @@ import { connectHostile, raftFrame } from './support/hostile-peer.ts';
  */
 const OUTSIDER = '127.0.0.1:9';
 const request = (body: unknown): Buffer =>
-  packFrame({ pattern: REQUEST_PATTERN, id: '1', data: { from: OUTSIDER, body } });
+  packetFrame({ pattern: REQUEST_PATTERN, id: '1', data: [OUTSIDER, body] });
 
 describe('well-formed hostile input past the transport', () => {
   let cluster: TestCluster;

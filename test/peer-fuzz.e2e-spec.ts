@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FRAME_HEADER_BYTES, packFrame } from '../libs/imdgo/src/transport/msgpack-codec.ts';
 import { RAFT_PATTERN, REQUEST_PATTERN } from '../libs/imdgo/src/transport/nest-tcp-transport.ts';
 import { startCluster, type TestCluster, type TestNode } from './support/cluster.ts';
+import { packetFrame } from '../libs/imdgo/testing/raw-peer.ts';
 import { connectHostile, raftFrame } from './support/hostile-peer.ts';
 
 /**
@@ -191,13 +192,19 @@ function breakingBytes(rng: Rng, target: TestNode, leader: TestNode): Buffer {
         valid.subarray(FRAME_HEADER_BYTES),
       ]),
     () => packFrame(randomValue(rng)),
-    () => packFrame({ pattern: rng.pick(['imdgo.raft.x', 'other', '']), data: randomValue(rng) }),
-    () => packFrame({ pattern: { cmd: RAFT_PATTERN }, data: {} }),
-    () => packFrame({ id: 'r1', response: randomValue(rng) }),
-    () => packFrame({ pattern: RAFT_PATTERN, data: randomValue(rng) }),
-    () => packFrame({ pattern: RAFT_PATTERN, data: { from: rng.pick([5, 'x', 'host:0', null]), body: [] } }),
-    () => packFrame({ pattern: RAFT_PATTERN, data: { from: leader.id, body: [], extra: 1 } }),
-    () => packFrame({ pattern: REQUEST_PATTERN, data: {}, id: rng.pick([5, null, {}]) }),
+    () => packetFrame({ pattern: rng.pick(['imdgo.raft.x', 'other', '']), data: randomValue(rng) }),
+    () => packetFrame({ pattern: { cmd: RAFT_PATTERN }, data: {} }),
+    () => packetFrame({ id: 'r1', response: randomValue(rng) }),
+    () => packetFrame({ pattern: RAFT_PATTERN, data: randomValue(rng) }),
+    () => packetFrame({ pattern: RAFT_PATTERN, data: [rng.pick([5, 'x', 'host:0', null]), []] }),
+    () => packetFrame({ pattern: RAFT_PATTERN, data: [leader.id, [], 1] }),
+    () => packetFrame({ pattern: RAFT_PATTERN, data: { from: leader.id, body: [] } }),
+    () => packetFrame({ pattern: REQUEST_PATTERN, data: {}, id: rng.pick([5, null, {}]) }),
+    // Positional packets and Raft messages of no known kind or shape.
+    () => packFrame([rng.pick([2, -1, 0.5, '0', null]), RAFT_PATTERN, [leader.id, []]]),
+    () => packFrame([0, RAFT_PATTERN, [leader.id, []], undefined, undefined, 'extra']),
+    () => raftFrame(leader.id, [[rng.pick([15, -1, 0.5, null]), undefined, leader.id, leader.id, 1]]),
+    () => raftFrame(leader.id, [[8, undefined, leader.id, leader.id, 1, 'extra']]),
     () => Buffer.concat([raftFrame(leader.id, []), raftFrame(OUTSIDER, [])]),
     // Huge collections announced in a few bytes: array32, map32, str32, bin32.
     () => frameOf(Buffer.from([rng.pick([0xdd, 0xdf, 0xdb, 0xc6]), 0xff, 0xff, 0xff, 0xff, 1, 2, 3])),
@@ -247,6 +254,12 @@ function malformedRequest(rng: Rng): unknown {
     () => ({ kind: 'transfer', target: rng.pick([5, {}, []]) }),
     () => ({ kind: rng.pick(['explode', 5, null]) }),
   ])();
+}
+
+/** A request's answer is an error; a binary that parses as a forwarded batch gets one for each command. */
+function refused(frame: unknown): boolean {
+  const { err, response } = frame as { err?: unknown; response?: unknown };
+  return Boolean(err) || (Array.isArray(response) && response.every((r) => typeof r === 'string'));
 }
 
 describe('a node under a stream of hostile frames', () => {
@@ -311,14 +324,14 @@ describe('a node under a stream of hostile frames', () => {
           const id = `fuzz-${frames}`;
           sent.push(id);
           connection.write(
-            packFrame({
+            packetFrame({
               pattern: REQUEST_PATTERN,
               id,
-              data: { from: OUTSIDER, body: malformedRequest(rng) },
+              data: [OUTSIDER, malformedRequest(rng)],
             }),
           );
         }
-        const answered = () => connection.frames.filter((f) => (f as { err?: unknown }).err).length;
+        const answered = () => connection.frames.filter(refused).length;
         await vi.waitFor(() => expect(answered()).toBe(sent.length), { timeout: 2_000 }).catch(() => {});
         if (answered() !== sent.length) unanswered += sent.length - answered();
         connection.close();

@@ -1,8 +1,10 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { FRAME_HEADER_BYTES, packFrame, unpackBody } from '../../libs/imdgo/src/transport/msgpack-codec.ts';
+import { FRAME_HEADER_BYTES, unpackBody } from '../../libs/imdgo/src/transport/msgpack-codec.ts';
 import { RAFT_PATTERN } from '../../libs/imdgo/src/transport/nest-tcp-transport.ts';
-import { helloFrame } from '../../libs/imdgo/testing/raw-peer.ts';
+import { packetFromWire } from '../../libs/imdgo/src/transport/packet-layout.ts';
+import { messagesToWire } from '../../libs/imdgo/src/transport/raft-wire.ts';
+import { helloFrame, packetFrame } from '../../libs/imdgo/testing/raw-peer.ts';
 
 /** A raw connection to a node's peer port, for sending it what no well-behaved member would. */
 export interface HostileConnection {
@@ -10,7 +12,7 @@ export interface HostileConnection {
   /** The local port, as the node's log lines name it (`127.0.0.1:<port>`). */
   readonly localPort: number;
   write(bytes: Buffer): void;
-  /** Frames the node sent, decoded, once they are complete. */
+  /** Frames the node sent, decoded (Nest packets as objects), once they are complete. */
   readonly frames: unknown[];
   /** Resolves true once the node has closed the connection, false if it is still open after `ms`. */
   closedWithin(ms: number): Promise<boolean>;
@@ -39,7 +41,8 @@ export async function connectHostile(
     while (pending.length >= FRAME_HEADER_BYTES) {
       const end = FRAME_HEADER_BYTES + pending.readUInt32BE(0);
       if (pending.length < end) break;
-      frames.push(unpackBody(pending.subarray(FRAME_HEADER_BYTES, end)));
+      const body = unpackBody(pending.subarray(FRAME_HEADER_BYTES, end));
+      frames.push(packetFromWire(body) ?? body);
       pending = pending.subarray(end);
     }
   });
@@ -65,7 +68,19 @@ export async function connectHostile(
   };
 }
 
-/** A Raft message batch in the Nest event shape the peer port takes, as one frame. */
+/** A message positional as a member sends it, or as it is when it has no known shape or its entries do not pack. */
+function positional(message: unknown): unknown {
+  try {
+    return (messagesToWire([message]) as unknown[])[0];
+  } catch {
+    return message;
+  }
+}
+
+/** A Raft message batch on the peer port; a node reads (and validates) messages as objects too. */
 export function raftFrame(from: string, body: unknown): Buffer {
-  return packFrame({ pattern: RAFT_PATTERN, data: { from, body } });
+  return packetFrame({
+    pattern: RAFT_PATTERN,
+    data: [from, Array.isArray(body) ? body.map(positional) : body],
+  });
 }

@@ -1,9 +1,17 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame } from '../src/transport/msgpack-codec.ts';
+import { packetToWire } from '../src/transport/packet-layout.ts';
 import { PEER_PROTOCOL_VERSION } from '../src/transport/peer-handshake.ts';
 
 /** What either side of a connection without a cluster secret sends first (see peer-hello.ts). */
 export const helloFrame = (): Buffer => packFrame({ auth: 'hello', version: PEER_PROTOCOL_VERSION });
+
+/** A Nest packet framed as a member sends it once connected (positional, packet-layout.ts). */
+export const packetFrame = (packet: Record<string, unknown>): Buffer => {
+  const wire = packetToWire(packet);
+  if (wire === null) throw new Error(`no Nest packet: ${JSON.stringify(packet)}`);
+  return packFrame(wire);
+};
 
 /** A raw TCP connection that splits what arrives into whole frames, kept as the bytes that crossed. */
 export class RawPeer {

@@ -2,10 +2,9 @@ import type { NodeId } from '../raft/types.ts';
 import type { CommandResult } from '../state-machine/commands.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
+import { packCommands } from './forward-block.ts';
+import { resultOf, type ForwardOutcome } from './forward-outcome.ts';
 import { systemScheduler, type Scheduler } from './scheduler.ts';
-
-/** The leader's answer to a batch: one outcome per command, in order. */
-export type ForwardOutcome = { readonly result: CommandResult } | { readonly error: string };
 
 interface Waiting {
   readonly data: Uint8Array;
@@ -15,8 +14,9 @@ interface Waiting {
 }
 
 /**
- * Writes a follower forwards to the leader in one event-loop turn travel as one request: a request per
- * write would cost a frame, a packet id and an rxjs pipeline each, on both sides.
+ * Writes a follower forwards to the leader in one event-loop turn travel as one request, a block of
+ * their encoded commands (forward-block.ts): a request per write would cost a frame, a packet id and an rxjs pipeline each,
+ * on both sides. The answer is one outcome per command, in order (forward-outcome.ts).
  */
 export class ForwardBatcher {
   private readonly waiting = new Map<NodeId, Waiting[]>();
@@ -44,14 +44,13 @@ export class ForwardBatcher {
     const batch = this.waiting.get(leader) ?? [];
     this.waiting.delete(leader);
     const timeoutMs = Math.min(...batch.map((w) => w.timeoutMs));
-    const request = { kind: 'propose-batch', data: batch.map((w) => w.data) };
+    const request = packCommands(batch.map((w) => w.data));
     this.transport.request<ForwardOutcome[]>(leader, request, timeoutMs).then(
       (outcomes) => {
         batch.forEach((w, i) => {
-          const outcome = outcomes?.[i];
-          if (outcome && 'result' in outcome) w.resolve(outcome.result);
-          else
-            w.reject(new PeerTransportError('remote', leader, outcome?.error ?? 'no answer for this write'));
+          const outcome = Array.isArray(outcomes) ? resultOf(outcomes[i]) : 'no answer for this write';
+          if (typeof outcome === 'string') w.reject(new PeerTransportError('remote', leader, outcome));
+          else w.resolve(outcome);
         });
       },
       (error: Error) => {

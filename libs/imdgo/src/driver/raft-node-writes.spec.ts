@@ -104,7 +104,7 @@ describe('RaftNode writes', () => {
         onRequest: (handler) => inner.onRequest(handler),
         onPeerDown: (handler) => inner.onPeerDown(handler),
         async request<T>(to: string, payload: unknown, timeoutMs: number): Promise<T> {
-          if (id !== follower || (payload as { kind?: string }).kind !== 'propose-batch') {
+          if (id !== follower || !(payload instanceof Uint8Array)) {
             return inner.request<T>(to, payload, timeoutMs);
           }
           forwards++;
@@ -113,7 +113,7 @@ describe('RaftNode writes', () => {
             await inner.request(to, payload, timeoutMs);
             throw new PeerTransportError('timeout', to, `request to ${to} timed out`);
           }
-          if (forwards === 2) return [{ error: new BusyError(1000).message }] as T;
+          if (forwards === 2) return [new BusyError(1000).message] as T;
           return inner.request<T>(to, payload, timeoutMs);
         },
       }),

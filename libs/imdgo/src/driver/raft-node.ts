@@ -27,7 +27,9 @@ import type { PeerTransport } from '../transport/peer-transport.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import { ClientSession } from './client-session.ts';
 import { SnapshotTransfer, type SnapshotChunk } from './snapshot-transfer.ts';
-import { ForwardBatcher, type ForwardOutcome } from './forward-batcher.ts';
+import { ForwardBatcher } from './forward-batcher.ts';
+import { unpackCommands } from './forward-block.ts';
+import { outcomeOf, type ForwardOutcome } from './forward-outcome.ts';
 import { afterWrite, aheadOfDisk, type DurablePoint } from './ahead-of-disk.ts';
 import { persistReady } from './persist-ready.ts';
 import type { ClusterStatus, MemberStatus } from './cluster-status.ts';
@@ -96,7 +98,6 @@ export interface DriverTestOnlyBugs {
 /** What followers send the leader over the request channel. */
 type PeerRequest =
   | { readonly kind: 'propose'; readonly data: Uint8Array }
-  | { readonly kind: 'propose-batch'; readonly data: readonly Uint8Array[] }
   | { readonly kind: 'config'; readonly change: ConfigChange }
   | SnapshotChunk
   | { readonly kind: 'get'; readonly map: string; readonly key: string }
@@ -754,21 +755,23 @@ export class RaftNode {
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
-  private async answerPropose(data: unknown): Promise<ForwardOutcome> {
+  private async answerPropose(data: Uint8Array): Promise<ForwardOutcome> {
     try {
-      if (!(data instanceof Uint8Array)) throw new Error('malformed forwarded write');
-      return { result: await this.proposeForwarded(data) };
+      return outcomeOf(await this.proposeForwarded(data));
     } catch (error) {
-      return { error: error instanceof Error ? error.message : String(error) };
+      return error instanceof Error ? error.message : String(error);
     }
   }
 
   private async answer(_from: string, payload: unknown): Promise<unknown> {
     if (this.stopped) throw new StoppedError();
-    const request = payload as PeerRequest;
-    if (request?.kind === 'propose-batch' && Array.isArray(request.data)) {
-      return Promise.all(request.data.map((data) => this.answerPropose(data)));
+    // A forwarded batch (forward-batcher.ts) is the one request that is binary: a block of commands.
+    if (payload instanceof Uint8Array) {
+      const commands = unpackCommands(payload);
+      if (commands === null) throw new Error('malformed forwarded batch');
+      return Promise.all(commands.map((data) => this.answerPropose(data)));
     }
+    const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
       return this.proposeForwarded(request.data);
     }

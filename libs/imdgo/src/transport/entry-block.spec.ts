@@ -1,38 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
-import { blockAppends, packEntries, unblockAppends, unpackEntries } from './entry-block.ts';
-import { wireClone } from './msgpack-codec.ts';
+import { packEntries, unpackEntries } from './entry-block.ts';
 
 const entries: Entry[] = [
   { index: 7, term: 2, kind: 'noop', data: new Uint8Array() },
   { index: 8, term: 3, kind: 'command', data: Uint8Array.of(0xc1, 1, 2, 3) },
   { index: 9, term: 3, kind: 'config', data: new TextEncoder().encode('{"voters":["a:1"]}') },
 ];
-const append = {
-  type: 'append',
-  from: 'a:1',
-  to: 'b:2',
-  term: 3,
-  prevIndex: 6,
-  prevTerm: 2,
-  commit: 5,
-  entries,
-};
-
 describe('entry blocks', () => {
-  it('carry entries across the wire as they were', () => {
-    const sent = wireClone(blockAppends([append, { type: 'heartbeat', commit: 5 }]));
-    expect((sent as { entries: unknown }[])[0]!.entries).toBeInstanceOf(Uint8Array);
-    expect(unblockAppends(sent)).toStrictEqual([append, { type: 'heartbeat', commit: 5 }]);
-  });
-
-  it('leave appends without entries, and anything that is no list of messages, as they are', () => {
-    const empty = { ...append, entries: [] };
-    expect(blockAppends([empty])).toStrictEqual([empty]);
-    expect(blockAppends('x')).toBe('x');
-    expect(unblockAppends([{ type: 'append', entries: 'x' }])).toEqual([{ type: 'append', entries: 'x' }]);
-  });
-
   it('pack the same entries once for every follower they go to', () => {
     const block = packEntries(entries);
     expect(packEntries([...entries])).toBe(block);
@@ -48,9 +23,6 @@ describe('entry blocks', () => {
     const unknownKind = block.slice();
     unknownKind[16] = 3;
     expect(unpackEntries(unknownKind)).toBeNull();
-    expect(() => unblockAppends([{ type: 'append', entries: block.subarray(0, 30) }])).toThrow(
-      /malformed entry block/,
-    );
   });
 
   it('unpack entries as views of the block, not copies of each', () => {

@@ -62,25 +62,3 @@ export function unpackEntries(block: Uint8Array): Entry[] | null {
   }
   return entries;
 }
-
-/** The messages as they travel: append messages carry their entries as a block. */
-export function blockAppends(messages: unknown): unknown {
-  if (!Array.isArray(messages)) return messages;
-  return messages.map((message: Record<string, unknown>) =>
-    message?.type === 'append' && Array.isArray(message.entries) && message.entries.length > 0
-      ? { ...message, entries: packEntries(message.entries as Entry[]) }
-      : message,
-  );
-}
-
-/** Undoes `blockAppends` in place; throws on a block that does not unpack. */
-export function unblockAppends(messages: unknown): unknown {
-  if (!Array.isArray(messages)) return messages;
-  for (const message of messages as Record<string, unknown>[]) {
-    if (message?.type !== 'append' || !(message.entries instanceof Uint8Array)) continue;
-    const entries = unpackEntries(message.entries);
-    if (entries === null) throw new Error('malformed entry block');
-    message.entries = entries;
-  }
-  return messages;
-}

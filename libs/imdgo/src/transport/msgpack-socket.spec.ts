@@ -5,6 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
 import { FRAME_HEADER_BYTES, packFrame } from './msgpack-codec.ts';
+import { packetToWire } from './packet-layout.ts';
 import {
   isNestPacket,
   MsgpackSocket,
@@ -21,6 +22,9 @@ function parser(options: MsgpackSocketOptions = {}) {
   return { framing, socket, messages, feed: (chunk: Buffer) => socket.emit('data', chunk) };
 }
 
+/** A Nest packet framed as this release sends it. */
+const packPacket = (packet: Record<string, unknown>): Buffer => packFrame(packetToWire(packet));
+
 const header = (length: number): Buffer => {
   const buffer = Buffer.alloc(FRAME_HEADER_BYTES);
   buffer.writeUInt32BE(length);
@@ -33,7 +37,7 @@ describe('MsgpackSocket parsing', () => {
     { id: 'b', response: Buffer.alloc(70_000, 1), isDisposed: true },
     { pattern: { cmd: 'x' }, data: [1, 2] },
   ];
-  const stream = Buffer.concat(packets.map((packet) => packFrame(packet)));
+  const stream = Buffer.concat(packets.map((packet) => packPacket(packet)));
 
   it('reassembles frames split at every byte', () => {
     const { feed, messages } = parser();
@@ -68,7 +72,7 @@ describe('MsgpackSocket parsing', () => {
   ])('expecting %j, drops the connection on %j', (expects, packet, reason) => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
     const { feed, messages, socket } = parser({ expects });
-    feed(packFrame(packet));
+    feed(packPacket(packet));
     expect(socket.destroyed).toBe(true);
     expect(messages).toEqual([]);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining(reason));
@@ -77,9 +81,9 @@ describe('MsgpackSocket parsing', () => {
 
   it('passes the packets it expects', () => {
     const server = parser({ expects: ['p'] });
-    server.feed(packFrame({ pattern: 'p', data: 1, id: 'a' }));
+    server.feed(packPacket({ pattern: 'p', data: 1, id: 'a' }));
     const client = parser({ expects: 'responses' });
-    client.feed(packFrame({ id: 'a', response: 2 }));
+    client.feed(packPacket({ id: 'a', response: 2 }));
     expect([...server.messages, ...client.messages]).toEqual([
       { pattern: 'p', data: 1, id: 'a' },
       { id: 'a', response: 2 },
@@ -94,9 +98,9 @@ describe('MsgpackSocket parsing', () => {
     });
     server.feed(
       Buffer.concat([
-        packFrame({ pattern: 'e', data: 1 }),
-        packFrame({ pattern: 'e', data: 2, id: 'a' }),
-        packFrame({ pattern: 'r', data: 3 }),
+        packPacket({ pattern: 'e', data: 1 }),
+        packPacket({ pattern: 'e', data: 2, id: 'a' }),
+        packPacket({ pattern: 'r', data: 3 }),
       ]),
     );
     expect(handled).toEqual([1]);
@@ -118,7 +122,7 @@ describe('MsgpackSocket parsing', () => {
         },
       },
     });
-    server.feed(Buffer.concat(['ok', 'bad', 'after'].map((data) => packFrame({ pattern: 'e', data }))));
+    server.feed(Buffer.concat(['ok', 'bad', 'after'].map((data) => packPacket({ pattern: 'e', data }))));
     expect(handled).toEqual(['ok', 'bad']);
     expect(server.socket.destroyed).toBe(true);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('refused'));
@@ -138,8 +142,8 @@ describe('MsgpackSocket parsing', () => {
         timeoutMs: 1_000,
       },
     });
-    client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) });
-    expect(() => client.sendMessage({ pattern: 'p', data: 'x'.repeat(40) })).toThrow(
+    client.sendMessage({ pattern: 'p', data: 'x'.repeat(60) });
+    expect(() => client.sendMessage({ pattern: 'p', data: 'x'.repeat(60) })).toThrow(
       /bytes already wait for the handshake/,
     );
     expect(write).not.toHaveBeenCalled();
@@ -218,6 +222,9 @@ describe('ServerTCP with MsgpackSocket', () => {
     ['a truncated msgpack body', Buffer.concat([header(3), Buffer.from([0x93, 0x01, 0x02])])],
     ['valid msgpack of the wrong shape', packFrame({ hello: 'world' })],
     ['a non-object packet', packFrame([1, 2, 3])],
+    ['a packet as an object, not positional', packFrame({ pattern: 'echo', data: 1, id: '1' })],
+    ['a positional packet of an unknown kind', packFrame([2, 'echo', 1, '1'])],
+    ['a positional packet with a field too many', packFrame([0, 'echo', 1, '1', undefined, 'extra'])],
   ])('closes a connection sending %s and keeps serving', async (_, bytes) => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
     await closedBy(bytes);
@@ -228,7 +235,7 @@ describe('ServerTCP with MsgpackSocket', () => {
 
   it('logs a frame cut short by the peer closing, and keeps serving', async () => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-    const frame = packFrame({ pattern: 'echo', data: 'x'.repeat(1000), id: '1' });
+    const frame = packPacket({ pattern: 'echo', data: 'x'.repeat(1000), id: '1' });
     const socket = connect(port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     const localPort = socket.localPort;
@@ -328,7 +335,7 @@ describe('the cluster-secret handshake between ServerTCP and ClientTCP', () => {
   });
 
   it('drops a raw connection sending a Nest packet, after sending it only a challenge', async () => {
-    const packet = packFrame({ pattern: 'echo', data: 1, id: '1' });
+    const packet = packPacket({ pattern: 'echo', data: 1, id: '1' });
     const { received, localPort } = await rawExchange(packet);
     await droppedWith(localPort, /packet before the cluster-secret handshake completed/);
     expect(received.readUInt32BE(0)).toBe(received.length - FRAME_HEADER_BYTES);

@@ -2,6 +2,7 @@ import { Logger, type Type } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
+import { packetFromWire, packetToWire } from './packet-layout.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, PeerHandshake, ProtocolVersionError } from './peer-handshake.ts';
 import { PeerHello } from './peer-hello.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
@@ -96,7 +97,7 @@ export function isNestPacket(value: unknown): value is Record<string, unknown> {
  * Nest TCP `socketClass` that frames packets as a 4-byte big-endian body length
  * followed by a msgpack body (see msgpack-codec.ts), instead of JsonSocket's
  * `length#json`: binary stays binary, Dates stay Dates, and no packet is
- * re-encoded as JSON.
+ * re-encoded as JSON. Packets travel positional (packet-layout.ts).
  *
  * Unlike JsonSocket it never pauses reading while its writes are backed up:
  * two peers that both wait for the other to drain before reading again
@@ -188,7 +189,9 @@ export class MsgpackSocket extends TcpSocket {
   }
 
   protected handleSend(message: unknown, callback?: (err?: unknown) => void): void {
-    const frame = packFrame(message);
+    const positional = isNestPacket(message) ? packetToWire(message) : null;
+    if (positional === null) throw new FrameError('only Nest packets are sent');
+    const frame = packFrame(positional);
     if (frame.length - FRAME_HEADER_BYTES > this.maxFrameBytes) {
       // The receiver would drop the whole connection, failing every other request on it.
       throw new FrameError(`frame of ${frame.length} bytes exceeds the ${this.maxFrameBytes}-byte limit`);
@@ -252,7 +255,8 @@ export class MsgpackSocket extends TcpSocket {
     }
   }
 
-  private expected(value: unknown): Record<string, unknown> {
+  private expected(body: unknown): Record<string, unknown> {
+    const value = packetFromWire(body);
     if (!isNestPacket(value)) {
       throw new FrameError('frame body is not a Nest packet');
     }
@@ -298,7 +302,8 @@ export class MsgpackSocket extends TcpSocket {
 
   /** One step of the handshake; once it succeeds, Nest's frames flow (see the class comment). */
   private authenticate(handshake: PeerHandshake | PeerHello, value: unknown): void {
-    if (isNestPacket(value) && handshake instanceof PeerHandshake) {
+    // This release's packets are positional; one before protocol versions sent objects.
+    if ((isNestPacket(value) || isNestPacket(packetFromWire(value))) && handshake instanceof PeerHandshake) {
       throw new FrameError('packet before the cluster-secret handshake completed');
     }
     let reply;

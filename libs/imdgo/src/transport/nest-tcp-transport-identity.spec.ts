@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
-import { listenRaw, RawPeer, type RawServer } from '../../testing/raw-peer.ts';
+import { listenRaw, packetFrame, RawPeer, type RawServer } from '../../testing/raw-peer.ts';
 import { createTestPki } from '../../testing/test-certificates.ts';
-import { packFrame } from './msgpack-codec.ts';
 import { NestTcpTransport, RAFT_PATTERN, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
 
 /** Who an accepted connection speaks for: the handshake's proof, the certificate, one connection each. */
@@ -16,7 +15,7 @@ let warn: ReturnType<typeof vi.spyOn>;
 
 const peerId = async (): Promise<string> => `127.0.0.1:${await freePort()}`;
 const raftFrame = (from: string, body: unknown): Buffer =>
-  packFrame({ pattern: RAFT_PATTERN, data: { from, body } });
+  packetFrame({ pattern: RAFT_PATTERN, data: [from, body] });
 
 async function startTransport(id: string, options: Omit<NestTcpTransportOptions, 'id'> = {}) {
   const transport = new NestTcpTransport({ id, ...options });
@@ -112,7 +111,7 @@ describe('NestTcpTransport: who a connection speaks for', () => {
     const { received } = await startTransport(b);
     const connection = await RawPeer.connect(b);
     await connection.hello();
-    const malformed = packFrame({ pattern: RAFT_PATTERN, data: { body: 'no sender' } });
+    const malformed = packetFrame({ pattern: RAFT_PATTERN, data: ['no sender'] });
     connection.socket.write(Buffer.concat([malformed, raftFrame('127.0.0.1:1', 'after the bad frame')]));
     expect(await connection.closedWithin(2_000)).toBe(true);
     await warned(/malformed envelope/);

@@ -3,9 +3,8 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../testing/free-port.ts';
-import { RawPeer } from '../../testing/raw-peer.ts';
+import { packetFrame, RawPeer } from '../../testing/raw-peer.ts';
 import { createTestPki } from '../../testing/test-certificates.ts';
-import { packFrame } from './msgpack-codec.ts';
 import { NestTcpTransport, RAFT_PATTERN, type NestTcpTransportOptions } from './nest-tcp-transport.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 
@@ -347,13 +346,14 @@ describe('NestTcpTransport security', () => {
   });
 
   it.each([
-    ['a malformed envelope', [{ body: [] }], /malformed envelope/],
-    ['a sender that is no peer id', [{ from: 'nobody', body: [] }], /malformed envelope/],
+    ['a malformed envelope', [[[]]], /malformed envelope/],
+    ['an envelope as an object, not positional', [{ from: '127.0.0.1:1', body: [] }], /malformed envelope/],
+    ['a sender that is no peer id', [['nobody', []]], /malformed envelope/],
     [
       'two senders',
       [
-        { from: '127.0.0.1:1', body: [] },
-        { from: '127.0.0.1:2', body: [] },
+        ['127.0.0.1:1', []],
+        ['127.0.0.1:2', []],
       ],
       /envelope from 127\.0\.0\.1:2 on the connection of 127\.0\.0\.1:1/,
     ],
@@ -365,7 +365,7 @@ describe('NestTcpTransport security', () => {
     const peer = await RawPeer.connect(b);
     await peer.hello();
     const localPort = peer.socket.localPort;
-    for (const data of envelopes) peer.socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
+    for (const data of envelopes) peer.socket.write(packetFrame({ pattern: RAFT_PATTERN, data }));
     await peer.closed;
     await warned(new RegExp(`^Dropping connection with 127\\.0\\.0\\.1:${localPort}: ${reason.source}`));
     expect(received).toEqual(envelopes.length === 2 ? ['127.0.0.1:1'] : []);
@@ -385,8 +385,9 @@ describe('NestTcpTransport security', () => {
 
     const peer = await RawPeer.connect(b);
     await peer.hello();
-    const data = { from: '127.0.0.1:1', body: [{ type: 'append', entries: Uint8Array.of(1, 2, 3) }] };
-    peer.socket.write(packFrame({ pattern: RAFT_PATTERN, data }));
+    // An append (type code 0) of group 0 whose entry block is three bytes of nothing.
+    const broken = [0, undefined, '127.0.0.1:1', b, 1, 4, 0, Uint8Array.of(1, 2, 3), 0];
+    peer.socket.write(packetFrame({ pattern: RAFT_PATTERN, data: ['127.0.0.1:1', [broken]] }));
     await peer.closed;
     await warned(/message handler failed on a message from 127\.0\.0\.1:1: malformed entry block$/);
   });

@@ -8,11 +8,11 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { catchError, from, throwError, type Observable } from 'rxjs';
-import { blockAppends, unblockAppends } from './entry-block.ts';
 import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
 import { parsePeerAddress } from './peer-address.ts';
 import type { ProtocolVersionError } from './peer-handshake.ts';
 import { PeerLink } from './peer-link.ts';
+import { messagesFromWire, messagesToWire } from './raft-wire.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import { clientTlsOptions, serverTlsOptions, type PeerTlsOptions } from './peer-tls.ts';
@@ -55,23 +55,17 @@ export interface NestTcpTransportOptions {
   livenessTimeoutMs?: number;
 }
 
-/** What travels in `data` of both patterns: the sender's id and the caller's value. */
-interface Envelope {
-  from: string;
-  body: unknown;
-}
+/** What travels in `data` of both patterns: `[from, body]`, the sender's id and the caller's value. */
+type Envelope = [from: string, body: unknown];
 
 function isEnvelope(data: unknown): data is Envelope {
-  if (data === null || typeof data !== 'object' || Object.getPrototypeOf(data) !== Object.prototype) {
-    return false;
-  }
-  const { from: sender } = data as Envelope;
+  if (!Array.isArray(data) || data.length !== 2) return false;
   try {
-    parsePeerAddress(sender);
+    parsePeerAddress(data[0]);
   } catch {
     return false;
   }
-  return Object.keys(data).every((key) => key === 'from' || key === 'body');
+  return true;
 }
 
 /** The `err` of a Nest reply must be truthy, and only the message should cross. */
@@ -239,7 +233,7 @@ export class NestTcpTransport implements PeerTransport {
 
   send(to: string, message: unknown): void {
     try {
-      this.link(to)?.emit(RAFT_PATTERN, { from: this.id, body: blockAppends(message) });
+      this.link(to)?.emit(RAFT_PATTERN, [this.id, messagesToWire(message)]);
     } catch (error) {
       this.logger.warn(`Dropping message to ${to}: ${errorMessage(error)}`);
     }
@@ -255,7 +249,7 @@ export class NestTcpTransport implements PeerTransport {
     if (link === null) {
       return Promise.reject(new PeerTransportError('stopped', to, 'transport stopped'));
     }
-    return link.request<T>(REQUEST_PATTERN, { from: this.id, body: payload }, timeoutMs);
+    return link.request<T>(REQUEST_PATTERN, [this.id, payload], timeoutMs);
   }
 
   /** Closes the links to every peer not in `members` (members that left the cluster). */
@@ -310,7 +304,7 @@ export class NestTcpTransport implements PeerTransport {
       return;
     }
     try {
-      this.messageHandler?.(sender, unblockAppends((data as Envelope).body));
+      this.messageHandler?.(sender, messagesFromWire((data as Envelope)[1]));
     } catch (error) {
       this.drop(socket, `message handler failed on a message from ${sender}: ${errorMessage(error)}`);
     }
@@ -324,7 +318,7 @@ export class NestTcpTransport implements PeerTransport {
     if (this.requestHandler === null) {
       throw new Error(`${this.id} has no request handler`);
     }
-    return this.requestHandler(sender, (data as Envelope).body);
+    return this.requestHandler(sender, (data as Envelope)[1]);
   }
 
   /** The sender of a well-formed envelope from the member this connection speaks for; else drops it. */
@@ -334,18 +328,19 @@ export class NestTcpTransport implements PeerTransport {
       return null;
     }
     if (!isEnvelope(data)) {
-      this.drop(socket, 'malformed envelope (expected { from: "host:port", body })');
+      this.drop(socket, 'malformed envelope (expected ["host:port", body])');
       return null;
     }
-    const bound = this.speakers.get(socket) ?? this.bind(socket, data.from);
+    const [sender] = data;
+    const bound = this.speakers.get(socket) ?? this.bind(socket, sender);
     if (bound === null) {
       return null;
     }
-    if (bound !== data.from) {
-      this.drop(socket, `envelope from ${data.from} on the connection of ${bound}`);
+    if (bound !== sender) {
+      this.drop(socket, `envelope from ${sender} on the connection of ${bound}`);
       return null;
     }
-    return data.from;
+    return sender;
   }
 
   /**
