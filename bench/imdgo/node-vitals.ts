@@ -24,11 +24,14 @@ export class NodeVitals {
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private readonly gc = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
+      const kind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+      // Reported after the pause: what a full collection left is the live heap, garbage excluded.
+      if (kind === 'major') this.liveHeapMB = process.memoryUsage().heapUsed / 1e6;
       this.gcCount++;
       this.gcTotalMs += entry.duration;
       if (entry.duration <= this.gcMaxMs) continue;
       this.gcMaxMs = entry.duration;
-      this.gcMaxKind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+      this.gcMaxKind = kind;
     }
   });
   private readonly timer: NodeJS.Timeout;
@@ -36,6 +39,7 @@ export class NodeVitals {
   private gcCount = 0;
   private gcMaxMs = 0;
   private gcMaxKind = '';
+  private liveHeapMB = 0;
   private gcTotalMs = 0;
 
   constructor(cluster: ImdgoCluster) {
@@ -79,6 +83,7 @@ export class NodeVitals {
       gcMaxKind: this.gcMaxKind,
       gcTotalMs: this.gcTotalMs,
       heapUsedMB: process.memoryUsage().heapUsed / 1e6,
+      liveHeapMB: this.liveHeapMB,
       peerSockets: sockets,
       peerBufferedMaxBytes: bytes,
     });

@@ -102,6 +102,8 @@ export interface VitalsSample {
   readonly gcMaxKind: string;
   readonly gcTotalMs: number;
   readonly heapUsedMB: number;
+  /** Heap used after the latest major GC: the live heap, without the garbage heapUsedMB includes. */
+  readonly liveHeapMB: number;
   readonly peerSockets: number;
   /** The largest peer socket's write queue (writableLength). */
   readonly peerBufferedMaxBytes: number;

@@ -15,6 +15,7 @@ interface NodeTotals {
   leaderContact: Peak;
   sockets: number;
   heapNowMB: number;
+  liveHeapMB: number;
 }
 
 /** The stability run's account of each node's vitals: whole-run peaks, and second-by-second around an event. */
@@ -40,6 +41,7 @@ export class VitalsReport {
         leaderContact: none(),
         sockets: 0,
         heapNowMB: 0,
+        liveHeapMB: 0,
       };
       this.totals.set(node, totals);
     }
@@ -54,6 +56,7 @@ export class VitalsReport {
       if (s.leaderContactMs !== null) raise(totals.leaderContact, s.leaderContactMs, s.at);
       totals.sockets = s.peerSockets;
       totals.heapNowMB = s.heapUsedMB;
+      totals.liveHeapMB = s.liveHeapMB;
     }
   }
 
@@ -64,7 +67,7 @@ export class VitalsReport {
         `  ${node}: event-loop delay max ${t.loopDelay.value.toFixed(0)} ms at ${this.time(t.loopDelay.at)}; ` +
         `GC ${t.gcCount} pauses, ${(t.gcTotalMs / 1000).toFixed(1)} s in all, longest ${t.gcPause.value.toFixed(0)} ms ` +
         `(${t.gcPause.kind}) at ${this.time(t.gcPause.at)}; heap used max ${t.heapUsedMB.value.toFixed(0)} MB at ` +
-        `${this.time(t.heapUsedMB.at)}; peer socket queue max ${(t.buffered.value / 1024).toFixed(0)} KiB (of ${t.sockets} sockets); ` +
+        `${this.time(t.heapUsedMB.at)}, live at the end ${t.liveHeapMB.toFixed(0)} MB; peer socket queue max ${(t.buffered.value / 1024).toFixed(0)} KiB (of ${t.sockets} sockets); ` +
         `leader contact age max ${t.leaderContact.value.toFixed(0)} ms at ${this.time(t.leaderContact.at)}`,
     );
   }
@@ -74,7 +77,7 @@ export class VitalsReport {
     return [...this.totals]
       .map(
         ([node, t]) =>
-          `${node} heap ${t.heapNowMB.toFixed(0)} MB, GC max ${t.gcPause.value.toFixed(0)} ms, ` +
+          `${node} heap ${t.heapNowMB.toFixed(0)} MB (live ${t.liveHeapMB.toFixed(0)} MB), GC max ${t.gcPause.value.toFixed(0)} ms, ` +
           `loop max ${t.loopDelay.value.toFixed(0)} ms`,
       )
       .join('; ');
@@ -94,7 +97,7 @@ export class VitalsReport {
       return (
         `  ${node} ${this.time(group[0]!.at)}: ${roles}, contact ${max((s) => s.leaderContactMs ?? 0).toFixed(0)} ms, ` +
         `loop ${max((s) => s.loopDelayMaxMs).toFixed(0)} ms, GC ${group.reduce((n, s) => n + s.gcCount, 0)} ` +
-        `max ${max((s) => s.gcMaxMs).toFixed(0)} ms ${group.find((s) => s.gcMaxMs === max((x) => x.gcMaxMs))?.gcMaxKind ?? ''}, heap ${last.heapUsedMB.toFixed(0)} MB, ` +
+        `max ${max((s) => s.gcMaxMs).toFixed(0)} ms ${group.find((s) => s.gcMaxMs === max((x) => x.gcMaxMs))?.gcMaxKind ?? ''}, heap ${last.heapUsedMB.toFixed(0)} MB (live ${last.liveHeapMB.toFixed(0)}), ` +
         `queue ${(max((s) => s.peerBufferedMaxBytes) / 1024).toFixed(0)} KiB, log ${last.lastIndex} applied ${last.appliedIndex}`
       );
     });
