@@ -8,8 +8,8 @@ interface Success {
 
 /**
  * How long a success is remembered at least: a fault is asked about within seconds. Kept for the whole run
- * at 92 B each, 10 minutes of writes at 25,000/s would hold 1.4 GB in the writing node (the leader), whose
- * GC pauses grow with its heap: the stability run measured the bench, not imdgo.
+ * at 92 B each, 10 minutes of writes at 25,000/s would hold 1.4 GB of the bench's own in the process under
+ * test (the leader).
  */
 export const REMEMBERED_MS = 60_000;
 
