@@ -40,6 +40,7 @@ export class NodeVitals {
   private gcMaxMs = 0;
   private gcMaxKind = '';
   private liveHeapMB = 0;
+  private cpu = process.cpuUsage();
   private gcTotalMs = 0;
 
   constructor(cluster: ImdgoCluster) {
@@ -82,6 +83,7 @@ export class NodeVitals {
       gcMaxMs: this.gcMaxMs,
       gcMaxKind: this.gcMaxKind,
       gcTotalMs: this.gcTotalMs,
+      cpuMs: this.cpuSinceLastSample(),
       heapUsedMB: process.memoryUsage().heapUsed / 1e6,
       liveHeapMB: this.liveHeapMB,
       peerSockets: sockets,
@@ -91,6 +93,12 @@ export class NodeVitals {
     this.loopDelay.reset();
     this.gcCount = this.gcMaxMs = this.gcTotalMs = 0;
     this.gcMaxKind = '';
+  }
+
+  private cpuSinceLastSample(): number {
+    const used = process.cpuUsage(this.cpu);
+    this.cpu = process.cpuUsage();
+    return (used.user + used.system) / 1000;
   }
 
   /**

@@ -101,6 +101,11 @@ export interface VitalsSample {
   /** The longest pause's kind: minor, major, incremental (marking steps) or weak callbacks. */
   readonly gcMaxKind: string;
   readonly gcTotalMs: number;
+  /**
+   * CPU time the process used since the previous sample (all its threads): beside a long event-loop delay,
+   * near the delay means a long turn of work, far below it a process the machine did not run.
+   */
+  readonly cpuMs: number;
   readonly heapUsedMB: number;
   /** Heap used after the latest major GC: the live heap, without the garbage heapUsedMB includes. */
   readonly liveHeapMB: number;

@@ -6,7 +6,9 @@ interface Peak {
 }
 
 interface NodeTotals {
-  loopDelay: Peak;
+  /** With the CPU the process used over the sample's interval, and that interval. */
+  loopDelay: Peak & { cpuMs: number; overMs: number };
+  lastAt: number;
   gcPause: Peak & { kind: string };
   gcCount: number;
   gcTotalMs: number;
@@ -32,7 +34,8 @@ export class VitalsReport {
     let totals = this.totals.get(node);
     if (totals === undefined) {
       totals = {
-        loopDelay: none(),
+        loopDelay: { ...none(), cpuMs: 0, overMs: 0 },
+        lastAt: 0,
         gcPause: { ...none(), kind: '' },
         gcCount: 0,
         gcTotalMs: 0,
@@ -46,7 +49,12 @@ export class VitalsReport {
       this.totals.set(node, totals);
     }
     for (const s of samples) {
+      if (s.loopDelayMaxMs > totals.loopDelay.value) {
+        totals.loopDelay.cpuMs = s.cpuMs;
+        totals.loopDelay.overMs = totals.lastAt === 0 ? 0 : s.at - totals.lastAt;
+      }
       raise(totals.loopDelay, s.loopDelayMaxMs, s.at);
+      totals.lastAt = s.at;
       if (s.gcMaxMs > totals.gcPause.value) totals.gcPause.kind = s.gcMaxKind;
       raise(totals.gcPause, s.gcMaxMs, s.at);
       totals.gcCount += s.gcCount;
@@ -64,7 +72,8 @@ export class VitalsReport {
   summary(): string[] {
     return [...this.totals].map(
       ([node, t]) =>
-        `  ${node}: event-loop delay max ${t.loopDelay.value.toFixed(0)} ms at ${this.time(t.loopDelay.at)}; ` +
+        `  ${node}: event-loop delay max ${t.loopDelay.value.toFixed(0)} ms at ${this.time(t.loopDelay.at)} ` +
+        `(CPU ${t.loopDelay.cpuMs.toFixed(0)} ms in the ${t.loopDelay.overMs.toFixed(0)} ms before); ` +
         `GC ${t.gcCount} pauses, ${(t.gcTotalMs / 1000).toFixed(1)} s in all, longest ${t.gcPause.value.toFixed(0)} ms ` +
         `(${t.gcPause.kind}) at ${this.time(t.gcPause.at)}; heap used max ${t.heapUsedMB.value.toFixed(0)} MB at ` +
         `${this.time(t.heapUsedMB.at)}, live at the end ${t.liveHeapMB.toFixed(0)} MB; peer socket queue max ${(t.buffered.value / 1024).toFixed(0)} KiB (of ${t.sockets} sockets); ` +
@@ -96,7 +105,7 @@ export class VitalsReport {
       const roles = [...new Set(group.map((s) => `${s.role} t${s.term}`))].join('>');
       return (
         `  ${node} ${this.time(group[0]!.at)}: ${roles}, contact ${max((s) => s.leaderContactMs ?? 0).toFixed(0)} ms, ` +
-        `loop ${max((s) => s.loopDelayMaxMs).toFixed(0)} ms, GC ${group.reduce((n, s) => n + s.gcCount, 0)} ` +
+        `loop ${max((s) => s.loopDelayMaxMs).toFixed(0)} ms, CPU ${group.reduce((n, s) => n + s.cpuMs, 0).toFixed(0)} ms, GC ${group.reduce((n, s) => n + s.gcCount, 0)} ` +
         `max ${max((s) => s.gcMaxMs).toFixed(0)} ms ${group.find((s) => s.gcMaxMs === max((x) => x.gcMaxMs))?.gcMaxKind ?? ''}, heap ${last.heapUsedMB.toFixed(0)} MB (live ${last.liveHeapMB.toFixed(0)}), ` +
         `queue ${(max((s) => s.peerBufferedMaxBytes) / 1024).toFixed(0)} KiB, log ${last.lastIndex} applied ${last.appliedIndex}`
       );
