@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import { cpuTimes } from '../machine-load.ts';
 import { ImdgoCluster } from './imdgo-cluster.ts';
 import type { VitalsSample } from './protocol.ts';
 import { VitalsReport } from './vitals-report.ts';
@@ -72,6 +73,7 @@ export async function measureStability(options: StabilityOptions): Promise<Stabi
     };
     let nextVitals = started + VITALS_EVERY_MS;
     let nextReport = started + 60_000;
+    let minuteCpu = cpuTimes();
     while (Date.now() < end) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       loads.push(loadavg()[0]!);
@@ -102,9 +104,15 @@ export async function measureStability(options: StabilityOptions): Promise<Stabi
       if (Date.now() >= nextReport) {
         nextReport += 60_000;
         const term = Math.max(...statuses.map((s) => s.term));
+        const cpu = cpuTimes();
+        const steal =
+          cpu && minuteCpu
+            ? `, CPU stolen by the hypervisor ${((100 * (cpu.steal - minuteCpu.steal)) / (cpu.total - minuteCpu.total)).toFixed(1)}%`
+            : '';
+        minuteCpu = cpu;
         console.log(
           `  ${((Date.now() - started) / 1000).toFixed(0)} s: term ${term}, leader changes ${leaders.size - 1}, ` +
-            `load average ${loadavg()[0]!.toFixed(2)}; ${vitals.brief()}`,
+            `load average ${loadavg()[0]!.toFixed(2)}${steal}; ${vitals.brief()}`,
         );
       }
     }
