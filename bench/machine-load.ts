@@ -20,7 +20,11 @@ export function describeMachine(busy: number | null): string {
   return `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})${load}${warning}`;
 }
 
-function cpuTimes(): { total: number; idle: number } | null {
+/**
+ * The machine's CPU times so far, in clock ticks: `steal` is time the hypervisor ran other guests while this
+ * one's CPUs had work, which stalls every process at once (null where /proc/stat is missing).
+ */
+export function cpuTimes(): { total: number; idle: number; steal: number } | null {
   try {
     const fields = readFileSync('/proc/stat', 'utf8')
       .split('\n')[0]!
@@ -29,7 +33,11 @@ function cpuTimes(): { total: number; idle: number } | null {
       .slice(1)
       .map(Number);
     // user nice system idle iowait irq softirq steal
-    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), idle: fields[3]! + fields[4]! };
+    return {
+      total: fields.slice(0, 8).reduce((a, b) => a + b, 0),
+      idle: fields[3]! + fields[4]!,
+      steal: fields[7]!,
+    };
   } catch {
     return null;
   }

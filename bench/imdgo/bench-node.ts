@@ -15,6 +15,7 @@ import { operation, preload, type KvClient } from '../load/kv-client.ts';
 import { runTightLoop } from '../load/tight-loop.ts';
 import { loadKeys } from '../memory/load-keys.ts';
 import { residentBreakdown } from '../memory/resident-breakdown.ts';
+import { NodeVitals } from './node-vitals.ts';
 import type { NodeArgs, NodeMemory, NodeMessage, NodeReplies, NodeRequest, NodeStatus } from './protocol.ts';
 
 const args = JSON.parse(process.argv[2]!) as NodeArgs;
@@ -46,6 +47,7 @@ const local: KvClient = {
   get: (key) => store.get(key, { consistency: 'local' }),
 };
 let background: BackgroundLoad | null = null;
+const vitals = new NodeVitals(cluster);
 
 async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['kind']]> {
   switch (request.kind) {
@@ -99,7 +101,10 @@ async function handle(request: NodeRequest): Promise<NodeReplies[NodeRequest['ki
     }
     case 'memory':
       return collectedMemory(request.reduce ?? false);
+    case 'vitals':
+      return vitals.since(request.since);
     case 'stop':
+      vitals.stop();
       await app.close();
       return null;
   }

@@ -33,6 +33,8 @@ export type NodeRequest =
    * runs only under memory pressure, which also compacts the heap and returns freed pages to the system.
    */
   | { readonly kind: 'memory'; readonly reduce?: boolean }
+  /** The node's vitals samples taken at or after `since` (Date.now() ms). */
+  | { readonly kind: 'vitals'; readonly since: number }
   | { readonly kind: 'stop' };
 
 /** The answer to each kind of request. */
@@ -50,6 +52,7 @@ export interface NodeReplies {
   heal: null;
   fill: null;
   memory: NodeMemory;
+  vitals: VitalsSample[];
   stop: null;
 }
 
@@ -79,6 +82,36 @@ export interface NodeStatus {
   readonly voters: readonly string[];
   /** The process's resident memory, to show what the runs left behind. */
   readonly rssBytes: number;
+}
+
+/** One 100 ms sample of a bench node's process; maxima, counts and totals cover the 100 ms before `at`. */
+export interface VitalsSample {
+  /** Date.now() when taken. */
+  readonly at: number;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+  /** Follower: ms since it heard from its leader; leader: from its least recently heard follower. */
+  readonly leaderContactMs: number | null;
+  readonly loopDelayMaxMs: number;
+  readonly gcCount: number;
+  readonly gcMaxMs: number;
+  /** The longest pause's kind: minor, major, incremental (marking steps) or weak callbacks. */
+  readonly gcMaxKind: string;
+  readonly gcTotalMs: number;
+  /**
+   * CPU time the process used since the previous sample (all its threads): beside a long event-loop delay,
+   * near the delay means a long turn of work, far below it a process the machine did not run.
+   */
+  readonly cpuMs: number;
+  readonly heapUsedMB: number;
+  /** Heap used after the latest major GC: the live heap, without the garbage heapUsedMB includes. */
+  readonly liveHeapMB: number;
+  readonly peerSockets: number;
+  /** The largest peer socket's write queue (writableLength). */
+  readonly peerBufferedMaxBytes: number;
 }
 
 export type NodeMessage =

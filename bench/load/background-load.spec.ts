@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackgroundLoad } from './background-load.ts';
+import { BackgroundLoad, REMEMBERED_MS } from './background-load.ts';
 import { monotonicMs } from './clock.ts';
 
 /** Operations that settle when the test says so, one queue per writer. */
@@ -49,5 +49,34 @@ describe('BackgroundLoad.firstSuccessesAfter', () => {
     await settle(0, true);
     await settle(1, true);
     await stopping;
+  });
+});
+
+describe('BackgroundLoad memory', () => {
+  it('forgets successes older than it is asked about, so a long run does not grow the heap', async () => {
+    let now = 0;
+    let done = 0;
+    let reached: (() => void) | null = null;
+    const lastOfRun = new Promise<void>((resolve) => (reached = resolve));
+    const runSeconds = 5 * (REMEMBERED_MS / 1000);
+    // One write a second of the fake clock, each settling on a later turn of the event loop.
+    const load = new BackgroundLoad(
+      () => () =>
+        new Promise<void>((resolve) =>
+          setImmediate(() => {
+            now += 1000;
+            if (++done === runSeconds) reached?.();
+            resolve();
+          }),
+        ),
+      1,
+      () => now,
+    );
+    await lastOfRun;
+    await expect(load.firstSuccessesAfter(0, 0)).rejects.toThrow(/forgotten/);
+    const recent = now - REMEMBERED_MS / 2;
+    const [first] = await load.firstSuccessesAfter(recent, 0);
+    expect(first).toBe(recent + 1000);
+    await load.stop();
   });
 });
