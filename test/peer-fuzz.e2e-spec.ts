@@ -304,59 +304,63 @@ describe('a node under a stream of hostile frames', () => {
     let frames = 0;
     let malformed = 0;
     let unanswered = 0;
-    while (frames < FRAMES) {
-      const target = rng.pick(cluster.nodes);
-      const connection = await connectHostile(target.id, undefined, { hello: true });
-      const category = rng.next();
-      if (category < 0.4) {
-        // Breaks the protocol: one frame, then the client hangs up; the node must close and log.
-        connection.write(breakingBytes(rng, target, leader));
-        connection.socket.end();
-        frames++;
-        const closed = await connection.closedWithin(2_000);
-        const logged = () => warnings.some((w) => w.includes(`127.0.0.1:${connection.localPort}`));
-        await vi.waitFor(() => expect(logged()).toBe(true), { timeout: 1_000 }).catch(() => {});
-        if (!closed || !logged()) unlogged.push(`frame ${frames}: closed ${closed}, logged ${logged()}`);
-      } else if (category < 0.6) {
-        // Malformed requests: each must be answered with an error, on a connection that stays usable.
-        const sent: string[] = [];
-        for (let request = 0; request < 10 && frames < FRAMES; request++, frames++) {
-          const id = `fuzz-${frames}`;
-          sent.push(id);
-          connection.write(
-            packetFrame({
-              pattern: REQUEST_PATTERN,
-              id,
-              data: [OUTSIDER, malformedRequest(rng)],
-            }),
-          );
+    try {
+      while (frames < FRAMES) {
+        const target = rng.pick(cluster.nodes);
+        const connection = await connectHostile(target.id, undefined, { hello: true });
+        const category = rng.next();
+        if (category < 0.4) {
+          // Breaks the protocol: one frame, then the client hangs up; the node must close and log.
+          connection.write(breakingBytes(rng, target, leader));
+          connection.socket.end();
+          frames++;
+          const closed = await connection.closedWithin(2_000);
+          const logged = () => warnings.some((w) => w.includes(`127.0.0.1:${connection.localPort}`));
+          await vi.waitFor(() => expect(logged()).toBe(true), { timeout: 1_000 }).catch(() => {});
+          if (!closed || !logged()) unlogged.push(`frame ${frames}: closed ${closed}, logged ${logged()}`);
+        } else if (category < 0.6) {
+          // Malformed requests: each must be answered with an error, on a connection that stays usable.
+          const sent: string[] = [];
+          for (let request = 0; request < 10 && frames < FRAMES; request++, frames++) {
+            const id = `fuzz-${frames}`;
+            sent.push(id);
+            connection.write(
+              packetFrame({
+                pattern: REQUEST_PATTERN,
+                id,
+                data: [OUTSIDER, malformedRequest(rng)],
+              }),
+            );
+          }
+          const answered = () => connection.frames.filter(refused).length;
+          await vi.waitFor(() => expect(answered()).toBe(sent.length), { timeout: 2_000 }).catch(() => {});
+          if (answered() !== sent.length) unanswered += sent.length - answered();
+          connection.close();
+        } else {
+          // Well-framed Raft batches of malformed messages from an outsider: the first refused closes the
+          // connection, with one log line however many frames follow.
+          for (let batch = 0; batch < 20 && frames < FRAMES; batch++, frames++) {
+            const body = Array.from({ length: 1 + rng.int(3) }, () =>
+              malformedMessage(rng, OUTSIDER, target.id),
+            );
+            connection.write(raftFrame(OUTSIDER, body));
+          }
+          malformed++;
+          connection.socket.end();
+          const closed = await connection.closedWithin(2_000);
+          const logged = () =>
+            warnings.some((w) => w.includes(`127.0.0.1:${connection.localPort}`) && w.includes('malformed'));
+          await vi.waitFor(() => expect(logged()).toBe(true), { timeout: 1_000 }).catch(() => {});
+          if (!closed || !logged())
+            unlogged.push(`raft batch ${frames}: closed ${closed}, logged ${logged()}`);
         }
-        const answered = () => connection.frames.filter(refused).length;
-        await vi.waitFor(() => expect(answered()).toBe(sent.length), { timeout: 2_000 }).catch(() => {});
-        if (answered() !== sent.length) unanswered += sent.length - answered();
-        connection.close();
-      } else {
-        // Well-framed Raft batches of malformed messages from an outsider: the first refused closes the
-        // connection, with one log line however many frames follow.
-        for (let batch = 0; batch < 20 && frames < FRAMES; batch++, frames++) {
-          const body = Array.from({ length: 1 + rng.int(3) }, () =>
-            malformedMessage(rng, OUTSIDER, target.id),
-          );
-          connection.write(raftFrame(OUTSIDER, body));
-        }
-        malformed++;
-        connection.socket.end();
-        const closed = await connection.closedWithin(2_000);
-        const logged = () =>
-          warnings.some((w) => w.includes(`127.0.0.1:${connection.localPort}`) && w.includes('malformed'));
-        await vi.waitFor(() => expect(logged()).toBe(true), { timeout: 1_000 }).catch(() => {});
-        if (!closed || !logged()) unlogged.push(`raft batch ${frames}: closed ${closed}, logged ${logged()}`);
+        if (frames % 250 < 20) await (await cluster.followers())[0]!.store.get('warm-up');
       }
-      if (frames % 250 < 20) await (await cluster.followers())[0]!.store.get('warm-up');
+    } finally {
+      // Also when the loop throws: a writer left running on closed nodes spins on instant rejections.
+      writing.abort();
+      await writer;
     }
-
-    writing.abort();
-    await writer;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(unlogged).toEqual([]);
     expect(unanswered).toBe(0);
