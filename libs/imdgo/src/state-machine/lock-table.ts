@@ -106,6 +106,13 @@ export class LockTable {
    * that is higher: one entry can hand a lock over twice (its session expiry, then its command).
    */
   private lastToken = 0;
+  /**
+   * No session's deadline is before this: every entry checks expiry, and most find nothing due without
+   * scanning every session. Renewals only move deadlines later (log time never goes back), so the bound
+   * stays true until a scan tightens it; -Infinity (a new or restored table) makes the next check scan.
+   * Derived, not replicated: it only decides whether to look, never what is found.
+   */
+  private earliestDeadline = -Infinity;
 
   holder(space: string, name: string): LockHolder | null {
     return this.locks.get(space)?.get(name)?.holder ?? null;
@@ -124,6 +131,7 @@ export class LockTable {
 
   /** Sessions whose deadline passed by `time` (the leader's clock or log time, whichever is later). */
   *dueBy(time: number): Generator<DueSession> {
+    if (time < this.earliestDeadline) return;
     for (const [id, s] of this.sessions) {
       if (s.renewedAt + s.ttlMs <= time) yield { id, renewedRevision: s.renewedRevision };
     }
@@ -135,8 +143,15 @@ export class LockTable {
    * waiter. All expired sessions go first, so a lock changes hands at most once per entry (one token each).
    */
   expireDue(time: number, revision: number, changes: ChangeEvent[]): void {
+    if (time < this.earliestDeadline) return;
     const expired = new Set<string>();
-    for (const [id, s] of this.sessions) if (s.renewedAt + s.ttlMs <= time) expired.add(id);
+    let earliest = Infinity;
+    for (const [id, s] of this.sessions) {
+      const deadline = s.renewedAt + s.ttlMs;
+      if (deadline <= time) expired.add(id);
+      else earliest = Math.min(earliest, deadline);
+    }
+    this.earliestDeadline = earliest;
     if (expired.size === 0) return;
     this.dropSessions(expired, revision, changes, 'expire');
   }
@@ -153,6 +168,7 @@ export class LockTable {
             renewedAt: time,
             renewedRevision: revision,
           });
+          this.earliestDeadline = Math.min(this.earliestDeadline, time + command.ttlMs);
           changes.push(event('set', LOCK_SESSION_SPACE, command.key, command.node, undefined, revision));
         }
         return sessionResult(this.sessions.has(command.key), revision);
