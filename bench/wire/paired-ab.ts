@@ -4,14 +4,14 @@
  *
  *   node bench/wire/paired-ab.ts --a /work/main --b . [--seconds 20] [--workloads write,read]
  *
- * `--a` and `--b` are trees holding a built `dist/` (or a server script taking `--http-port`, for a bare
- * baseline). One single-node demo of each runs at once; the load goes to one, then the other, in bursts of
+ * `--a` and `--b` are trees holding a built `dist/`, or a server script taking the demo's arguments:
+ * `bench/wire/baseline-fastify.ts` (bare Fastify and a Map) or `bench/wire/baseline-nest.ts` (Nest on it). One single-node demo of each runs at once; the load goes to one, then the other, in bursts of
  * a quarter second over the same minutes, so that other processes on the machine slow both alike. Prints
  * each side's server CPU µs per request over its bursts, and B/A. Sequential runs of the same build here
  * differ by up to 30%; paired, a build against itself stays within about 5%.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
@@ -59,7 +59,7 @@ const call = undiciCall();
 
 async function startSide(name: string, target: string): Promise<Side> {
   const path = resolve(target);
-  const main = path.endsWith('.js') ? path : resolve(path, 'dist/apps/demo/src/main.js');
+  const main = statSync(path).isFile() ? path : resolve(path, 'dist/apps/demo/src/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build that tree first`);
   const peer = `127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
