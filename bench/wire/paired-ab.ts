@@ -5,10 +5,11 @@
  *   node bench/wire/paired-ab.ts --a /work/main --b . [--seconds 20] [--workloads write,read]
  *
  * `--a` and `--b` are trees holding a built `dist/`, or a server script taking the demo's arguments:
- * `bench/wire/baseline-fastify.ts` (bare Fastify and a Map) or `bench/wire/baseline-nest.ts` (Nest on it). One single-node demo of each runs at once; the load goes to one, then the other, in bursts of
- * a quarter second over the same minutes, so that other processes on the machine slow both alike. Prints
+ * `bench/wire/baseline-fastify.ts` (bare Fastify and a Map) or `bench/wire/baseline-nest.ts` (Nest on it).
+ * One single-node server of each side runs at once; the load goes to one, then the other, in bursts of a
+ * quarter second over the same minutes, so that other processes on the machine slow both alike. Prints
  * each side's server CPU µs per request over its bursts, and B/A. Sequential runs of the same build here
- * differ by up to 30%; paired, a build against itself stays within about 5%.
+ * differ by up to 30%; paired, a build against itself gave B/A 0.90-1.02 in six runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
