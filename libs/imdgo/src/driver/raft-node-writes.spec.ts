@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BusyError, NoLeaderError, RequestTimeoutError } from '../errors.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { Raft } from '../raft/raft.ts';
+import type { Entry } from '../raft/types.ts';
+import type { LoggedCommand } from '../state-machine/commands.ts';
 import type { RaftNode } from './raft-node.ts';
 import { NodeCluster, until } from './testing/node-cluster.ts';
 
@@ -128,5 +130,25 @@ describe('RaftNode writes', () => {
     expect(forwards).toBe(3);
     const sets = cluster.changes.get(leader.id)!.filter((change) => change.key === 'k');
     expect(sets).toHaveLength(1);
+  });
+
+  it('applies a forwarded write on the leader with the command it parsed to check it, not parsing it again', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll();
+    const follower = [...cluster.nodes.values()].find((node) => node !== leader)!;
+    const handed: { node: string; parsed: LoggedCommand | undefined }[] = [];
+    for (const node of [leader, follower]) {
+      const apply = node.machine.apply.bind(node.machine);
+      node.machine.apply = (entry: Entry, parsed?: LoggedCommand) => {
+        if (entry.kind === 'command') handed.push({ node: node.id, parsed });
+        return apply(entry, parsed);
+      };
+    }
+    const result = await follower.write(set('k', 'forwarded'));
+    await until(() => follower.machine.get('', 'k') !== undefined, 'the follower applies it too');
+    expect(result).toMatchObject({ applied: true, value: 'forwarded' });
+    expect(handed.find((h) => h.node === leader.id)?.parsed?.command).toStrictEqual(set('k', 'forwarded'));
+    // A follower has only the entry's bytes.
+    expect(handed.find((h) => h.node === follower.id)?.parsed).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@ import {
   stampCommands,
   type CommandResult,
   type KvCommand,
+  type LoggedCommand,
   type StoreLimit,
 } from '../state-machine/commands.ts';
 import { isConfigChange } from '../raft/membership.ts';
@@ -106,6 +107,8 @@ type PeerRequest =
 
 interface PendingProposal {
   readonly term: number;
+  /** The command as this leader parsed it to check a forwarded write, handed to the apply. */
+  readonly parsed?: LoggedCommand;
   /** When the waiter gives up retryably (ms since the epoch): the entry may never be applied here. */
   readonly deadline: number;
   readonly resolve: (result: CommandResult) => void;
@@ -466,7 +469,7 @@ export class RaftNode {
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     this.writesInFlight++;
     try {
-      return await this.writeEncoded(data);
+      return await this.writeEncoded(data, parsed);
     } finally {
       this.writesInFlight--;
     }
@@ -578,13 +581,14 @@ export class RaftNode {
 
   // ---- write path ----
 
-  private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
+  /** `parsed`: the command in `data` when this node checked it already (a leader proposes it as it is). */
+  private async writeEncoded(data: Uint8Array, parsed?: LoggedCommand): Promise<CommandResult> {
     const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
       const leader = await this.awaitLeader(deadline);
       try {
-        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
+        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline), parsed);
         return await this.whileLeading(
           leader,
           this.forwards.forward(leader, data, this.attemptTimeout(deadline)),
@@ -649,11 +653,12 @@ export class RaftNode {
    * (checked every tick), as a forwarding attempt does: the entry may never be applied here (a snapshot
    * covers it, this leader is cut off); the writer's retry under the same stamp gets the first result.
    */
-  private proposeLocal(data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
+  private proposeLocal(data: Uint8Array, timeoutMs: number, parsed?: LoggedCommand): Promise<CommandResult> {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: this.clock.now() + timeoutMs } });
+      const deadline = this.clock.now() + timeoutMs;
+      this.proposalQueue.push({ data, pending: { resolve, reject, deadline, parsed } });
       this.schedule();
     });
   }
@@ -751,7 +756,8 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    return this.proposeLocal(data, this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs));
+    const timeoutMs = this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs);
+    return this.proposeLocal(data, timeoutMs, parsed);
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
@@ -920,7 +926,9 @@ export class RaftNode {
     if (entries.length === 0) return;
     const started = this.clock.monotonic();
     for (const entry of entries) {
-      const applied = this.machine.apply(entry);
+      const pending = this.proposals.get(entry.index);
+      // Same index, same term: the entry this leader appended for the proposal (Raft's log matching).
+      const applied = this.machine.apply(entry, pending?.term === entry.term ? pending.parsed : undefined);
       this.snapshots.applied(entry.data.byteLength);
       for (const change of applied.changes) this.options.onChange(change);
       if (entry.kind === 'config') {
@@ -934,7 +942,6 @@ export class RaftNode {
         if (configWaiter.term === entry.term) configWaiter.resolve(NO_RESULT);
         else configWaiter.reject(new RetryableError('configuration entry replaced by a new leader'));
       }
-      const pending = this.proposals.get(entry.index);
       if (!pending) continue;
       this.proposals.delete(entry.index);
       if (pending.term !== entry.term || !applied.result) {
