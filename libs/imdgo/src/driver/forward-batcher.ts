@@ -1,5 +1,5 @@
 import type { NodeId } from '../raft/types.ts';
-import type { CommandResult } from '../state-machine/commands.ts';
+import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { packCommands } from './forward-block.ts';
@@ -8,6 +8,8 @@ import { systemScheduler, type Scheduler } from './scheduler.ts';
 
 interface Waiting {
   readonly data: Uint8Array;
+  /** The command `data` holds, whose value an outcome may refer to. */
+  readonly command: KvCommand;
   readonly timeoutMs: number;
   readonly resolve: (result: CommandResult) => void;
   readonly reject: (error: Error) => void;
@@ -28,7 +30,7 @@ export class ForwardBatcher {
     this.scheduler = scheduler;
   }
 
-  forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
+  forward(leader: NodeId, data: Uint8Array, command: KvCommand, timeoutMs: number): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       let batch = this.waiting.get(leader);
       if (!batch) {
@@ -36,7 +38,7 @@ export class ForwardBatcher {
         this.waiting.set(leader, batch);
         this.scheduler.defer(() => this.flush(leader));
       }
-      batch.push({ data, timeoutMs, resolve, reject });
+      batch.push({ data, command, timeoutMs, resolve, reject });
     });
   }
 
@@ -48,7 +50,9 @@ export class ForwardBatcher {
     this.transport.request<ForwardOutcome[]>(leader, request, timeoutMs).then(
       (outcomes) => {
         batch.forEach((w, i) => {
-          const outcome = Array.isArray(outcomes) ? resultOf(outcomes[i]) : 'no answer for this write';
+          const outcome = Array.isArray(outcomes)
+            ? resultOf(outcomes[i], w.command)
+            : 'no answer for this write';
           if (typeof outcome === 'string') w.reject(new PeerTransportError('remote', leader, outcome));
           else w.resolve(outcome);
         });

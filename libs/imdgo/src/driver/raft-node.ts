@@ -448,7 +448,7 @@ export class RaftNode {
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
       const started = this.clock.monotonic();
-      const result = await this.writeEncoded(data);
+      const result = await this.writeEncoded(data, command);
       this.observer.writeCompleted((this.clock.monotonic() - started) / 1000, !this.isLeader());
       return result;
     } finally {
@@ -469,7 +469,7 @@ export class RaftNode {
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     this.writesInFlight++;
     try {
-      return await this.writeEncoded(data, parsed);
+      return await this.writeEncoded(data, parsed.command, parsed);
     } finally {
       this.writesInFlight--;
     }
@@ -581,8 +581,15 @@ export class RaftNode {
 
   // ---- write path ----
 
-  /** `parsed`: the command in `data` when this node checked it already (a leader proposes it as it is). */
-  private async writeEncoded(data: Uint8Array, parsed?: LoggedCommand): Promise<CommandResult> {
+  /**
+   * `command`: the one `data` holds (a forwarded result may refer to its value); `parsed`: all of `data`
+   * when this node checked it already (a leader proposes it as it is).
+   */
+  private async writeEncoded(
+    data: Uint8Array,
+    command: KvCommand,
+    parsed?: LoggedCommand,
+  ): Promise<CommandResult> {
     const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
@@ -591,7 +598,7 @@ export class RaftNode {
         if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline), parsed);
         return await this.whileLeading(
           leader,
-          this.forwards.forward(leader, data, this.attemptTimeout(deadline)),
+          this.forwards.forward(leader, data, command, this.attemptTimeout(deadline)),
         );
       } catch (error) {
         if (error instanceof StoppedError) throw error;
@@ -748,7 +755,8 @@ export class RaftNode {
     this.schedule();
   }
 
-  private proposeForwarded(data: Uint8Array): Promise<CommandResult> {
+  /** The forwarded command in `data`, proposed once checked: its result, and the command. */
+  private proposeForwarded(data: Uint8Array): [Promise<CommandResult>, KvCommand] {
     // Only a well-formed command may reach the log, where every node would have to apply it.
     const parsed = parseCommand(data);
     if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
@@ -757,13 +765,14 @@ export class RaftNode {
     }
     this.observer.forwardedWriteServed();
     const timeoutMs = this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs);
-    return this.proposeLocal(data, timeoutMs, parsed);
+    return [this.proposeLocal(data, timeoutMs, parsed), parsed.command];
   }
 
   /** One command of a forwarded batch: its failure is its own, the others still go through. */
   private async answerPropose(data: Uint8Array): Promise<ForwardOutcome> {
     try {
-      return outcomeOf(await this.proposeForwarded(data));
+      const [result, command] = this.proposeForwarded(data);
+      return outcomeOf(await result, command);
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
     }
@@ -779,7 +788,7 @@ export class RaftNode {
     }
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      return this.proposeForwarded(request.data);
+      return this.proposeForwarded(request.data)[0];
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       const deadline = this.clock.now() + this.options.requestTimeoutMs;
