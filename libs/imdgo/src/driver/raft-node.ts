@@ -593,13 +593,12 @@ export class RaftNode {
     const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
-      const leader = await this.awaitLeader(deadline);
+      // Read at once when known: a write that awaits nothing here saves a promise.
+      const leader = this.raft.leader ?? (await this.awaitLeader(deadline));
       try {
         if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline), parsed);
-        return await this.whileLeading(
-          leader,
-          this.forwards.forward(leader, data, command, this.attemptTimeout(deadline)),
-        );
+        // The batcher gives the write up once this node knows another leader or none (onSoftState).
+        return await this.forwards.forward(leader, data, command, this.attemptTimeout(deadline));
       } catch (error) {
         if (error instanceof StoppedError) throw error;
         const busy =
@@ -1036,6 +1035,7 @@ export class RaftNode {
       this.forwardedCalls.delete(forwarded);
       forwarded.abandon();
     }
+    this.forwards.abandon(state.leader, (leader) => new LeaderChangedError(`${leader} no longer leads`));
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
     for (const wake of this.applyWaiters.splice(0)) wake();
     this.options.onRoleChange?.(state);
