@@ -3,7 +3,9 @@ import { BusyError, NoLeaderError, RequestTimeoutError } from '../errors.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { Raft } from '../raft/raft.ts';
 import type { Entry } from '../raft/types.ts';
-import type { LoggedCommand } from '../state-machine/commands.ts';
+import { encodeCommand, type LoggedCommand } from '../state-machine/commands.ts';
+import { packCommands } from './forward-block.ts';
+import { resultOf } from './forward-outcome.ts';
 import type { RaftNode } from './raft-node.ts';
 import { NodeCluster, until } from './testing/node-cluster.ts';
 
@@ -150,5 +152,22 @@ describe('RaftNode writes', () => {
     expect(handed.find((h) => h.node === leader.id)?.parsed?.command).toStrictEqual(set('k', 'forwarded'));
     // A follower has only the entry's bytes.
     expect(handed.find((h) => h.node === follower.id)?.parsed).toBeUndefined();
+  });
+
+  it('answers a forwarded batch in order, each command on its own: applied, malformed, or over the limit', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll(() => ({ maxPendingWrites: 2 }));
+    const command = (key: string, seq: number) =>
+      encodeCommand({ session: { client: 'c', seq }, command: set(key, key) });
+    const batch = packCommands([command('k1', 1), Uint8Array.of(0xc1), command('k2', 2), command('k3', 3)]);
+    const answer = (leader as unknown as { answer: (from: string, payload: unknown) => Promise<unknown[]> })
+      .answer;
+    const outcomes = await answer.call(leader, 'b:1', batch);
+    expect(outcomes).toHaveLength(4);
+    expect(resultOf(outcomes[0], set('k1', 'k1'))).toMatchObject({ applied: true, value: 'k1' });
+    expect(outcomes[1]).toMatch(/^refused a forwarded write/);
+    expect(resultOf(outcomes[2], set('k2', 'k2'))).toMatchObject({ applied: true, value: 'k2' });
+    expect(outcomes[3]).toBe(new BusyError(2).message);
+    expect(leader.machine.get('', 'k3')).toBeUndefined();
   });
 });

@@ -660,13 +660,20 @@ export class RaftNode {
    * covers it, this leader is cut off); the writer's retry under the same stamp gets the first result.
    */
   private proposeLocal(data: Uint8Array, timeoutMs: number, parsed?: LoggedCommand): Promise<CommandResult> {
-    const queued = this.proposalQueue.length + this.proposals.size;
-    if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
     return new Promise((resolve, reject) => {
       const deadline = this.clock.now() + timeoutMs;
-      this.proposalQueue.push({ data, pending: { resolve, reject, deadline, parsed } });
-      this.schedule();
+      const busy = this.enqueueProposal(data, { resolve, reject, deadline, parsed });
+      if (busy) reject(busy);
     });
+  }
+
+  /** Queues a proposal for the next batch; a BusyError instead when too many wait already. */
+  private enqueueProposal(data: Uint8Array, pending: Omit<PendingProposal, 'term'>): BusyError | null {
+    const queued = this.proposalQueue.length + this.proposals.size;
+    if (queued >= this.options.maxPendingWrites) return new BusyError(queued);
+    this.proposalQueue.push({ data, pending });
+    this.schedule();
+    return null;
   }
 
   /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
@@ -754,8 +761,8 @@ export class RaftNode {
     this.schedule();
   }
 
-  /** The forwarded command in `data`, proposed once checked: its result, and the command. */
-  private proposeForwarded(data: Uint8Array): [Promise<CommandResult>, KvCommand] {
+  /** The forwarded command in `data`, once checked: throws if it may not be proposed here. */
+  private checkForwarded(data: Uint8Array): LoggedCommand {
     // Only a well-formed command may reach the log, where every node would have to apply it.
     const parsed = parseCommand(data);
     if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
@@ -763,18 +770,44 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    const timeoutMs = this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs);
-    return [this.proposeLocal(data, timeoutMs, parsed), parsed.command];
+    return parsed;
   }
 
-  /** One command of a forwarded batch: its failure is its own, the others still go through. */
-  private async answerPropose(data: Uint8Array): Promise<ForwardOutcome> {
-    try {
-      const [result, command] = this.proposeForwarded(data);
-      return outcomeOf(await result, command);
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    }
+  /** How long a forwarded write waits here for its entry to apply, as an attempt of a local one. */
+  private forwardedTimeout(): number {
+    return this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs);
+  }
+
+  /**
+   * The outcomes of a forwarded batch, in order; each command's failure is its own, the others still go
+   * through. Its proposals settle the outcomes directly: a promise and an async call per command cost
+   * the leader more than the rest of answering.
+   */
+  private answerBatch(commands: readonly Uint8Array[]): Promise<ForwardOutcome[]> {
+    return new Promise((resolve) => {
+      const outcomes: ForwardOutcome[] = new Array<ForwardOutcome>(commands.length);
+      let unsettled = commands.length;
+      const settle = (i: number, outcome: ForwardOutcome): void => {
+        outcomes[i] = outcome;
+        if (--unsettled === 0) resolve(outcomes);
+      };
+      commands.forEach((data, i) => {
+        const fail = (error: unknown): void =>
+          settle(i, error instanceof Error ? error.message : String(error));
+        try {
+          const parsed = this.checkForwarded(data);
+          const busy = this.enqueueProposal(data, {
+            resolve: (result) => settle(i, outcomeOf(result, parsed.command)),
+            reject: fail,
+            deadline: this.clock.now() + this.forwardedTimeout(),
+            parsed,
+          });
+          if (busy) fail(busy);
+        } catch (error) {
+          fail(error);
+        }
+      });
+    });
   }
 
   private async answer(_from: string, payload: unknown): Promise<unknown> {
@@ -783,11 +816,12 @@ export class RaftNode {
     if (payload instanceof Uint8Array) {
       const commands = unpackCommands(payload);
       if (commands === null) throw new Error('malformed forwarded batch');
-      return Promise.all(commands.map((data) => this.answerPropose(data)));
+      return this.answerBatch(commands);
     }
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      return this.proposeForwarded(request.data)[0];
+      const parsed = this.checkForwarded(request.data);
+      return this.proposeLocal(request.data, this.forwardedTimeout(), parsed);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       const deadline = this.clock.now() + this.options.requestTimeoutMs;
