@@ -32,12 +32,14 @@ const response = {
   incarnation: 'abc',
 };
 const heartbeat = { type: 'heartbeat', from: a, to: b, term: 3, commit: 115, readRound: 7 };
+// The set each result answers: an applied set's result holds the value the set carried.
+const set = { op: 'set', key: 'key:000123', value: 'v'.repeat(100) } as const;
 // Distinct objects, as msgpackr's structured clone would send a shared one once.
 const result = () => ({
   applied: true,
   revision: 120,
   previous: `${Math.random()}`.padEnd(100, 'x'),
-  value: undefined,
+  value: set.value,
   version: 4,
 });
 const batch = Array.from({ length: 32 }, () => command.slice());
@@ -69,7 +71,7 @@ const newCodec = {
   reply: () =>
     packFrame(
       packetToWire({
-        response: batch.map(() => outcomeOf(result() as never)),
+        response: batch.map(() => outcomeOf(result(), set)),
         isDisposed: true,
         id: 'abc-123',
       }),
@@ -78,7 +80,7 @@ const newCodec = {
     const packet = packetFromWire(unpackBody(frame.subarray(FRAME_HEADER_BYTES)))!;
     const data = packet.data as unknown[] | undefined;
     if (packet.pattern === 'imdgo.raft') return messagesFromWire(data![1]);
-    if (Array.isArray(packet.response)) return packet.response.map(resultOf);
+    if (Array.isArray(packet.response)) return packet.response.map((outcome) => resultOf(outcome, set));
     return unpackCommands(data![1] as Uint8Array);
   },
 };

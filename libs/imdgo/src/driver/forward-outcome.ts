@@ -1,41 +1,49 @@
-import type { CommandResult } from '../state-machine/commands.ts';
+import type { CommandResult, KvCommand } from '../state-machine/commands.ts';
+import { fromLayout, toLayout } from '../transport/wire-layout.ts';
 
 /**
- * The leader's answer to one forwarded write, positional on the wire (see transport/wire-layout.ts for
- * why): the error's message, or `[applied, revision, previous, value, version, refusal, maxStoreBytes,
- * txn]` with absent optional fields left `undefined` (trailing ones out).
+ * The leader's answer to one forwarded write: the error's message, or the result in a fixed layout
+ * (transport/wire-layout.ts). A result whose value is the one the write itself carried (an applied set
+ * or cas) leaves it out, tagged OWN_VALUE: the forwarding node has it, and a value is most of an answer.
  */
 export type ForwardOutcome = string | unknown[];
 
-const OPTIONAL = ['refusal', 'maxStoreBytes', 'txn'] as const;
-const REQUIRED = 5;
+const WITH_VALUE = 0;
+const OWN_VALUE = 1;
+const REST = ['version', 'refusal', 'maxStoreBytes', 'txn'];
+const LAYOUTS = [
+  ['applied', 'revision', 'previous', 'value', ...REST],
+  ['applied', 'revision', 'previous', ...REST],
+];
+const MALFORMED = 'a malformed answer for this write';
 
-export function outcomeOf(result: CommandResult): ForwardOutcome {
-  const wire: unknown[] = [result.applied, result.revision, result.previous, result.value, result.version];
-  let length = REQUIRED;
-  OPTIONAL.forEach((name, i) => {
-    const value = result[name];
-    wire.push(value);
-    if (value !== undefined) length = REQUIRED + i + 1;
-  });
-  wire.length = length;
-  return wire;
+/** `command`: the write the result is for, as the leader applied it. */
+export function outcomeOf(result: CommandResult, command: KvCommand): ForwardOutcome {
+  // Equal primitives or the very object the command carried: the forwarder's copy is the same value.
+  const own = 'value' in command && result.value === command.value;
+  const tag = own ? OWN_VALUE : WITH_VALUE;
+  return (
+    toLayout(tag, LAYOUTS[tag]!, result as unknown as Record<string, unknown>, own ? 'value' : undefined) ??
+    'an unencodable result for this write'
+  );
 }
 
-/** The result an outcome holds, or the error to fail the write with (a peer's answer is untrusted). */
-export function resultOf(outcome: unknown): CommandResult | string {
+/**
+ * The result an outcome holds, or the error to fail the write with (a peer's answer is untrusted).
+ * `command`: the write as this node forwarded it.
+ */
+export function resultOf(outcome: unknown, command: KvCommand): CommandResult | string {
   if (typeof outcome === 'string') return outcome;
-  if (!Array.isArray(outcome) || outcome.length < REQUIRED || outcome.length > REQUIRED + OPTIONAL.length) {
-    return 'a malformed answer for this write';
-  }
-  const [applied, revision, previous, value, version] = outcome;
+  if (!Array.isArray(outcome)) return MALFORMED;
+  const tag: unknown = outcome[0];
+  if (tag !== WITH_VALUE && tag !== OWN_VALUE) return MALFORMED;
+  const result = fromLayout(LAYOUTS[tag]!, outcome);
+  if (result === null) return MALFORMED;
+  const { applied, revision, previous, value, version, ...optional } = result;
   if (typeof applied !== 'boolean' || typeof revision !== 'number' || typeof version !== 'number') {
-    return 'a malformed answer for this write';
+    return MALFORMED;
   }
-  const result: Record<string, unknown> = { applied, revision, previous, value, version };
-  OPTIONAL.forEach((name, i) => {
-    const field: unknown = outcome[REQUIRED + i];
-    if (field !== undefined) result[name] = field;
-  });
-  return result as unknown as CommandResult;
+  if (tag === OWN_VALUE && !('value' in command)) return MALFORMED;
+  const ownValue = tag === OWN_VALUE && 'value' in command ? command.value : value;
+  return { applied, revision, previous, value: ownValue, version, ...optional } as CommandResult;
 }

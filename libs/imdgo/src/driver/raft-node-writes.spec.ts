@@ -2,6 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BusyError, NoLeaderError, RequestTimeoutError } from '../errors.ts';
 import { PeerTransportError } from '../transport/peer-transport-error.ts';
 import type { Raft } from '../raft/raft.ts';
+import type { Entry } from '../raft/types.ts';
+import { encodeCommand, type LoggedCommand } from '../state-machine/commands.ts';
+import { packCommands } from './forward-block.ts';
+import { resultOf } from './forward-outcome.ts';
 import type { RaftNode } from './raft-node.ts';
 import { NodeCluster, until } from './testing/node-cluster.ts';
 
@@ -128,5 +132,42 @@ describe('RaftNode writes', () => {
     expect(forwards).toBe(3);
     const sets = cluster.changes.get(leader.id)!.filter((change) => change.key === 'k');
     expect(sets).toHaveLength(1);
+  });
+
+  it('applies a forwarded write on the leader with the command it parsed to check it, not parsing it again', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll();
+    const follower = [...cluster.nodes.values()].find((node) => node !== leader)!;
+    const handed: { node: string; parsed: LoggedCommand | undefined }[] = [];
+    for (const node of [leader, follower]) {
+      const apply = node.machine.apply.bind(node.machine);
+      node.machine.apply = (entry: Entry, parsed?: LoggedCommand) => {
+        if (entry.kind === 'command') handed.push({ node: node.id, parsed });
+        return apply(entry, parsed);
+      };
+    }
+    const result = await follower.write(set('k', 'forwarded'));
+    await until(() => follower.machine.get('', 'k') !== undefined, 'the follower applies it too');
+    expect(result).toMatchObject({ applied: true, value: 'forwarded' });
+    expect(handed.find((h) => h.node === leader.id)?.parsed?.command).toStrictEqual(set('k', 'forwarded'));
+    // A follower has only the entry's bytes.
+    expect(handed.find((h) => h.node === follower.id)?.parsed).toBeUndefined();
+  });
+
+  it('answers a forwarded batch in order, each command on its own: applied, malformed, or over the limit', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const leader = await cluster.startAll(() => ({ maxPendingWrites: 2 }));
+    const command = (key: string, seq: number) =>
+      encodeCommand({ session: { client: 'c', seq }, command: set(key, key) });
+    const batch = packCommands([command('k1', 1), Uint8Array.of(0xc1), command('k2', 2), command('k3', 3)]);
+    const answer = (leader as unknown as { answer: (from: string, payload: unknown) => Promise<unknown[]> })
+      .answer;
+    const outcomes = await answer.call(leader, 'b:1', batch);
+    expect(outcomes).toHaveLength(4);
+    expect(resultOf(outcomes[0], set('k1', 'k1'))).toMatchObject({ applied: true, value: 'k1' });
+    expect(outcomes[1]).toMatch(/^refused a forwarded write/);
+    expect(resultOf(outcomes[2], set('k2', 'k2'))).toMatchObject({ applied: true, value: 'k2' });
+    expect(outcomes[3]).toBe(new BusyError(2).message);
+    expect(leader.machine.get('', 'k3')).toBeUndefined();
   });
 });

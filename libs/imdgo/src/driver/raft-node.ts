@@ -18,6 +18,7 @@ import {
   stampCommands,
   type CommandResult,
   type KvCommand,
+  type LoggedCommand,
   type StoreLimit,
 } from '../state-machine/commands.ts';
 import { isConfigChange } from '../raft/membership.ts';
@@ -106,6 +107,8 @@ type PeerRequest =
 
 interface PendingProposal {
   readonly term: number;
+  /** The command as this leader parsed it to check a forwarded write, handed to the apply. */
+  readonly parsed?: LoggedCommand;
   /** When the waiter gives up retryably (ms since the epoch): the entry may never be applied here. */
   readonly deadline: number;
   readonly resolve: (result: CommandResult) => void;
@@ -445,7 +448,7 @@ export class RaftNode {
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
       }
       const started = this.clock.monotonic();
-      const result = await this.writeEncoded(data);
+      const result = await this.writeEncoded(data, command);
       this.observer.writeCompleted((this.clock.monotonic() - started) / 1000, !this.isLeader());
       return result;
     } finally {
@@ -466,7 +469,7 @@ export class RaftNode {
     if (this.writesInFlight >= this.options.maxPendingWrites) throw new BusyError(this.writesInFlight);
     this.writesInFlight++;
     try {
-      return await this.writeEncoded(data);
+      return await this.writeEncoded(data, parsed.command, parsed);
     } finally {
       this.writesInFlight--;
     }
@@ -578,17 +581,24 @@ export class RaftNode {
 
   // ---- write path ----
 
-  private async writeEncoded(data: Uint8Array): Promise<CommandResult> {
+  /**
+   * `command`: the one `data` holds (a forwarded result may refer to its value); `parsed`: all of `data`
+   * when this node checked it already (a leader proposes it as it is).
+   */
+  private async writeEncoded(
+    data: Uint8Array,
+    command: KvCommand,
+    parsed?: LoggedCommand,
+  ): Promise<CommandResult> {
     const deadline = this.clock.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new StoppedError();
-      const leader = await this.awaitLeader(deadline);
+      // Read at once when known: a write that awaits nothing here saves a promise.
+      const leader = this.raft.leader ?? (await this.awaitLeader(deadline));
       try {
-        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline));
-        return await this.whileLeading(
-          leader,
-          this.forwards.forward(leader, data, this.attemptTimeout(deadline)),
-        );
+        if (leader === this.id) return await this.proposeLocal(data, this.attemptTimeout(deadline), parsed);
+        // The batcher gives the write up once this node knows another leader or none (onSoftState).
+        return await this.forwards.forward(leader, data, command, this.attemptTimeout(deadline));
       } catch (error) {
         if (error instanceof StoppedError) throw error;
         const busy =
@@ -649,13 +659,21 @@ export class RaftNode {
    * (checked every tick), as a forwarding attempt does: the entry may never be applied here (a snapshot
    * covers it, this leader is cut off); the writer's retry under the same stamp gets the first result.
    */
-  private proposeLocal(data: Uint8Array, timeoutMs: number): Promise<CommandResult> {
-    const queued = this.proposalQueue.length + this.proposals.size;
-    if (queued >= this.options.maxPendingWrites) return Promise.reject(new BusyError(queued));
+  private proposeLocal(data: Uint8Array, timeoutMs: number, parsed?: LoggedCommand): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ data, pending: { resolve, reject, deadline: this.clock.now() + timeoutMs } });
-      this.schedule();
+      const deadline = this.clock.now() + timeoutMs;
+      const busy = this.enqueueProposal(data, { resolve, reject, deadline, parsed });
+      if (busy) reject(busy);
     });
+  }
+
+  /** Queues a proposal for the next batch; a BusyError instead when too many wait already. */
+  private enqueueProposal(data: Uint8Array, pending: Omit<PendingProposal, 'term'>): BusyError | null {
+    const queued = this.proposalQueue.length + this.proposals.size;
+    if (queued >= this.options.maxPendingWrites) return new BusyError(queued);
+    this.proposalQueue.push({ data, pending });
+    this.schedule();
+    return null;
   }
 
   /** Waiters for entries not applied by their deadline give up; the entries may still apply, at most once. */
@@ -743,7 +761,8 @@ export class RaftNode {
     this.schedule();
   }
 
-  private proposeForwarded(data: Uint8Array): Promise<CommandResult> {
+  /** The forwarded command in `data`, once checked: throws if it may not be proposed here. */
+  private checkForwarded(data: Uint8Array): LoggedCommand {
     // Only a well-formed command may reach the log, where every node would have to apply it.
     const parsed = parseCommand(data);
     if (typeof parsed === 'string') throw new Error(`refused a forwarded write: ${parsed}`);
@@ -751,16 +770,44 @@ export class RaftNode {
       throw new RetryableError(`not the leader (leader: ${this.raft.leader ?? 'unknown'})`);
     }
     this.observer.forwardedWriteServed();
-    return this.proposeLocal(data, this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs));
+    return parsed;
   }
 
-  /** One command of a forwarded batch: its failure is its own, the others still go through. */
-  private async answerPropose(data: Uint8Array): Promise<ForwardOutcome> {
-    try {
-      return outcomeOf(await this.proposeForwarded(data));
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    }
+  /** How long a forwarded write waits here for its entry to apply, as an attempt of a local one. */
+  private forwardedTimeout(): number {
+    return this.attemptTimeout(this.clock.now() + this.options.requestTimeoutMs);
+  }
+
+  /**
+   * The outcomes of a forwarded batch, in order; each command's failure is its own, the others still go
+   * through. Its proposals settle the outcomes directly: a promise and an async call per command cost
+   * the leader more than the rest of answering.
+   */
+  private answerBatch(commands: readonly Uint8Array[]): Promise<ForwardOutcome[]> {
+    return new Promise((resolve) => {
+      const outcomes: ForwardOutcome[] = new Array<ForwardOutcome>(commands.length);
+      let unsettled = commands.length;
+      const settle = (i: number, outcome: ForwardOutcome): void => {
+        outcomes[i] = outcome;
+        if (--unsettled === 0) resolve(outcomes);
+      };
+      commands.forEach((data, i) => {
+        const fail = (error: unknown): void =>
+          settle(i, error instanceof Error ? error.message : String(error));
+        try {
+          const parsed = this.checkForwarded(data);
+          const busy = this.enqueueProposal(data, {
+            resolve: (result) => settle(i, outcomeOf(result, parsed.command)),
+            reject: fail,
+            deadline: this.clock.now() + this.forwardedTimeout(),
+            parsed,
+          });
+          if (busy) fail(busy);
+        } catch (error) {
+          fail(error);
+        }
+      });
+    });
   }
 
   private async answer(_from: string, payload: unknown): Promise<unknown> {
@@ -769,11 +816,12 @@ export class RaftNode {
     if (payload instanceof Uint8Array) {
       const commands = unpackCommands(payload);
       if (commands === null) throw new Error('malformed forwarded batch');
-      return Promise.all(commands.map((data) => this.answerPropose(data)));
+      return this.answerBatch(commands);
     }
     const request = payload as PeerRequest;
     if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      return this.proposeForwarded(request.data);
+      const parsed = this.checkForwarded(request.data);
+      return this.proposeLocal(request.data, this.forwardedTimeout(), parsed);
     }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       const deadline = this.clock.now() + this.options.requestTimeoutMs;
@@ -920,7 +968,9 @@ export class RaftNode {
     if (entries.length === 0) return;
     const started = this.clock.monotonic();
     for (const entry of entries) {
-      const applied = this.machine.apply(entry);
+      const pending = this.proposals.get(entry.index);
+      // Same index, same term: the entry this leader appended for the proposal (Raft's log matching).
+      const applied = this.machine.apply(entry, pending?.term === entry.term ? pending.parsed : undefined);
       this.snapshots.applied(entry.data.byteLength);
       for (const change of applied.changes) this.options.onChange(change);
       if (entry.kind === 'config') {
@@ -934,7 +984,6 @@ export class RaftNode {
         if (configWaiter.term === entry.term) configWaiter.resolve(NO_RESULT);
         else configWaiter.reject(new RetryableError('configuration entry replaced by a new leader'));
       }
-      const pending = this.proposals.get(entry.index);
       if (!pending) continue;
       this.proposals.delete(entry.index);
       if (pending.term !== entry.term || !applied.result) {
@@ -1020,6 +1069,7 @@ export class RaftNode {
       this.forwardedCalls.delete(forwarded);
       forwarded.abandon();
     }
+    this.forwards.abandon(state.leader, (leader) => new LeaderChangedError(`${leader} no longer leads`));
     if (state.leader !== null) for (const wake of this.leaderWaiters.splice(0)) wake();
     for (const wake of this.applyWaiters.splice(0)) wake();
     this.options.onRoleChange?.(state);

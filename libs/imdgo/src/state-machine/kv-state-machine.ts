@@ -11,6 +11,7 @@ import {
   type CommandResult,
   type KeyedKvCommand,
   type KvCommand,
+  type LoggedCommand,
   type StoreLimit,
 } from './commands.ts';
 import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
@@ -195,7 +196,12 @@ export class KvStateMachine {
     }
   }
 
-  apply(entry: Entry): AppliedCommand {
+  /**
+   * `parsed`: the entry's command as the leader that appended it parsed it already (a forwarded write it
+   * checked before proposing), so that it is not parsed twice; it must be what `parseCommand` gives for
+   * the entry's command bytes.
+   */
+  apply(entry: Entry, parsed?: LoggedCommand): AppliedCommand {
     if (entry.index !== this.appliedIndex + 1) {
       throw new Error(`apply out of order: index ${entry.index} after ${this.appliedIndex}`);
     }
@@ -207,10 +213,10 @@ export class KvStateMachine {
     if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
     this.sessions.expireIdle(this.logTime);
     if (stamp) this.locks.expireDue(this.logTime, entry.index, this.changes);
-    const parsed = parseCommand(body);
+    const logged = parsed ?? parseCommand(body);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
-    if (typeof parsed === 'string') return this.nothing(entry.index);
-    const { session, command } = parsed;
+    if (typeof logged === 'string') return this.nothing(entry.index);
+    const { session, command } = logged;
     if (session) {
       const seen = this.sessions.lookup(session);
       if (seen === 'stale') return this.nothing(entry.index);

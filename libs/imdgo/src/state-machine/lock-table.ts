@@ -144,15 +144,15 @@ export class LockTable {
    */
   expireDue(time: number, revision: number, changes: ChangeEvent[]): void {
     if (time < this.earliestDeadline) return;
-    const expired = new Set<string>();
+    let expired: Set<string> | undefined;
     let earliest = Infinity;
     for (const [id, s] of this.sessions) {
       const deadline = s.renewedAt + s.ttlMs;
-      if (deadline <= time) expired.add(id);
+      if (deadline <= time) (expired ??= new Set()).add(id);
       else earliest = Math.min(earliest, deadline);
     }
     this.earliestDeadline = earliest;
-    if (expired.size === 0) return;
+    if (expired === undefined) return;
     this.dropSessions(expired, revision, changes, 'expire');
   }
 
