@@ -1,9 +1,8 @@
 import { encodedSize } from './commands.ts';
 
 /**
- * A key's stored value with the metadata etcd users expect (versions and revisions). A million keys hold a
- * million of these, so a record carries no field it can do without: `expiresAt` only with a TTL, `size` only
- * where the value is not a string.
+ * A key's stored value with the metadata etcd users expect (versions and revisions), as the record table
+ * (record-table.ts) keeps the latest written and materializes the others on each read.
  */
 export interface KvRecord {
   readonly value: unknown;
@@ -15,8 +14,8 @@ export interface KvRecord {
   readonly modRevision: number;
   /** Deadline in ms since the epoch (leader clock); absent: no TTL. */
   readonly expiresAt?: number;
-  /** What recordSize answers, kept where computing it again would mean encoding the value. */
-  readonly size?: number;
+  /** What recordSize answers: the key's UTF-8 bytes plus the value's encoded bytes. */
+  readonly size: number;
 }
 
 export function kvRecord(
@@ -27,20 +26,10 @@ export function kvRecord(
   expiresAt: number | null,
   size: number,
 ): KvRecord {
-  // Object literals, one per shape, so that records of a shape share one hidden class.
-  if (typeof value === 'string') {
-    return expiresAt === null
-      ? { value, version, createRevision, modRevision }
-      : { value, version, createRevision, modRevision, expiresAt };
-  }
+  // One object literal per shape, so that records of a shape share one hidden class.
   return expiresAt === null
     ? { value, version, createRevision, modRevision, size }
     : { value, version, createRevision, modRevision, expiresAt, size };
-}
-
-/** Bytes accounted against the memory cap: the key's UTF-8 bytes plus the value's encoded bytes. */
-export function recordSize(key: string, record: KvRecord): number {
-  return record.size ?? valueSize(key, record.value);
 }
 
 export function valueSize(key: string, value: unknown): number {

@@ -18,8 +18,9 @@ import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
 import { GridMeta } from './grid-meta.ts';
 import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
-import { isLive, kvRecord, recordSize, valueSize, type KvRecord } from './kv-record.ts';
+import { isLive, valueSize, type KvRecord } from './kv-record.ts';
 import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
+import { RecordTable } from './record-table.ts';
 import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
 import { decodeImage, type StateCapture } from './snapshot-image.ts';
 import { compareHolds, type TxnCommand, type TxnOpResult } from './txn.ts';
@@ -60,7 +61,7 @@ const EXPIRE_RETRY_MS = 1_000;
  * same applied index answer alike.
  */
 export class KvStateMachine {
-  private maps = new Map<string, Map<string, KvRecord>>();
+  private maps = new Map<string, RecordTable>();
   private sessions: SessionTable;
   private expiries = new ExpiryIndex();
   /** Lock sessions, locks and elections. */
@@ -68,6 +69,7 @@ export class KvStateMachine {
   /** The grid's members and partition table (used by the coordination group only). */
   grid = new GridMeta();
   private readonly sessionIdleMs: number;
+  private readonly youngRecords: number | undefined;
   appliedIndex = 0;
   /** The time of the latest stamped entry applied (ms since the epoch, leader clocks, monotonic). */
   logTime = 0;
@@ -77,9 +79,13 @@ export class KvStateMachine {
   /** Not replicated: what this node proposed while leader. The expiry index is left to applies alone. */
   private readonly proposer = new ExpiryProposer(EXPIRE_RETRY_MS);
 
-  /** `sessionIdleMs` is for tests: it decides what applies do, so every replica must use the same value. */
-  constructor(options: { sessionIdleMs?: number } = {}) {
+  /**
+   * Both for tests. `sessionIdleMs` decides what applies do, so every replica must use the same value;
+   * `youngRecords` (RecordTable's) only where records live, which no answer depends on.
+   */
+  constructor(options: { sessionIdleMs?: number; youngRecords?: number } = {}) {
     this.sessionIdleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
+    this.youngRecords = options.youngRecords;
     this.sessions = new SessionTable(this.sessionIdleMs);
   }
 
@@ -100,7 +106,8 @@ export class KvStateMachine {
 
   /**
    * A consistent copy of the state for a snapshot, cheap enough to take between two applies: records are
-   * immutable, so copying the maps (not the values) freezes the state while the image is encoded later.
+   * never written over, so copying the indexes (not the records) freezes the state while the image is
+   * encoded later.
    */
   capture(): StateCapture {
     return {
@@ -109,13 +116,13 @@ export class KvStateMachine {
       sessions: this.sessions.export(),
       locks: this.locks.export(),
       grid: this.grid.export(),
-      maps: [...this.maps].map(([name, records]) => [name, new Map(records)]),
+      maps: [...this.maps].map(([name, records]) => [name, records.freeze()]),
     };
   }
 
   /** Replaces the whole state with a snapshot image (InstallSnapshot, or a restart from disk). */
   restore(image: Uint8Array): void {
-    const decoded = decodeImage(image);
+    const decoded = decodeImage(image, () => this.newTable());
     this.maps = decoded.maps;
     this.sessions = SessionTable.import(decoded.sessions, this.sessionIdleMs);
     this.locks = LockTable.import(decoded.locks);
@@ -126,7 +133,7 @@ export class KvStateMachine {
     this.dataBytes = 0;
     for (const [map, records] of this.maps) {
       for (const [key, record] of records) {
-        this.dataBytes += recordSize(key, record);
+        this.dataBytes += record.size;
         this.expiries.set(map, key, record.expiresAt ?? null);
       }
     }
@@ -138,10 +145,23 @@ export class KvStateMachine {
    */
   digest(): string {
     const hash = createHash('sha256');
-    const maps = sorted(this.maps).map(([name, records]) => [name, sorted(records)]);
+    // Each record and kept result packed alone: structuredClone packs an object met twice in one pack as a
+    // reference, and whether a record's value is the very object a kept result holds differs between
+    // nodes (a record read from a chunk, or restored from an image, is a copy).
+    const add = (item: unknown) => hash.update(digestPackr.pack(item));
     const expiries = [...this.expiries.ascending()].map(({ map, key, expiresAt }) => [map, key, expiresAt]);
-    const state = [this.appliedIndex, this.logTime, this.dataBytes, this.usedBytes, maps, expiries];
-    hash.update(digestPackr.pack([state, this.sessions.export(), this.locks.export(), this.grid.export()]));
+    add([this.appliedIndex, this.logTime, this.dataBytes, this.usedBytes, expiries, this.maps.size]);
+    for (const [name, records] of sorted(this.maps)) {
+      add([name, records.size]);
+      for (const entry of sorted(records)) add(entry);
+    }
+    const sessions = this.sessions.export();
+    add(sessions.length);
+    for (const [client, firstKept, lastActive, results] of sessions) {
+      add([client, firstKept, lastActive, results.length]);
+      for (const kept of results) add(kept);
+    }
+    add([this.locks.export(), this.grid.export()]);
     return hash.digest('hex');
   }
 
@@ -155,7 +175,7 @@ export class KvStateMachine {
     const records = this.maps.get(map);
     if (!records) return 0;
     let count = 0;
-    for (const record of records.values()) if (isLive(record, this.logTime)) count++;
+    for (const [, record] of records) if (isLive(record, this.logTime)) count++;
     return count;
   }
 
@@ -249,7 +269,7 @@ export class KvStateMachine {
     } else {
       const map = command.map ?? DEFAULT_MAP;
       stored = this.maps.get(map)?.get(command.key);
-      storedSize = stored ? recordSize(command.key, stored) : 0;
+      storedSize = stored?.size ?? 0;
       result = this.execute(command, map, stored, storedSize, context);
     }
     if (session) {
@@ -258,6 +278,10 @@ export class KvStateMachine {
       this.sessions.record(session, result, replaced, this.logTime);
     }
     return { index: entry.index, result, duplicate: false, changes: this.changes };
+  }
+
+  private newTable(): RecordTable {
+    return new RecordTable({ youngRecords: this.youngRecords });
   }
 
   /** The outcome of an entry that applies no command (no-op, config, undecodable or stale). */
@@ -286,7 +310,7 @@ export class KvStateMachine {
       for (const op of branch) {
         const size = op.op === 'set' ? valueSize(op.key, op.value) : 0;
         const stored = lookup(op.map, op.key);
-        growth += size - (stored ? recordSize(op.key, stored) : 0);
+        growth += size - (stored?.size ?? 0);
       }
       if (growth > 0 && this.usedBytes + growth > storeLimit.maxBytes) {
         return {
@@ -307,7 +331,7 @@ export class KvStateMachine {
       const stored = lookup(map, op.key);
       const current = isLive(stored, time) ? stored : undefined;
       if (op.op === 'set') {
-        const storedSize = stored ? recordSize(op.key, stored) : 0;
+        const storedSize = stored?.size ?? 0;
         const written = this.write(
           map,
           op.key,
@@ -421,18 +445,17 @@ export class KvStateMachine {
     }
     const expiresAt = ttlMs === undefined ? null : time + ttlMs;
     const version = (current?.version ?? 0) + 1;
-    const record = kvRecord(value, version, current?.createRevision ?? revision, revision, expiresAt, size);
     let records = this.maps.get(map);
     if (!records) {
-      records = new Map();
+      records = this.newTable();
       this.maps.set(map, records);
     }
-    records.set(key, record);
+    records.set(key, value, version, current?.createRevision ?? revision, revision, expiresAt, size);
     this.dataBytes += dataGrowth;
     this.expiries.set(map, key, expiresAt);
     const previous = current?.value;
     this.changes.push({ type: 'set', map, key, value, previous, revision });
-    return { applied: true, revision, previous, value, version: record.version };
+    return { applied: true, revision, previous, value, version };
   }
 
   /**
@@ -446,7 +469,7 @@ export class KvStateMachine {
     for (const candidate of this.expiries.ascending()) {
       if (freed >= bytes) break;
       if (candidate.map === writingMap && candidate.key === writingKey) continue;
-      freed += recordSize(candidate.key, this.maps.get(candidate.map)!.get(candidate.key)!);
+      freed += this.maps.get(candidate.map)!.get(candidate.key)!.size;
       victims.push({ map: candidate.map, key: candidate.key, expiresAt: candidate.expiresAt });
     }
     return freed >= bytes ? victims : null;
@@ -462,7 +485,7 @@ export class KvStateMachine {
     const records = this.maps.get(map)!;
     records.delete(key);
     if (records.size === 0) this.maps.delete(map);
-    this.dataBytes -= recordSize(key, record);
+    this.dataBytes -= record.size;
     this.expiries.delete(map, key);
   }
 

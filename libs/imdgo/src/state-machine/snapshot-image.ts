@@ -2,8 +2,8 @@ import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { detachStrings } from './detach-strings.ts';
 import type { GridMetaExport } from './grid-meta.ts';
-import { kvRecord, recordSize, type KvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
+import { RecordTable, type FrozenRecords } from './record-table.ts';
 import type { SessionExport } from './session-table.ts';
 
 /** A frozen copy of the state machine, from which an image is encoded at leisure. */
@@ -14,7 +14,7 @@ export interface StateCapture {
   readonly sessions: SessionExport;
   readonly locks: LockTableExport;
   readonly grid: GridMetaExport;
-  readonly maps: readonly [string, ReadonlyMap<string, KvRecord>][];
+  readonly maps: readonly [string, FrozenRecords][];
 }
 
 type RecordRow = [
@@ -63,15 +63,7 @@ export function* encodeImageChunks(capture: StateCapture, rowsPerChunk = 10_000)
   for (const [map, records] of capture.maps) {
     let rows: RecordRow[] = [];
     for (const [key, r] of records) {
-      rows.push([
-        key,
-        r.value,
-        r.version,
-        r.createRevision,
-        r.modRevision,
-        r.expiresAt ?? null,
-        recordSize(key, r),
-      ]);
+      rows.push([key, r.value, r.version, r.createRevision, r.modRevision, r.expiresAt ?? null, r.size]);
       if (rows.length === rowsPerChunk) {
         yield packr.pack({ map, rows } satisfies ImageChunk);
         rows = [];
@@ -85,28 +77,32 @@ export function encodeImage(capture: StateCapture): Uint8Array {
   return Buffer.concat([...encodeImageChunks(capture)]);
 }
 
-export function decodeImage(image: Uint8Array): {
+/** The state in `image`, its records put in tables `newTable` makes. */
+export function decodeImage(
+  image: Uint8Array,
+  newTable: () => RecordTable,
+): {
   appliedIndex: number;
   logTime: number;
   sessions: SessionExport;
   locks: LockTableExport | undefined;
   grid: GridMetaExport | undefined;
-  maps: Map<string, Map<string, KvRecord>>;
+  maps: Map<string, RecordTable>;
 } {
   const [header, ...chunks] = unpackr.unpackMultiple(image) as [ImageHeader, ...ImageChunk[]];
   const format = (header as { format?: unknown } | undefined)?.format;
   if (format === 1) throw new Error('a snapshot image of an older imdgo (format 1), without log time');
   if (format !== 2) throw new Error('not an imdgo snapshot image');
-  const maps = new Map<string, Map<string, KvRecord>>();
+  const maps = new Map<string, RecordTable>();
   for (const { map, rows } of chunks) {
     let records = maps.get(map);
     if (!records) {
-      records = new Map();
+      records = newTable();
       maps.set(map, records);
     }
     for (const [key, value, version, createRevision, modRevision, expiresAt, size] of rows) {
-      // Copied: a slice would keep its whole chunk's text alive.
-      records.set(key, kvRecord(detachStrings(value), version, createRevision, modRevision, expiresAt, size));
+      // Copied: a slice would keep its whole chunk's text alive while the record stays young.
+      records.set(key, detachStrings(value), version, createRevision, modRevision, expiresAt, size);
     }
   }
   return {
