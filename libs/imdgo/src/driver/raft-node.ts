@@ -784,8 +784,10 @@ export class RaftNode {
    * the leader more than the rest of answering.
    */
   private answerBatch(commands: readonly Uint8Array[]): Promise<ForwardOutcome[]> {
+    // unpackCommands refuses an empty block; should one come anyway, it must not wait forever.
+    if (commands.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      const outcomes: ForwardOutcome[] = new Array<ForwardOutcome>(commands.length);
+      const outcomes: ForwardOutcome[] = [];
       let unsettled = commands.length;
       const settle = (i: number, outcome: ForwardOutcome): void => {
         outcomes[i] = outcome;
