@@ -171,6 +171,33 @@ describe('grid metadata in the coordination group', () => {
     expect(machine.grid.placementMembers()).toContainEqual({ id: 'b', state: 'active' });
   });
 
+  it('a restart’s stale seats are removed when drained members that died leave no room for replacements', () => {
+    const { machine, run } = formed();
+    // d joins, then leaves again: drained (it never held a replica), its process gone and marked dead.
+    run({ op: 'grid-join', ...spec('d') });
+    run({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    run({ op: 'grid-drain', id: 'd' });
+    run({ op: 'grid-mark-dead', id: 'd', incarnation: 'd-1' }, 2_000);
+    expect(machine.grid.isDrained('d')).toBe(true);
+    // c restarts in memory mode: its seats are lost, and only a and b are left to hold replicas.
+    run({ op: 'grid-join', ...spec('c', 'c-2') });
+    run({ op: 'grid-activate', id: 'c', incarnation: 'c-2' });
+    const plan = planPlacement({
+      members: machine.grid.placementMembers(),
+      table: machine.grid.table!,
+      nowMs: 3_000,
+      maxConcurrentMoves: 8,
+    });
+    // Had dead d counted as holding seats, the target would stay 3 and c's seats would wait for replacements
+    // (no moves at all). Each partition removes c, or first hands its leadership off c.
+    expect(plan.moves.map((m) => m.partition).sort()).toEqual([0, 1, 2, 3]);
+    expect(
+      plan.moves.every(
+        (m) => (m.type === 'remove' && m.member === 'c') || (m.type === 'transfer-leader' && m.from === 'c'),
+      ),
+    ).toBe(true);
+  });
+
   it('counts a member’s share of replicas from the replica target, not from partitions still short of it', () => {
     const { machine, run } = formed();
     // 4 partitions × 3 replicas over 3 members: each holds all four.

@@ -65,10 +65,15 @@ export class GridMeta {
     return [...this.members.values()];
   }
 
-  /** The members as the placement planner sees them: a member whose replicas are stale is left out (lost). */
+  /**
+   * The members as the placement planner sees them: a member whose replicas are stale is left out (lost), and
+   * so is a drained one: it holds nothing and gets nothing, and once dead it would count as a member keeping
+   * its seats, raising the replica target past the live members, so that a lost replica waits for a
+   * replacement no member is left to build.
+   */
   placementMembers(): PlacementMember[] {
     return this.memberList()
-      .filter((m) => !m.staleReplicas)
+      .filter((m) => !m.staleReplicas && !this.isDrained(m.id))
       .map((m) =>
         m.deadSince === null
           ? { id: m.id, state: m.state }
