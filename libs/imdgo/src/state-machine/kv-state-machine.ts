@@ -370,30 +370,16 @@ export class KvStateMachine {
 
     switch (command.op) {
       case 'set':
-        if (command.ifAbsent && current) return refuse();
-        if (command.ifVersion !== undefined && command.ifVersion !== (current?.version ?? 0)) return refuse();
-        return this.write(
-          map,
-          command.key,
-          command.value,
-          command.ttlMs,
-          stored,
-          storedSize,
-          current,
-          context,
-        );
-      case 'cas':
-        if (!isDeepStrictEqual(current?.value ?? null, command.expected ?? null)) return refuse();
-        return this.write(
-          map,
-          command.key,
-          command.value,
-          command.ttlMs,
-          stored,
-          storedSize,
-          current,
-          context,
-        );
+      case 'cas': {
+        const holds =
+          command.op === 'set'
+            ? !(command.ifAbsent && current) &&
+              (command.ifVersion === undefined || command.ifVersion === (current?.version ?? 0))
+            : isDeepStrictEqual(current?.value ?? null, command.expected ?? null);
+        if (!holds) return refuse();
+        const { key, value, ttlMs } = command;
+        return this.write(map, key, value, ttlMs, stored, storedSize, current, context);
+      }
       case 'increment': {
         const base = current?.value ?? 0;
         if (typeof base !== 'number') return refuse();
