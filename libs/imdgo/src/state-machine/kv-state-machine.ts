@@ -18,7 +18,7 @@ import { ExpiryIndex, type ExpiryCandidate } from './expiry-index.ts';
 import { GRID_OPERATIONS, type GridCommand } from './grid-commands.ts';
 import { GridMeta } from './grid-meta.ts';
 import { ExpiryProposer, type DueExpiry } from './expiry-proposer.ts';
-import { isLive, valueSize, type KvRecord } from './kv-record.ts';
+import { isLive, kvRecord, valueSize, type KvRecord } from './kv-record.ts';
 import { LOCK_OPERATIONS, LOCK_SESSION_SPACE, LockTable, type LockCommand } from './lock-table.ts';
 import { RecordTable } from './record-table.ts';
 import { SESSION_IDLE_MS, SessionTable } from './session-table.ts';
@@ -436,7 +436,10 @@ export class KvStateMachine {
       records = this.newTable();
       this.maps.set(map, records);
     }
-    records.set(key, value, version, current?.createRevision ?? revision, revision, expiresAt, size);
+    records.set(
+      key,
+      kvRecord(value, version, current?.createRevision ?? revision, revision, expiresAt, size),
+    );
     this.dataBytes += dataGrowth;
     this.expiries.set(map, key, expiresAt);
     const previous = current?.value;

@@ -59,7 +59,7 @@ describe('RecordTable', () => {
             expiresAt,
             size,
           ] as const;
-          table.set(key, ...args);
+          table.set(key, kvRecord(...args));
           // An overwrite keeps the key's place in the order, as in a Map.
           model.set(key, kvRecord(...args));
         }
@@ -80,7 +80,7 @@ describe('RecordTable', () => {
     const value = 'x'.repeat(200);
     for (let round = 0; round < 200; round++) {
       for (let i = 0; i < 1_000; i++) {
-        table.set(`key-${i}`, value, round + 1, 1, round + 1, null, valueSize(`key-${i}`, value));
+        table.set(`key-${i}`, kvRecord(value, round + 1, 1, round + 1, null, valueSize(`key-${i}`, value)));
       }
     }
     const liveBytes = 1_000 * (37 + 200);
@@ -92,7 +92,7 @@ describe('RecordTable', () => {
     const table = new RecordTable({ youngRecords: 0 });
     const value = 'x'.repeat(200);
     const keys = Array.from({ length: 20_000 }, (_, i) => `key-${i}`);
-    for (const key of keys) table.set(key, value, 1, 1, 1, null, valueSize(key, value));
+    for (const key of keys) table.set(key, kvRecord(value, 1, 1, 1, null, valueSize(key, value)));
     // Every other key first, so that chunks are half garbage and their live records are moved.
     for (const [i, key] of keys.entries()) if (i % 2 === 0) table.delete(key);
     for (const [i, key] of keys.entries()) if (i % 2 === 1) table.delete(key);
@@ -102,7 +102,7 @@ describe('RecordTable', () => {
 
   it('gives each read of a record in a chunk a fresh value, so a caller changing it changes nothing stored', () => {
     const table = new RecordTable({ youngRecords: 0 });
-    table.set('k', { list: [1] }, 1, 1, 1, null, 10);
+    table.set('k', kvRecord({ list: [1] }, 1, 1, 1, null, 10));
     (table.get('k')!.value as { list: number[] }).list.push(2);
     expect(table.get('k')!.value).toEqual({ list: [1] });
   });
@@ -111,7 +111,7 @@ describe('RecordTable', () => {
     const table = new RecordTable();
     const value = 'v'.repeat(100);
     for (let i = 0; i < 1_000_000; i++)
-      table.set(`key:${i}`, value, 1, i, i, null, valueSize(`key:${i}`, value));
+      table.set(`key:${i}`, kvRecord(value, 1, i, i, null, valueSize(`key:${i}`, value)));
     expect(table.chunkBytes).toBeLessThan(1_000_000 * 150);
     expect(table.get('key:999999')).toEqual(kvRecord(value, 1, 999_999, 999_999, null, 112));
   });

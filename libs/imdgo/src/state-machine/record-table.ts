@@ -85,16 +85,7 @@ export class RecordTable {
     return slot === undefined ? undefined : this.recordAt(slot);
   }
 
-  /** Stores the record `kvRecord` makes of these fields. */
-  set(
-    key: string,
-    value: unknown,
-    version: number,
-    createRevision: number,
-    modRevision: number,
-    expiresAt: number | null,
-    size: number,
-  ): void {
+  set(key: string, record: KvRecord): void {
     let slot = this.index.get(key);
     if (slot === undefined) {
       slot = this.newSlot();
@@ -103,12 +94,12 @@ export class RecordTable {
       this.release(this.locations[slot]!);
     }
     // A young record rewritten keeps its place: the oldest to enter is the first to go to a chunk.
-    this.young.set(slot, kvRecord(value, version, createRevision, modRevision, expiresAt, size));
+    this.young.set(slot, record);
     this.locations[slot] = YOUNG;
     if (this.young.size > this.youngRecords) {
-      const [oldest, record] = this.young.entries().next().value!;
+      const [oldest, oldestRecord] = this.young.entries().next().value!;
       this.young.delete(oldest);
-      this.locations[oldest] = this.append(oldest, record);
+      this.locations[oldest] = this.append(oldest, oldestRecord);
     }
   }
 

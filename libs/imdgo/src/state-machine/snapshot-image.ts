@@ -2,6 +2,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { detachStrings } from './detach-strings.ts';
 import type { GridMetaExport } from './grid-meta.ts';
+import { kvRecord } from './kv-record.ts';
 import type { LockTableExport } from './lock-table.ts';
 import { RecordTable, type FrozenRecords } from './record-table.ts';
 import type { SessionExport } from './session-table.ts';
@@ -102,7 +103,7 @@ export function decodeImage(
     }
     for (const [key, value, version, createRevision, modRevision, expiresAt, size] of rows) {
       // Copied: a slice would keep its whole chunk's text alive while the record stays young.
-      records.set(key, detachStrings(value), version, createRevision, modRevision, expiresAt, size);
+      records.set(key, kvRecord(detachStrings(value), version, createRevision, modRevision, expiresAt, size));
     }
   }
   return {
