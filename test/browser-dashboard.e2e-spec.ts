@@ -1,11 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../libs/imdgo/testing/free-port.ts';
+import { ensureDemoBuilt } from './support/demo-processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -19,7 +20,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'dist/apps/demo/src/main.js');
 const SCREENSHOT = join(ROOT, 'dist/screenshots/dashboard.png');
 const hasChromium = existsSync(CHROMIUM);
 
@@ -28,20 +28,6 @@ interface NodeProcess {
   readonly url: string;
   readonly peer: string;
   readonly pid: number;
-}
-
-/** The newest modification time under `dir`, in ms. */
-function newest(dir: string): number {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((file) => statSync(join(dir, file)).mtimeMs)
-    .reduce((a, b) => Math.max(a, b), 0);
-}
-
-/** The processes run the build in dist/: rebuild it when a source is newer, so the test never runs stale code. */
-function ensureBuilt(): void {
-  const sources = ['libs/imdgo/src', 'apps/demo/src', 'apps/demo/public'].map((d) => newest(join(ROOT, d)));
-  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= Math.max(...sources)) return;
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 });
 }
 
 function isRunning(pid: number): boolean {
@@ -137,7 +123,7 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium (needs ${CHROMIUM}
   }
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureDemoBuilt();
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const httpPorts = [await freePort(), await freePort(), await freePort()];
     // The one-command launcher of `npm start`, on free ports: it is under test too.

@@ -1,29 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_KINDS, PACKET_KINDS } from '../chaos/schedule.ts';
+import { ensureBuilt } from './support/ensure-built.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const NODE_ENTRY = join(ROOT, 'dist/chaos/node.js');
 const RUN_BOUND_MS = 100_000;
 /** Every fault window must answer at least this share of the operations invoked in it. */
 const MIN_ANSWERED_PERCENT = '10';
-
-/** The newest modification time under `dir`, in ms. */
-function newest(dir: string): number {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((file) => statSync(join(dir, file)).mtimeMs)
-    .reduce((a, b) => Math.max(a, b), 0);
-}
-
-/** The node processes run the build in dist/: rebuild it when a source is newer, so the test never runs stale code. */
-function ensureBuilt(): void {
-  const sources = ['libs/imdgo/src', 'chaos'].map((d) => newest(join(ROOT, d)));
-  if (existsSync(NODE_ENTRY) && statSync(NODE_ENTRY).mtimeMs >= Math.max(...sources)) return;
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 });
-}
 
 /** Runs the chaos CLI with `args` and the answered-share floor; its exit code and everything it printed. */
 async function chaos(args: readonly string[]): Promise<{ code: number | null; output: string }> {
@@ -56,7 +40,7 @@ function expectClean({ code, output }: { code: number | null; output: string }, 
 }
 
 describe('chaos: real node processes under faults', () => {
-  beforeAll(ensureBuilt, 150_000);
+  beforeAll(() => ensureBuilt('dist/chaos/node.js', ['libs/imdgo/src', 'chaos']), 300_000);
 
   it('keeps a 3-node memory-mode cluster linearizable and its replicas identical through every kind of fault but packet ones', async () => {
     // Packet faults need root and namespaces; the hook partitions stand in for them here.

@@ -1,9 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../libs/imdgo/testing/free-port.ts';
 import { isRunning } from '../../scripts/child-processes.ts';
+import { ensureBuilt } from './ensure-built.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'dist/apps/demo/src/main.js');
@@ -11,18 +11,9 @@ const HOST = '127.0.0.1';
 const HTTP_TIMEOUT_MS = 3_000;
 const POLL_MS = 100;
 
-/** The newest modification time under `dir`, in ms. */
-function newest(dir: string): number {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((file) => statSync(join(dir, file)).mtimeMs)
-    .reduce((a, b) => Math.max(a, b), 0);
-}
-
-/** The processes run the build in dist/: rebuild it when a source is newer, so a test never runs stale code. */
+/** The demo's processes run the build in dist/: rebuilds it when a source is newer. */
 export function ensureDemoBuilt(): void {
-  const sources = ['libs/imdgo/src', 'apps/demo/src', 'apps/demo/public'].map((d) => newest(join(ROOT, d)));
-  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= Math.max(...sources)) return;
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
+  ensureBuilt('dist/apps/demo/src/main.js', ['libs/imdgo/src', 'apps/demo/src', 'apps/demo/public']);
 }
 
 /** One demo node (`npm start`'s kind) in its own process, in memory mode; restarted on the same ports. */
