@@ -48,8 +48,8 @@ export interface FaultWindow {
   readonly to: number;
   /**
    * Whether a majority of the members stood up, admitted and connected once the fault was in. A fault may
-   * land while an earlier one is still being recovered from (a node restarted empty and not yet caught up),
-   * and then take the majority away: nothing can be answered, and rightly so.
+   * land while an earlier one is still being recovered from (a node restarted, empty or from its data, and
+   * not yet seen ready), and then take the majority away: nothing can be answered, and rightly so.
    */
   readonly majorityDuring: boolean;
 }
