@@ -25,6 +25,8 @@ class FakeCoordination implements Coordination {
   /** When a member went silent; the others are heard from all the time. */
   private readonly silentSince = new Map<string, number>();
   readonly log: GridCommand[] = [];
+  /** How far the log's time stands ahead of the clock (as after a leader's clock jumped forwards and back). */
+  logAheadMs = 0;
   private readonly clock: SimProcess;
 
   constructor(clock: SimProcess) {
@@ -43,7 +45,7 @@ class FakeCoordination implements Coordination {
     await Promise.resolve();
     this.log.push(command);
     const body = encodeCommand({ command: command as KvCommand });
-    const data = stampCommand(body, { time: this.clock.now(), storeLimit: null });
+    const data = stampCommand(body, { time: this.clock.now() + this.logAheadMs, storeLimit: null });
     return this.machine.apply({ index: this.machine.appliedIndex + 1, term: 1, kind: 'command', data })
       .result!;
   }
@@ -217,6 +219,24 @@ describe('PlacementLoop', () => {
     coordination.silence('a');
     await runFor(20_000);
     expect(coordination.log.length).toBe(logged);
+  });
+
+  it("times a dead member out by its own clock when the log's time stands ahead of it", async () => {
+    const { coordination, clock, loop, runFor } = setup();
+    await runFor(0);
+    await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
+    await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    loop.start();
+    await runFor(30_000);
+    coordination.logAheadMs = 300_000;
+    coordination.silence('c');
+    await runFor(5_000);
+    expect(coordination.meta().member('c')!.deadSince).toBeGreaterThan(clock.now() + 290_000);
+    // The timeout (10 s) runs from when this leader saw the mark, not from the mark's time in the log.
+    await runFor(15_000);
+    const repaired = coordination.meta().table!;
+    expect(repaired.partitions.every((p) => p.voters.length === 3 && !p.voters.includes('c'))).toBe(true);
+    expect(coordination.groupMembers()).toEqual(['a', 'b']);
   });
 
   it('restarts its failure counts when it becomes leader', async () => {

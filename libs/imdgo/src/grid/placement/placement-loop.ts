@@ -64,6 +64,8 @@ export class PlacementLoop {
   private leaderSince: number | null = null;
   /** Members not heard from as their recorded process, since when (this node's clock, while leader). */
   private readonly unheardSince = new Map<NodeId, { incarnation: string; since: number }>();
+  /** Dead members as this leader first saw them: the log's `deadSince`, and when (this node's clock). */
+  private readonly deadSeen = new Map<NodeId, { deadSince: number; seenAt: number }>();
   private timer: TimerHandle | null = null;
   private planning = false;
   private planAgain = false;
@@ -149,6 +151,7 @@ export class PlacementLoop {
     if (!this.coordination.isLeader()) {
       this.leaderSince = null;
       this.unheardSince.clear();
+      this.deadSeen.clear();
       return;
     }
     const now = this.scheduler.now();
@@ -159,8 +162,11 @@ export class PlacementLoop {
     const table = meta.table;
     if (table === null || !this.coordination.isLeader()) return;
     await this.retireGoneMembers(now);
+    const members = meta
+      .placementMembers()
+      .map((m) => (m.state === 'dead' ? { ...m, deadSinceMs: this.deadSince(m.id, m.deadSinceMs, now) } : m));
     const { moves } = planPlacement({
-      members: meta.placementMembers(),
+      members,
       table,
       nowMs: now,
       replicas: meta.replicas,
@@ -194,6 +200,17 @@ export class PlacementLoop {
   }
 
   /**
+   * Since when a member counts as dead here: its `deadSince` in the log, or the moment this leader first saw
+   * that mark if earlier. Log time never goes back, so after a clock that jumped forwards and back it stands
+   * ahead of this clock, and the log's mark alone would hold off the timeout by the size of the jump.
+   */
+  private deadSince(id: NodeId, logged: number, now: number): number {
+    let seen = this.deadSeen.get(id);
+    if (seen?.deadSince !== logged) this.deadSeen.set(id, (seen = { deadSince: logged, seenAt: now }));
+    return Math.min(logged, seen.seenAt);
+  }
+
+  /**
    * A member dead past the timeout, or drained (holding no replica any more), leaves the coordination group
    * too, so that its voters keep a live majority as members come and go. (It stays in the member list: a
    * new incarnation may join again.)
@@ -203,7 +220,9 @@ export class PlacementLoop {
     const inGroup = new Set(this.coordination.groupMembers());
     for (const member of meta.memberList()) {
       if (!inGroup.has(member.id)) continue;
-      const expired = member.deadSince !== null && now - member.deadSince >= this.deadMemberTimeoutMs;
+      const expired =
+        member.deadSince !== null &&
+        now - this.deadSince(member.id, member.deadSince, now) >= this.deadMemberTimeoutMs;
       if (!expired && !meta.isDrained(member.id)) continue;
       this.logger.log(`taking ${member.id} out of the coordination group`);
       await this.coordination.removeFromGroup(member.id);
