@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { copyValue } from './copy-value.ts';
 import { detachStrings } from './detach-strings.ts';
 import { kvRecord, type KvRecord } from './kv-record.ts';
 
@@ -80,9 +81,23 @@ export class RecordTable {
     return this.index.has(key);
   }
 
+  /** The key's record as stored, for the state machine's own use: its value may be the stored object. */
   get(key: string): KvRecord | undefined {
     const slot = this.index.get(key);
     return slot === undefined ? undefined : this.recordAt(slot);
+  }
+
+  /** The key's record with a value of its own, which the caller may change: what an app is handed. */
+  read(key: string): KvRecord | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const location = this.locations[slot]!;
+    if (location !== YOUNG) return readRecord(this.chunks, location);
+    const record = this.young.get(slot)!;
+    const { value } = record;
+    if (typeof value !== 'object' || value === null) return record;
+    const { version, createRevision, modRevision, expiresAt, size } = record;
+    return kvRecord(copyValue(value), version, createRevision, modRevision, expiresAt ?? null, size);
   }
 
   set(key: string, record: KvRecord): void {
