@@ -122,6 +122,20 @@ describe.each([1, 4])('values handed to the app, with %i partition(s)', (partiti
         expect([change.value, change.previous].every(untouched), JSON.stringify(change)).toBe(true);
       }
     }
+    // The partition table a report shows is the coordination group's replicated one.
+    for (const node of cluster.nodes) {
+      for (const status of node.cluster.partitions()?.partitions ?? []) {
+        // Readonly in its type, but JavaScript lets an app change it anyway.
+        (status.voters as string[]).push('changed');
+        (status.learners as string[]).push('changed');
+      }
+    }
+    const coordination = cluster.nodes.map((node) => node.runtime.node.machine);
+    await waitFor(
+      () => new Set(coordination.map((machine) => machine.appliedIndex)).size === 1,
+      'the coordination group at one applied index',
+    );
+    expect(new Set(coordination.map((machine) => machine.digest())).size).toBe(1);
     if (partitions === 1) {
       // The watch history replays the values as they were written.
       const events = cluster.nodes.length * 5 + 1;
