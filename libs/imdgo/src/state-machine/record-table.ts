@@ -92,12 +92,7 @@ export class RecordTable {
     const slot = this.index.get(key);
     if (slot === undefined) return undefined;
     const location = this.locations[slot]!;
-    if (location !== YOUNG) return readRecord(this.chunks, location);
-    const record = this.young.get(slot)!;
-    const { value } = record;
-    if (typeof value !== 'object' || value === null) return record;
-    const { version, createRevision, modRevision, expiresAt, size } = record;
-    return kvRecord(copyValue(value), version, createRevision, modRevision, expiresAt ?? null, size);
+    return location === YOUNG ? ownRecord(this.young.get(slot)!) : readRecord(this.chunks, location);
   }
 
   set(key: string, record: KvRecord): void {
@@ -285,6 +280,14 @@ function chunkId(location: number): number {
 
 function recordLength(flags: number, valueBytes: number): number {
   return HEADER + (flags & EXPIRES ? 8 : 0) + valueBytes;
+}
+
+/** A young record with a copy of its value: records are never changed, so one of a primitive is its own. */
+function ownRecord(record: KvRecord): KvRecord {
+  const { value } = record;
+  if (typeof value !== 'object' || value === null) return record;
+  const { version, createRevision, modRevision, expiresAt, size } = record;
+  return kvRecord(copyValue(value), version, createRevision, modRevision, expiresAt ?? null, size);
 }
 
 function readRecord(chunks: readonly (Buffer | undefined)[], location: number): KvRecord {
