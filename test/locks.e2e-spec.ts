@@ -28,6 +28,21 @@ describe('locks, sessions and elections on three nodes', () => {
     await cluster.closeAll();
   });
 
+  it("hands out a holder of the caller's own: changing it changes no replica", async () => {
+    const [a] = cluster.nodes as [TestNode];
+    const lock = a.store.lock('own-holder');
+    const token = await lock.lock();
+    Object.assign(lock.holder()!, { token: token + 1_000, count: 5 });
+    expect(lock.holder()).toMatchObject({ token, count: 1 });
+    const digests = await waitFor(() => {
+      const machines = cluster.nodes.map((node) => node.runtime.node.machine);
+      const applied = new Set(machines.map((machine) => machine.appliedIndex));
+      return applied.size === 1 && machines.map((machine) => machine.digest());
+    }, 'every node at one applied index');
+    expect(new Set(digests).size).toBe(1);
+    await lock.unlock();
+  });
+
   it('grants fencing tokens in FIFO order, reentrant per lock object, woken by the release', async () => {
     const [a, b, c] = cluster.nodes as [TestNode, TestNode, TestNode];
     const first = a.store.lock('orders');

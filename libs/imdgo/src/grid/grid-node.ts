@@ -410,8 +410,9 @@ export class GridNode {
       return {
         partition,
         group: groupOf(partition),
-        voters: replicas.voters,
-        learners: replicas.learners,
+        // Copies: the table is the coordination group's replicated one, which a caller must not change.
+        voters: [...replicas.voters],
+        learners: [...replicas.learners],
         preferredLeader: replicas.leader,
         leader: status ? status.leader : this.leaderHints[partition]!,
         lag,

@@ -81,7 +81,8 @@ export class ImdgoLock implements AsyncDisposable {
   /** The holder as this node has applied it, when it is this object (and its session is not known ended). */
   holder(): LockHolder | null {
     const holder = this.sessions.runtime.coordination.machine.locks.holder(this.space, this.name);
-    return holder?.owner === this.owner ? holder : null;
+    // A copy: the lock table's own object, changed by a caller, would change this node's replica alone.
+    return holder?.owner === this.owner ? { ...holder } : null;
   }
 
   /** Whether this object holds the lock and its session's lease still holds by this node's clock. */

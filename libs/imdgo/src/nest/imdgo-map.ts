@@ -5,6 +5,7 @@ import type { CommandResult, KeyedKvCommand } from '../state-machine/commands.ts
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import { encodeGridCursor, GridPosition, type GridNode } from '../grid/index.ts';
 import { globToRegExp } from './glob.ts';
+import { ownChange, ownChanges, ownResult } from './own-values.ts';
 import { MAX_KEY_BYTES } from './imdgo-options.ts';
 import { commitTxn, type TxnRequest, type TxnResult } from './map-txn.ts';
 import { updateKey, type UpdateOptions, type UpdateResult, type VersionedAccess } from './update.ts';
@@ -252,9 +253,11 @@ export class ImdgoMap<V = unknown> {
 
   /** Changes to this map, as they are applied on this node, and every `reset`. */
   get changes$(): Observable<ChangeEvent<V>> {
-    return this.runtime.changes$.pipe(
+    const changes = this.runtime.changes$.pipe(
       filter((change) => change.map === this.name || change.type === 'reset'),
-    ) as Observable<ChangeEvent<V>>;
+      ownChanges(),
+    );
+    return changes as Observable<ChangeEvent<V>>;
   }
 
   /**
@@ -283,6 +286,7 @@ export class ImdgoMap<V = unknown> {
           return change;
         }),
         filter((change) => change.map === this.name && keys.test(change.key)),
+        ownChanges(),
       );
     });
   }
@@ -317,7 +321,7 @@ export class ImdgoMap<V = unknown> {
           return change;
         }),
         filter((change) => change.map === this.name && keys.test(change.key)),
-        map((change) => ({ ...change, cursor: position.cursor() })),
+        map((change) => ({ ...ownChange(change), cursor: position.cursor() })),
       );
     });
   }
@@ -331,7 +335,7 @@ export class ImdgoMap<V = unknown> {
       this.runtime.options.maxValueBytes,
     );
     if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
-    return result;
+    return ownResult(result);
   }
 
   private read(key: string, consistency: Consistency | undefined): Promise<KvRecord | undefined> {

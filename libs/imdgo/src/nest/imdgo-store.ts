@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { DEFAULT_MAP } from '../state-machine/commands.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
 import { ImdgoMap } from './imdgo-map.ts';
+import { ownChanges } from './own-values.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { DEFAULT_READY_TIMEOUT_MS, waitUntilReady } from './readiness.ts';
 import { ImdgoLock } from './imdgo-lock.ts';
@@ -96,6 +97,6 @@ export class ImdgoStore extends ImdgoMap<unknown> implements OnApplicationBootst
 
   /** Changes of every map (the default map's are `map: ''`). */
   override get changes$(): Observable<ChangeEvent> {
-    return this.runtime.changes$;
+    return this.runtime.changes$.pipe(ownChanges());
   }
 }

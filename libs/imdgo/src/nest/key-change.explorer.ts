@@ -12,6 +12,7 @@ import { keyChangeFilter } from './key-change-filter.ts';
 import { ImdgoRuntime } from './imdgo-runtime.ts';
 import { ImdgoOptionsError } from './imdgo-options.ts';
 import { ON_KEY_CHANGE_METADATA, type OnKeyChangeOptions } from './on-key-change.decorator.ts';
+import { ownChange } from './own-values.ts';
 
 type Handler = (change: ChangeEvent) => unknown;
 
@@ -113,7 +114,8 @@ export class KeyChangeExplorer implements OnModuleInit, OnApplicationBootstrap, 
     const name = `${instance.constructor.name}.${method}`;
     const subscription = this.runtime.changes$.pipe(filter(keyChangeFilter(options))).subscribe((change) => {
       try {
-        const returned = handler.call(instance, change);
+        // Each handler gets an event of its own (own-values.ts).
+        const returned = handler.call(instance, ownChange(change));
         if (returned instanceof Promise) returned.catch((error: unknown) => this.report(name, error));
       } catch (error) {
         this.report(name, error);

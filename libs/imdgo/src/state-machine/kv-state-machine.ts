@@ -165,9 +165,12 @@ export class KvStateMachine {
     return hash.digest('hex');
   }
 
-  /** The key's record unless it has expired by log time. */
+  /**
+   * The key's record unless it has expired by log time. Reads answer values of their own (RecordTable's
+   * `read`): what the caller does with one leaves this replica as it is.
+   */
   get(map: string, key: string): KvRecord | undefined {
-    const record = this.maps.get(map)?.get(key);
+    const record = this.maps.get(map)?.read(key);
     return isLive(record, this.logTime) ? record : undefined;
   }
 
@@ -184,13 +187,20 @@ export class KvStateMachine {
     const records = this.maps.get(map);
     if (!records) return [];
     const prefix = options.prefix ?? '';
+    const keys: string[] = [];
+    for (const key of records.keys()) {
+      if (key.startsWith(prefix) && (options.after === undefined || key > options.after)) keys.push(key);
+    }
+    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Only the records of the page are read (and their values copied, as `get`'s are).
+    const limit = options.limit ?? Infinity;
     const out: [string, KvRecord][] = [];
-    for (const [key, record] of records) {
-      if (!key.startsWith(prefix) || (options.after !== undefined && key <= options.after)) continue;
+    for (const key of keys) {
+      if (out.length >= limit) break;
+      const record = records.read(key);
       if (isLive(record, this.logTime)) out.push([key, record]);
     }
-    out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return options.limit === undefined ? out : out.slice(0, options.limit);
+    return out;
   }
 
   mapNames(): string[] {

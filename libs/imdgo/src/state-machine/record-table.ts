@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { msgpackOptions } from '../codec/msgpack-options.ts';
+import { copyValue } from './copy-value.ts';
 import { detachStrings } from './detach-strings.ts';
 import { kvRecord, type KvRecord } from './kv-record.ts';
 
@@ -80,9 +81,18 @@ export class RecordTable {
     return this.index.has(key);
   }
 
+  /** The key's record as stored, for the state machine's own use: its value may be the stored object. */
   get(key: string): KvRecord | undefined {
     const slot = this.index.get(key);
     return slot === undefined ? undefined : this.recordAt(slot);
+  }
+
+  /** The key's record with a value of its own, which the caller may change: what an app is handed. */
+  read(key: string): KvRecord | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const location = this.locations[slot]!;
+    return location === YOUNG ? ownRecord(this.young.get(slot)!) : readRecord(this.chunks, location);
   }
 
   set(key: string, record: KvRecord): void {
@@ -270,6 +280,14 @@ function chunkId(location: number): number {
 
 function recordLength(flags: number, valueBytes: number): number {
   return HEADER + (flags & EXPIRES ? 8 : 0) + valueBytes;
+}
+
+/** A young record with a copy of its value: records are never changed, so one of a primitive is its own. */
+function ownRecord(record: KvRecord): KvRecord {
+  const { value } = record;
+  if (typeof value !== 'object' || value === null) return record;
+  const { version, createRevision, modRevision, expiresAt, size } = record;
+  return kvRecord(copyValue(value), version, createRevision, modRevision, expiresAt ?? null, size);
 }
 
 function readRecord(chunks: readonly (Buffer | undefined)[], location: number): KvRecord {
