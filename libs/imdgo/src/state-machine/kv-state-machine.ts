@@ -5,8 +5,10 @@ import { msgpackOptions } from '../codec/msgpack-options.ts';
 import type { Entry } from '../raft/types.ts';
 import type { ChangeEvent } from './change-event.ts';
 import {
+  commandStart,
   parseCommand,
-  unstampCommand,
+  stampLimit,
+  stampTime,
   DEFAULT_MAP,
   type CommandResult,
   type KeyedKvCommand,
@@ -228,12 +230,17 @@ export class KvStateMachine {
     this.appliedIndex = entry.index;
     this.changes = [];
     if (entry.kind !== 'command') return this.nothing(entry.index);
-    const { stamp, body } = unstampCommand(entry.data);
-    // Log time never goes back, even when a new leader's clock is behind its predecessor's.
-    if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
+    const data = entry.data;
+    const start = commandStart(data);
+    const stamped = start > 0;
+    if (stamped) {
+      const time = stampTime(data);
+      // Log time never goes back, even when a new leader's clock is behind its predecessor's.
+      if (Number.isFinite(time)) this.logTime = Math.max(this.logTime, time);
+    }
     this.sessions.expireIdle(this.logTime);
-    if (stamp) this.locks.expireDue(this.logTime, entry.index, this.changes);
-    const logged = parsed ?? parseCommand(body);
+    if (stamped) this.locks.expireDue(this.logTime, entry.index, this.changes);
+    const logged = parsed ?? parseCommand(data, start);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
     if (typeof logged === 'string') return this.nothing(entry.index);
     const { session, command } = logged;
@@ -245,7 +252,7 @@ export class KvStateMachine {
     const context: ApplyContext = {
       revision: entry.index,
       time: this.logTime,
-      storeLimit: stamp?.storeLimit ?? null,
+      storeLimit: stamped ? stampLimit(data) : null,
       keepsReplaced: session !== undefined,
     };
     if (command.op === 'txn') {
