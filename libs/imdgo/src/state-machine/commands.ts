@@ -104,7 +104,19 @@ const unpackr = new Unpackr(msgpackOptions());
  * Only a write in flight holds them: what the log keeps is the leader's stamped copy (`stampCommand`).
  */
 export function encodeCommand(command: LoggedCommand): Uint8Array {
-  return packr.pack(toPositional(command) ?? command);
+  const positional = toPositional(command);
+  if (positional === null) return packr.pack(command);
+  return (positional.every(isPrimitive) ? flatPackr : packr).pack(positional);
+}
+
+/**
+ * Packs an array of primitives to the same bytes as `packr`, without the Map of references `packr` makes
+ * for every `pack` to keep shared objects shared, which an array of primitives does not have.
+ */
+const flatPackr = new Packr({ ...msgpackOptions(), structuredClone: false, moreTypes: true });
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
 }
 
 /** Bytes `value` takes encoded, as it would in a command. */
