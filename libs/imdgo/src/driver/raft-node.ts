@@ -969,12 +969,15 @@ export class RaftNode {
   private applyEntries(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const started = this.clock.monotonic();
-    for (const entry of entries) {
+    // By index: iterators and their results per entry, on every node, are garbage a for-of did not avoid.
+    for (let e = 0; e < entries.length; e++) {
+      const entry = entries[e]!;
       const pending = this.proposals.get(entry.index);
       // Same index, same term: the entry this leader appended for the proposal (Raft's log matching).
       const applied = this.machine.apply(entry, pending?.term === entry.term ? pending.parsed : undefined);
       this.snapshots.applied(entry.data.byteLength);
-      for (const change of applied.changes) this.options.onChange(change);
+      const changes = applied.changes;
+      for (let i = 0; i < changes.length; i++) this.options.onChange(changes[i]!);
       if (entry.kind === 'config') {
         // Links to members that left are closed; a later send to one reopens it.
         const { voters, learners } = this.raft.status().config;
