@@ -441,7 +441,7 @@ export class RaftNode {
     this.writesInFlight++;
     try {
       // No time and no cap here: the leader stamps both when it appends the entry (submitProposals).
-      const data = encodable(() => encodeCommand({ session: stamp, command }));
+      const data = encodable({ session: stamp, command });
       // A command within the limit holds a value within it; only a larger one is measured exactly.
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
@@ -1121,9 +1121,9 @@ function madeAlready(change: ConfigChange, refusal: string): boolean {
 }
 
 /** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
-function encodable(encode: () => Uint8Array): Uint8Array {
+function encodable(logged: LoggedCommand): Uint8Array {
   try {
-    return encode();
+    return encodeCommand(logged);
   } catch (error) {
     throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
   }

@@ -158,7 +158,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   async set(key: string, value: V, options?: WriteOptions): Promise<SetResult<V>> {
-    const result = await this.write({ op: 'set', key, value, ttlMs: ttlOf(options) });
+    const result = await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options) });
     return {
       revision: result.revision,
       partition: this.partitionOf(key),
@@ -167,7 +167,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   async delete(key: string): Promise<DeleteResult<V>> {
-    const result = await this.write({ op: 'delete', key });
+    const result = await this.write({ op: 'delete', map: this.name, key });
     return {
       revision: result.revision,
       partition: this.partitionOf(key),
@@ -180,7 +180,7 @@ export class ImdgoMap<V = unknown> {
   async putIfAbsent(key: string, value: V, options?: WriteOptions): Promise<ConditionalResult<V>> {
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifAbsent: true }),
+      await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options), ifAbsent: true }),
     );
   }
 
@@ -193,7 +193,14 @@ export class ImdgoMap<V = unknown> {
   ): Promise<ConditionalResult<V>> {
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'cas', key, expected: expected ?? null, value: next, ttlMs: ttlOf(options) }),
+      await this.write({
+        op: 'cas',
+        map: this.name,
+        key,
+        expected: expected ?? null,
+        value: next,
+        ttlMs: ttlOf(options),
+      }),
     );
   }
 
@@ -209,7 +216,7 @@ export class ImdgoMap<V = unknown> {
     }
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifVersion: version }),
+      await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options), ifVersion: version }),
     );
   }
 
@@ -221,7 +228,7 @@ export class ImdgoMap<V = unknown> {
   ): Promise<{ value: number; revision: number; partition: number }> {
     if (typeof delta !== 'number' || !Number.isFinite(delta))
       throw new InvalidArgumentError(`delta must be a finite number, got ${delta}`);
-    const result = await this.write({ op: 'increment', key, delta, ttlMs: ttlOf(options) });
+    const result = await this.write({ op: 'increment', map: this.name, key, delta, ttlMs: ttlOf(options) });
     if (!result.applied)
       throw new InvalidArgumentError(`cannot increment key "${key}": its value is not a number`);
     return { value: result.value as number, revision: result.revision, partition: this.partitionOf(key) };
@@ -239,8 +246,9 @@ export class ImdgoMap<V = unknown> {
     const access: VersionedAccess<V> = {
       getEntry: (k, read) => this.getEntry(k, read),
       setIfVersion: (k, version, value, ttl) =>
-        this.write({ op: 'set', key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
-      deleteIfVersion: (k, version) => this.write({ op: 'delete', key: k, ifVersion: version }),
+        this.write({ op: 'set', map: this.name, key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
+      deleteIfVersion: (k, version) =>
+        this.write({ op: 'delete', map: this.name, key: k, ifVersion: version }),
     };
     return { ...(await updateKey(access, key, fn, options)), partition: this.partitionOf(key) };
   }
@@ -321,23 +329,29 @@ export class ImdgoMap<V = unknown> {
       );
     });
   }
-  protected async write(command: KeyedKvCommand): Promise<CommandResult> {
+  /**
+   * Not async, and the command comes with this map's name: a frame and a copy of the command on every
+   * write were a good part of what it allocates. Callers await it inside async methods, so a key or value
+   * refused here rejects their promise as before.
+   */
+  protected write(command: KeyedKvCommand & { readonly map: string }): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
     const backend = this.runtime.backend;
-    const result = await backend.write(
-      backend.partitionOf(this.name, command.key),
-      { ...command, map: this.name },
-      this.runtime.options.maxValueBytes,
-    );
-    if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
-    return result;
+    return backend
+      .write(backend.partitionOf(this.name, command.key), command, this.runtime.options.maxValueBytes)
+      .then(refuseWhenFull);
   }
 
   private read(key: string, consistency: Consistency | undefined): Promise<KvRecord | undefined> {
     const backend = this.runtime.backend;
     return backend.read(backend.partitionOf(this.name, key), this.name, key, consistencyOf(consistency));
   }
+}
+
+function refuseWhenFull(result: CommandResult): CommandResult {
+  if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
+  return result;
 }
 
 function consistencyOf(consistency: Consistency | undefined): Consistency {
