@@ -5,7 +5,11 @@
  * in this one heap, so the figure is the whole cluster's per write, as the young-generation collections
  * of the benchmark's three processes see it together.
  *
+ * `--retained`: instead, what of it is still alive after the writes and a full collection (what young-generation
+ * collections copy and promote, and so what their pauses grow with).
+ *
  *   node bench/imdgo/write-allocation.ts [--target leader|follower] [--writes N] [--concurrency N] [--top N]
+ *     [--retained]
  */
 import 'reflect-metadata';
 import { Session } from 'node:inspector/promises';
@@ -20,6 +24,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     top: { type: 'string', default: '30' },
     interval: { type: 'string', default: '512' },
+    retained: { type: 'boolean', default: false },
   },
 });
 const target = values.target;
@@ -55,10 +60,11 @@ try {
   session.connect();
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: Number(values.interval),
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: !values.retained,
+    includeObjectsCollectedByMinorGC: !values.retained,
   });
   await run(writes);
+  if (values.retained) await session.post('HeapProfiler.collectGarbage');
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
     profile: { head: ProfileNode };
   };
