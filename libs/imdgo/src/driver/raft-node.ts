@@ -106,7 +106,8 @@ type PeerRequest =
   | { readonly kind: 'transfer'; readonly target: NodeId | null };
 
 interface PendingProposal {
-  readonly term: number;
+  /** The term it was proposed in; 0 while it waits in the queue (set then rather than copied with it). */
+  term: number;
   /** The command as this leader parsed it to check a forwarded write, handed to the apply. */
   readonly parsed?: LoggedCommand;
   /** When the waiter gives up retryably (ms since the epoch): the entry may never be applied here. */
@@ -156,7 +157,7 @@ export class RaftNode {
   private stopped = false;
   private started = false;
 
-  private proposalQueue: { data: Uint8Array; pending: Omit<PendingProposal, 'term'> }[] = [];
+  private proposalQueue: { data: Uint8Array; pending: PendingProposal }[] = [];
   private readonly proposals = new Map<number, PendingProposal>();
   private readQueue: ReadWaiter[] = [];
   private nextReadId = 1;
@@ -662,13 +663,13 @@ export class RaftNode {
   private proposeLocal(data: Uint8Array, timeoutMs: number, parsed?: LoggedCommand): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       const deadline = this.clock.now() + timeoutMs;
-      const busy = this.enqueueProposal(data, { resolve, reject, deadline, parsed });
+      const busy = this.enqueueProposal(data, { term: 0, resolve, reject, deadline, parsed });
       if (busy) reject(busy);
     });
   }
 
   /** Queues a proposal for the next batch; a BusyError instead when too many wait already. */
-  private enqueueProposal(data: Uint8Array, pending: Omit<PendingProposal, 'term'>): BusyError | null {
+  private enqueueProposal(data: Uint8Array, pending: PendingProposal): BusyError | null {
     const queued = this.proposalQueue.length + this.proposals.size;
     if (queued >= this.options.maxPendingWrites) return new BusyError(queued);
     this.proposalQueue.push({ data, pending });
@@ -786,6 +787,8 @@ export class RaftNode {
   private answerBatch(commands: readonly Uint8Array[]): Promise<ForwardOutcome[]> {
     // unpackCommands refuses an empty block; should one come anyway, it must not wait forever.
     if (commands.length === 0) return Promise.resolve([]);
+    // One deadline for the batch: its commands arrived together.
+    const deadline = this.clock.now() + this.forwardedTimeout();
     return new Promise((resolve) => {
       const outcomes: ForwardOutcome[] = [];
       let unsettled = commands.length;
@@ -799,9 +802,10 @@ export class RaftNode {
         try {
           const parsed = this.checkForwarded(data);
           const busy = this.enqueueProposal(data, {
+            term: 0,
             resolve: (result) => settle(i, outcomeOf(result, parsed.command)),
             reject: fail,
-            deadline: this.clock.now() + this.forwardedTimeout(),
+            deadline,
             parsed,
           });
           if (busy) fail(busy);
@@ -935,9 +939,10 @@ export class RaftNode {
       for (const { pending } of batch) pending.reject(error);
       return;
     }
-    batch.forEach(({ pending }, i) =>
-      this.proposals.set(result.firstIndex + i, { ...pending, term: result.term }),
-    );
+    batch.forEach(({ pending }, i) => {
+      pending.term = result.term;
+      this.proposals.set(result.firstIndex + i, pending);
+    });
   }
 
   private submitReads(): void {
@@ -1060,7 +1065,10 @@ export class RaftNode {
     const due = this.machine.dueExpiries(this.clock.now(), EXPIRE_BATCH);
     for (const { map, key, revision } of due) {
       const data = encodeCommand({ command: { op: 'expire', map, key, revision } });
-      this.proposalQueue.push({ data, pending: { resolve: noop, reject: noop, deadline: Infinity } });
+      this.proposalQueue.push({
+        data,
+        pending: { term: 0, resolve: noop, reject: noop, deadline: Infinity },
+      });
     }
   }
 
