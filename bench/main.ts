@@ -85,7 +85,7 @@ if (options.stabilitySeconds !== null) {
       concurrency,
       keys: options.keys,
       valueBytes: options.valueBytes,
-      execArgv: nodeFlags(options.cpuProfDir),
+      execArgv: nodeFlags(options),
       dataDir: options.dataDir,
       tickMs: options.tickMs,
       verbose: options.verbose,
@@ -134,7 +134,7 @@ try {
         ...load,
         failoverRounds: app ? failoverRounds : 0,
         runs: imdgoRuns,
-        execArgv: nodeFlags(options.cpuProfDir),
+        execArgv: nodeFlags(options),
         dataDir: options.dataDir,
         tickMs: options.tickMs,
       }),
@@ -147,7 +147,7 @@ try {
         runs: plan('imdgo', 'wire'),
         dataDir: options.dataDir,
         generator,
-        execArgv: nodeFlags(options.cpuProfDir),
+        execArgv: nodeFlags(options),
         preloadTimeoutMs: Math.max(300_000, 2 * options.keys),
       }),
     );
@@ -212,8 +212,8 @@ try {
 process.exit();
 
 /** A larger heap, since imdgo keeps its whole log in memory, and CPU profiles when asked. */
-function nodeFlags(cpuProfDir: string | null): string[] {
-  const flags = ['--max-old-space-size=8192'];
+function nodeFlags({ cpuProfDir, nodeFlags: more }: BenchOptions): string[] {
+  const flags = ['--max-old-space-size=8192', ...more];
   if (cpuProfDir !== null) {
     mkdirSync(cpuProfDir, { recursive: true });
     flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(cpuProfDir)}`);

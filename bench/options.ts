@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly memoryKeys: number;
   /** Where imdgo node processes write V8 CPU profiles (--cpu-prof), or null. */
   readonly cpuProfDir: string | null;
+  /** More Node flags for imdgo node processes (`--trace-gc`), split at spaces. */
+  readonly nodeFlags: readonly string[];
   readonly verbose: boolean;
   /** Interleaved rounds of every row. */
   readonly rounds: number;
@@ -76,6 +78,8 @@ export const USAGE = `npm run bench -- [options]
   --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
                          no fault, printing the leader changes and new terms (both must be 0)
   --cpu-prof DIR         write imdgo nodes' CPU profiles (demo processes too) into DIR
+  --node-flags FLAGS     more Node flags for imdgo nodes, e.g. --node-flags=--trace-gc (with --verbose to
+                         see what they print)
   --tick-ms N            imdgo nodes' tickMs (election timeout 10 ticks), to compare timings (default: 65)
   --verbose              show the output of every process started
   --scale LIST           the scale-out benchmark instead (as root): clusters of these sizes, each node in its
@@ -105,6 +109,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'failover-faults': { type: 'string', default: 'kill,stop' },
       'memory-keys': { type: 'string', default: '1000000' },
       'cpu-prof': { type: 'string' },
+      'node-flags': { type: 'string', default: '' },
       verbose: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '3' },
       'data-dir': { type: 'string' },
@@ -158,6 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     }),
     memoryKeys: positive('memory-keys', values['memory-keys']),
     cpuProfDir: values['cpu-prof'] ?? null,
+    nodeFlags: values['node-flags'].split(' ').filter((flag) => flag !== ''),
     verbose: values.verbose,
     rounds: smoke ? 1 : positive('rounds', values.rounds),
     dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),

@@ -12,7 +12,13 @@ import { DEFAULT_REPLICAS } from '../partition/placement-planner.ts';
 import { SeededRandom, type RandomSource } from '../raft/random.ts';
 import type { NodeId } from '../raft/types.ts';
 import type { ChangeEvent } from '../state-machine/change-event.ts';
-import { encodeCommand, encodedSize, type CommandResult, type KvCommand } from '../state-machine/commands.ts';
+import {
+  encodeCommand,
+  encodedSize,
+  type CommandResult,
+  type KvCommand,
+  type LoggedCommand,
+} from '../state-machine/commands.ts';
 import type { KvRecord } from '../state-machine/kv-record.ts';
 import type { PeerTransport } from '../transport/peer-transport.ts';
 import { FeedFollower } from './feed-follower.ts';
@@ -252,7 +258,7 @@ export class GridNode {
     const session = this.sessions[partition]!;
     const stamp = session.begin();
     try {
-      const data = encodable(() => encodeCommand({ session: stamp, command }));
+      const data = encodable({ session: stamp, command });
       if (data.byteLength > maxValueBytes && 'value' in command) {
         const valueBytes = encodedSize(command.value);
         if (valueBytes > maxValueBytes) throw new ValueTooLargeError(valueBytes, maxValueBytes);
@@ -705,9 +711,9 @@ const RESET: ChangeEvent = {
 };
 
 /** Encodes, turning msgpackr's complaint about a value it cannot encode into a clear argument error. */
-function encodable(encode: () => Uint8Array): Uint8Array {
+function encodable(logged: LoggedCommand): Uint8Array {
   try {
-    return encode();
+    return encodeCommand(logged);
   } catch (error) {
     throw new InvalidArgumentError(`the value cannot be encoded: ${(error as Error).message}`);
   }

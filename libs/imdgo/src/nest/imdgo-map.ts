@@ -159,7 +159,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   async set(key: string, value: V, options?: WriteOptions): Promise<SetResult<V>> {
-    const result = await this.write({ op: 'set', key, value, ttlMs: ttlOf(options) });
+    const result = await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options) });
     return {
       revision: result.revision,
       partition: this.partitionOf(key),
@@ -168,7 +168,7 @@ export class ImdgoMap<V = unknown> {
   }
 
   async delete(key: string): Promise<DeleteResult<V>> {
-    const result = await this.write({ op: 'delete', key });
+    const result = await this.write({ op: 'delete', map: this.name, key });
     return {
       revision: result.revision,
       partition: this.partitionOf(key),
@@ -181,7 +181,7 @@ export class ImdgoMap<V = unknown> {
   async putIfAbsent(key: string, value: V, options?: WriteOptions): Promise<ConditionalResult<V>> {
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifAbsent: true }),
+      await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options), ifAbsent: true }),
     );
   }
 
@@ -194,7 +194,14 @@ export class ImdgoMap<V = unknown> {
   ): Promise<ConditionalResult<V>> {
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'cas', key, expected: expected ?? null, value: next, ttlMs: ttlOf(options) }),
+      await this.write({
+        op: 'cas',
+        map: this.name,
+        key,
+        expected: expected ?? null,
+        value: next,
+        ttlMs: ttlOf(options),
+      }),
     );
   }
 
@@ -210,7 +217,7 @@ export class ImdgoMap<V = unknown> {
     }
     return conditional<V>(
       this.partitionOf(key),
-      await this.write({ op: 'set', key, value, ttlMs: ttlOf(options), ifVersion: version }),
+      await this.write({ op: 'set', map: this.name, key, value, ttlMs: ttlOf(options), ifVersion: version }),
     );
   }
 
@@ -222,7 +229,7 @@ export class ImdgoMap<V = unknown> {
   ): Promise<{ value: number; revision: number; partition: number }> {
     if (typeof delta !== 'number' || !Number.isFinite(delta))
       throw new InvalidArgumentError(`delta must be a finite number, got ${delta}`);
-    const result = await this.write({ op: 'increment', key, delta, ttlMs: ttlOf(options) });
+    const result = await this.write({ op: 'increment', map: this.name, key, delta, ttlMs: ttlOf(options) });
     if (!result.applied)
       throw new InvalidArgumentError(`cannot increment key "${key}": its value is not a number`);
     return { value: result.value as number, revision: result.revision, partition: this.partitionOf(key) };
@@ -240,8 +247,9 @@ export class ImdgoMap<V = unknown> {
     const access: VersionedAccess<V> = {
       getEntry: (k, read) => this.getEntry(k, read),
       setIfVersion: (k, version, value, ttl) =>
-        this.write({ op: 'set', key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
-      deleteIfVersion: (k, version) => this.write({ op: 'delete', key: k, ifVersion: version }),
+        this.write({ op: 'set', map: this.name, key: k, value, ttlMs: ttlOf({ ttl }), ifVersion: version }),
+      deleteIfVersion: (k, version) =>
+        this.write({ op: 'delete', map: this.name, key: k, ifVersion: version }),
     };
     return { ...(await updateKey(access, key, fn, options)), partition: this.partitionOf(key) };
   }
@@ -325,23 +333,30 @@ export class ImdgoMap<V = unknown> {
       );
     });
   }
-  protected async write(command: KeyedKvCommand): Promise<CommandResult> {
+  /**
+   * Not async, and the command comes with this map's name: a frame and a copy of the command on every
+   * write were a good part of what it allocates. Callers await it inside async methods, so a key or value
+   * refused here rejects their promise as before.
+   */
+  protected write(command: KeyedKvCommand & { readonly map: string }): Promise<CommandResult> {
     checkKey(command.key);
     if ('value' in command) checkValue(command.value);
     const backend = this.runtime.backend;
-    const result = await backend.write(
-      backend.partitionOf(this.name, command.key),
-      { ...command, map: this.name },
-      this.runtime.options.maxValueBytes,
-    );
-    if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
-    return ownResult(result);
+    return backend
+      .write(backend.partitionOf(this.name, command.key), command, this.runtime.options.maxValueBytes)
+      .then(resultForCaller);
   }
 
   private read(key: string, consistency: Consistency | undefined): Promise<KvRecord | undefined> {
     const backend = this.runtime.backend;
     return backend.read(backend.partitionOf(this.name, key), this.name, key, consistencyOf(consistency));
   }
+}
+
+/** The result with values of the caller's own, or StoreFullError for a write the memory cap refused. */
+function resultForCaller(result: CommandResult): CommandResult {
+  if (result.refusal === 'no-space') throw new StoreFullError(result.maxStoreBytes ?? 0);
+  return ownResult(result);
 }
 
 function consistencyOf(consistency: Consistency | undefined): Consistency {

@@ -5,9 +5,11 @@ import {
   encodeCommand,
   encodedSize,
   parseCommand,
+  commandStart,
   stampCommand,
   stampCommands,
-  unstampCommand,
+  stampLimit,
+  stampTime,
 } from './commands.ts';
 
 const packr = new Packr(msgpackOptions());
@@ -44,11 +46,15 @@ describe('encodeCommand and stampCommands', () => {
       ...encoded.slice(250).map((data) => stampCommand(data, { time: 8, storeLimit: null })),
     ];
     expect(encoded.map((data) => parseCommand(data))).toEqual(commands);
+    expect(encoded.map((data) => commandStart(data))).toEqual(encoded.map(() => 0));
     stamped.forEach((data, i) => {
       expect(data).toBeInstanceOf(Uint8Array);
-      const { stamp, body } = unstampCommand(data);
-      expect(stamp).toEqual(i < 250 ? { time: 7, storeLimit: limit } : { time: 8, storeLimit: null });
-      expect(parseCommand(body)).toEqual(commands[i]);
+      const start = commandStart(data);
+      expect(start).toBeGreaterThan(0);
+      expect({ time: stampTime(data), storeLimit: stampLimit(data) }).toEqual(
+        i < 250 ? { time: 7, storeLimit: limit } : { time: 8, storeLimit: null },
+      );
+      expect(parseCommand(data, start)).toEqual(commands[i]);
     });
   });
 });

@@ -104,7 +104,19 @@ const unpackr = new Unpackr(msgpackOptions());
  * Only a write in flight holds them: what the log keeps is the leader's stamped copy (`stampCommand`).
  */
 export function encodeCommand(command: LoggedCommand): Uint8Array {
-  return packr.pack(toPositional(command) ?? command);
+  const positional = toPositional(command);
+  if (positional === null) return packr.pack(command);
+  return (positional.every(isPrimitive) ? flatPackr : packr).pack(positional);
+}
+
+/**
+ * Packs an array of primitives to the same bytes as `packr`, without the Map of references `packr` makes
+ * for every `pack` to keep shared objects shared, which an array of primitives does not have.
+ */
+const flatPackr = new Packr({ ...msgpackOptions(), structuredClone: false, moreTypes: true });
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
 }
 
 /** Bytes `value` takes encoded, as it would in a command. */
@@ -135,8 +147,9 @@ export function stampCommand(data: Uint8Array, stamp: LeaderStamp): Uint8Array {
 export function stampCommands(batch: readonly Uint8Array[], stamp: LeaderStamp): Uint8Array[] {
   let bytes = 0;
   for (const data of batch) bytes += STAMP_BYTES + data.byteLength;
-  const block = new Uint8Array(bytes);
-  const view = new DataView(block.buffer);
+  // A Buffer, so the entries (its views) decode without a Buffer view of their own (parseCommand).
+  const block = Buffer.allocUnsafeSlow(bytes);
+  const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const limit = stamp.storeLimit;
   const flags = (limit ? HAS_LIMIT : 0) | (limit?.evictTtl ? EVICT_TTL : 0);
   const stamped: Uint8Array[] = [];
@@ -153,32 +166,53 @@ export function stampCommands(batch: readonly Uint8Array[], stamp: LeaderStamp):
   return stamped;
 }
 
-/** Splits a log entry's data into the leader's stamp (null for an unstamped entry) and the command's bytes. */
-export function unstampCommand(data: Uint8Array): { stamp: LeaderStamp | null; body: Uint8Array } {
-  if (data[0] !== STAMPED || data.byteLength < STAMP_BYTES) return { stamp: null, body: data };
-  const view = new DataView(data.buffer, data.byteOffset, STAMP_BYTES);
+/**
+ * Where the command's bytes start in a log entry's data: after the leader's stamp, or at 0 in an unstamped
+ * entry. The stamp is read in place (`stampTime`, `stampLimit`): every node applies every entry, and a view
+ * and objects per entry were most of what an apply allocated.
+ */
+export function commandStart(data: Uint8Array): number {
+  return data[0] === STAMPED && data.byteLength >= STAMP_BYTES ? STAMP_BYTES : 0;
+}
+
+/** The leader's time in stamped data (`commandStart` > 0). */
+export function stampTime(data: Uint8Array): number {
+  return readFloat64(data, 2);
+}
+
+let lastLimit: StoreLimit | null = null;
+
+/** The memory cap in stamped data (`commandStart` > 0); one object for as long as the cap stays the same. */
+export function stampLimit(data: Uint8Array): StoreLimit | null {
   const flags = data[1]!;
-  const storeLimit =
-    flags & HAS_LIMIT ? { maxBytes: view.getFloat64(10), evictTtl: (flags & EVICT_TTL) !== 0 } : null;
-  // A Buffer view whatever `data` is: msgpackr gives binary values the type of the bytes it decodes from.
-  const body = Buffer.from(data.buffer, data.byteOffset + STAMP_BYTES, data.byteLength - STAMP_BYTES);
-  return { stamp: { time: view.getFloat64(2), storeLimit }, body };
+  if (!(flags & HAS_LIMIT)) return null;
+  const maxBytes = readFloat64(data, 10);
+  const evictTtl = (flags & EVICT_TTL) !== 0;
+  if (lastLimit?.maxBytes !== maxBytes || lastLimit.evictTtl !== evictTtl) lastLimit = { maxBytes, evictTtl };
+  return lastLimit;
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+function readFloat64(data: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) scratch.setUint8(i, data[at + i]!);
+  return scratch.getFloat64(0);
 }
 
 const OPERATIONS: readonly unknown[] = ['set', 'delete', 'cas', 'increment', 'expire', 'txn'];
 
 /**
- * The command in `data`, in either encoding (positional-command.ts), or why it is not one every node can
- * apply (peers' writes are untrusted). Its strings are its own, not slices of the command's text, so a
- * stored value keeps nothing else alive.
+ * The command in `data` from `start` on, in either encoding (positional-command.ts), or why it is not one
+ * every node can apply (peers' writes are untrusted). Its strings are its own, not slices of the command's
+ * text, so a stored value keeps nothing else alive.
  */
-export function parseCommand(data: Uint8Array): LoggedCommand | string {
+export function parseCommand(data: Uint8Array, start = 0): LoggedCommand | string {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let decoded: unknown = decodeFlatArray(bytes);
+  let decoded: unknown = decodeFlatArray(bytes, start);
   if (decoded === null) {
     try {
       // Strings copied out of the slices msgpackr decodes them as, as decodeFlatArray's are.
-      decoded = detachStrings(unpackr.unpack(bytes));
+      decoded = detachStrings(unpackr.unpack(start === 0 ? bytes : bytes.subarray(start)));
     } catch {
       return 'the command does not decode';
     }

@@ -52,6 +52,14 @@ describe('decodeFlatArray', () => {
     }
   });
 
+  it('decodes from an offset, as a stamped log entry holds the command after the stamp', () => {
+    const bytes = Buffer.from(packr.pack(['client', 1, null, 'set', null, 'k', 'v']));
+    const stamped = Buffer.concat([Buffer.from([0xc1, 0, 1, 2]), bytes]);
+    expect(decodeFlatArray(stamped, 4)).toStrictEqual(unpackr.unpack(bytes));
+    expect(decodeFlatArray(stamped, 3)).toBeNull();
+    expect(decodeFlatArray(stamped, stamped.length)).toBeNull();
+  });
+
   it('leaves to msgpackr what it does not decode alike under every option, or at all', () => {
     const others: readonly unknown[] = [
       [undefined],

@@ -5,8 +5,10 @@ import { msgpackOptions } from '../codec/msgpack-options.ts';
 import type { Entry } from '../raft/types.ts';
 import type { ChangeEvent } from './change-event.ts';
 import {
+  commandStart,
   parseCommand,
-  unstampCommand,
+  stampLimit,
+  stampTime,
   DEFAULT_MAP,
   type CommandResult,
   type KeyedKvCommand,
@@ -245,12 +247,17 @@ export class KvStateMachine {
     this.appliedIndex = entry.index;
     this.changes = [];
     if (entry.kind !== 'command') return this.nothing(entry.index);
-    const { stamp, body } = unstampCommand(entry.data);
-    // Log time never goes back, even when a new leader's clock is behind its predecessor's.
-    if (stamp && Number.isFinite(stamp.time)) this.logTime = Math.max(this.logTime, stamp.time);
+    const data = entry.data;
+    const start = commandStart(data);
+    const stamped = start > 0;
+    if (stamped) {
+      const time = stampTime(data);
+      // Log time never goes back, even when a new leader's clock is behind its predecessor's.
+      if (Number.isFinite(time)) this.logTime = Math.max(this.logTime, time);
+    }
     this.sessions.expireIdle(this.logTime);
-    if (stamp) this.locks.expireDue(this.logTime, entry.index, this.changes);
-    const logged = parsed ?? parseCommand(body);
+    if (stamped) this.locks.expireDue(this.logTime, entry.index, this.changes);
+    const logged = parsed ?? parseCommand(data, start);
     // A command no node can apply is skipped by all alike, rather than halting every replica.
     if (typeof logged === 'string') return this.nothing(entry.index);
     const { session, command } = logged;
@@ -262,7 +269,7 @@ export class KvStateMachine {
     const context: ApplyContext = {
       revision: entry.index,
       time: this.logTime,
-      storeLimit: stamp?.storeLimit ?? null,
+      storeLimit: stamped ? stampLimit(data) : null,
       keepsReplaced: session !== undefined,
     };
     if (command.op === 'txn') {
@@ -295,6 +302,15 @@ export class KvStateMachine {
       this.sessions.record(session, result, replaced, this.logTime);
     }
     return { index: entry.index, result, duplicate: false, changes: this.changes };
+  }
+
+  /**
+   * Adds a change to this entry's. The first is an array of one: an empty array's first push grows it to
+   * 17 slots, on every node for every write.
+   */
+  private announce(change: ChangeEvent): void {
+    if (this.changes.length === 0) this.changes = [change];
+    else this.changes.push(change);
   }
 
   private newTable(): RecordTable {
@@ -460,7 +476,7 @@ export class KvStateMachine {
     this.dataBytes += dataGrowth;
     this.expiries.set(map, key, expiresAt);
     const previous = current?.value;
-    this.changes.push({ type: 'set', map, key, value, previous, revision });
+    this.announce({ type: 'set', map, key, value, previous, revision });
     return { applied: true, revision, previous, value, version };
   }
 
@@ -484,7 +500,7 @@ export class KvStateMachine {
   private evict(map: string, key: string, revision: number): void {
     const record = this.maps.get(map)!.get(key)!;
     this.deleteRecord(map, key, record);
-    this.changes.push({ type: 'evict', map, key, value: undefined, previous: record.value, revision });
+    this.announce({ type: 'evict', map, key, value: undefined, previous: record.value, revision });
   }
 
   private deleteRecord(map: string, key: string, record: KvRecord): void {
@@ -506,7 +522,7 @@ export class KvStateMachine {
     if (stored) {
       this.deleteRecord(map, key, stored);
       // Removing a key that had already expired unseen still announces the expiry, so watchers hear of it.
-      this.changes.push({
+      this.announce({
         type: current ? type : 'expire',
         map,
         key,

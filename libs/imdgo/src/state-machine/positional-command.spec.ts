@@ -7,6 +7,7 @@ import { msgpackOptions } from '../codec/msgpack-options.ts';
 import { FileStorage } from '../storage/file-storage.ts';
 import { encodeCommand, parseCommand, stampCommand, type LoggedCommand } from './commands.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
+import { toPositional } from './positional-command.ts';
 
 /** Commands as `encodeCommand` wrote them before the positional encoding (objects with inline records). */
 const LOGGED_AS_OBJECTS: readonly [hex: string, command: LoggedCommand][] = [
@@ -40,6 +41,9 @@ const LOGGED_AS_OBJECTS: readonly [hex: string, command: LoggedCommand][] = [
 const ROUND_TRIPS: readonly LoggedCommand[] = [
   { session: { client: 'c', seq: 7, firstUnacked: 5 }, command: { op: 'set', key: 'k', value: 'v' } },
   { command: { op: 'set', map: 'm', key: 'k', value: undefined, ifVersion: 3 } },
+  { session: { client: 'c', seq: 3 }, command: { op: 'set', map: 'm', key: 'k', value: 1.5 } },
+  { command: { op: 'set', key: 'k', value: undefined } },
+  { command: { op: 'set', key: 'k', value: 'v', ifAbsent: false } },
   { command: { op: 'set', key: 'k', value: null, ttlMs: 10, ifAbsent: true } },
   { session: { client: 'c', seq: 1 }, command: { op: 'set', key: 'k', value: new Map([[1, { a: [2] }]]) } },
   { command: { op: 'cas', key: 'k', expected: undefined, value: 1 } },
@@ -64,6 +68,33 @@ describe('the positional command encoding', () => {
       expect(parseCommand(encodeCommand(logged))).toStrictEqual(logged);
     },
   );
+
+  it('encodes commands of primitives to the bytes the packr for any value gives', () => {
+    const values = [
+      'v',
+      'é'.repeat(300),
+      0,
+      -0,
+      1.5,
+      Number.NaN,
+      2 ** 40,
+      -7,
+      true,
+      null,
+      undefined,
+      10n ** 30n,
+    ];
+    for (const value of values) {
+      for (const logged of [
+        { session: { client: 'c', seq: 9, firstUnacked: 2 }, command: { op: 'set', key: 'k', value } },
+        { command: { op: 'cas', map: 'm', key: 'k', expected: value, value: 'x', ttlMs: 5 } },
+      ] satisfies LoggedCommand[]) {
+        expect(Buffer.from(encodeCommand(logged))).toEqual(
+          Buffer.from(objectPackr.pack(toPositional(logged))),
+        );
+      }
+    }
+  });
 
   it('parses commands logged as objects before it existed', () => {
     for (const [hex, command] of LOGGED_AS_OBJECTS) {

@@ -28,6 +28,18 @@ export function toPositional(logged: LoggedCommand): PositionalCommand | null {
   const operands = OPERANDS.get(command.op);
   if (operands === undefined) return null;
   const keyed = command as KeyedKvCommand & Record<string, unknown>;
+  if (keyed.op === 'set' && (keyed.ttlMs ?? keyed.ifAbsent ?? keyed.ifVersion ?? null) === null) {
+    // The usual write, built at its length: grown by push, its array would take three times the space.
+    return [
+      session?.client ?? null,
+      session?.seq ?? null,
+      session?.firstUnacked ?? null,
+      'set',
+      keyed.map ?? null,
+      keyed.key,
+      keyed.value,
+    ];
+  }
   const array: unknown[] = [
     session?.client ?? null,
     session?.seq ?? null,
@@ -71,11 +83,18 @@ export function fromPositional(array: readonly unknown[]): LoggedCommand | strin
   } else if (seq !== null || firstUnacked !== null) {
     return 'a session without a client';
   }
-  const command: Record<string, unknown> = { op, key };
-  if (map !== null) command.map = map;
-  for (let i = 0; i < names.length; i++) {
-    const value = array[HEAD + i];
-    if (i < required || (value !== null && value !== undefined)) command[names[i]!] = value;
+  let command: Record<string, unknown>;
+  if (op === 'set' && array.length === HEAD + 1) {
+    // The usual write, built whole: added one by one, its properties would take a second object.
+    const value = array[HEAD];
+    command = map === null ? { op, key, value } : { op, key, map, value };
+  } else {
+    command = { op, key };
+    if (map !== null) command.map = map;
+    for (let i = 0; i < names.length; i++) {
+      const value = array[HEAD + i];
+      if (i < required || (value !== null && value !== undefined)) command[names[i]!] = value;
+    }
   }
   const keyed = command as unknown as KeyedKvCommand;
   return session ? { session, command: keyed } : { command: keyed };

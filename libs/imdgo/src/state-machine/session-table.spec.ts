@@ -95,4 +95,36 @@ describe('SessionTable', () => {
       }
     }
   });
+
+  it('drops exactly the sessions idle for idleMs, as a walk of every session on every entry would', () => {
+    for (const seed of [8, 9, 10]) {
+      const random = lcg(seed);
+      const idleMs = 100;
+      let table = new SessionTable(idleMs);
+      /** Each client's last activity, checked in full on every entry. */
+      const plain = new Map<string, number>();
+      let time = 0;
+      let seq = 0;
+      for (let i = 0; i < 3_000; i++) {
+        // Bursts and long pauses, so that every session may go idle and new ones start after.
+        time += random() < 0.02 ? 250 : Math.floor(random() * 10);
+        table.expireIdle(time);
+        for (const [client, lastActive] of plain) if (lastActive + idleMs <= time) plain.delete(client);
+        if (random() < 0.7) {
+          const client = `c${Math.floor(random() * 6)}`;
+          seq++;
+          table.record({ client, seq }, result(seq), 1, time);
+          plain.set(client, time);
+        }
+        expect(
+          table
+            .export()
+            .map(([client, , lastActive]) => [client, lastActive])
+            .sort(),
+        ).toEqual([...plain].sort());
+        // A snapshot's copy from here on drops alike.
+        if (i % 500 === 499) table = SessionTable.import(table.export(), idleMs);
+      }
+    }
+  });
 });

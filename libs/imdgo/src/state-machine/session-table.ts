@@ -42,6 +42,11 @@ export class SessionTable {
   retainedBytes = 0;
   /** The client last moved to the end of `sessions` (it may since have been dropped). */
   private newestClient: string | undefined;
+  /**
+   * No session is idle before this log time: at most the oldest session's `lastActive + idleMs`. Every
+   * node checks on every entry, and a walk of the map costs an iterator and an entry array each time.
+   */
+  private noneIdleBefore = Number.NEGATIVE_INFINITY;
 
   constructor(idleMs = SESSION_IDLE_MS) {
     this.idleMs = idleMs;
@@ -64,7 +69,10 @@ export class SessionTable {
     // Moved to the end, unless it is there already (one client writing alone, as a single node's app does).
     if (session === undefined || this.newestClient !== stamp.client) {
       if (session) this.sessions.delete(stamp.client);
-      else session = { results: new Map(), firstKept: 0, lastActive: time, ascending: true, newestSeq: 0 };
+      else {
+        session = { results: new Map(), firstKept: 0, lastActive: time, ascending: true, newestSeq: 0 };
+        this.noneIdleBefore = Math.min(this.noneIdleBefore, time + this.idleMs);
+      }
       this.sessions.set(stamp.client, session);
       this.newestClient = stamp.client;
     }
@@ -120,11 +128,17 @@ export class SessionTable {
 
   /** Drops the sessions idle since `now - idleMs` or longer (log time, never a local clock). */
   expireIdle(now: number): void {
+    if (now < this.noneIdleBefore) return;
     for (const [client, session] of this.sessions) {
-      if (session.lastActive + this.idleMs > now) return;
+      if (session.lastActive + this.idleMs > now) {
+        // The oldest: a session touched since moves after the others, a new one lowers the bound (record).
+        this.noneIdleBefore = session.lastActive + this.idleMs;
+        return;
+      }
       this.sessions.delete(client);
       for (const kept of session.results.values()) this.retainedBytes -= kept.bytes;
     }
+    this.noneIdleBefore = Number.POSITIVE_INFINITY;
   }
 
   /** Plain data for a snapshot image, oldest activity first. */

@@ -56,7 +56,8 @@ export function unpackEntries(block: Uint8Array): Entry[] | null {
       index: view.getFloat64(at),
       term: view.getFloat64(at + 8),
       kind,
-      data: new Uint8Array(block.buffer, block.byteOffset + start, length),
+      // A Buffer: the apply decodes it without a Buffer view of its own (parseCommand).
+      data: Buffer.from(block.buffer, block.byteOffset + start, length),
     });
     at = start + length;
   }

@@ -377,7 +377,8 @@ describe('NestTcpTransport security', () => {
     const append = {
       type: 'append',
       prevIndex: 4,
-      entries: [{ index: 5, term: 1, kind: 'command', data: Uint8Array.of(1, 2) }],
+      // A Buffer, as unpacked entries' data are (the apply decodes them without a view of its own).
+      entries: [{ index: 5, term: 1, kind: 'command', data: Buffer.of(1, 2) }],
     };
     const atB = nextMessage(tb);
     ta.send(b, [append]);

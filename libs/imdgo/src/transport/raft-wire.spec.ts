@@ -4,9 +4,10 @@ import { packEntries } from './entry-block.ts';
 import { FRAME_HEADER_BYTES, packFrame, unpackBody } from './msgpack-codec.ts';
 import { messagesFromWire, messagesToWire } from './raft-wire.ts';
 
+// Buffers, as unpacked entries' data are (the apply decodes them without a view of its own).
 const entries: Entry[] = [
-  { index: 7, term: 2, kind: 'noop', data: new Uint8Array() },
-  { index: 8, term: 3, kind: 'command', data: Uint8Array.of(0xc1, 1, 2, 3) },
+  { index: 7, term: 2, kind: 'noop', data: Buffer.alloc(0) },
+  { index: 8, term: 3, kind: 'command', data: Buffer.of(0xc1, 1, 2, 3) },
 ];
 const envelope = { from: 'a:1', to: 'b:2', term: 3 };
 const messages: (Message & { group?: number })[] = [
