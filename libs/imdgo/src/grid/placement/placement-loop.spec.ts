@@ -127,6 +127,12 @@ function setup(partitions = 6) {
   return { time, clock, coordination, executor, loop, runFor };
 }
 
+/** A fourth member, d, joins the grid and is activated. */
+async function joinFourth(coordination: FakeCoordination): Promise<void> {
+  await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
+  await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+}
+
 function spread(table: PartitionTable, ids: readonly string[]) {
   const replicas = ids.map((id) => table.partitions.filter((p) => p.voters.includes(id)).length);
   const leaders = ids.map((id) => table.partitions.filter((p) => p.leader === id).length);
@@ -141,8 +147,7 @@ describe('PlacementLoop', () => {
     const { coordination, executor, loop, runFor } = setup();
     await runFor(0);
     loop.start();
-    await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
-    await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    await joinFourth(coordination);
     await runFor(30_000);
     const table = coordination.meta().table!;
     expect(table.partitions.every((p) => p.voters.length === 3 && p.learners.length === 0)).toBe(true);
@@ -159,8 +164,7 @@ describe('PlacementLoop', () => {
   it('leaves the table as it was when a move fails or times out, and plans it again', async () => {
     const { coordination, executor, loop, runFor } = setup();
     await runFor(0);
-    await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
-    await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    await joinFourth(coordination);
     const first = `add-learner d on partition 0`;
     executor.hanging.add(first);
     loop.start();
@@ -185,8 +189,7 @@ describe('PlacementLoop', () => {
   it('marks a silent member dead, re-creates its replicas past deadMemberTimeoutMs, and does nothing when not leader', async () => {
     const { coordination, clock, loop, runFor } = setup();
     await runFor(0);
-    await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
-    await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    await joinFourth(coordination);
     loop.start();
     await runFor(30_000);
     const balanced = coordination.meta().table!;
@@ -224,8 +227,7 @@ describe('PlacementLoop', () => {
   it("times a dead member out by its own clock when the log's time stands ahead of it", async () => {
     const { coordination, clock, loop, runFor } = setup();
     await runFor(0);
-    await coordination.propose({ op: 'grid-join', id: 'd', incarnation: 'd-1', address: 'd' });
-    await coordination.propose({ op: 'grid-activate', id: 'd', incarnation: 'd-1' });
+    await joinFourth(coordination);
     loop.start();
     await runFor(30_000);
     coordination.logAheadMs = 300_000;
