@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatImdgoHistory } from '../src/checker/index.ts';
 import type { RaftTestOnlyBugs } from '../src/raft/index.ts';
 import { checkSeed, type CheckedRun } from './check-run.ts';
+import type { SimProfile } from './simulation.ts';
 import type { CheckedDriverRun } from './driver/driver-check-run.ts';
 
 const CORE_BUGS = [
@@ -16,11 +17,13 @@ const CORE_BUGS = [
 /** Broken behaviours of the node driver itself: for the driver mode only. */
 const DRIVER_ONLY_BUGS = ['persistReadyBeforeSnapshot', 'sendAheadOfDisk'];
 
-const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--duration MS] [--bug NAME] [--shared-wal] [--failures-dir DIR] [--verbose]
+const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--profile P] [--duration MS] [--bug NAME] [--shared-wal] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to
   DIR (default .sim-failures), and replays with --start SEED --seeds 1 (or --seed SEED)
   --mode driver (default): the production RaftNode, state machine and storage on virtual time
   --mode core: the pure Raft core under a minimal driver (fast)
+  --profile swarm|membership-race (core mode): every fault mixed (default), or configuration changes
+      racing leader changes (simulation.ts)
   --bug ${[...CORE_BUGS, ...DRIVER_ONLY_BUGS].join('|')}
       runs a deliberately broken core or driver (the last one in driver mode only)
   --shared-wal: driver mode's data-directory seeds store on the node's shared write-ahead log (partitioned
@@ -36,6 +39,7 @@ async function main(): Promise<number> {
       start: { type: 'string', default: '1' },
       seed: { type: 'string' },
       mode: { type: 'string', default: 'driver' },
+      profile: { type: 'string' },
       duration: { type: 'string' },
       bug: { type: 'string' },
       'failures-dir': { type: 'string', default: '.sim-failures' },
@@ -53,6 +57,11 @@ async function main(): Promise<number> {
   const mode = values.mode;
   if (mode !== 'driver' && mode !== 'core') {
     console.error(`--mode must be driver or core\n${USAGE}`);
+    return 2;
+  }
+  const profile = values.profile as SimProfile | undefined;
+  if (profile !== undefined && (mode !== 'core' || (profile !== 'swarm' && profile !== 'membership-race'))) {
+    console.error(`--profile is swarm or membership-race, in core mode only\n${USAGE}`);
     return 2;
   }
   const durationMs = values.duration === undefined ? undefined : Number(values.duration);
@@ -90,7 +99,7 @@ async function main(): Promise<number> {
             driverBugs,
             ...(values['shared-wal'] ? { sharedWal: true } : {}),
           })
-        : checkSeed({ seed, durationMs, testOnlyBugs });
+        : checkSeed({ seed, durationMs, testOnlyBugs, profile });
     operations += run.operations;
     if (run.operations > largest.operations) largest = { seed, operations: run.operations };
     if (run.failure === null) {
@@ -108,7 +117,7 @@ async function main(): Promise<number> {
     console.log(`  stats ${JSON.stringify(run.stats)} trace=${run.traceDigest}`);
     for (const line of run.traceTail) console.log(`  | ${line}`);
     console.log(`  history: ${historyFile}`);
-    const flags = `${mode === 'core' ? ' --mode core' : ''}${durationMs === undefined ? '' : ` --duration ${durationMs}`}${values.bug ? ` --bug ${values.bug}` : ''}`;
+    const flags = `${mode === 'core' ? ' --mode core' : ''}${profile === undefined ? '' : ` --profile ${profile}`}${durationMs === undefined ? '' : ` --duration ${durationMs}`}${values.bug ? ` --bug ${values.bug}` : ''}`;
     console.log(`  replay:  npm run sim -- --start ${seed} --seeds 1${flags}`);
   }
   const seconds = (performance.now() - began) / 1000;

@@ -56,6 +56,11 @@ export function drawNemesisPlan(random: SeededRandom): NemesisPlan {
   };
 }
 
+/** Leader churn alone, without random faults: for scenarios that need leaders to change often. */
+export function drawLeaderChurnPlan(random: SeededRandom): NemesisPlan {
+  return { enabled: [], points: drawLeaderChurn(random), minIntervalMs: 1_000, maxIntervalMs: 1_000 };
+}
+
 const SCATTERED_MAX_RATES: Readonly<Record<FaultPoint, number>> = {
   vote: 0.5,
   elected: 0.5,

@@ -6,6 +6,7 @@ import { DEFAULT_MAP, type KvCommand } from '../src/state-machine/commands.ts';
 import { EventQueue } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';
 import {
+  drawLeaderChurnPlan,
   drawNemesisPlan,
   runNemesisStep,
   type FaultPoint,
@@ -22,7 +23,17 @@ export interface SimulationOptions {
   /** Virtual milliseconds of load under faults, before the healing phase. */
   readonly durationMs?: number;
   readonly testOnlyBugs?: RaftTestOnlyBugs;
+  /** What the seed draws from; `swarm` (the default) mixes every fault and storage mode. */
+  readonly profile?: SimProfile;
 }
+
+/**
+ * `membership-race`: four voters (so two single-server removals from them can have disjoint majorities),
+ * disks kept, leader churn, and leaders proposing removals as soon and as often as they may: at election
+ * (the correct core refuses until it commits in its term) and after each commit, while nodes are down too.
+ * Configuration changes then race leader changes in many runs, not one in thousands.
+ */
+export type SimProfile = 'swarm' | 'membership-race';
 
 export interface SimulationResult {
   readonly seed: number;
@@ -90,6 +101,8 @@ interface StorageProfile {
   readonly downToOneVoter: boolean;
   /** Chance that a follower is cut off right after it stored its leader's removal, before it answers. */
   readonly isolateOnConfigAppendRate: number;
+  /** The membership-race profile's proposals: after each commit as well, and while nodes are down. */
+  readonly membershipRace: boolean;
 }
 
 function drawStorageProfile(random: SeededRandom): StorageProfile {
@@ -111,6 +124,23 @@ function drawStorageProfile(random: SeededRandom): StorageProfile {
     staleLeaderRejoin: memoryMode && random.chance(0.5),
     downToOneVoter,
     isolateOnConfigAppendRate: downToOneVoter ? 0.3 + random.next() * 0.7 : 0,
+    membershipRace: false,
+  };
+}
+
+function drawMembershipRaceProfile(random: SeededRandom): StorageProfile {
+  return {
+    memoryMode: false,
+    bootstrapByDiscovery: random.chance(0.3),
+    snapshotEvery: random.chance(0.6) ? 5 + random.int(150) : 0,
+    trailing: random.pick([0, 3, 40]),
+    tornWriteRate: 0,
+    membership: true,
+    earlyConfigChangeRate: 1,
+    staleLeaderRejoin: false,
+    downToOneVoter: false,
+    isolateOnConfigAppendRate: 0,
+    membershipRace: true,
   };
 }
 
@@ -152,14 +182,16 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   constructor(options: SimulationOptions) {
     this.options = options;
     this.random = new SeededRandom(options.seed);
-    const size = this.random.chance(0.5) ? 3 : 5;
-    this.profile = drawStorageProfile(new SeededRandom(options.seed ^ 0x5eed5eed));
+    const race = options.profile === 'membership-race';
+    const size = race ? 4 : this.random.chance(0.5) ? 3 : 5;
+    const storageRandom = new SeededRandom(options.seed ^ 0x5eed5eed);
+    this.profile = race ? drawMembershipRaceProfile(storageRandom) : drawStorageProfile(storageRandom);
     this.raftTuning = { ...drawRaftTuning(this.random), snapshotTrailingEntries: this.profile.trailing };
     // Without CheckQuorum a cut-off leader lingers as long as its partition does.
     if (this.profile.staleLeaderRejoin || this.profile.downToOneVoter)
       this.raftTuning = { ...this.raftTuning, checkQuorum: false };
     this.network = new SimNetwork(this.random, drawNetworkFaults(this.random));
-    this.plan = drawNemesisPlan(this.random);
+    this.plan = race ? drawLeaderChurnPlan(this.random) : drawNemesisPlan(this.random);
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
     for (const id of ids) {
       this.nodes.set(id, new SimNode(this.raftOptions(id, ids), this.nodeHost(), this.profile.snapshotEvery));
@@ -406,10 +438,21 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     if (leader) this.proposeRemoval(leader);
   }
 
+  private proposesAfterCommit(node: SimNode, ready: Ready): boolean {
+    return (
+      this.profile.membershipRace &&
+      !this.healing &&
+      node.alive &&
+      node.raft.role === 'leader' &&
+      ready.committedEntries.length > 0
+    );
+  }
+
   private proposeRemoval(leader: NodeId): void {
     const raft = this.nodes.get(leader)!.raft;
     const voters = raft.membership.current.voters;
-    if (voters.length < (this.profile.downToOneVoter ? 2 : 3) || this.downUntil.size > 0) return;
+    if (voters.length < (this.profile.downToOneVoter ? 2 : 3)) return;
+    if (this.downUntil.size > 0 && !this.profile.membershipRace) return;
     // Down to two voters, the leader removes itself: a leader that is no voter of its configuration.
     const removesItself = this.profile.downToOneVoter && voters.length === 2 && voters.includes(leader);
     const victim = removesItself ? leader : this.random.pick(voters);
@@ -456,6 +499,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         if (!this.healing && this.profile.isolateOnConfigAppendRate > 0)
           this.isolateOnConfigAppend(node, ready);
         if (ready.softState?.role === 'leader' && this.random.chance(this.profile.earlyConfigChangeRate)) {
+          this.proposeRemoval(node.id);
+        } else if (this.proposesAfterCommit(node, ready)) {
           this.proposeRemoval(node.id);
         }
       },

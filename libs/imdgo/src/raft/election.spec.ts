@@ -205,4 +205,18 @@ describe('a node holding its own uncommitted removal', () => {
     expect(net.raft('n2').role).toBe('leader');
     expect(net.raft('n1').role).toBe('follower');
   });
+  it('votes: a candidate whose log replaced that removal still counts it a voter', () => {
+    const removal = { voters: ['n2', 'n3'], learners: [] };
+    const n1 = follower(
+      {},
+      {
+        hardState: { term: 1, vote: null, commit: 0 },
+        entries: [{ index: 1, term: 1, kind: 'config', data: encodeConfig(removal) }],
+      },
+    );
+    expect(n1.isVoter()).toBe(false);
+    n1.step(voteRequest('n2', 'n1', { term: 3, lastIndex: 1, lastTerm: 2 }));
+    expect(responses(n1)).toMatchObject([{ type: 'vote-response', to: 'n2', term: 3, granted: true }]);
+    expect(n1.vote).toBe('n2');
+  });
 });

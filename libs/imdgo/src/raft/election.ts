@@ -28,9 +28,11 @@ export function campaign(r: Raft, kind: CampaignKind, transfer: boolean): void {
 export function handleVoteRequest(r: Raft, m: VoteMessage): void {
   // Only voters vote, and a node that lost its memory votes again only once readmitted (its old promises
   // are gone). The candidate may be missing from our configuration: ours can be stale (dissertation §4.2.3).
+  // So may our own removal, uncommitted: a candidate whose log replaced it still counts us a voter, and
+  // may not win without us.
   const eligible =
     r.discovery === null
-      ? r.isVoter()
+      ? r.mayCampaign()
       : // Still unaware of its promotion, but seated as this incarnation: its promises are its own.
         m.seat !== undefined && m.seat === r.discovery.incarnation;
   const canVote =
