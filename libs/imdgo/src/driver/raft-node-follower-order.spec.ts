@@ -87,4 +87,26 @@ describe('RaftNode follower order', () => {
     expect(events).toContain(`ack ${first + 1}`);
     expect(events.indexOf(`ack ${first + 1}`)).toBeLessThan(events.indexOf(`apply ${first}`));
   });
+
+  it('forwards the writes its answer resolved before applying the commit that arrived with that answer', async () => {
+    cluster = new NodeCluster(['a:1', 'b:1', 'c:1']);
+    const events: string[] = [];
+    let watched = '';
+    const leader = await cluster.startAll((id) => ({
+      wrapTransport: (inner) => observed(inner, events, () => id === watched),
+    }));
+    watched = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+    const follower = cluster.node(watched);
+    noteApplies(follower, events);
+
+    // The leader sends the commit (a heartbeat) just before its answer: both reach the follower in one turn.
+    await follower.write(set('k1', 1));
+    const second = follower.write(set('k2', 2));
+    const first = leader.machine.appliedIndex;
+    await second;
+
+    expect(events.filter((e) => e === 'forward')).toHaveLength(2);
+    expect(events).toContain(`apply ${first}`);
+    expect(events.lastIndexOf('forward')).toBeLessThan(events.indexOf(`apply ${first}`));
+  });
 });

@@ -863,6 +863,9 @@ export class RaftNode {
     if (this.processing || this.stopped) return;
     this.processing = true;
     try {
+      // Writes forwarded in this turn (their answers resolved writers that wrote again) leave first: the
+      // commit that scheduled this turn tends to arrive just before the answer, and its apply would delay them.
+      this.forwards.flushAll();
       this.submitProposals();
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
