@@ -49,6 +49,14 @@ export class ForwardBatcher {
   }
 
   /**
+   * Sends the waiting batches now rather than at their turn: the caller is about to run long (apply
+   * entries), and the writes' next round trip need not wait for that.
+   */
+  flushAll(): void {
+    for (const leader of this.waiting.keys()) this.flush(leader);
+  }
+
+  /**
    * Fails the writes of every batch, sent or not, for a leader other than `leader` with `error(itsLeader)`.
    * The old leader may still apply a sent one: its writer retries under the same session stamp.
    */

@@ -84,9 +84,11 @@ describe('persistReady over FileStorage', () => {
     const storage = new CrashingStorage(file, writes);
     const install = (meta: SnapshotMeta): Promise<void> =>
       storage.saveSnapshot({ ...meta, data: SNAPSHOT.data }, false);
-    await persistReady(storage, ready, install).catch((error: unknown) => {
-      if (!(error instanceof Crash)) throw error;
-    });
+    await Promise.resolve()
+      .then(() => persistReady(storage, ready, install))
+      .catch((error: unknown) => {
+        if (!(error instanceof Crash)) throw error;
+      });
     await file.close();
     return new FileStorage({ dir }).load();
   }

@@ -863,6 +863,9 @@ export class RaftNode {
     if (this.processing || this.stopped) return;
     this.processing = true;
     try {
+      // Writes forwarded in this turn (their answers resolved writers that wrote again) leave first: the
+      // commit that scheduled this turn tends to arrive just before the answer, and its apply would delay them.
+      this.forwards.flushAll();
       this.submitProposals();
       this.submitReads();
       while (!this.stopped && this.raft.hasReady()) {
@@ -877,16 +880,22 @@ export class RaftNode {
             }
           : aheadOfDisk(ready, this.durable);
         this.sendMessages(ahead.messages);
-        this.applyEntries(ahead.committed);
-        await persistReady(
+        const writing = persistReady(
           this.options.storage,
           ready,
           (snapshot) => this.installSnapshot(snapshot),
           this.options.testOnlyBugs?.persistReadyBeforeSnapshot,
         );
+        if (writing) {
+          this.applyEntries(ahead.committed);
+          await writing;
+        }
         this.durable = afterWrite(this.durable, ready);
         if (this.stopped) return;
+        // Written at once (memory): the answers go before the apply, so a follower's acknowledgement of
+        // the next entries, which the leader's commit waits for, does not wait for applying the last ones.
         this.sendMessages(ahead.laterMessages);
+        if (!writing) this.applyEntries(ahead.committed);
         this.applyEntries(ahead.laterCommitted);
         void this.snapshots.maybeSnapshot();
         this.handleReads(ready);
