@@ -28,12 +28,23 @@ export async function runClosedLoop(
   const measureFrom = begin + window.warmupMs;
   const measureTo = measureFrom + window.durationMs;
   let sliceStart = begin;
+  // A slice ends at any turn of the event loop, not only at a worker's yield: writes settle on I/O, so the
+  // loop turns on its own, and a worker that yielded anyway would miss its wave and start one of its own.
+  let turnWatched = false;
+  const markTurn = (): void => {
+    turnWatched = false;
+    sliceStart = performance.now();
+  };
   const worker = async (): Promise<void> => {
     for (;;) {
       let started = performance.now();
       if (started - sliceStart > SLICE_MS) {
         await yieldToEventLoop();
         sliceStart = started = performance.now();
+      }
+      if (!turnWatched) {
+        turnWatched = true;
+        setImmediate(markTurn);
       }
       if (started >= measureTo) return;
       try {
