@@ -66,8 +66,6 @@ try {
   // Warm-up: optimized code, and every key written once so the table's growth is not counted.
   await run(Math.max(20_000, writes / 2));
 
-  const session = new Session();
-  session.connect();
   if (values.survived) {
     // Pauses measured without the sampling profiler, which slows every collection.
     const gcProfiler = new GCProfiler();
@@ -79,6 +77,49 @@ try {
     // Not the inspector's, which shrinks the heap's limits to what is alive.
     collect('major');
   }
+  // `--survived --top 0`: the collections' figures alone.
+  if (!values.survived || Number(values.top) > 0) await sampleSites(run);
+} finally {
+  await cluster.close();
+}
+
+function collect(type: 'minor' | 'major'): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: { type: string; execution: 'sync' }) => void;
+  gc({ type, execution: 'sync' });
+}
+
+type GcStatistics = NonNullable<ReturnType<GCProfiler['stop']>>['statistics'];
+
+function printScavenges(statistics: GcStatistics): void {
+  const used = (heap: GcStatistics[number]['beforeGC'], spaces: readonly string[]): number =>
+    heap.heapSpaceStatistics
+      .filter((space) => spaces.includes(space.spaceName))
+      .reduce((sum, space) => sum + space.spaceUsedSize, 0);
+  const young = ['new_space', 'new_large_object_space'];
+  const scavenges = statistics.filter((gc) => gc.gcType === 'Scavenge');
+  let survived = 0;
+  let promoted = 0;
+  const pauses: number[] = [];
+  for (const { beforeGC, afterGC, cost } of scavenges) {
+    const oldBefore = beforeGC.heapStatistics.usedHeapSize - used(beforeGC, young);
+    survived += afterGC.heapStatistics.usedHeapSize - oldBefore;
+    promoted += afterGC.heapStatistics.usedHeapSize - used(afterGC, young) - oldBefore;
+    pauses.push(cost / 1000);
+  }
+  const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
+  const others = statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').length;
+  console.log(
+    `${scavenges.length} scavenges (and ${others} full collections): survived ${(survived / writes).toFixed(0)} ` +
+      `B/write, of it promoted ${(promoted / writes).toFixed(0)}; pause mean ${mean.toFixed(1)} ms, ` +
+      `max ${Math.max(0, ...pauses).toFixed(1)} ms`,
+  );
+}
+
+/** Bytes per write by allocation site, under V8's sampling heap profiler over `writes` more writes. */
+async function sampleSites(run: (count: number) => Promise<void>): Promise<void> {
+  const session = new Session();
+  session.connect();
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: Number(values.interval),
     includeObjectsCollectedByMajorGC: !values.retained,
@@ -123,39 +164,4 @@ try {
     );
   const top = [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
   for (const [site, bytes] of top) console.log(`${(bytes / writes).toFixed(0).padStart(7)} B  ${site}`);
-} finally {
-  await cluster.close();
-}
-
-function collect(type: 'minor' | 'major'): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (options: { type: string; execution: 'sync' }) => void;
-  gc({ type, execution: 'sync' });
-}
-
-type GcStatistics = NonNullable<ReturnType<GCProfiler['stop']>>['statistics'];
-
-function printScavenges(statistics: GcStatistics): void {
-  const used = (heap: GcStatistics[number]['beforeGC'], spaces: readonly string[]): number =>
-    heap.heapSpaceStatistics
-      .filter((space) => spaces.includes(space.spaceName))
-      .reduce((sum, space) => sum + space.spaceUsedSize, 0);
-  const young = ['new_space', 'new_large_object_space'];
-  const scavenges = statistics.filter((gc) => gc.gcType === 'Scavenge');
-  let survived = 0;
-  let promoted = 0;
-  const pauses: number[] = [];
-  for (const { beforeGC, afterGC, cost } of scavenges) {
-    const oldBefore = beforeGC.heapStatistics.usedHeapSize - used(beforeGC, young);
-    survived += afterGC.heapStatistics.usedHeapSize - oldBefore;
-    promoted += afterGC.heapStatistics.usedHeapSize - used(afterGC, young) - oldBefore;
-    pauses.push(cost / 1000);
-  }
-  const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
-  const others = statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').length;
-  console.log(
-    `${scavenges.length} scavenges (and ${others} full collections): survived ${(survived / writes).toFixed(0)} ` +
-      `B/write, of it promoted ${(promoted / writes).toFixed(0)}; pause mean ${mean.toFixed(1)} ms, ` +
-      `max ${Math.max(0, ...pauses).toFixed(1)} ms`,
-  );
 }
