@@ -65,4 +65,20 @@ describe('PackedEntries', () => {
     packed.reset(20);
     expect(packed.end).toBe(20);
   });
+
+  it('keeps order while its columns grow and move, as entries come and the oldest go', () => {
+    const packed = new PackedEntries();
+    const kept: Entry[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      const e = entry(i, 1000 + (i % 7), 1 + Math.floor(i / 100));
+      packed.push(e);
+      kept.push(e);
+      if (i % 90 === 0) {
+        packed.dropThrough(i - 40);
+        kept.splice(0, kept.length - 40);
+      }
+    }
+    expect(plain(all(packed))).toEqual(plain(kept));
+    expect(packed.term(1000)).toBe(11);
+  });
 });

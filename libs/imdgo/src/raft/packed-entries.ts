@@ -4,6 +4,7 @@ import type { Entry, EntryKind } from './types.ts';
 const KINDS: readonly EntryKind[] = ['command', 'noop', 'config'];
 /** Bytes of each shared block of entry data; a larger entry gets a block of its own. */
 const BLOCK_BYTES = 64 * 1024;
+const INITIAL_CAPACITY = 64;
 
 /**
  * Consecutive log entries kept as columns, their data copied into shared blocks, rather than as an
@@ -16,12 +17,21 @@ const BLOCK_BYTES = 64 * 1024;
 export class PackedEntries {
   /** Index of the first entry held; the next one pushed when empty. */
   private first: number;
-  private terms: number[] = [];
-  private kinds: number[] = [];
+  /**
+   * Per entry, from position `base` on: typed arrays, whose contents are off V8's heap and never copied by
+   * a collection, where arrays of numbers grew by copies that outlived young-generation collections.
+   */
+  private terms = new Float64Array(INITIAL_CAPACITY);
+  private kinds = new Uint8Array(INITIAL_CAPACITY);
+  private blockIds = new Float64Array(INITIAL_CAPACITY);
+  private starts = new Uint32Array(INITIAL_CAPACITY);
+  private lengths = new Uint32Array(INITIAL_CAPACITY);
+  private base = 0;
+  private count = 0;
+  /** The blocks entries point into, the first being block `firstBlockId`; the last is being filled. */
   private blocks: Uint8Array[] = [];
-  private starts: number[] = [];
-  private lengths: number[] = [];
-  private block = new Uint8Array(0);
+  private firstBlockId = 0;
+  /** Bytes of the last block taken. */
   private used = 0;
 
   constructor(first = 1) {
@@ -29,77 +39,98 @@ export class PackedEntries {
   }
 
   get length(): number {
-    return this.terms.length;
+    return this.count;
   }
 
   /** Index after the last entry held. */
   get end(): number {
-    return this.first + this.terms.length;
+    return this.first + this.count;
   }
 
   push(entry: Entry): void {
     assert(entry.index === this.end, `packing entry ${entry.index} at ${this.end}`);
     const bytes = entry.data.byteLength;
-    let block = this.block;
-    if (bytes > BLOCK_BYTES) block = new Uint8Array(bytes);
-    else if (this.used + bytes > block.byteLength) {
-      block = this.block = new Uint8Array(BLOCK_BYTES);
+    if (this.blocks.length === 0 || this.used + bytes > BLOCK_BYTES) {
+      this.blocks.push(new Uint8Array(Math.max(bytes, BLOCK_BYTES)));
       this.used = 0;
     }
-    const start = block === this.block ? this.used : 0;
-    block.set(entry.data, start);
-    if (block === this.block) this.used += bytes;
-    this.terms.push(entry.term);
-    this.kinds.push(KINDS.indexOf(entry.kind));
-    this.blocks.push(block);
-    this.starts.push(start);
-    this.lengths.push(bytes);
+    const blockId = this.firstBlockId + this.blocks.length - 1;
+    const start = this.used;
+    this.blocks[this.blocks.length - 1]!.set(entry.data, start);
+    this.used += bytes;
+    if (this.base + this.count === this.terms.length) this.makeRoom();
+    const at = this.base + this.count++;
+    this.terms[at] = entry.term;
+    this.kinds[at] = KINDS.indexOf(entry.kind);
+    this.blockIds[at] = blockId;
+    this.starts[at] = start;
+    this.lengths[at] = bytes;
   }
 
   term(index: number): number {
-    return this.terms[index - this.first]!;
+    return this.terms[this.base + index - this.first]!;
   }
 
   get(index: number): Entry {
     const i = index - this.first;
-    assert(i >= 0 && i < this.terms.length, `entry ${index} is not packed here`);
-    const start = this.starts[i]!;
+    assert(i >= 0 && i < this.count, `entry ${index} is not packed here`);
+    const at = this.base + i;
+    const start = this.starts[at]!;
     return {
       index,
-      term: this.terms[i]!,
-      kind: KINDS[this.kinds[i]!]!,
-      data: this.blocks[i]!.subarray(start, start + this.lengths[i]!),
+      term: this.terms[at]!,
+      kind: KINDS[this.kinds[at]!]!,
+      data: this.blocks[this.blockIds[at]! - this.firstBlockId]!.subarray(start, start + this.lengths[at]!),
     };
   }
 
   /** Drops the entries at `index` and after. */
   truncateFrom(index: number): void {
-    const keep = Math.max(0, index - this.first);
-    if (keep >= this.terms.length) return;
-    for (const column of this.columns()) column.length = keep;
-    // The current block's tail is not reused: a dropped entry's view, still held elsewhere, stays intact.
+    // The block being filled is not rewound: a dropped entry's view, still held elsewhere, stays intact.
+    this.count = Math.min(this.count, Math.max(0, index - this.first));
   }
 
   /** Drops the entries up to `index`; with none left, the next one pushed is `index + 1` or later. */
   dropThrough(index: number): void {
-    const drop = Math.min(this.terms.length, index - this.first + 1);
+    const drop = Math.min(this.count, index - this.first + 1);
     if (drop <= 0) return;
-    this.terms = this.terms.slice(drop);
-    this.kinds = this.kinds.slice(drop);
-    this.blocks = this.blocks.slice(drop);
-    this.starts = this.starts.slice(drop);
-    this.lengths = this.lengths.slice(drop);
+    this.base += drop;
+    this.count -= drop;
     this.first += drop;
-    if (this.terms.length === 0) this.first = Math.max(this.first, index + 1);
+    if (this.count === 0) {
+      this.first = Math.max(this.first, index + 1);
+      this.base = 0;
+    }
+    // Blocks before the first entry's are no longer read (the one being filled is kept).
+    const firstUsed = this.count > 0 ? this.blockIds[this.base]! : this.firstBlockId + this.blocks.length - 1;
+    const unused = Math.max(0, firstUsed - this.firstBlockId);
+    if (unused > 0) {
+      this.blocks = this.blocks.slice(unused);
+      this.firstBlockId += unused;
+    }
   }
 
   /** Drops everything; the next entry pushed is `first`. */
   reset(first: number): void {
-    for (const column of this.columns()) column.length = 0;
     this.first = first;
+    this.base = 0;
+    this.count = 0;
+    this.firstBlockId += this.blocks.length;
+    this.blocks = [];
   }
 
-  private columns(): unknown[][] {
-    return [this.terms, this.kinds, this.blocks, this.starts, this.lengths];
+  /** Moves the entries to the start of their columns, or doubles the columns when they fill most. */
+  private makeRoom(): void {
+    const capacity = this.count * 2 > this.terms.length ? this.terms.length * 2 : this.terms.length;
+    const move = <T extends Float64Array | Uint8Array | Uint32Array>(column: T, fresh: T): T => {
+      fresh.set(column.subarray(this.base, this.base + this.count));
+      return fresh;
+    };
+    this.terms = move(this.terms, new Float64Array(capacity));
+    this.kinds = move(this.kinds, new Uint8Array(capacity));
+    this.blockIds = move(this.blockIds, new Float64Array(capacity));
+    this.starts = move(this.starts, new Uint32Array(capacity));
+    this.lengths = move(this.lengths, new Uint32Array(capacity));
+    this.base = 0;
   }
 }
