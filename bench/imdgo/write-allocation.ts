@@ -11,7 +11,9 @@
  * V8's GC profiler gives each scavenge's pause and the bytes it copied or promoted (the young generation's
  * use before it minus what the heap holds after it beyond the old generation's use before it); the
  * sampling profiler, keeping objects a full collection took but dropping those a scavenge took, names the
- * allocation sites of what lived through at least one scavenge (`--depth` callers beside each site).
+ * allocation sites of what lived through at least one scavenge (`--depth` callers beside each site), and
+ * of what V8 put in the old generation directly, which no scavenge copies: the new tables of a long-lived
+ * Map, objects of sites V8 pretenures. `write-holders.ts` says which structures hold the survivors.
  *
  *   node bench/imdgo/write-allocation.ts [--target leader|follower] [--writes N] [--concurrency N] [--top N]
  *     [--retained | --survived [--depth N]]
