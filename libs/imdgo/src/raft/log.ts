@@ -1,4 +1,5 @@
 import { assert } from './assert.ts';
+import { PackedEntries } from './packed-entries.ts';
 import type { Entry } from './types.ts';
 
 /**
@@ -7,6 +8,9 @@ import type { Entry } from './types.ts';
  * driver persists exactly the appended or overwritten suffix.
  */
 export class RaftLog {
+  /** Applied and stored entries after `offset`, packed (packed-entries.ts says why). */
+  private readonly packed = new PackedEntries();
+  /** The entries after the packed ones, as appended: in flight, so sent and applied as these objects. */
   private entries: Entry[] = [];
   /** Index of the last entry folded into a snapshot; entries up to it are gone. */
   offset = 0;
@@ -27,6 +31,7 @@ export class RaftLog {
       this.offsetTerm = snapshot.term;
       this.applied = snapshot.index;
     }
+    this.packed.reset(this.offset + 1);
     for (const entry of stored) {
       assert(entry.index === this.lastIndex() + 1, `stored log has a gap before index ${entry.index}`);
       this.entries.push(entry);
@@ -39,7 +44,7 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.offset + this.entries.length;
+    return this.packed.end - 1 + this.entries.length;
   }
 
   lastTerm(): number {
@@ -54,11 +59,16 @@ export class RaftLog {
     if (index === this.offset) return this.offsetTerm;
     if (index < this.offset) return -1;
     if (index > this.lastIndex()) return 0;
-    return this.entries[index - this.offset - 1]!.term;
+    return index < this.packed.end ? this.packed.term(index) : this.entries[index - this.packed.end]!.term;
   }
 
   entry(index: number): Entry | undefined {
-    return index > this.offset ? this.entries[index - this.offset - 1] : undefined;
+    return index > this.offset && index <= this.lastIndex() ? this.at(index) : undefined;
+  }
+
+  /** The entry at `index`, which is in the log. */
+  private at(index: number): Entry {
+    return index < this.packed.end ? this.packed.get(index) : this.entries[index - this.packed.end]!;
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -94,7 +104,8 @@ export class RaftLog {
       if (entry.index <= this.lastIndex() && this.term(entry.index) === entry.term) continue;
       if (entry.index <= this.lastIndex()) {
         assert(entry.index > this.committed, `conflict at committed index ${entry.index}`);
-        this.entries.length = entry.index - this.offset - 1;
+        // Above the committed index, so above every packed entry.
+        this.entries.length = entry.index - this.packed.end;
         onTruncated();
       }
       this.append(entry);
@@ -119,7 +130,7 @@ export class RaftLog {
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = from; i <= this.lastIndex(); i++) {
-      const entry = this.entries[i - this.offset - 1]!;
+      const entry = this.at(i);
       bytes += entry.data.byteLength + ENTRY_OVERHEAD_BYTES;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
@@ -129,7 +140,10 @@ export class RaftLog {
 
   /** Entries in [from, to], for scanning configuration entries. */
   range(from: number, to: number): Entry[] {
-    return this.entries.slice(Math.max(0, from - this.offset - 1), Math.max(0, to - this.offset));
+    const out: Entry[] = [];
+    for (let i = Math.max(from, this.offset + 1); i <= Math.min(to, this.lastIndex()); i++)
+      out.push(this.at(i));
+    return out;
   }
 
   commitTo(index: number): boolean {
@@ -142,9 +156,20 @@ export class RaftLog {
   /** Committed entries not yet handed out for applying; marks them applied. */
   takeCommitted(): Entry[] {
     if (this.applied >= this.committed) return [];
-    const out = this.entries.slice(this.applied - this.offset, this.committed - this.offset);
+    const out: Entry[] = [];
+    for (let i = this.applied + 1; i <= this.committed; i++) out.push(this.at(i));
     this.applied = this.committed;
+    this.pack();
     return out;
+  }
+
+  /** Packs the entries both applied and handed out for storing: no longer in flight. */
+  private pack(): void {
+    const through = Math.min(this.applied, this.unstableFrom - 1);
+    const count = through - this.packed.end + 1;
+    if (count <= 0) return;
+    for (let i = 0; i < count; i++) this.packed.push(this.entries[i]!);
+    this.entries = this.entries.slice(count);
   }
 
   hasUnstable(): boolean {
@@ -156,7 +181,8 @@ export class RaftLog {
       this.unstableFrom = Number.POSITIVE_INFINITY;
       return [];
     }
-    const out = this.entries.slice(this.unstableFrom - this.offset - 1);
+    const out: Entry[] = [];
+    for (let i = this.unstableFrom; i <= this.lastIndex(); i++) out.push(this.at(i));
     this.unstableFrom = Number.POSITIVE_INFINITY;
     return out;
   }
@@ -166,13 +192,18 @@ export class RaftLog {
     if (index <= this.offset) return;
     assert(index <= this.applied, `compacting to ${index} beyond applied ${this.applied}`);
     this.offsetTerm = this.term(index);
-    this.entries = this.entries.slice(index - this.offset);
+    if (index < this.packed.end) this.packed.dropThrough(index);
+    else {
+      this.entries = this.entries.slice(index - this.packed.end + 1);
+      this.packed.reset(index + 1);
+    }
     this.offset = index;
   }
 
   /** Replaces the whole log with a snapshot from the leader (InstallSnapshot, Raft §7). */
   restore(index: number, term: number): void {
     this.entries = [];
+    this.packed.reset(index + 1);
     this.offset = index;
     this.offsetTerm = term;
     this.committed = index;
