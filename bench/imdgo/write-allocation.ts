@@ -23,8 +23,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { GCProfiler, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startImdgoCluster, type ImdgoTestNode } from 'imdgo/testing';
-import { makeDataset } from '../load/dataset.ts';
+import { startInProcessWrites } from './in-process-writes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,21 +49,8 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-const cluster = await startImdgoCluster(3, { imdgo: { partitions: 1 } });
+const { cluster, run } = await startInProcessWrites(target, concurrency);
 try {
-  const leader = await cluster.leader();
-  const node: ImdgoTestNode = target === 'leader' ? leader : cluster.nodes.find((n) => n !== leader)!;
-  const data = makeDataset(10_000, 100);
-  const run = async (count: number): Promise<void> => {
-    let issued = 0;
-    const worker = async (): Promise<void> => {
-      while (issued < count) {
-        issued++;
-        await node.store.set(data.randomKey(), data.value);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  };
   // Warm-up: optimized code, and every key written once so the table's growth is not counted.
   await run(Math.max(20_000, writes / 2));
 

@@ -15,8 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
-import { startImdgoCluster, type ImdgoTestNode } from 'imdgo/testing';
-import { makeDataset } from '../load/dataset.ts';
+import { startInProcessWrites } from './in-process-writes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -133,21 +132,8 @@ function report(heap: HeapSnapshot, before: number): void {
   print(byHolder);
 }
 
-const cluster = await startImdgoCluster(3, { imdgo: { partitions: 1 } });
+const { cluster, run } = await startInProcessWrites(target, concurrency);
 try {
-  const leader = await cluster.leader();
-  const node: ImdgoTestNode = target === 'leader' ? leader : cluster.nodes.find((n) => n !== leader)!;
-  const data = makeDataset(10_000, 100);
-  const run = async (count: number): Promise<void> => {
-    let issued = 0;
-    const worker = async (): Promise<void> => {
-      while (issued < count) {
-        issued++;
-        await node.store.set(data.randomKey(), data.value);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  };
   // Warm-up past the first snapshots and trailing log, so the window sees the steady state.
   await run(40_000);
   const before = highestId(snapshot('before'));
