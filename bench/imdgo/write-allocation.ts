@@ -105,7 +105,7 @@ function printScavenges(statistics: GcStatistics): void {
 }
 
 /** Bytes per write by allocation site, under V8's sampling heap profiler over `writes` more writes. */
-async function sampleSites(run: (count: number) => Promise<void>): Promise<void> {
+async function sampleSites(writeMore: (count: number) => Promise<void>): Promise<void> {
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', {
@@ -115,7 +115,7 @@ async function sampleSites(run: (count: number) => Promise<void>): Promise<void>
   });
   const gcProfiler = new GCProfiler();
   gcProfiler.start();
-  await run(writes);
+  await writeMore(writes);
   const fullCollections = (gcProfiler.stop()?.statistics ?? []).filter(
     (gc) => gc.gcType === 'MarkSweepCompact',
   );
