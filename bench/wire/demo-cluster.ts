@@ -27,13 +27,17 @@ export class DemoCluster {
     this.nodes = nodes;
   }
 
-  /** `nodeFlags`: Node flags of each process (heap size, --cpu-prof). */
+  /**
+   * `nodeFlags`: Node flags of each process (heap size, --cpu-prof); `main`: the demo's built entry point,
+   * by default this tree's (paired-ab.ts runs another tree's beside it).
+   */
   static async start(
     dataDir: string | null,
     verbose: boolean,
     nodeFlags: readonly string[] = [],
+    main = MAIN,
   ): Promise<DemoCluster> {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run bench builds it`);
+    if (!existsSync(main)) throw new Error(`${main} is missing: npm run bench builds it`);
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const httpPorts = [await freePort(), await freePort(), await freePort()];
     const members = peerPorts.map((port) => `127.0.0.1:${port}`);
@@ -42,7 +46,7 @@ export class DemoCluster {
     const nodes = members.map((peer, i): DemoNode => {
       const args = [
         ...flags,
-        MAIN,
+        main,
         '--id',
         peer,
         '--members',
