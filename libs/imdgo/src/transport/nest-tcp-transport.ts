@@ -1,5 +1,5 @@
 import { Logger, type Type } from '@nestjs/common';
-import { ServerTCP, type TcpContext, type TcpSocket } from '@nestjs/microservices';
+import type { ServerTCP, TcpContext, TcpSocket } from '@nestjs/microservices';
 import type { Server, Socket } from 'node:net';
 import {
   checkServerIdentity,
@@ -12,6 +12,7 @@ import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './
 import { parsePeerAddress } from './peer-address.ts';
 import type { ProtocolVersionError } from './peer-handshake.ts';
 import { PeerLink } from './peer-link.ts';
+import { PeerServer } from './peer-server.ts';
 import { messagesFromWire, messagesToWire } from './raft-wire.ts';
 import { PeerTransportError } from './peer-transport-error.ts';
 import type { PeerTransport } from './peer-transport.ts';
@@ -75,7 +76,7 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * PeerTransport over Nest's TCP transport with msgpack frames: one ServerTCP
+ * PeerTransport over Nest's TCP transport with msgpack frames: one ServerTCP (peer-server.ts)
  * listening on the own address and one ClientTCP per peer, connected lazily
  * (see PeerLink for timeouts, backoff and limits).
  *
@@ -166,7 +167,7 @@ export class NestTcpTransport implements PeerTransport {
     }
     const own = parsePeerAddress(this.id);
     const { tls } = this.options;
-    const server = new ServerTCP({
+    const server = new PeerServer({
       host: this.options.host ?? own.host,
       port: own.port,
       socketClass: this.serverSocketClass,
