@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { packCommands } from '../libs/imdgo/src/driver/forward-block.ts';
 import { REQUEST_PATTERN } from '../libs/imdgo/src/transport/nest-tcp-transport.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 import { packetFrame } from '../libs/imdgo/testing/raw-peer.ts';
@@ -38,7 +39,7 @@ describe('well-formed hostile input past the transport', () => {
   // command before proposing (and let the state machine skip an undecodable entry deterministically).
   it('survives a forwarded write whose command does not decode', async () => {
     const connection = await connectHostile((await cluster.leader()).id, undefined, { hello: true });
-    connection.write(request({ kind: 'propose', data: Buffer.from([0xc1]) }));
+    connection.write(request(packCommands([Buffer.from([0xc1])])));
     await expectServing();
   });
 

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import { ImdgoModule, InvalidKeyError, ValueTooLargeError } from 'imdgo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packCommands } from '../libs/imdgo/src/driver/forward-block.ts';
 import { encodeCommand } from '../libs/imdgo/src/state-machine/commands.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 import { testLogger } from './support/quiet-logs.ts';
@@ -82,8 +83,8 @@ describe('bad input through the store', () => {
     });
     const transport = (follower!.runtime.node as unknown as { options: { transport: { request: Function } } })
       .options.transport;
-    const first = await transport.request(leader.id, { kind: 'propose', data }, 2_000);
-    const retry = await transport.request(leader.id, { kind: 'propose', data }, 2_000);
+    const first = await transport.request(leader.id, packCommands([data]), 2_000);
+    const retry = await transport.request(leader.id, packCommands([data]), 2_000);
     expect(retry).toEqual(first);
     expect(await follower!.store.get('visits')).toBe(11);
   });

@@ -98,7 +98,6 @@ export interface DriverTestOnlyBugs {
 
 /** What followers send the leader over the request channel. */
 type PeerRequest =
-  | { readonly kind: 'propose'; readonly data: Uint8Array }
   | { readonly kind: 'config'; readonly change: ConfigChange }
   | SnapshotChunk
   | { readonly kind: 'get'; readonly map: string; readonly key: string }
@@ -825,10 +824,6 @@ export class RaftNode {
       return this.answerBatch(commands);
     }
     const request = payload as PeerRequest;
-    if (request?.kind === 'propose' && request.data instanceof Uint8Array) {
-      const parsed = this.checkForwarded(request.data);
-      return this.proposeLocal(request.data, this.forwardedTimeout(), parsed);
-    }
     if (request?.kind === 'get' && typeof request.map === 'string' && typeof request.key === 'string') {
       const deadline = this.clock.now() + this.options.requestTimeoutMs;
       if (!(await this.awaitOwnTermApplied(deadline))) throw new RetryableError('not the leader');
