@@ -24,6 +24,20 @@ describe('determinism', () => {
   });
 });
 
+describe('membership churn', () => {
+  // A removal whose entry a new leader replaced used to stay pending for the rest of the run, and no member
+  // was removed after it.
+  it('goes on after a lost removal: a later removal is proposed in some early seed', () => {
+    let seed = 0;
+    let after = 0;
+    while (after === 0 && seed < 100) {
+      const { faults } = runSimulation({ seed: ++seed, profile: 'membership-race' }).stats;
+      if (faults['membership remove lost']) after = faults['membership remove after a lost one'] ?? 0;
+    }
+    expect(after, `no removal after a lost one in ${seed} seeds`).toBeGreaterThan(0);
+  });
+});
+
 describe('the correct core', () => {
   it('passes 300 seeds: invariants hold and every history is linearizable', () => {
     const failures: string[] = [];

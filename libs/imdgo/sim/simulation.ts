@@ -169,7 +169,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private readonly raftTuning: Partial<RaftOptions>;
   private readonly profile: StorageProfile;
   /** Members the leader was asked to remove; once removed they are wiped and rejoin as new members. */
-  private readonly decommissioning = new Set<NodeId>();
+  /** Members whose removal a leader proposed, with where its entry went. */
+  private readonly decommissioning = new Map<NodeId, { index: number; term: number }>();
   /** Nodes whose next start is without state (memory mode, or wiped): they rejoin through discovery. */
   private readonly startFresh = new Set<NodeId>();
   private readonly incarnations = new Map<NodeId, string>();
@@ -413,10 +414,19 @@ export class Simulation implements NemesisTarget, WorkloadHost {
    * a little later, started again without state, so it rejoins as a new member through discovery.
    */
   private membershipStep(): void {
-    for (const id of this.decommissioning) {
+    for (const [id, proposal] of this.decommissioning) {
       const leader = this.leader();
       if (!leader) break;
       const raft = this.nodes.get(leader)!.raft;
+      // Committed entries are final: another term's entry committed at the removal's index means the removal
+      // was lost (its leader crashed or was cut off before replicating it), and the member stays.
+      const termThere = raft.log.term(proposal.index);
+      if (raft.log.committed >= proposal.index && termThere > 0 && termThere !== proposal.term) {
+        this.decommissioning.delete(id);
+        this.count('membership remove lost');
+        this.log(`membership: removing ${id} at ${proposal.index} was lost`);
+        continue;
+      }
       const removed =
         !isMember(raft.membership.current, id) && raft.membership.currentIndex <= raft.log.committed;
       if (!removed) continue;
@@ -459,7 +469,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     const result = raft.proposeConfigChange({ type: 'remove', id: victim });
     if (!result.ok) return;
     this.count('membership remove');
-    this.decommissioning.add(victim);
+    // Coverage: churn goes on after a lost removal (one left pending for good would end it).
+    if (this.faultCounts['membership remove lost']) this.count('membership remove after a lost one');
+    this.decommissioning.set(victim, { index: result.index, term: result.term });
     this.log(`membership: ${leader} proposes removing ${victim} at ${result.index}`);
   }
 
