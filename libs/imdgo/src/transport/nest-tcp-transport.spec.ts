@@ -202,6 +202,34 @@ describe('NestTcpTransport', () => {
     expect(await ta.request(b, 'back', 1_000)).toBe('back');
   });
 
+  it('warns once, without a stack, while a peer resets every connection', async () => {
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    let accepted = 0;
+    const resetting = createServer((socket) => {
+      accepted++;
+      socket.resetAndDestroy();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => resetting.listen(port, '127.0.0.1', resolve));
+    try {
+      const b = `127.0.0.1:${port}`;
+      const ta = await startTransport(await peerId(), { minBackoffMs: 5, maxBackoffMs: 20 });
+      await expect
+        .poll(async () => (await ta.request(b, 1, 200).catch(() => null), accepted), { timeout: 5_000 })
+        .toBeGreaterThanOrEqual(4);
+      const lines = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes(b));
+      expect(lines).toEqual([
+        expect.stringMatching(/^connection to .* failed: .*\(retrying with backoff\)$/),
+      ]);
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      resetting.close();
+      error.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
   it('rejects requests in flight when the peer goes away, then reaches its restart', async () => {
     const [a, b] = await Promise.all([peerId(), peerId()]);
     const ta = await startTransport(a, { minBackoffMs: 20, maxBackoffMs: 100 });
@@ -269,8 +297,6 @@ describe('NestTcpTransport security', () => {
 
   beforeEach(() => {
     warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-    // ClientTCP logs each failed TLS connection as an error.
-    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
   });
 
   afterEach(() => vi.restoreAllMocks());

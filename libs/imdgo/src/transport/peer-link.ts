@@ -1,4 +1,4 @@
-import type { Type } from '@nestjs/common';
+import { Logger, type Type } from '@nestjs/common';
 import { ClientTCP, type TcpSocket } from '@nestjs/microservices';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
@@ -34,8 +34,23 @@ export interface PeerLinkOptions {
 
 type LinkState = 'idle' | 'connecting' | 'up' | 'backoff';
 
-/** ClientTCP that can also write an event straight onto its connection. */
+/**
+ * ClientTCP that can also write an event straight onto its connection, and that hands a connection's
+ * error to the link instead of logging it with its stack (Nest logs every reset, timed-out or refused TLS
+ * connection as an error, once per reconnection attempt while a peer is away).
+ */
 class PeerClient extends ClientTCP {
+  private readonly onSocketError: (error: Error) => void;
+
+  constructor(options: ConstructorParameters<typeof ClientTCP>[0], onSocketError: (error: Error) => void) {
+    super(options);
+    this.onSocketError = onSocketError;
+  }
+
+  override handleError(error: Error): void {
+    this.onSocketError(error);
+  }
+
   /**
    * What `emit` does once connected, minus what it costs per call (an rxjs chain and a promise): Raft
    * sends several messages per write. False without a connection.
@@ -58,6 +73,7 @@ class PeerClient extends ClientTCP {
  * delay reconnects, and Raft keeps sending, so no timer outlives `close()`.
  */
 export class PeerLink {
+  private static readonly logger = new Logger(PeerLink.name);
   readonly peer: string;
   private readonly options: PeerLinkOptions;
   private readonly client: PeerClient;
@@ -79,12 +95,17 @@ export class PeerLink {
     this.peer = peer;
     this.options = options;
     const { host, port } = parsePeerAddress(peer);
-    this.client = new PeerClient({
-      host,
-      port,
-      socketClass: options.socketClass,
-      tlsOptions: options.tlsOptions,
-    });
+    this.client = new PeerClient(
+      { host, port, socketClass: options.socketClass, tlsOptions: options.tlsOptions },
+      (error) => this.reportSocketError(error),
+    );
+  }
+
+  /** One warning when a peer goes away (the first failure after a connection that worked), then debug lines. */
+  private reportSocketError(error: Error): void {
+    const line = `connection to ${this.peer} failed: ${error.message}`;
+    if (this.failures === 0) PeerLink.logger.warn(`${line} (retrying with backoff)`);
+    else PeerLink.logger.debug(line);
   }
 
   /** Sends an event; returns false when it was dropped. */
