@@ -220,12 +220,42 @@ describe('NestTcpTransport', () => {
         .toBeGreaterThanOrEqual(4);
       const lines = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes(b));
       expect(lines).toEqual([
-        expect.stringMatching(/^connection to .* failed: .*\(retrying with backoff\)$/),
+        expect.stringMatching(/^connection to .* (lost|failed): .*ECONNRESET.* \(retrying with backoff\)$/),
       ]);
       expect(error).not.toHaveBeenCalled();
     } finally {
       resetting.close();
       error.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
+  it('warns once when a peer stops, not for each refused attempt after it', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      const [a, b] = await Promise.all([peerId(), peerId()]);
+      const ta = await startTransport(a, { minBackoffMs: 5, maxBackoffMs: 20 });
+      const tb = await startTransport(b);
+      tb.onRequest(echo);
+      expect(await ta.request(b, 1, 1_000)).toBe(1);
+      await tb.stop();
+      let refused = 0;
+      await expect
+        .poll(
+          async () => {
+            const code = await ta.request(b, 1, 200).then(
+              () => null,
+              (failure: PeerTransportError) => failure.code,
+            );
+            if (code === 'unavailable') refused++;
+            return refused;
+          },
+          { timeout: 5_000 },
+        )
+        .toBeGreaterThanOrEqual(3);
+      const lines = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes(b));
+      expect(lines).toEqual([expect.stringMatching(/^connection to .* lost \(retrying with backoff\)$/)]);
+    } finally {
       warn.mockRestore();
     }
   });

@@ -35,26 +35,13 @@ export interface PeerLinkOptions {
 type LinkState = 'idle' | 'connecting' | 'up' | 'backoff';
 
 /**
- * ClientTCP that can also write an event straight onto its connection, and that hands a connection's
- * error to the link instead of logging it with its stack (Nest logs every reset, timed-out or refused TLS
- * connection as an error, once per reconnection attempt while a peer is away).
+ * ClientTCP that can also write an event straight onto its connection, and that leaves a connection's
+ * errors to the link (`report`): Nest logs every reset, timed-out or refused TLS connection as an error
+ * with its stack, once per reconnection attempt while a peer is away.
  */
 class PeerClient extends ClientTCP {
-  private readonly onSocketError: (error: Error) => void;
+  override handleError(): void {}
 
-  constructor(options: ConstructorParameters<typeof ClientTCP>[0], onSocketError: (error: Error) => void) {
-    super(options);
-    this.onSocketError = onSocketError;
-  }
-
-  override handleError(error: Error): void {
-    this.onSocketError(error);
-  }
-
-  /**
-   * What `emit` does once connected, minus what it costs per call (an rxjs chain and a promise): Raft
-   * sends several messages per write. False without a connection.
-   */
   sendEvent(pattern: string, data: object): boolean {
     if (this.socket === null) return false;
     this.socket.sendMessage(this.serializer.serialize({ pattern, data }));
@@ -85,6 +72,8 @@ export class PeerLink {
   private socketError: Error | null = null;
   /** Failed attempts since the last connection that authenticated or stayed up (sets the backoff). */
   private failures = 0;
+  /** Whether a connection was ever made: a peer refusing before that is most likely still starting. */
+  private everConnected = false;
   private retryAt = 0;
   private inFlight = 0;
   private emitsWaitingForConnection = 0;
@@ -95,16 +84,25 @@ export class PeerLink {
     this.peer = peer;
     this.options = options;
     const { host, port } = parsePeerAddress(peer);
-    this.client = new PeerClient(
-      { host, port, socketClass: options.socketClass, tlsOptions: options.tlsOptions },
-      (error) => this.reportSocketError(error),
-    );
+    this.client = new PeerClient({
+      host,
+      port,
+      socketClass: options.socketClass,
+      tlsOptions: options.tlsOptions,
+    });
   }
 
-  /** One warning when a peer goes away (the first failure after a connection that worked), then debug lines. */
-  private reportSocketError(error: Error): void {
-    const line = `connection to ${this.peer} failed: ${error.message}`;
-    if (this.failures === 0) PeerLink.logger.warn(`${line} (retrying with backoff)`);
+  /**
+   * A connection that closed (`lost`) or an attempt that did not connect (`failed`): a warning for the first
+   * of a run of them, debug lines for the rest. A peer refusing before this link ever reached it is most
+   * likely still starting: debug too.
+   */
+  private report(what: 'lost' | 'failed'): void {
+    const cause = this.socketError ? `: ${this.socketError.message}` : '';
+    const line = `connection to ${this.peer} ${what}${cause}`;
+    const starting =
+      !this.everConnected && (this.socketError as { code?: string } | null)?.code === 'ECONNREFUSED';
+    if (this.failures === 0 && !starting) PeerLink.logger.warn(`${line} (retrying with backoff)`);
     else PeerLink.logger.debug(line);
   }
 
@@ -246,8 +244,10 @@ export class PeerLink {
         const upAt = performance.now();
         socket.once(PEER_AUTHENTICATED, () => (this.failures = 0));
         this.watchLiveness(socket);
+        this.everConnected = true;
         socket.once('close', () => {
           if (performance.now() - upAt >= this.options.maxBackoffMs) this.failures = 0;
+          if (!this.closed) this.report('lost');
           this.backOff();
           if (!this.closed) this.options.onDown?.();
         });
@@ -255,6 +255,7 @@ export class PeerLink {
       () => {
         clearTimeout(this.connectTimer);
         this.emitsWaitingForConnection = 0;
+        if (!this.closed) this.report('failed');
         this.backOff();
       },
     );
