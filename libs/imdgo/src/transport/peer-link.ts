@@ -42,6 +42,10 @@ type LinkState = 'idle' | 'connecting' | 'up' | 'backoff';
 class PeerClient extends ClientTCP {
   override handleError(): void {}
 
+  /**
+   * What `emit` does once connected, minus what it costs per call (an rxjs chain and a promise): Raft
+   * sends several messages per write. False without a connection.
+   */
   sendEvent(pattern: string, data: object): boolean {
     if (this.socket === null) return false;
     this.socket.sendMessage(this.serializer.serialize({ pattern, data }));
