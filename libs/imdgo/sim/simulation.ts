@@ -168,8 +168,10 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   private readonly options: SimulationOptions;
   private readonly raftTuning: Partial<RaftOptions>;
   private readonly profile: StorageProfile;
-  /** Members the leader was asked to remove; once removed they are wiped and rejoin as new members. */
-  /** Members whose removal a leader proposed, with where its entry went. */
+  /**
+   * Members the leader was asked to remove, with where the removal's entry went; once removed they are wiped
+   * and rejoin as new members.
+   */
   private readonly decommissioning = new Map<NodeId, { index: number; term: number }>();
   /** Nodes whose next start is without state (memory mode, or wiped): they rejoin through discovery. */
   private readonly startFresh = new Set<NodeId>();
