@@ -97,7 +97,7 @@ describe('--json rows', () => {
     expect(lines.map((line) => line.kind)).toEqual(['load', 'failover']);
   });
 
-  it('writes one memory line per system, tagged kind "memory", with RSS for every system', () => {
+  it('writes one memory line per system, tagged kind "memory", with RSS after the load and at rest', () => {
     const memory: MemoryResult[] = [
       {
         system: 'imdgo',
@@ -106,13 +106,24 @@ describe('--json rows', () => {
         node: 'follower',
         rssBytes: 9e7,
         rssGrowthBytes: 3000,
+        restSeconds: 150,
+        rssAtRestBytes: 7e7,
         heapGrowthBytes: 2000,
         externalGrowthBytes: 500,
         arrayBufferGrowthBytes: 400,
         ratioToRaw: 2500 / 1060,
         leaderRssBytes: 1e8,
       },
-      { system: 'redis', keys: 10, rawBytes: 1060, node: 'single', rssBytes: 5e6, rssGrowthBytes: 2000 },
+      {
+        system: 'redis',
+        keys: 10,
+        rawBytes: 1060,
+        node: 'single',
+        rssBytes: 5e6,
+        rssGrowthBytes: 2000,
+        restSeconds: 150,
+        rssAtRestBytes: 4e6,
+      },
     ];
     const lines = jsonLines([], [], memory).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
@@ -121,8 +132,10 @@ describe('--json rows', () => {
       system: 'imdgo',
       node: 'follower',
       heapGrowthBytes: 2000,
+      restSeconds: 150,
+      rssAtRestBytes: 7e7,
     });
-    expect(lines[1]).toMatchObject({ kind: 'memory', system: 'redis', rssBytes: 5e6 });
+    expect(lines[1]).toMatchObject({ kind: 'memory', system: 'redis', rssBytes: 5e6, rssAtRestBytes: 4e6 });
     expect(lines[1]).not.toHaveProperty('logBytesPerWrite');
   });
 });

@@ -189,6 +189,7 @@ try {
   if (options.workloads.includes('memory') && !options.smoke) {
     memory = await measurePeerMemory({
       keys: options.memoryKeys,
+      restSeconds: options.memoryRestSeconds,
       valueBytes: options.valueBytes,
       compare: options.compare,
       verbose: options.verbose,

@@ -24,6 +24,8 @@ export interface BenchOptions {
   /** How the leader fails in the failover test: kill -9, SIGSTOP, or each in turn. */
   readonly failoverFaults: readonly FaultKind[];
   readonly memoryKeys: number;
+  /** Seconds each system rests after its memory load before RSS is read again; 0: no reading at rest. */
+  readonly memoryRestSeconds: number;
   /** Where imdgo node processes write V8 CPU profiles (--cpu-prof), or null. */
   readonly cpuProfDir: string | null;
   /** More Node flags for imdgo node processes (`--trace-gc`), split at spaces. */
@@ -75,6 +77,8 @@ export const USAGE = `npm run bench -- [options]
                          no connection closes in the last two (default kill,stop)
   --failover-concurrency N  writers during failover (default 8)
   --memory-keys N        keys for the memory workload (default 1000000)
+  --memory-rest S        seconds each system rests after the memory load before RSS is read again
+                         (V8's memory reducer runs about 100 s after the last full collection) (default 150; 0: none)
   --stability S          only this: S seconds of writes on imdgo's leader at the highest --concurrency,
                          no fault, printing the leader changes and new terms (both must be 0)
   --cpu-prof DIR         write imdgo nodes' CPU profiles (demo processes too) into DIR
@@ -108,6 +112,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'failover-concurrency': { type: 'string', default: '8' },
       'failover-faults': { type: 'string', default: 'kill,stop' },
       'memory-keys': { type: 'string', default: '1000000' },
+      'memory-rest': { type: 'string', default: '150' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string', default: '' },
       verbose: { type: 'boolean', default: false },
@@ -162,6 +167,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       return fault;
     }),
     memoryKeys: positive('memory-keys', values['memory-keys']),
+    memoryRestSeconds: values['memory-rest'] === '0' ? 0 : positive('memory-rest', values['memory-rest']),
     cpuProfDir: values['cpu-prof'] ?? null,
     nodeFlags: values['node-flags'].split(' ').filter((flag) => flag !== ''),
     verbose: values.verbose,

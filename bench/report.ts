@@ -175,6 +175,13 @@ export function printSummary(
         `${m.keys.toLocaleString('en-US')} keys, ${mb(m.rawBytes)} raw (keys + values): ` +
         `RSS ${mb(m.rssBytes)} (+${mb(m.rssGrowthBytes)})${ofRedis}${heap}`,
     );
+    if (m.rssAtRestBytes !== undefined) {
+      const restOfRedis =
+        redis?.rssAtRestBytes !== undefined && m !== redis
+          ? `, ×${(m.rssAtRestBytes / redis.rssAtRestBytes).toFixed(2)} Redis's at rest`
+          : '';
+      console.log(`  after ${m.restSeconds} s at rest: RSS ${mb(m.rssAtRestBytes)}${restOfRedis}`);
+    }
     if (m.breakdown) console.log(`  ${rssBreakdown(m.rssBytes, m.breakdown, m.rssAfterReducingGcBytes!)}`);
   }
 }
@@ -185,7 +192,7 @@ function rssBreakdown(rss: number, b: RssBreakdown, afterReducingGc: number): st
     `RSS: V8 heap ${mb(b.heapCommittedBytes)} committed (${mb(b.heapUsedBytes)} live, young generation ` +
     `${mb(b.newSpaceBytes)}), C heap main arena ${mb(b.mallocArenaBytes)} (external ${mb(b.externalBytes)} ` +
     `live in it or elsewhere), node binary ${mb(b.fileBackedBytes)}, other ${mb(other)} (pages V8 freed but ` +
-    `kept, thread arenas, stacks); after V8's memory-pressure collection (not run by default): RSS ${mb(afterReducingGc)}`
+    `kept, thread arenas, stacks); after V8's memory-pressure collection, forced at the end: RSS ${mb(afterReducingGc)}`
   );
 }
 

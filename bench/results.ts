@@ -61,6 +61,10 @@ export interface MemoryResult {
   readonly rssBytes: number;
   /** Its growth from before the load. */
   readonly rssGrowthBytes: number;
+  /** Seconds the system then rested, no load and no forced collection, before `rssAtRestBytes`; 0: not read. */
+  readonly restSeconds: number;
+  /** Resident memory of the same process after that rest. */
+  readonly rssAtRestBytes?: number;
   /** imdgo only, after full collections: V8 heap growth. */
   readonly heapGrowthBytes?: number;
   /** imdgo only: growth of memory owned by JS objects outside the heap (ArrayBuffers included). */

@@ -68,6 +68,10 @@ export class NodeProcess {
     return node;
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   get running(): boolean {
     return isRunning(this.child);
   }

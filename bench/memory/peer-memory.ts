@@ -12,6 +12,8 @@ import { processRssBytes } from './process-rss.ts';
 export interface PeerMemoryOptions {
   readonly keys: number;
   readonly valueBytes: number;
+  /** Seconds each system rests after the load before RSS is read a second time; 0: no second reading. */
+  readonly restSeconds: number;
   /** Also etcd and Redis; otherwise imdgo alone. */
   readonly compare: boolean;
   readonly verbose: boolean;
@@ -29,7 +31,10 @@ const REDIS_PIPELINE = 1_000;
  * Memory at `keys` distinct keys of `valueBytes` each, every system loaded the same way from empty:
  * imdgo (3 nodes, loaded through the leader; measured on a follower, which holds the same state and runs no
  * load), etcd (3 members on tmpfs, a follower measured likewise) and Redis (one server, no persistence).
- * Each system is measured alone, the others stopped.
+ * Each system is measured alone, the others stopped. RSS is read twice: once the load's memory has settled,
+ * and again after `restSeconds` with no load, since a garbage-collected runtime returns freed pages only when
+ * it rests (V8's memory reducer runs about 100 s after the last full collection; Go's scavenger, jemalloc's
+ * purging likewise). Nothing runs a collection in the rest.
  */
 export async function measurePeerMemory(options: PeerMemoryOptions): Promise<MemoryResult[]> {
   const measures = options.compare ? [measureImdgo, measureEtcd, measureRedis] : [measureImdgo];
@@ -66,6 +71,7 @@ async function measureImdgo(options: PeerMemoryOptions): Promise<MemoryResult> {
     await cluster.waitHealthy(REPLY_TIMEOUT_MS);
     const after = await quiet(() => follower.request({ kind: 'memory' }, REPLY_TIMEOUT_MS));
     const leaderAfter = await leader.request({ kind: 'memory' }, REPLY_TIMEOUT_MS);
+    const atRest = await rest(options, () => processRssBytes(follower.pid));
     // Last: it changes what it measures.
     const reduced = await follower.request({ kind: 'memory', reduce: true }, REPLY_TIMEOUT_MS);
     return {
@@ -73,6 +79,7 @@ async function measureImdgo(options: PeerMemoryOptions): Promise<MemoryResult> {
       node: 'follower',
       rssBytes: after.rssBytes,
       rssGrowthBytes: after.rssBytes - before.rssBytes,
+      ...atRest,
       heapGrowthBytes: after.heapUsedBytes - before.heapUsedBytes,
       externalGrowthBytes: after.externalBytes - before.externalBytes,
       arrayBufferGrowthBytes: after.arrayBufferBytes - before.arrayBufferBytes,
@@ -117,7 +124,14 @@ async function measureEtcd(options: PeerMemoryOptions): Promise<MemoryResult> {
     }
     await cluster.waitHealthy(REPLY_TIMEOUT_MS);
     const after = await quiet(async () => rss());
-    return { ...base('etcd', options), node: 'follower', rssBytes: after, rssGrowthBytes: after - before };
+    const atRest = await rest(options, rss);
+    return {
+      ...base('etcd', options),
+      node: 'follower',
+      rssBytes: after,
+      rssGrowthBytes: after - before,
+      ...atRest,
+    };
   } finally {
     await cluster.stop();
   }
@@ -136,7 +150,14 @@ async function measureRedis(options: PeerMemoryOptions): Promise<MemoryResult> {
       await pipeline.exec();
     }
     const after = await quiet(async () => server.rssBytes());
-    return { ...base('redis', options), node: 'single', rssBytes: after, rssGrowthBytes: after - before };
+    const atRest = await rest(options, () => server.rssBytes());
+    return {
+      ...base('redis', options),
+      node: 'single',
+      rssBytes: after,
+      rssGrowthBytes: after - before,
+      ...atRest,
+    };
   } finally {
     redis.disconnect();
     await server.stop();
@@ -154,6 +175,17 @@ function rawBytes(options: PeerMemoryOptions): number {
 
 function base(system: MemoryResult['system'], options: PeerMemoryOptions) {
   return { system, keys: options.keys, rawBytes: rawBytes(options) };
+}
+
+/** RSS after `restSeconds` of nothing (no load, no request, no forced collection), or no reading. */
+async function rest(
+  options: PeerMemoryOptions,
+  rss: () => number,
+): Promise<{ restSeconds: number; rssAtRestBytes?: number }> {
+  if (options.restSeconds === 0) return { restSeconds: 0 };
+  console.log(`memory: resting ${options.restSeconds} s...`);
+  await new Promise((resolve) => setTimeout(resolve, options.restSeconds * 1_000));
+  return { restSeconds: options.restSeconds, rssAtRestBytes: rss() };
 }
 
 /** The reading once it moves by less than 1% in a second (background snapshots, compaction), or at the limit. */
