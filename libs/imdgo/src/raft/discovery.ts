@@ -25,6 +25,11 @@ export class Discovery {
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
   private heardOfCluster = false;
+  /**
+   * The round in which the latest answer as a member came. A fresh answer to a probe of that round or an
+   * earlier one may predate a join: the member may hold the cluster's log by now.
+   */
+  private clusterRound = Number.NEGATIVE_INFINITY;
   private elapsed = 0;
   /**
    * Probe rounds are numbered: answers are delayed and duplicated like any message, and a member's "fresh"
@@ -74,8 +79,10 @@ export class Discovery {
     // A process that holds a cluster's log never becomes fresh again, so an answer as a member, to any
     // round, is newer than every fresh answer to probes sent so far (their copies may have been answered
     // first, and arrive in any order). Only a fresh answer to a later probe shows it lost its memory since.
-    if (!m.fresh) this.answers.set(m.from, { round: this.round, fresh: false });
-    else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
+    if (!m.fresh) {
+      this.answers.set(m.from, { round: this.round, fresh: false });
+      this.clusterRound = this.round;
+    } else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
     if (m.fresh) return;
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
@@ -88,10 +95,18 @@ export class Discovery {
   }
 
   private allFresh(): boolean {
-    // Fresh now: a fresh newest answer to this round or the one before (a reply may take a round to come).
+    // Fresh now: a fresh newest answer to this round or the one before (a reply may take a round to come),
+    // to a probe sent after the last answer as a member came in. A member that answered fresh, then joined
+    // the cluster and was cut off before the next round, still holds it: its early answer must not count
+    // (found by the driver simulator, seed 18053786, where the prober was paused between two rounds).
     return this.members.every((id) => {
       const newest = this.answers.get(id);
-      return newest !== undefined && newest.fresh && newest.round >= this.round - 1;
+      return (
+        newest !== undefined &&
+        newest.fresh &&
+        newest.round >= this.round - 1 &&
+        newest.round > this.clusterRound
+      );
     });
   }
 }
