@@ -158,6 +158,8 @@ try {
       systems.push(
         ...(await openEtcd({
           ...load,
+          // Failover is measured in the app table's set-up, imdgo's too: a wire-only run has neither.
+          failoverRounds: app ? failoverRounds : 0,
           system,
           dataParent: system === 'etcd-disk' ? '/var/tmp' : (options.dataDir ?? '/dev/shm'),
           runs: plan(system, 'app'),
