@@ -48,6 +48,12 @@ describe('the correct core', () => {
     expect(failures).toEqual([]);
   });
 
+  // Healing keeps the seed's message loss: here 14.8%, with one node electable, which needs four messages through
+  // per attempt; it converged 21 s after healing.
+  it('converges on a network that still loses messages after healing (seed 20427)', () => {
+    expect(checkSeed({ seed: 20427 }).failure).toBeNull();
+  });
+
   it('passes 300 seeds of the membership race (simulation.ts)', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 300; seed++) {
