@@ -1,9 +1,8 @@
 import type { Entry, Message } from '../raft/types.ts';
-import { parsePeerAddress } from '../transport/peer-address.ts';
+import { isPeerId } from '../transport/peer-address.ts';
 
 /** Far above any real cluster, low enough that no frame can make a node track absurd configurations. */
 const MAX_MEMBERS = 1024;
-const MAX_ID_LENGTH = 300;
 const MAX_INCARNATION_LENGTH = 256;
 
 /**
@@ -123,17 +122,6 @@ function decodeJson(data: Uint8Array): unknown {
 
 function isIdList(value: unknown): value is string[] {
   return Array.isArray(value) && value.length <= MAX_MEMBERS && value.every(isPeerId);
-}
-
-/** A member id: `host:port`, as members are named everywhere (options, configurations, envelopes). */
-function isPeerId(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > MAX_ID_LENGTH) return false;
-  try {
-    parsePeerAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -9,7 +9,7 @@ import {
 } from 'node:tls';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 import { MsgpackSocket, msgpackSocketClass, type MsgpackSocketOptions } from './msgpack-socket.ts';
-import { parsePeerAddress } from './peer-address.ts';
+import { isPeerId, parsePeerAddress } from './peer-address.ts';
 import type { ProtocolVersionError } from './peer-handshake.ts';
 import { PeerLink } from './peer-link.ts';
 import { PeerServer } from './peer-server.ts';
@@ -60,13 +60,7 @@ export interface NestTcpTransportOptions {
 type Envelope = [from: string, body: unknown];
 
 function isEnvelope(data: unknown): data is Envelope {
-  if (!Array.isArray(data) || data.length !== 2) return false;
-  try {
-    parsePeerAddress(data[0]);
-  } catch {
-    return false;
-  }
-  return true;
+  return Array.isArray(data) && data.length === 2 && isPeerId(data[0]);
 }
 
 /** The `err` of a Nest reply must be truthy, and only the message should cross. */

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parsePeerAddress } from './peer-address.ts';
+import { isPeerId } from './peer-address.ts';
 
 /** Bytes of each side's nonce and of each proof (HMAC-SHA256). */
 export const HANDSHAKE_BYTES = 32;
@@ -12,8 +12,6 @@ export const MIN_CLUSTER_SECRET_LENGTH = 16;
  * between members (messages, log entries, snapshots), so that mixed releases never form a cluster.
  */
 export const PEER_PROTOCOL_VERSION = 4;
-/** Longest member id a handshake frame may carry (a 253-character host name, a colon and a port). */
-const MAX_ID_LENGTH = 300;
 
 /**
  * The three handshake frames, in the order they cross. Their `auth` key is never in a Nest packet. Releases
@@ -200,8 +198,8 @@ function asHandshakeFrame(value: unknown): HandshakeFrame | null {
       return keys === 'auth,from,nonce,proof,to' &&
         sized(frame.nonce) &&
         sized(frame.proof) &&
-        isId(frame.from) &&
-        isId(frame.to)
+        isPeerId(frame.from) &&
+        isPeerId(frame.to)
         ? (frame as HandshakeFrame)
         : null;
     case 'accept':
@@ -213,14 +211,4 @@ function asHandshakeFrame(value: unknown): HandshakeFrame | null {
 
 function sized(bytes: unknown): boolean {
   return bytes instanceof Uint8Array && bytes.byteLength === HANDSHAKE_BYTES;
-}
-
-function isId(id: unknown): id is string {
-  if (typeof id !== 'string' || id.length > MAX_ID_LENGTH) return false;
-  try {
-    parsePeerAddress(id);
-    return true;
-  } catch {
-    return false;
-  }
 }
