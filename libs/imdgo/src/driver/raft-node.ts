@@ -545,7 +545,7 @@ export class RaftNode {
         if (result.ok) {
           this.schedule();
           await new Promise<CommandResult>((resolve, reject) =>
-            this.configWaiters.set(result.index, {
+            this.awaitEntry(this.configWaiters, result.index, {
               term: result.term,
               deadline: this.clock.now() + this.attemptTimeout(deadline),
               resolve,
@@ -945,8 +945,27 @@ export class RaftNode {
     }
     batch.forEach(({ pending }, i) => {
       pending.term = result.term;
-      this.proposals.set(result.firstIndex + i, pending);
+      this.awaitEntry(this.proposals, result.firstIndex + i, pending);
     });
+  }
+
+  /**
+   * Registers `waiter` for the entry at `index`. One still there waited for an entry of an earlier term that
+   * a later leader's log replaced before this node applied that index (it was cut back, then led again):
+   * it is failed retryably now, since nothing else would reach it once overwritten, and its caller would
+   * wait for ever.
+   */
+  private awaitEntry(waiters: Map<number, PendingProposal>, index: number, waiter: PendingProposal): void {
+    const replaced = waiters.get(index);
+    if (replaced !== undefined) {
+      if (replaced.term >= waiter.term) {
+        throw new Error(
+          `two proposals at index ${index} in term ${waiter.term}: Raft appends an index once per term`,
+        );
+      }
+      replaced.reject(new RetryableError('entry replaced by a new leader'));
+    }
+    waiters.set(index, waiter);
   }
 
   private submitReads(): void {
