@@ -15,7 +15,7 @@ const CORE_BUGS = [
   'singleVoterReadWithoutMembership',
 ];
 /** Broken behaviours of the node driver itself: for the driver mode only. */
-const DRIVER_ONLY_BUGS = ['persistReadyBeforeSnapshot', 'sendAheadOfDisk'];
+const DRIVER_ONLY_BUGS = ['persistReadyBeforeSnapshot', 'sendAheadOfDisk', 'dropExpiredWaiters'];
 
 const USAGE = `usage: npm run sim -- [--seeds N] [--start S] [--mode driver|core] [--profile P] [--duration MS] [--bug NAME] [--shared-wal] [--failures-dir DIR] [--verbose]
   runs seeds S..S+N-1 (default 100 from 1); each failure prints its seed and trace, writes its history to

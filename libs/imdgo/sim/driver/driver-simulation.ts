@@ -57,6 +57,7 @@ const TICK_MS = 100;
 const SHARED_WAL_GROUP = 1;
 const REQUEST_TIMEOUT_MS = 3_000;
 const HEAL_DEADLINE_MS = 30_000;
+const CALL_SETTLE_BOUND_MS = 10 * REQUEST_TIMEOUT_MS;
 const CHECK_EVERY_MS = 500;
 /** A running node outside the configuration this long is taken for removed, not rejoining. */
 const OUTSIDE_LIMIT_MS = 5_000;
@@ -317,6 +318,7 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
       if (counters) this.invariants.fail(counters);
       this.locks?.checkAcknowledged();
     }
+    if (this.violation() === null && converged) await this.checkCallsSettle();
     if (this.violation() === null) this.checkReads();
     for (const member of this.members.values()) member.process?.crash();
     return {
@@ -778,6 +780,20 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     this.trace.line(this.time.now, text);
   }
 
+  /**
+   * Every client call to a process still running settles: the run goes on, idle, until none waits or the
+   * oldest waited CALL_SETTLE_BOUND_MS (a write's deadline is REQUEST_TIMEOUT_MS; a read-modify-write
+   * makes up to eight calls).
+   */
+  private async checkCallsSettle(): Promise<void> {
+    const end = this.time.now + CALL_SETTLE_BOUND_MS;
+    while (this.workload.awaitsCalls() && this.time.now <= end) {
+      if (!(await this.time.step())) break;
+    }
+    const hang = this.workload.unsettledCall(this.time.now, CALL_SETTLE_BOUND_MS);
+    if (hang) this.invariants.fail(`hang: ${hang}`);
+  }
+
   // ---- WorkloadHost ----
 
   reachable(): readonly ClientTarget[] {
@@ -785,13 +801,23 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     for (const member of this.members.values()) {
       const { node, process } = member;
       if (!node || !process || process.pausedUntil > this.time.now) continue;
-      targets.push({ id: member.id, node, incarnation: member.incarnation, now: () => process.now() });
+      targets.push({
+        id: member.id,
+        node,
+        incarnation: member.incarnation,
+        now: () => process.now(),
+        alive: () => process.alive,
+      });
     }
     return targets;
   }
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.time.at(this.time.now + ms, resolve));
+  }
+
+  virtualNow(): number {
+    return this.time.now;
   }
 
   within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

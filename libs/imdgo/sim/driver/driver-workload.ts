@@ -20,6 +20,8 @@ export interface ClientTarget {
   /** Identifies the process, so that local reads are compared only within one. */
   readonly incarnation: string;
   now(): number;
+  /** Whether its process still runs: a crashed one's calls never settle, as with a real process. */
+  alive(): boolean;
 }
 
 /** What the clients need from the simulation. */
@@ -31,6 +33,8 @@ export interface WorkloadHost {
   log(text: string): void;
   /** Settles like `promise`, or with 'timeout' after `ms` of virtual time. */
   within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>;
+  /** The run's virtual time in ms, one for all processes (their clocks may jump). */
+  virtualNow(): number;
 }
 
 /** A read that is checked outside the linearizability checker (local and leader reads). */
@@ -74,6 +78,8 @@ export class DriverWorkload {
   private readonly random: SeededRandom;
   private readonly host: WorkloadHost;
   private readonly timeoutMs: number;
+  /** Calls made and not settled yet (timed out or not), with their target and when they were made. */
+  private readonly unsettled = new Set<{ readonly target: ClientTarget; readonly since: number }>();
   private readonly atomicOps: boolean;
   private running: Promise<void>[] = [];
 
@@ -171,7 +177,7 @@ export class DriverWorkload {
       await target.node.linearizableBarrier();
       return target.node.machine.get(DEFAULT_MAP, key)?.value ?? null;
     };
-    const outcome = await this.settle(read());
+    const outcome = await this.settle(target, read());
     if (outcome.kind === 'ok') {
       this.record(target, { process, type: 'ok', f: 'get', key, value: outcome.value });
       this.completed++;
@@ -198,7 +204,7 @@ export class DriverWorkload {
       this.localRevisions.set(processKey, Math.max(seen, revision));
       return true;
     }
-    const outcome = await this.settle(target.node.leaderRead(DEFAULT_MAP, key));
+    const outcome = await this.settle(target, target.node.leaderRead(DEFAULT_MAP, key));
     if (outcome.kind === 'ok')
       this.uncheckedReads.push({ consistency, key, value: outcome.value?.value ?? null });
     return true;
@@ -222,7 +228,7 @@ export class DriverWorkload {
   ): Promise<boolean> {
     const invoke: ImdgoHistoryEvent = { process, type: 'invoke', ...op };
     this.record(target, invoke);
-    const outcome = await this.settle(target.node.write(command));
+    const outcome = await this.settle(target, target.node.write(command));
     const refused =
       outcome.kind === 'refused' || (outcome.kind === 'ok' && outcome.value.refusal !== undefined);
     if (refused) {
@@ -248,7 +254,7 @@ export class DriverWorkload {
     // Unknown until it answers: the run may end with it in flight, and applied.
     counter.unknown++;
     // The driver retries a lost reply with the same session stamp: it must count once.
-    const outcome = await this.settle(target.node.write({ op: 'increment', key, delta: 1 }));
+    const outcome = await this.settle(target, target.node.write({ op: 'increment', key, delta: 1 }));
     if (outcome.kind === 'unknown') return true;
     counter.unknown--;
     if (outcome.kind === 'ok' && outcome.value.applied)
@@ -264,7 +270,7 @@ export class DriverWorkload {
       const values = PAIR.keys.map((key) => target.node.machine.get(DEFAULT_MAP, key)?.value ?? null);
       return values.every((value) => value === null) ? null : values;
     };
-    const outcome = await this.settle(read());
+    const outcome = await this.settle(target, read());
     if (outcome.kind === 'ok') {
       this.record(target, { process, type: 'ok', f: 'get', key: PAIR.history, value: outcome.value });
       this.completed++;
@@ -320,7 +326,7 @@ export class DriverWorkload {
       deleteIfVersion: (k, version) => target.node.write({ op: 'delete', key: k, ifVersion: version }),
     };
     const call = updateKey(access, key, (n) => (n ?? 0) + 1, { retries: 3 });
-    const outcome = await this.settle(call);
+    const outcome = await this.settle(target, call);
     if (outcome.kind === 'unknown') return true;
     counter.unknown--;
     if (outcome.kind === 'ok') counter.acknowledged.push(outcome.value.value!);
@@ -328,14 +334,41 @@ export class DriverWorkload {
   }
 
   private async uncheckedWrite(target: ClientTarget, command: KvCommand): Promise<boolean> {
-    await this.settle(target.node.write(command));
+    await this.settle(target, target.node.write(command));
     return true;
+  }
+
+  /**
+   * The first call to a process still running that has not settled `boundMs` after it was made, or null.
+   * A client gives up on a call after its timeout, but the node must still settle it: one that never does
+   * holds its caller, and its session's results, for good.
+   */
+  unsettledCall(now: number, boundMs: number): string | null {
+    for (const call of this.unsettled) {
+      if (call.target.alive() && now - call.since > boundMs) {
+        return `a call to ${call.target.id} made at ${call.since.toFixed(0)} ms had not settled ${(now - call.since).toFixed(0)} ms later`;
+      }
+    }
+    return null;
+  }
+
+  /** Whether a call to a process still running has not settled yet. */
+  awaitsCalls(): boolean {
+    for (const call of this.unsettled) if (call.target.alive()) return true;
+    return false;
   }
 
   /** A call's outcome: done, certainly not done (refused), or unknown (timed out, node gone). */
   private async settle<T>(
+    target: ClientTarget,
     call: Promise<T>,
   ): Promise<{ kind: 'ok'; value: T } | { kind: 'refused' } | { kind: 'unknown' }> {
+    const tracked = { target, since: this.host.virtualNow() };
+    this.unsettled.add(tracked);
+    const settled = (): void => {
+      this.unsettled.delete(tracked);
+    };
+    call.then(settled, settled);
     try {
       const value = await this.host.within(call, this.timeoutMs);
       return value === 'timeout' ? { kind: 'unknown' } : { kind: 'ok', value };

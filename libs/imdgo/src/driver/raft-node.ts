@@ -94,6 +94,8 @@ export interface DriverTestOnlyBugs {
   readonly persistReadyBeforeSnapshot?: boolean;
   /** Send every message and apply every committed entry of a Ready before writing it (ahead-of-disk.ts). */
   readonly sendAheadOfDisk?: boolean;
+  /** Drop a proposal's waiter at its deadline without failing it, so that its write never settles. */
+  readonly dropExpiredWaiters?: boolean;
 }
 
 /** What followers send the leader over the request channel. */
@@ -683,6 +685,7 @@ export class RaftNode {
       for (const [index, waiter] of waiters) {
         if (waiter.deadline > now) continue;
         waiters.delete(index);
+        if (this.options.testOnlyBugs?.dropExpiredWaiters) continue;
         waiter.reject(new RetryableError('entry not applied here in time'));
       }
     }
