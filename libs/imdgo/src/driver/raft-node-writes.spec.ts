@@ -11,7 +11,12 @@ import { NodeCluster, until } from './testing/node-cluster.ts';
 
 /** The driver's private parts a test observes. */
 const internals = (node: RaftNode) =>
-  node as unknown as { raft: Raft; proposals: Map<number, unknown>; writesInFlight: number };
+  node as unknown as {
+    raft: Raft;
+    proposals: Map<number, unknown>;
+    writesInFlight: number;
+    receive(from: string, body: unknown): void;
+  };
 
 /** Settles with what `promise` settled with, or 'still pending' after `ms`: a hang fails the test. */
 function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | Error | 'still pending'> {
@@ -102,29 +107,26 @@ describe('RaftNode writes', () => {
     const a = await cluster.startAll(() => ({ electionTicks: 200, requestTimeoutMs: 5_000 }));
     await cluster.caughtUp();
     const [b, c] = [...cluster.nodes.values()].filter((node) => node !== a) as [RaftNode, RaftNode];
-    const raftOf = (node: RaftNode) => (node as unknown as { raft: Raft }).raft;
-    const receive = (node: RaftNode, from: string, messages: unknown) =>
-      (node as unknown as { receive(from: string, body: unknown): void }).receive(from, messages);
-    const last = raftOf(a).status().lastIndex;
-    const firstTerm = raftOf(a).term;
+    const last = internals(a).raft.status().lastIndex;
+    const firstTerm = internals(a).raft.term;
     cluster.isolate(a.id);
     const writes = [a.write(set('w1', 1)), a.write(set('w2', 2)), a.write(set('w3', 3))];
-    await until(() => raftOf(a).status().lastIndex === last + 3, 'a appends its three writes');
+    await until(() => internals(a).raft.status().lastIndex === last + 3, 'a appends its three writes');
     // b takes over (as after a transfer a started just before the cut), c voting for it.
-    receive(b, a.id, [{ type: 'timeout-now', from: a.id, to: b.id, term: firstTerm }]);
+    internals(b).receive(a.id, [{ type: 'timeout-now', from: a.id, to: b.id, term: firstTerm }]);
     await until(() => b.isLeader() && b.machine.appliedIndex === last + 1, 'b leads, its no-op applied');
     // Only a and b talk: a follows b, its log cut back to b's no-op, its waiters for the two after it left.
     cluster.hub.heal();
     cluster.hub.disconnect(a.id, c.id);
     cluster.hub.disconnect(b.id, c.id);
     await until(
-      () => raftOf(a).term === firstTerm + 1 && raftOf(a).status().lastIndex === last + 1,
+      () => internals(a).raft.term === firstTerm + 1 && internals(a).raft.status().lastIndex === last + 1,
       "a follows b, its log cut back to b's no-op",
     );
     // a leads again: its no-op and a new write take the indexes its second and third writes had.
     cluster.hub.heal();
     cluster.isolate(b.id);
-    receive(a, b.id, [{ type: 'timeout-now', from: b.id, to: a.id, term: firstTerm + 1 }]);
+    internals(a).receive(b.id, [{ type: 'timeout-now', from: b.id, to: a.id, term: firstTerm + 1 }]);
     await until(() => a.isLeader(), 'a leads again');
     const later = c.write(set('later', 1));
     const outcomes = await Promise.all(writes.map((write) => settledWithin(write, 10_000)));
