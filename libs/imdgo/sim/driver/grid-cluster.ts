@@ -91,6 +91,7 @@ export class GridCluster {
       transport: this.wire.transport(id, process),
       scheduler: process,
       random: new SeededRandom(this.random.int(2 ** 32)),
+      sessionIds: seededSessionIds(new SeededRandom(this.random.int(2 ** 32))),
       storageFor: () => new MemoryStorage(),
       incarnation: `${id}#${this.restarts++}`,
       group: { ...GRID_TUNING, ...this.options.tuning },
@@ -194,4 +195,13 @@ function groupNode(node: GridNode, group: number): RaftNode | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** 72 bits from `random`, base64url, per id: session client ids a seed replays. */
+function seededSessionIds(random: SeededRandom): () => string {
+  return () => {
+    const bytes = Buffer.alloc(9);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = random.int(256);
+    return bytes.toString('base64url');
+  };
 }

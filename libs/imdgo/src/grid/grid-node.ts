@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { ClientSession } from '../driver/client-session.ts';
@@ -499,11 +500,9 @@ export class GridNode {
     this.options.onGroupStarted?.(group, node);
   }
 
-  /** 72 bits from the injected randomness, base64url: a session client id, replayable in the simulator. */
+  /** A session client id of this process (see GridNodeOptions.sessionIds). */
   private randomId(): string {
-    const bytes = Buffer.alloc(9);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = this.groupRandom.int(256);
-    return bytes.toString('base64url');
+    return this.options.sessionIds?.() ?? randomBytes(9).toString('base64url');
   }
 
   private adoptEncoded(encoded: string): void {

@@ -46,8 +46,16 @@ export interface GridNodeOptions {
   readonly transport: PeerTransport;
   /** Clocks and timers; the simulator passes virtual ones. */
   readonly scheduler?: Scheduler;
-  /** Seeds every group's randomness and session ids, so a simulator seed replays a run exactly. */
+  /** Seeds every group's randomness, so a simulator seed replays a run exactly. */
   readonly random: RandomSource;
+  /**
+   * Makes the session client ids of this process's writes, one per partition and per group it hosts. They
+   * must differ from every other process's, this one's earlier runs included: a session table answers a
+   * repeated id and number with the result it kept, not applying the write. Default: 72 random bits from
+   * the operating system (not `random`, which a fixed `randomSeed` makes the same on every start); the
+   * simulator passes seeded ones.
+   */
+  readonly sessionIds?: () => string;
   /** Storage of one group: group 0 is the coordination group, partition p is group p + 1. */
   readonly storageFor: (group: number) => RaftStorage;
   /** Frees what a group destroyed here (its replica moved away) held in storage shared with other groups. */
