@@ -5,7 +5,13 @@ import { ClientSession } from '../driver/client-session.ts';
 import { GroupHost, type GroupNodeOptions } from '../driver/group-host.ts';
 import type { RaftNode } from '../driver/raft-node.ts';
 import { delay, systemScheduler, type Scheduler } from '../driver/scheduler.ts';
-import { InvalidArgumentError, RequestTimeoutError, StoppedError, ValueTooLargeError } from '../errors.ts';
+import {
+  BusyError,
+  InvalidArgumentError,
+  RequestTimeoutError,
+  StoppedError,
+  ValueTooLargeError,
+} from '../errors.ts';
 import { partitionOf } from '../partition/key-partition.ts';
 import { decodePartitionTable, encodePartitionTable } from '../partition/partition-table-codec.ts';
 import { createPartitionTable, type PartitionTable } from '../partition/partition-table.ts';
@@ -540,13 +546,29 @@ export class GridNode {
     const { requestTimeoutMs, tickMs, electionTicks } = this.options.group;
     const deadline = this.scheduler.now() + requestTimeoutMs;
     this.counters.routedOps++;
+    // Whether a write went to a replica elsewhere, where it may have applied, though no answer came back.
+    let sentElsewhere = false;
     for (;;) {
       const local = this.replica(op.partition);
-      if (local) return this.execute(local, op);
+      if (local && !sentElsewhere) return this.execute(local, op);
+      if (local) {
+        try {
+          return await this.execute(local, op);
+        } catch (error) {
+          // BUSY says the write was not applied: true of the local attempt only. It waits, and once out of
+          // time its outcome is unknown.
+          if (!(error instanceof BusyError)) throw error;
+          if (this.scheduler.now() >= deadline)
+            throw new RequestTimeoutError(`routed ${op.op}`, requestTimeoutMs);
+          await delay(this.scheduler, Math.min(tickMs, Math.max(1, deadline - this.scheduler.now())));
+          continue;
+        }
+      }
       let redirected = false;
       for (const target of this.targets(op.partition)) {
         const remaining = deadline - this.scheduler.now();
         if (remaining <= 0) break;
+        if (op.op === 'write') sentElsewhere = true;
         try {
           const outcome = await this.batcher.call(
             target,
