@@ -4,21 +4,14 @@ import { COORDINATION_GROUP, GridNode, MAX_COORDINATION_VOTERS } from '../../src
 import type { GridChangeEvent, GridGroupTuning, GridNodeOptions } from '../../src/grid/grid-types.ts';
 import { SeededRandom } from '../../src/raft/random.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
+import { GRID_TUNING } from '../../src/grid/testing/unstarted-grid-node.ts';
 import { SimNetwork, type NetworkFaults } from '../sim-network.ts';
 import { SimWire, type Delivery } from './sim-transport.ts';
 import { SimProcess, VirtualTime } from './virtual-time.ts';
 
 if (!process.env.IMDGO_TEST_LOGS) Logger.overrideLogger(false);
 
-export const GRID_TUNING: GridGroupTuning = {
-  tickMs: 100,
-  electionTicks: 10,
-  heartbeatTicks: 1,
-  requestTimeoutMs: 10_000,
-  snapshotThreshold: 1000,
-  storeLimit: null,
-  maxPendingWrites: 1000,
-};
+export { GRID_TUNING };
 
 export interface GridClusterOptions {
   readonly members: readonly string[];

@@ -3,33 +3,17 @@ import type { RaftNode } from '../driver/raft-node.ts';
 import { BusyError, RequestTimeoutError } from '../errors.ts';
 import { SeededRandom } from '../raft/random.ts';
 import type { CommandResult } from '../state-machine/commands.ts';
-import { MemoryStorage } from '../storage/memory-storage.ts';
-import { MemoryHub, MemoryTransport } from '../transport/memory-transport.ts';
-import { GridNode } from './grid-node.ts';
 import type { GridOp } from './grid-wire.ts';
+import { GRID_TUNING, unstartedGridNode } from './testing/unstarted-grid-node.ts';
 
 /**
  * A routed write whose answer was lost, and then a table that places a replica of its partition here: the
  * local replica, overloaded, answers BUSY ("not applied"), which the routed attempt may belie.
  */
 function routedThenLocal(local: { writeStamped(data: Uint8Array): Promise<CommandResult> }) {
-  const node = new GridNode({
-    id: 'a:1',
-    members: ['a:1', 'b:1', 'c:1'],
-    partitions: 4,
-    transport: new MemoryTransport(new MemoryHub(), 'a:1'),
+  const node = unstartedGridNode('a:1', {
     random: new SeededRandom(1),
-    storageFor: () => new MemoryStorage(),
-    incarnation: 'a:1#1',
-    group: {
-      tickMs: 10,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      requestTimeoutMs: 300,
-      snapshotThreshold: 1000,
-      storeLimit: null,
-      maxPendingWrites: 1000,
-    },
+    group: { ...GRID_TUNING, tickMs: 10, requestTimeoutMs: 300 },
   });
   let placedHere = false;
   const internals = node as unknown as {
