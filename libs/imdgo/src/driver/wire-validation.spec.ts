@@ -70,6 +70,10 @@ describe('toRaftMessage', () => {
     ['a pre-vote', { ...base, type: 'pre-vote', lastIndex: 10, lastTerm: 2, transfer: false }],
     ['a snapshot', snapshot({ voters: [A, B], learners: ['[::1]:4000'], incarnations: { [A]: 'x' } })],
     ['a probe response', { ...base, term: 0, type: 'probe-response', round: 1, fresh: false, leader: A }],
+    [
+      'a probe response naming its process',
+      { ...base, term: 0, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'i1' },
+    ],
     ['a join', { ...base, type: 'join', incarnation: 'a1b2', round: 1 }],
     ['a timeout-now', { ...base, type: 'timeout-now' }],
   ])('accepts %s', (_, message) => {
@@ -140,6 +144,10 @@ describe('toRaftMessage', () => {
     [
       'a probe response naming a non-member leader',
       { ...base, type: 'probe-response', round: 1, fresh: true, leader: 'x' },
+    ],
+    [
+      'a probe response with an endless incarnation',
+      { ...base, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'x'.repeat(300) },
     ],
     [
       'a join with an endless incarnation',

@@ -65,7 +65,12 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
     case 'snapshot':
       return isSnapshotMeta(m.snapshot, term);
     case 'probe-response':
-      return isIndex(m.round) && typeof m.fresh === 'boolean' && (m.leader === null || isPeerId(m.leader));
+      return (
+        isIndex(m.round) &&
+        typeof m.fresh === 'boolean' &&
+        (m.leader === null || isPeerId(m.leader)) &&
+        isOptionalIncarnation(m.incarnation)
+      );
     case 'join':
       return isIncarnation(m.incarnation) && isIndex(m.round);
     default:

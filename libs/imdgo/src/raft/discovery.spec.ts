@@ -84,37 +84,87 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
   });
 });
 
-/** n2, started without state, probing n1 and n3; the test delivers their answers by hand. */
-function probingN2() {
-  const n2 = new Raft({
-    id: 'n2',
+/** `id`, started without state, probing the other members; the test delivers their answers by hand. */
+function probing(id: string) {
+  const raft = new Raft({
+    id,
     voters: [],
     random: new SeededRandom(7),
-    discovery: { members: ids, incarnation: 'n2.1' },
+    discovery: { members: ids, incarnation: `${id}.1` },
   });
   const probesOfNextRound = (): ProbeMessage[] => {
     for (let i = 0; i < 10; i++) {
-      n2.tick();
-      const probes = n2.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
+      raft.tick();
+      const probes = raft.ready().messages.filter((m): m is ProbeMessage => m.type === 'probe');
       if (probes.length > 0) return probes;
     }
     throw new Error('no probe round within 10 ticks');
   };
-  return { n2, probesOfNextRound, answer: answerToN2 };
+  return { raft, probesOfNextRound };
 }
 
-/** A member's answer to n2's probe: fresh, or as a member of n1's cluster. */
-function answerToN2(probe: ProbeMessage, fresh: boolean): ProbeResponseMessage {
+function probingN2() {
+  const { raft: n2, probesOfNextRound } = probing('n2');
+  return { n2, probesOfNextRound, answer: answerTo };
+}
+
+/**
+ * A member's answer to a probe: fresh, or as a member of n1's cluster (n3's, when n1 probes). `process`
+ * names the answering process (its first start by default).
+ */
+function answerTo(probe: ProbeMessage, fresh: boolean, process = 1): ProbeResponseMessage {
   return {
     type: 'probe-response',
     from: probe.to,
-    to: 'n2',
+    to: probe.from,
     term: 0,
     round: probe.round,
     fresh,
-    leader: fresh ? null : 'n1',
+    leader: fresh ? null : probe.from === 'n1' ? 'n3' : 'n1',
+    incarnation: `${probe.to}.${process}`,
   };
 }
+
+describe('discovery: the coordinator forms a cluster only once every member was fresh at one moment', () => {
+  it('forms once each member answered fresh again, to a round sent after every first fresh answer came', () => {
+    const { raft: n1, probesOfNextRound } = probing('n1');
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true));
+    n1.tick();
+    expect(n1.discovery).not.toBeNull();
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true));
+    n1.tick();
+    n1.tick();
+    expect(n1.discovery).toBeNull();
+    expect(n1.membership.current.voters).toEqual(['n1']);
+  });
+
+  it('does not form while a member that answered fresh may have joined a cluster since', () => {
+    const { raft: n1, probesOfNextRound } = probing('n1');
+    // Round 1: n3 leads a cluster and says so; n2 (restarted) is fresh.
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, probe.to === 'n2'));
+    // Round 2: n2 is still fresh and says so, then joins n3's cluster and gets its log. n3 then loses its
+    // memory and answers round 2 fresh. n2 holds the cluster: it is not gone.
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true, probe.to === 'n3' ? 2 : 1));
+    for (let i = 0; i < 10; i++) n1.tick();
+    expect(n1.discovery).not.toBeNull();
+    expect(n1.role).not.toBe('leader');
+  });
+
+  it("does not take a restarted process's fresh answer as the second answer of the one before it", () => {
+    const { raft: n1, probesOfNextRound } = probing('n1');
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true));
+    // n2's first process may have joined a cluster before it died: its successor's answer proves nothing
+    // of it, and only starts n2's count again.
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true, probe.to === 'n2' ? 2 : 1));
+    n1.tick();
+    n1.tick();
+    expect(n1.discovery).not.toBeNull();
+    for (const probe of probesOfNextRound()) n1.step(answerTo(probe, true, probe.to === 'n2' ? 2 : 1));
+    n1.tick();
+    n1.tick();
+    expect(n1.discovery).toBeNull();
+  });
+});
 
 describe('discovery: answers are delayed and duplicated like any message', () => {
   it('does not take a fresh answer from an earlier probe round as news that the cluster is gone', () => {

@@ -16,12 +16,20 @@ import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
  * - Fresh means holding nothing of any cluster (an empty log), even while waiting to be admitted: so members
  *   that all lost their memory while joining one another do not wait for each other forever. A node that
  *   heard of a cluster and then finds every member fresh knows that cluster is gone, with its data.
+ * - Every member fresh at once is what proves the old cluster gone, and answers arrive at different times:
+ *   a member may answer fresh and join the old cluster before another answers. So each member's process
+ *   must answer fresh twice, the second time to a probe sent after every member's first fresh answer came
+ *   in. A process never turns fresh again once it holds a log, so each was fresh throughout, and all of
+ *   them at the moment that probe round was sent: no member held the old cluster then, and none can
+ *   since, for a log comes only from a member that holds one.
  */
 export class Discovery {
   readonly incarnation: string;
   private readonly members: readonly NodeId[];
   /** Each member's newest answer: fresh or not, and its round (for an answer as a member, when it came). */
   private readonly answers = new Map<NodeId, { readonly round: number; readonly fresh: boolean }>();
+  /** Each member's process that answered fresh: the round this node was in when that first came, and the newest round it answered fresh. */
+  private readonly freshProcesses = new Map<NodeId, FreshProcess>();
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
   private heardOfCluster = false;
@@ -82,12 +90,28 @@ export class Discovery {
     if (!m.fresh) {
       this.answers.set(m.from, { round: this.round, fresh: false });
       this.clusterRound = this.round;
+      this.freshProcesses.delete(m.from);
     } else if (newest === undefined || m.round > newest.round) this.answers.set(m.from, m);
-    if (m.fresh) return;
+    if (m.fresh) return this.noteFresh(m);
     // A cluster exists: ask its leader, once someone names one.
     this.heardOfCluster = true;
     if (m.leader !== null) this.joinTarget = m.leader;
     else if (m.from === this.joinTarget) this.joinTarget = null;
+  }
+
+  /** A fresh answer from a process not heard fresh before starts its record anew: it may have been restarted. */
+  private noteFresh(m: ProbeResponseMessage): void {
+    if (m.incarnation === undefined) return;
+    const known = this.freshProcesses.get(m.from);
+    if (known?.incarnation === m.incarnation) {
+      known.newestRound = Math.max(known.newestRound, m.round);
+      return;
+    }
+    this.freshProcesses.set(m.from, {
+      incarnation: m.incarnation,
+      firstHeardIn: this.round,
+      newestRound: m.round,
+    });
   }
 
   private isCoordinator(id: NodeId): boolean {
@@ -99,7 +123,7 @@ export class Discovery {
     // to a probe sent after the last answer as a member came in. A member that answered fresh, then joined
     // the cluster and was cut off before the next round, still holds it: its early answer must not count
     // (found by the driver simulator, seed 18053786, where the prober was paused between two rounds).
-    return this.members.every((id) => {
+    const recentlyFresh = this.members.every((id) => {
       const newest = this.answers.get(id);
       return (
         newest !== undefined &&
@@ -108,13 +132,44 @@ export class Discovery {
         newest.round > this.clusterRound
       );
     });
+    return recentlyFresh && this.freshAtOnce();
   }
+
+  /**
+   * Every member's process answered fresh to a round sent after the first fresh answers of all of them
+   * came in (see the class comment): at the moment that round was sent, no member held any log.
+   */
+  private freshAtOnce(): boolean {
+    let lastFirstHeard = Number.NEGATIVE_INFINITY;
+    for (const id of this.members) {
+      const process = this.freshProcesses.get(id);
+      if (process === undefined) return false;
+      lastFirstHeard = Math.max(lastFirstHeard, process.firstHeardIn);
+    }
+    return this.members.every((id) => this.freshProcesses.get(id)!.newestRound > lastFirstHeard);
+  }
+}
+
+interface FreshProcess {
+  readonly incarnation: string;
+  /** This node's round when the process's first fresh answer came: later rounds' probes left after it. */
+  readonly firstHeardIn: number;
+  newestRound: number;
 }
 
 /** Any node answers a probe: fresh while it holds nothing of any cluster, otherwise with its leader. */
 export function answerProbe(r: Raft, to: NodeId, round: number): void {
   const fresh = r.discovery !== null && r.log.lastIndex() === 0;
-  r.send({ type: 'probe-response', to, term: 0, round, fresh, leader: fresh ? null : r.leader });
+  const incarnation = r.config.discovery?.incarnation;
+  r.send({
+    type: 'probe-response',
+    to,
+    term: 0,
+    round,
+    fresh,
+    leader: fresh ? null : r.leader,
+    ...(incarnation === undefined ? {} : { incarnation }),
+  });
 }
 
 /**

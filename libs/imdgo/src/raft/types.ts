@@ -168,6 +168,8 @@ export interface ProbeResponseMessage extends Envelope {
   /** The responder has no state and belongs to no cluster yet. */
   readonly fresh: boolean;
   readonly leader: NodeId | null;
+  /** The responding process: two fresh answers prove it held nothing in between only if one process gave both. */
+  readonly incarnation?: string;
 }
 
 /** A node without state asking the leader to admit it as a new member. */

@@ -40,6 +40,7 @@ const messages: (Message & { group?: number })[] = [
   },
   { ...envelope, type: 'probe', round: 1 },
   { ...envelope, type: 'probe-response', round: 1, fresh: false, leader: null },
+  { ...envelope, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'i' },
   { ...envelope, type: 'join', incarnation: 'i', round: 1 },
 ];
 

@@ -23,7 +23,7 @@ const FIELDS: [MessageType, Layout][] = [
   ['read-index-response', ['requestId', 'nonce', 'index']],
   ['snapshot', ['snapshot']],
   ['probe', ['round']],
-  ['probe-response', ['round', 'fresh', 'leader']],
+  ['probe-response', ['round', 'fresh', 'leader', 'incarnation']],
   ['join', ['incarnation', 'round']],
 ];
 const TYPES = FIELDS.map(([type]) => type);
