@@ -1,4 +1,5 @@
 import { isMember } from './membership.ts';
+import { majority } from './quorum.ts';
 import type { Raft } from './raft.ts';
 import type { JoinMessage, NodeId, ProbeResponseMessage } from './types.ts';
 
@@ -205,7 +206,25 @@ export function maybePromote(r: Raft, id: NodeId): void {
   // Caught up as the process that joined: a later one answering for the member (a wiped restart, still to
   // rejoin) must not promote a seat whose process is gone, which would leave the voters short of a majority.
   if (!pr || pr.incarnation !== incarnation || pr.match < r.log.committed) return;
+  if (!promotionKeepsMajority(r)) return;
   r.proposeConfigChange({ type: 'promote', id });
+}
+
+/**
+ * A promotion makes the majority one larger. The voters heard from lately must make it without the one
+ * promoted (etcd's strict reconfiguration check), for the leader cannot know that the learner's process
+ * is gone already: a memory-mode restart it has not heard from yet. With another voter down, that seat
+ * and the promoted one would leave no majority that could ever form (core simulator, seed 72166). Going
+ * from one voter to two is the exception: single-server changes have no other way.
+ */
+function promotionKeepsMajority(r: Raft): boolean {
+  const { voters } = r.membership.current;
+  if (voters.length === 1) return true;
+  let heard = 0;
+  for (const id of voters) {
+    if (id === r.id || (r.progress.get(id)?.recentActive === true && r.countsToward(id))) heard++;
+  }
+  return heard >= majority(voters.length + 1);
 }
 
 /**

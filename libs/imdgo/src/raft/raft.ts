@@ -661,7 +661,9 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
-      if (this.config.checkQuorum && !this.quorumActive()) {
+      // The window restarts with CheckQuorum off too: promotion asks who was heard from (discovery.ts).
+      const quorumHeard = this.quorumActive();
+      if (this.config.checkQuorum && !quorumHeard) {
         this.becomeFollower(this.term, null);
         return;
       }
@@ -675,7 +677,7 @@ export class Raft {
     }
   }
 
-  /** CheckQuorum: has a majority (this leader included) been heard from since the last check? */
+  /** Has a majority (this leader included) been heard from since the last check? Starts the next window. */
   private quorumActive(): boolean {
     let active = this.isVoter() ? 1 : 0;
     for (const [id, pr] of this.progress) {
