@@ -396,22 +396,27 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   }
 
   /**
-   * Memory-mode crashes happen only while the cluster is whole: every node up and admitted, and the
-   * leader's committed configuration naming every node a voter. A node that rejoins briefly shrinks the
-   * configuration (its old seat is removed first), and a second loss then could take a majority of it:
-   * beyond the guarantee (README: memory mode).
+   * A memory-mode crash only while, after it, a majority of the voters still hold their seats with their
+   * memory (README: memory mode), judged in the newest leader's committed configuration: alive, admitted,
+   * and the process the seat names. Others may meanwhile be down, paused, rejoining or behind.
    */
   private mayLoseMemory(node: NodeId): boolean {
     const leaderId = this.leader();
-    if (!leaderId) return false;
+    if (!leaderId || !this.nodes.has(node)) return false;
     const leader = this.nodes.get(leaderId)!.raft;
-    const config = leader.membership.current;
-    if (leader.membership.currentIndex > leader.log.committed || config.voters.length !== this.nodes.size)
-      return false;
-    for (const other of this.nodes.values()) {
-      if (!other.alive || other.raft.discovery !== null || this.isPaused(other.id)) return false;
-    }
-    return this.nodes.has(node);
+    if (leader.membership.currentIndex > leader.log.committed) return false;
+    const { voters, incarnations } = leader.membership.current;
+    const intact = voters.filter((id) => {
+      const other = this.nodes.get(id);
+      return (
+        id !== node &&
+        other !== undefined &&
+        other.alive &&
+        other.raft.discovery === null &&
+        other.raft.config.discovery?.incarnation === incarnations?.[id]
+      );
+    });
+    return intact.length * 2 > voters.length;
   }
 
   /**

@@ -668,9 +668,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   }
 
   /**
-   * Memory mode promises safety while fewer than a majority of the seats lost their memory at once: one
-   * loss at a time, the next only once the last one's new process caught up with a committed
-   * configuration. Other members may meanwhile be partitioned, paused or behind.
+   * Memory mode promises safety while a majority of the voters keep their memory (README): a loss only
+   * while, after it, a majority of the leader's committed voters are up with the process their seat names.
+   * Others may meanwhile be down, partitioned, paused, rejoining or behind.
    */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
@@ -678,22 +678,28 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     if (!leader || this.removing.size > 0) return false;
     const status = leader.localStatus();
     if (status.commitIndex !== status.lastIndex) return false;
+    // A lost seat counts as regained (for membership churn, which waits for it) once its process caught up.
     for (const lost of this.lostSeats) {
       const member = this.members.get(lost)!;
       const seat = status.members.find((m) => m.id === lost);
       const caughtUp =
-        member.node !== null &&
-        member.node.machine.appliedIndex >= status.commitIndex &&
+        this.holdsSeat(leader, lost) &&
+        member.node!.machine.appliedIndex >= status.commitIndex &&
         seat?.voter === true &&
-        seat.matchIndex === status.lastIndex &&
-        seatIncarnation(leader, lost) === member.incarnation;
-      if (!caughtUp) return false;
-      this.lostSeats.delete(lost);
+        seat.matchIndex === status.lastIndex;
+      if (caughtUp) this.lostSeats.delete(lost);
     }
-    if ([...this.members.values()].some((m) => m.process === null)) return false;
-    // Every node a voter: with fewer (a cluster still forming), one loss can be a majority of them.
     const voters = status.members.filter((m) => m.voter).map((m) => m.id);
-    return voters.length === this.members.size && voters.includes(id);
+    const intact = voters.filter((other) => other !== id && this.holdsSeat(leader, other));
+    return intact.length * 2 > voters.length;
+  }
+
+  /** The member's process is up and is the one the leader's configuration seats. */
+  private holdsSeat(leader: RaftNode, id: NodeId): boolean {
+    const member = this.members.get(id)!;
+    return (
+      member.process !== null && member.node !== null && seatIncarnation(leader, id) === member.incarnation
+    );
   }
 
   /** Membership changes only while every voter is up and caught up, and no seat is being regained. */
