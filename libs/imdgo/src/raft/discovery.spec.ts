@@ -77,6 +77,26 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
       expect(net.applied.get(id)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'after']));
   });
 
+  it('is how a cluster of two voters, as while it forms, recovers from one of them losing its memory', () => {
+    const net = new DiscoveryNetwork(ids);
+    for (const id of ids) net.start(id);
+    // n3's joins are lost for a while: the cluster has two voters.
+    net.drop = (m) => m.type === 'join' && m.from === 'n3';
+    net.runUntil(
+      () => net.leader()?.membership.current.voters.length === 2 && net.raft('n2').discovery === null,
+      'two voters',
+    );
+    const [lost, survivor] = net.leader()!.membership.current.voters as [string, string];
+    net.crash(lost);
+    net.start(lost);
+    net.drop = () => false;
+    for (let i = 0; i < 300; i++) net.round();
+    expect(net.leader()).toBeUndefined();
+
+    expect(net.raft(survivor).forceNewCluster()).toEqual({ ok: true });
+    net.runUntil(() => net.formed(), 'a cluster of every member');
+  });
+
   it('refuses on a node that holds no data', () => {
     const net = new DiscoveryNetwork(ids);
     net.start('n2');
