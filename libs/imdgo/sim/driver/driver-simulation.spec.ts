@@ -42,7 +42,7 @@ describe('the production driver under simulation', () => {
   // member was removed after it, and no memory was lost.
   it('goes on with membership churn after a lost removal, in some early seed that draws the churn', async () => {
     let after = 0;
-    for (let seed = 1; seed <= 300 && after === 0; seed++) {
+    for (let seed = 1; seed <= 1000 && after === 0; seed++) {
       if (!seedProfile(seed).downToOneVoter) continue;
       after = (await runDriverSimulation({ seed })).stats.faults['remove member after a lost one'] ?? 0;
     }
