@@ -69,10 +69,23 @@ describe('toRaftMessage', () => {
     ],
     ['a pre-vote', { ...base, type: 'pre-vote', lastIndex: 10, lastTerm: 2, transfer: false }],
     ['a snapshot', snapshot({ voters: [A, B], learners: ['[::1]:4000'], incarnations: { [A]: 'x' } })],
-    ['a probe response', { ...base, term: 0, type: 'probe-response', round: 1, fresh: false, leader: A }],
+    ['a probe', { ...base, term: 0, type: 'probe', round: 1, incarnation: 'p1' }],
+    [
+      'a probe response',
+      { ...base, term: 0, type: 'probe-response', round: 1, fresh: false, leader: A, prober: 'p1' },
+    ],
     [
       'a probe response naming its process',
-      { ...base, term: 0, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'i1' },
+      {
+        ...base,
+        term: 0,
+        type: 'probe-response',
+        round: 1,
+        fresh: true,
+        leader: null,
+        incarnation: 'i1',
+        prober: 'p1',
+      },
     ],
     ['a join', { ...base, type: 'join', incarnation: 'a1b2', round: 1 }],
     ['a timeout-now', { ...base, type: 'timeout-now' }],
@@ -143,11 +156,24 @@ describe('toRaftMessage', () => {
     ],
     [
       'a probe response naming a non-member leader',
-      { ...base, type: 'probe-response', round: 1, fresh: true, leader: 'x' },
+      { ...base, type: 'probe-response', round: 1, fresh: true, leader: 'x', prober: 'p1' },
     ],
     [
       'a probe response with an endless incarnation',
-      { ...base, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'x'.repeat(300) },
+      {
+        ...base,
+        type: 'probe-response',
+        round: 1,
+        fresh: true,
+        leader: null,
+        incarnation: 'x'.repeat(300),
+        prober: 'p1',
+      },
+    ],
+    ['a probe without its prober', { ...base, type: 'probe', round: 1 }],
+    [
+      'a probe response without the prober it answers',
+      { ...base, type: 'probe-response', round: 1, fresh: true, leader: null },
     ],
     [
       'a join with an endless incarnation',

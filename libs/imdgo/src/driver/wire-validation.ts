@@ -57,7 +57,7 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
     case 'timeout-now':
       return true;
     case 'probe':
-      return isIndex(m.round);
+      return isIndex(m.round) && isIncarnation(m.incarnation);
     case 'read-index':
       return isIndex(m.requestId) && isIndex(m.nonce);
     case 'read-index-response':
@@ -69,7 +69,8 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
         isIndex(m.round) &&
         typeof m.fresh === 'boolean' &&
         (m.leader === null || isPeerId(m.leader)) &&
-        isOptionalIncarnation(m.incarnation)
+        isOptionalIncarnation(m.incarnation) &&
+        isIncarnation(m.prober)
       );
     case 'join':
       return isIncarnation(m.incarnation) && isIndex(m.round);

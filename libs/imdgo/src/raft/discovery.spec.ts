@@ -105,12 +105,12 @@ describe('forceNewCluster: recovery after a majority of the voters lost their me
 });
 
 /** `id`, started without state, probing the other members; the test delivers their answers by hand. */
-function probing(id: string) {
+function probing(id: string, incarnation = `${id}.1`) {
   const raft = new Raft({
     id,
     voters: [],
     random: new SeededRandom(7),
-    discovery: { members: ids, incarnation: `${id}.1` },
+    discovery: { members: ids, incarnation },
   });
   const probesOfNextRound = (): ProbeMessage[] => {
     for (let i = 0; i < 10; i++) {
@@ -142,6 +142,7 @@ function answerTo(probe: ProbeMessage, fresh: boolean, process = 1): ProbeRespon
     fresh,
     leader: fresh ? null : probe.from === 'n1' ? 'n3' : 'n1',
     incarnation: `${probe.to}.${process}`,
+    prober: probe.incarnation,
   };
 }
 
@@ -168,6 +169,24 @@ describe('discovery: the coordinator forms a cluster only once every member was 
     for (let i = 0; i < 10; i++) n1.tick();
     expect(n1.discovery).not.toBeNull();
     expect(n1.role).not.toBe('leader');
+  });
+
+  it('takes no answer meant for an earlier process of its own member, whose rounds it may repeat', () => {
+    // Both processes drew their first round from one seed (the randomSeed option does that): answers to the
+    // first one's two rounds, duplicated and delayed, reach the second in the same rounds.
+    const first = probing('n1', 'n1.1');
+    const answers: ProbeResponseMessage[] = [];
+    for (let i = 0; i < 2; i++) {
+      for (const probe of first.probesOfNextRound()) answers.push(answerTo(probe, true));
+    }
+    const { raft: n1, probesOfNextRound } = probing('n1', 'n1.2');
+    for (let i = 0; i < 2; i++) {
+      const rounds = new Set(probesOfNextRound().map((probe) => probe.round));
+      for (const answer of answers) if (rounds.has(answer.round)) n1.step(answer);
+    }
+    n1.tick();
+    n1.tick();
+    expect(n1.discovery).not.toBeNull();
   });
 
   it("does not take a restarted process's fresh answer as the second answer of the one before it", () => {

@@ -78,11 +78,14 @@ export class Discovery {
       r.send({ type: 'join', to: this.joinTarget, term: 0, incarnation: this.incarnation, round });
     }
     // Probing goes on while joining: the leader may change, or be unknown to whoever answered first.
-    for (const to of this.members) r.send({ type: 'probe', to, term: 0, round });
+    const incarnation = this.incarnation;
+    for (const to of this.members) r.send({ type: 'probe', to, term: 0, round, incarnation });
     return false;
   }
 
   onProbeResponse(m: ProbeResponseMessage): void {
+    // An answer to an earlier process of this member, whose rounds this one's may repeat (a fixed random seed).
+    if (m.prober !== this.incarnation) return;
     if (m.round < this.firstRound || m.round > this.round) return;
     const newest = this.answers.get(m.from);
     // A process that holds a cluster's log never becomes fresh again, so an answer as a member, to any
@@ -159,7 +162,7 @@ interface FreshProcess {
 }
 
 /** Any node answers a probe: fresh while it holds nothing of any cluster, otherwise with its leader. */
-export function answerProbe(r: Raft, to: NodeId, round: number): void {
+export function answerProbe(r: Raft, to: NodeId, round: number, prober: string): void {
   const fresh = r.discovery !== null && r.log.lastIndex() === 0;
   const incarnation = r.config.discovery?.incarnation;
   r.send({
@@ -170,6 +173,7 @@ export function answerProbe(r: Raft, to: NodeId, round: number): void {
     fresh,
     leader: fresh ? null : r.leader,
     ...(incarnation === undefined ? {} : { incarnation }),
+    prober,
   });
 }
 
@@ -180,7 +184,7 @@ export function answerProbe(r: Raft, to: NodeId, round: number): void {
  */
 export function handleJoin(r: Raft, m: JoinMessage): void {
   if (r.role !== 'leader') {
-    answerProbe(r, m.from, m.round);
+    answerProbe(r, m.from, m.round, m.incarnation);
     return;
   }
   const config = r.membership.current;

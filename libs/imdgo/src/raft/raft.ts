@@ -188,7 +188,7 @@ export class Raft {
     if (message.from === this.id) return;
     if (message.type !== 'heartbeat' || message.quiesce !== true) wake(this);
     // Discovery runs beside the terms: a node without state has no term worth comparing.
-    if (message.type === 'probe') return answerProbe(this, message.from, message.round);
+    if (message.type === 'probe') return answerProbe(this, message.from, message.round, message.incarnation);
     if (message.type === 'probe-response') return this.discovery?.onProbeResponse(message);
     if (message.type === 'join') return handleJoin(this, message);
     if (!this.stepTerm(message)) return;

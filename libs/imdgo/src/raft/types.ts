@@ -159,6 +159,8 @@ export interface ProbeMessage extends Envelope {
   readonly type: 'probe';
   /** The prober's round: only answers to the current round count, not late or duplicated earlier ones. */
   readonly round: number;
+  /** The probing process, echoed in the answer: rounds alone may repeat across its member's processes. */
+  readonly incarnation: string;
 }
 
 export interface ProbeResponseMessage extends Envelope {
@@ -170,6 +172,8 @@ export interface ProbeResponseMessage extends Envelope {
   readonly leader: NodeId | null;
   /** The responding process: two fresh answers prove it held nothing in between only if one process gave both. */
   readonly incarnation?: string;
+  /** The probing (or joining) process this answers. */
+  readonly prober: string;
 }
 
 /** A node without state asking the leader to admit it as a new member. */

@@ -38,9 +38,9 @@ const messages: (Message & { group?: number })[] = [
     type: 'snapshot',
     snapshot: { index: 9, term: 3, config: { voters: ['a:1'], learners: [] } },
   },
-  { ...envelope, type: 'probe', round: 1 },
-  { ...envelope, type: 'probe-response', round: 1, fresh: false, leader: null },
-  { ...envelope, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'i' },
+  { ...envelope, type: 'probe', round: 1, incarnation: 'p' },
+  { ...envelope, type: 'probe-response', round: 1, fresh: false, leader: null, prober: 'p' },
+  { ...envelope, type: 'probe-response', round: 1, fresh: true, leader: null, incarnation: 'i', prober: 'p' },
   { ...envelope, type: 'join', incarnation: 'i', round: 1 },
 ];
 
@@ -60,7 +60,11 @@ describe('Raft messages on the wire', () => {
   });
 
   it('leave what is no known message as it is, for the receiver to refuse', () => {
-    const odd = [{ ...envelope, type: 'gossip' }, { ...envelope, type: 'probe', round: 1, extra: 1 }, 7];
+    const odd = [
+      { ...envelope, type: 'gossip' },
+      { ...envelope, type: 'probe', round: 1, incarnation: 'p', extra: 1 },
+      7,
+    ];
     expect(messagesToWire(odd)).toStrictEqual(odd);
     expect(messagesToWire('x')).toBe('x');
     expect(messagesFromWire(odd)).toStrictEqual(odd);

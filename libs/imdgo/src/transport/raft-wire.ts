@@ -22,8 +22,8 @@ const FIELDS: [MessageType, Layout][] = [
   ['read-index', ['requestId', 'nonce']],
   ['read-index-response', ['requestId', 'nonce', 'index']],
   ['snapshot', ['snapshot']],
-  ['probe', ['round']],
-  ['probe-response', ['round', 'fresh', 'leader', 'incarnation']],
+  ['probe', ['round', 'incarnation']],
+  ['probe-response', ['round', 'fresh', 'leader', 'incarnation', 'prober']],
   ['join', ['incarnation', 'round']],
 ];
 const TYPES = FIELDS.map(([type]) => type);
