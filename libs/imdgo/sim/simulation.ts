@@ -398,15 +398,17 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   /**
    * A memory-mode crash only while, after it, a majority of the voters still hold their seats with their
    * memory (README: memory mode), judged in the newest leader's committed configuration: alive, admitted,
-   * and the process the seat names. Others may meanwhile be down, paused, rejoining or behind.
+   * and the process the seat names. Learners count as voters: the leader may promote one before it hears
+   * that its process is gone. Others may meanwhile be down, paused, rejoining or behind.
    */
   private mayLoseMemory(node: NodeId): boolean {
     const leaderId = this.leader();
     if (!leaderId || !this.nodes.has(node)) return false;
     const leader = this.nodes.get(leaderId)!.raft;
     if (leader.membership.currentIndex > leader.log.committed) return false;
-    const { voters, incarnations } = leader.membership.current;
-    const intact = voters.filter((id) => {
+    const { voters, learners, incarnations } = leader.membership.current;
+    const seats = [...voters, ...learners];
+    const intact = seats.filter((id) => {
       const other = this.nodes.get(id);
       return (
         id !== node &&
@@ -416,7 +418,7 @@ export class Simulation implements NemesisTarget, WorkloadHost {
         other.raft.config.discovery?.incarnation === incarnations?.[id]
       );
     });
-    return intact.length * 2 > voters.length;
+    return intact.length * 2 > seats.length;
   }
 
   /**
