@@ -45,7 +45,7 @@ describe('toRaftMessage', () => {
       { ...base, type: 'heartbeat-response', readRound: 2, commit: 4, incarnation: 'i1' },
     ],
     [
-      'a rejoining append response',
+      'an append response with the contact round its process heard',
       {
         ...base,
         type: 'append-response',
@@ -54,7 +54,7 @@ describe('toRaftMessage', () => {
         hintIndex: 0,
         hintTerm: 0,
         incarnation: 'i1',
-        rejoining: true,
+        contact: 12,
       },
     ],
     [
@@ -144,9 +144,10 @@ describe('toRaftMessage', () => {
       'a heartbeat with a quiesce flag not true',
       { ...base, type: 'heartbeat', commit: 4, readRound: 2, quiesce: 1 },
     ],
+    ['a contact round without incarnation', { ...base, type: 'vote-response', granted: false, contact: 3 }],
     [
-      'a rejoining vote response without incarnation',
-      { ...base, type: 'vote-response', granted: false, rejoining: true },
+      'a heartbeat with a negative contact round',
+      { ...base, type: 'heartbeat', commit: 1, readRound: 0, contact: -1 },
     ],
     ['a read-index request without nonce', { ...base, type: 'read-index', requestId: 1 }],
     ['a read-index response without nonce', { ...base, type: 'read-index-response', requestId: 1, index: 9 }],

@@ -29,6 +29,7 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
         isIndex(m.prevIndex) &&
         isTermUpTo(m.prevTerm, term) &&
         isIndex(m.commit) &&
+        isOptionalContact(m.contact) &&
         isEntries(m.entries, m.prevIndex, m.prevTerm as number, term)
       );
     case 'append-response':
@@ -40,7 +41,12 @@ function isWellFormed(m: Record<string, unknown>, term: number): boolean {
         isSenderIncarnation(m)
       );
     case 'heartbeat':
-      return isIndex(m.commit) && isIndex(m.readRound) && (m.quiesce === undefined || m.quiesce === true);
+      return (
+        isIndex(m.commit) &&
+        isIndex(m.readRound) &&
+        (m.quiesce === undefined || m.quiesce === true) &&
+        isOptionalContact(m.contact)
+      );
     case 'heartbeat-response':
       return isIndex(m.readRound) && isIndex(m.commit) && isSenderIncarnation(m);
     case 'vote':
@@ -151,8 +157,12 @@ function isOptionalIncarnation(value: unknown): boolean {
   return value === undefined || isIncarnation(value);
 }
 
-/** A response's sender (raft/types.ts SenderIncarnation): `rejoining` only beside an incarnation. */
+/** A response's sender (raft/types.ts SenderIncarnation): a contact round only beside an incarnation. */
 function isSenderIncarnation(m: Record<string, unknown>): boolean {
-  if (m.rejoining === undefined) return isOptionalIncarnation(m.incarnation);
-  return m.rejoining === true && isIncarnation(m.incarnation);
+  if (m.contact === undefined) return isOptionalIncarnation(m.incarnation);
+  return isIndex(m.contact) && isIncarnation(m.incarnation);
+}
+
+function isOptionalContact(value: unknown): boolean {
+  return value === undefined || isIndex(value);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeConfig } from './membership.ts';
 import type { RaftRestoreState } from './raft.ts';
+import { DiscoveryNetwork } from './testing/discovery-network.ts';
 import { TestNetwork } from './testing/network.ts';
 import type { Message, NodeId } from './types.ts';
 
@@ -44,6 +45,30 @@ describe('a leader never mistakes one process of a member for another', () => {
     expect(n1.status().progress.get('n3')!.match).toBe(0);
     expect(n1.countsToward('n3')).toBe(false);
     expect(n1.log.committed).toBe(1);
+  });
+
+  it('does not take a delayed answer of an earlier process for one of a newer process', () => {
+    const net = new DiscoveryNetwork(ids);
+    for (const id of ids) net.start(id);
+    net.runUntil(() => net.formed(), 'a cluster');
+    const leader = net.leader()!;
+    const member = ids.find((id) => id !== leader.id)!;
+    // The member restarts without memory; one answer of that process is held up in the network.
+    net.crash(member);
+    const heldUp: Message[] = [];
+    net.drop = (m) => m.from === member && m.type === 'heartbeat-response' && heldUp.push(m) > 0;
+    net.start(member);
+    net.runUntil(() => heldUp.length > 0, 'an answer of the first new process');
+    net.drop = () => false;
+    // It restarts again; the newer process answers, then the earlier one's answer arrives. Taken as
+    // news of a newer process, it shut the one that runs out for as long as this leader led.
+    net.crash(member);
+    net.start(member);
+    net.round();
+    net.send(heldUp.slice(0, 1));
+    net.deliver();
+    net.runUntil(() => net.formed(), 'the member rejoined', 1000);
+    expect(leader.role).toBe('leader');
   });
 
   it('ignores a join still in flight from a process older than the seated one', () => {

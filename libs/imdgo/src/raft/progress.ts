@@ -25,8 +25,8 @@ export class Progress {
    * answers in this term.
    */
   incarnation: string | null = null;
-  /** Processes of the member superseded by a rejoining one: their delayed answers are dropped. */
-  readonly retired = new Set<string>();
+  /** The leader's contact round when that process's latest answer came (replication.ts acceptSender). */
+  heardInRound = 0;
   /** Highest commit index already sent to the follower, so a moved commit is announced once. */
   sentCommit = 0;
   /** Newest ReadIndex round the follower confirmed. */

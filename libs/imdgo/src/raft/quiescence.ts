@@ -33,7 +33,14 @@ export function quiesceLeader(r: Raft): void {
   const commit = r.log.committed;
   for (const id of r.peers()) {
     r.progress.get(id)!.sentCommit = commit;
-    r.send({ type: 'heartbeat', to: id, commit, readRound: r.reads.round, quiesce: true });
+    r.send({
+      type: 'heartbeat',
+      to: id,
+      commit,
+      readRound: r.reads.round,
+      quiesce: true,
+      contact: r.contactRound,
+    });
   }
   r.quiesced = true;
 }

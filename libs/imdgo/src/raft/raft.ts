@@ -106,6 +106,10 @@ export class Raft {
   lostCluster = false;
   /** A bootstrapping node writes its one-voter configuration into the log once it leads. */
   private needsConfigEntry = false;
+  /** As leader: advanced by every heartbeat broadcast, stamped on appends and heartbeats (LeaderContact). */
+  contactRound = 0;
+  /** The newest contact round heard from the leader of `term`, echoed in responses (SenderIncarnation). */
+  private leaderContact = { term: 0, round: 0 };
 
   term = 0;
   vote: NodeId | null = null;
@@ -206,6 +210,7 @@ export class Raft {
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
         if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
         this.heardFromLeader(message.from);
+        this.heardContact(message.contact);
         handleAppend(this, message);
         this.checkAdmitted();
         return;
@@ -213,6 +218,7 @@ export class Raft {
         assert(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${message.from}`);
         if (this.role !== 'follower') this.becomeFollower(message.term, message.from);
         this.heardFromLeader(message.from);
+        this.heardContact(message.contact);
         handleHeartbeat(this, message);
         return;
       case 'append-response':
@@ -477,7 +483,14 @@ export class Raft {
   private senderIncarnation(): SenderIncarnation {
     const incarnation = this.config.discovery?.incarnation;
     if (incarnation === undefined) return {};
-    return this.discovery === null ? { incarnation } : { incarnation, rejoining: true };
+    const contact = this.leaderContact.term === this.term ? this.leaderContact.round : 0;
+    return { incarnation, contact };
+  }
+
+  private heardContact(round: number | undefined): void {
+    if (round === undefined) return;
+    if (this.leaderContact.term !== this.term) this.leaderContact = { term: this.term, round: 0 };
+    this.leaderContact.round = Math.max(this.leaderContact.round, round);
   }
 
   /** A voter whose acknowledgements count: in the configuration, and not a memory-less stand-in for it. */

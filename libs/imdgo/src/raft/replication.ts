@@ -33,6 +33,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
     prevTerm: r.log.term(prevIndex),
     entries,
     commit: r.log.committed,
+    contact: r.contactRound,
   });
   pr.sentCommit = Math.max(pr.sentCommit, Math.min(r.log.committed, lastIndex));
   pr.sentAppend(lastIndex, entries.length);
@@ -55,6 +56,7 @@ export function flushReplication(r: Raft): void {
 }
 
 export function broadcastHeartbeat(r: Raft): void {
+  r.contactRound++;
   for (const id of r.peers()) sendHeartbeat(r, id);
 }
 
@@ -63,7 +65,7 @@ function sendHeartbeat(r: Raft, to: NodeId): void {
   // Never more than the follower is known to hold: it may not have the leader's later entries yet.
   const commit = Math.min(pr.match, r.log.committed);
   pr.sentCommit = Math.max(pr.sentCommit, commit);
-  r.send({ type: 'heartbeat', to, commit, readRound: r.reads.round });
+  r.send({ type: 'heartbeat', to, commit, readRound: r.reads.round, contact: r.contactRound });
 }
 
 /** Follower side of AppendEntries (Raft Figure 2, receiver rules 2-5). */
@@ -134,27 +136,25 @@ export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponseMessage): v
 }
 
 /**
- * Which process of member `id` answered. Returns false for an answer from a process known to be gone: a
- * rejoining process (one that lost its memory) answered since, so the older one must neither restore what
- * it held nor count. A rejoining follower counts toward majorities once it answers as admitted; its earlier
- * acknowledgements (the promotion entry itself among them) may now complete a majority.
+ * Which process of member `id` answered. Returns false for an answer from a process not shown to be newer
+ * than the one that answered last: a member runs one process at a time, so one that answered a contact
+ * round sent after the last answer of the other came in started after that one ended. Then whatever the
+ * older one held is gone, and its delayed answers, which cannot show as much, are dropped. The order is
+ * not taken from which answer came first: an earlier process's answer may arrive after a newer one's
+ * (they would retire the newer process for good, review of the core). A rejoining follower counts toward
+ * majorities once it answers as admitted; its earlier acknowledgements (the promotion entry itself among
+ * them) may now complete a majority.
  */
 export function acceptSender(r: Raft, id: NodeId, m: SenderIncarnation): boolean {
   const pr = r.progress.get(id)!;
   const sender = m.incarnation ?? '';
-  if (pr.retired.has(sender)) return false;
-  if (m.rejoining) {
-    // It started after every other process of this member: their answers still in flight are stale.
-    for (const earlier of [pr.incarnation, r.membership.current.incarnations?.[id] ?? '']) {
-      if (earlier !== null && earlier !== sender) pr.retired.add(earlier);
-    }
-  }
   if (pr.incarnation === null) {
     pr.incarnation = sender;
   } else if (pr.incarnation !== sender) {
-    // Another process answers for this member: whatever the last one held is gone.
+    if ((m.contact ?? 0) <= pr.heardInRound) return false;
     pr.restartedAs(sender);
   }
+  pr.heardInRound = r.contactRound;
   const unadmitted = !r.isSeated(id, m.incarnation);
   const admittedNow = pr.unadmitted && !unadmitted;
   pr.unadmitted = unadmitted;

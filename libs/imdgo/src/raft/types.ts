@@ -62,7 +62,7 @@ interface Envelope {
   readonly term: number;
 }
 
-export interface AppendMessage extends Envelope {
+export interface AppendMessage extends Envelope, LeaderContact {
   readonly type: 'append';
   readonly prevIndex: number;
   readonly prevTerm: number;
@@ -87,11 +87,19 @@ export interface AppendResponseMessage extends Envelope, SenderIncarnation {
 export interface SenderIncarnation {
   /** The sending process: the leader counts it toward majorities only if its configuration seats it. */
   readonly incarnation?: string;
-  /** The sender started without state and does not yet know itself admitted: a newer process. */
-  readonly rejoining?: boolean;
+  /**
+   * The newest contact round of this term's leader the process heard (`LeaderContact`): it was alive after
+   * the leader sent that round, which orders it after any process of the member last heard before then.
+   */
+  readonly contact?: number;
 }
 
-export interface HeartbeatMessage extends Envelope {
+/** Stamped on what a leader sends: its contact round, which it advances with every heartbeat broadcast. */
+export interface LeaderContact {
+  readonly contact?: number;
+}
+
+export interface HeartbeatMessage extends Envelope, LeaderContact {
   readonly type: 'heartbeat';
   /**
    * min(follower match, leader commit). The follower commits it only as far as an append from this leader

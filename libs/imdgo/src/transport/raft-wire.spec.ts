@@ -13,6 +13,7 @@ const envelope = { from: 'a:1', to: 'b:2', term: 3 };
 const messages: (Message & { group?: number })[] = [
   { ...envelope, type: 'append', prevIndex: 6, prevTerm: 2, commit: 5, entries },
   { ...envelope, type: 'append', prevIndex: 8, prevTerm: 3, commit: 8, entries: [], group: 4 },
+  { ...envelope, type: 'append', prevIndex: 8, prevTerm: 3, commit: 8, entries: [], contact: 3 },
   { ...envelope, type: 'append-response', success: true, index: 8, hintIndex: 0, hintTerm: 0 },
   {
     ...envelope,
@@ -22,9 +23,10 @@ const messages: (Message & { group?: number })[] = [
     hintIndex: 3,
     hintTerm: 1,
     incarnation: 'i',
-    rejoining: true,
+    contact: 7,
   },
   { ...envelope, type: 'heartbeat', commit: 5, readRound: 2, quiesce: true },
+  { ...envelope, type: 'heartbeat', commit: 5, readRound: 2, contact: 7 },
   { ...envelope, type: 'heartbeat-response', readRound: 2, commit: 5, incarnation: 'i' },
   { ...envelope, type: 'vote', lastIndex: 9, lastTerm: 3, transfer: false, seat: 'j' },
   { ...envelope, type: 'pre-vote', lastIndex: 9, lastTerm: 3, transfer: true },

@@ -8,11 +8,11 @@ import { fromLayout, toLayout, type Layout } from './wire-layout.ts';
  * absent for group 0. What the fields hold is checked by the receiver's wire validation, as before.
  */
 const COMMON = ['group', 'from', 'to', 'term'];
-const INCARNATION = ['incarnation', 'rejoining'];
+const INCARNATION = ['incarnation', 'contact'];
 const FIELDS: [MessageType, Layout][] = [
-  ['append', ['prevIndex', 'prevTerm', 'entries', 'commit']],
+  ['append', ['prevIndex', 'prevTerm', 'entries', 'commit', 'contact']],
   ['append-response', ['success', 'index', 'hintIndex', 'hintTerm', ...INCARNATION]],
-  ['heartbeat', ['commit', 'readRound', 'quiesce']],
+  ['heartbeat', ['commit', 'readRound', 'quiesce', 'contact']],
   ['heartbeat-response', ['readRound', 'commit', ...INCARNATION]],
   ['vote', ['lastIndex', 'lastTerm', 'transfer', 'seat']],
   ['pre-vote', ['lastIndex', 'lastTerm', 'transfer', 'seat']],
