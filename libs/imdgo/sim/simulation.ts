@@ -398,8 +398,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   /**
    * A memory-mode crash only while, after it, a majority of the voters still hold their seats with their
    * memory (README: memory mode), judged in the newest leader's committed configuration: alive, admitted,
-   * and the process the seat names. Learners count as voters: the leader may promote one before it hears
-   * that its process is gone. Others may meanwhile be down, paused, rejoining or behind.
+   * and the process the seat names. So must a majority of voters and learners together: the leader may
+   * promote a learner before it hears that its process is gone. Others may meanwhile be down, paused,
+   * rejoining or behind.
    */
   private mayLoseMemory(node: NodeId): boolean {
     const leaderId = this.leader();
@@ -407,18 +408,20 @@ export class Simulation implements NemesisTarget, WorkloadHost {
     const leader = this.nodes.get(leaderId)!.raft;
     if (leader.membership.currentIndex > leader.log.committed) return false;
     const { voters, learners, incarnations } = leader.membership.current;
-    const seats = [...voters, ...learners];
-    const intact = seats.filter((id) => {
-      const other = this.nodes.get(id);
-      return (
-        id !== node &&
-        other !== undefined &&
-        other.alive &&
-        other.raft.discovery === null &&
-        other.raft.config.discovery?.incarnation === incarnations?.[id]
-      );
-    });
-    return intact.length * 2 > seats.length;
+    const keepsMajority = (seats: readonly NodeId[]): boolean =>
+      seats.filter((id) => {
+        const other = this.nodes.get(id);
+        return (
+          id !== node &&
+          other !== undefined &&
+          other.alive &&
+          other.raft.config.discovery?.incarnation === incarnations?.[id] &&
+          (other.raft.discovery === null || learners.includes(id))
+        );
+      }).length *
+        2 >
+      seats.length;
+    return keepsMajority(voters) && keepsMajority([...voters, ...learners]);
   }
 
   /**

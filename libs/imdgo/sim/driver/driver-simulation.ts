@@ -670,8 +670,8 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   /**
    * Memory mode promises safety while a majority of the voters keep their memory (README): a loss only
    * while, after it, a majority of the leader's committed voters are up with the process their seat names.
-   * Learners count as voters: the leader may promote one before it hears that its process is gone. Others
-   * may meanwhile be down, partitioned, paused, rejoining or behind.
+   * So must a majority of voters and learners together: the leader may promote a learner before it hears
+   * that its process is gone. Others may meanwhile be down, partitioned, paused, rejoining or behind.
    */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
@@ -690,9 +690,11 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
         seat.matchIndex === status.lastIndex;
       if (caughtUp) this.lostSeats.delete(lost);
     }
-    const seats = status.members.map((m) => m.id);
-    const intact = seats.filter((other) => other !== id && this.holdsSeat(leader, other));
-    return intact.length * 2 > seats.length;
+    const keepsMajority = (seats: readonly NodeId[]): boolean =>
+      seats.filter((other) => other !== id && this.holdsSeat(leader, other)).length * 2 > seats.length;
+    const voters = status.members.filter((m) => m.voter).map((m) => m.id);
+    const seated = status.members.filter((m) => m.voter || m.id !== status.nodeId).map((m) => m.id);
+    return keepsMajority(voters) && keepsMajority(seated);
   }
 
   /** The member's process is up and is the one the leader's configuration seats. */
