@@ -398,9 +398,9 @@ export class Simulation implements NemesisTarget, WorkloadHost {
   /**
    * A memory-mode crash only while, after it, a majority of the voters still hold their seats with their
    * memory (README: memory mode), judged in the newest leader's committed configuration: alive, admitted,
-   * and the process the seat names. So must a majority of voters and learners together: the leader may
-   * promote a learner before it hears that its process is gone. Others may meanwhile be down, paused,
-   * rejoining or behind.
+   * and the process the seat names, counting a learner that loses it among the voters, and so must a
+   * majority of voters and learners together: the leader may promote a learner before it hears that its
+   * process is gone. Others may meanwhile be down, paused, rejoining or behind.
    */
   private mayLoseMemory(node: NodeId): boolean {
     const leaderId = this.leader();
@@ -421,7 +421,8 @@ export class Simulation implements NemesisTarget, WorkloadHost {
       }).length *
         2 >
       seats.length;
-    return keepsMajority(voters) && keepsMajority([...voters, ...learners]);
+    const promotable = learners.includes(node) ? [...voters, node] : voters;
+    return keepsMajority(promotable) && keepsMajority([...voters, ...learners]);
   }
 
   /**

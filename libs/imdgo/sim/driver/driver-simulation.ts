@@ -670,8 +670,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
   /**
    * Memory mode promises safety while a majority of the voters keep their memory (README): a loss only
    * while, after it, a majority of the leader's committed voters are up with the process their seat names.
-   * So must a majority of voters and learners together: the leader may promote a learner before it hears
-   * that its process is gone. Others may meanwhile be down, partitioned, paused, rejoining or behind.
+   * A learner that loses it counts among the voters, and so must a majority of voters and learners together
+   * stay intact: the leader may promote a learner before it hears that its process is gone. Others may
+   * meanwhile be down, partitioned, paused, rejoining or behind.
    */
   private mayLoseMemory(id: NodeId): boolean {
     const leader = this.leaderNode();
@@ -692,9 +693,9 @@ export class DriverSimulation implements NemesisTarget, WorkloadHost {
     }
     const keepsMajority = (seats: readonly NodeId[]): boolean =>
       seats.filter((other) => other !== id && this.holdsSeat(leader, other)).length * 2 > seats.length;
-    const voters = status.members.filter((m) => m.voter).map((m) => m.id);
-    const seated = status.members.filter((m) => m.voter || m.id !== status.nodeId).map((m) => m.id);
-    return keepsMajority(voters) && keepsMajority(seated);
+    const seated = status.members.filter((m) => m.voter || m.id !== status.nodeId);
+    const promotable = seated.filter((m) => m.voter || m.id === id).map((m) => m.id);
+    return keepsMajority(promotable) && keepsMajority(seated.map((m) => m.id));
   }
 
   /** The member's process is up and is the one the leader's configuration seats. */

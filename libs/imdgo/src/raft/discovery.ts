@@ -218,7 +218,7 @@ export function maybePromote(r: Raft, id: NodeId): void {
  * A promotion makes the majority one larger. The voters heard from lately must make it without the one
  * promoted (etcd's strict reconfiguration check), for the leader cannot know that the learner's process
  * is gone already: a memory-mode restart it has not heard from yet. With another voter down, that seat
- * and the promoted one would leave no majority that could ever form (core simulator, seed 72166). Going
+ * and the promoted one would leave no majority that could ever form (found by the core simulator). Going
  * from one voter to two is the exception: single-server changes have no other way.
  */
 function promotionKeepsMajority(r: Raft): boolean {
