@@ -22,5 +22,7 @@ export interface ClusterStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** `members` is a configuration the reporting node knows committed (else an appended change may be lost). */
+  readonly configCommitted: boolean;
   readonly members: readonly MemberStatus[];
 }

@@ -306,6 +306,7 @@ export class RaftNode {
       commitIndex: raft.commit,
       appliedIndex: this.machine.appliedIndex,
       lastIndex: raft.lastIndex,
+      configCommitted: this.raft.membership.currentIndex <= raft.commit,
       members,
     };
   }

@@ -59,4 +59,39 @@ describe('RaftMoveExecutor', () => {
     await expect(promoting).rejects.toThrow('d restarted as another process');
     expect(performance.now() - started).toBeLessThan(10_000);
   });
+
+  it('counts a refused removal as done only once the configuration without the member is committed', async () => {
+    // The leader's configuration no longer lists 'c', but that change is only appended: a new leader may
+    // lose it, and the group would go on seating 'c' after the table dropped it.
+    let configCommitted = false;
+    const replica = {
+      changeMembership: () => Promise.reject(new Error('not a member')),
+      clusterStatus: () =>
+        Promise.resolve({
+          leader: 'a',
+          role: 'leader',
+          commitIndex: 10,
+          lastIndex: 11,
+          configCommitted,
+          members: [
+            { id: 'a', voter: true, matchIndex: 11 },
+            { id: 'b', voter: true, matchIndex: 11 },
+          ],
+        }),
+    } as unknown as RaftNode;
+    const executor = new RaftMoveExecutor({
+      localReplica: () => replica,
+      transport: {} as PeerTransport,
+      scheduler: systemScheduler,
+      pollMs: 10,
+      requestTimeoutMs: 100,
+      moveTimeoutMs: 1_000,
+    });
+    const table = createPartitionTable(1, ['a', 'b', 'c'], 3);
+    const move = { type: 'remove', partition: 0, member: 'c', reason: 'drain' } as const;
+    const context = { table, incarnationOf: () => 'c1' };
+    await expect(executor.execute(move, context)).rejects.toThrow('not a member');
+    configCommitted = true;
+    await expect(executor.execute(move, context)).resolves.toBeUndefined();
+  });
 });

@@ -131,7 +131,9 @@ export class RaftMoveExecutor implements MoveExecutor {
       await change();
     } catch (error) {
       const status = await group.status().catch(() => null);
-      if (status !== null && status.role === 'leader' && done(status)) return;
+      // Only a committed configuration: an appended change its leader may still lose (a `remove` that then
+      // never happens) would let the table drop a member the group goes on seating.
+      if (status?.role === 'leader' && status.configCommitted && done(status)) return;
       throw error;
     }
   }
