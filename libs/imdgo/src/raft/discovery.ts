@@ -29,7 +29,7 @@ export class Discovery {
   private readonly members: readonly NodeId[];
   /** Each member's newest answer: fresh or not, and its round (for an answer as a member, when it came). */
   private readonly answers = new Map<NodeId, { readonly round: number; readonly fresh: boolean }>();
-  /** Each member's process that answered fresh: the round this node was in when that first came, and the newest round it answered fresh. */
+  /** Per member, the process that answered fresh: when its first fresh answer came, its newest fresh round. */
   private readonly freshProcesses = new Map<NodeId, FreshProcess>();
   private joinTarget: NodeId | null = null;
   /** A member answered as part of a cluster: this node is joining it. */
@@ -146,9 +146,9 @@ export class Discovery {
   private freshAtOnce(): boolean {
     let lastFirstHeard = Number.NEGATIVE_INFINITY;
     for (const id of this.members) {
-      const process = this.freshProcesses.get(id);
-      if (process === undefined) return false;
-      lastFirstHeard = Math.max(lastFirstHeard, process.firstHeardIn);
+      const fresh = this.freshProcesses.get(id);
+      if (fresh === undefined) return false;
+      lastFirstHeard = Math.max(lastFirstHeard, fresh.firstHeardIn);
     }
     return this.members.every((id) => this.freshProcesses.get(id)!.newestRound > lastFirstHeard);
   }
