@@ -11,7 +11,7 @@ export const MIN_CLUSTER_SECRET_LENGTH = 16;
  * the field, of a release before it existed) are refused. Raise it whenever a release changes what crosses
  * between members (messages, log entries, snapshots), so that mixed releases never form a cluster.
  */
-export const PEER_PROTOCOL_VERSION = 4;
+export const PEER_PROTOCOL_VERSION = 5;
 
 /**
  * The three handshake frames, in the order they cross. Their `auth` key is never in a Nest packet. Releases
