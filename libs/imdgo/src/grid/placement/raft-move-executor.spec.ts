@@ -5,6 +5,18 @@ import { createPartitionTable } from '../../partition/partition-table.ts';
 import type { PeerTransport } from '../../transport/peer-transport.ts';
 import { RaftMoveExecutor } from './raft-move-executor.ts';
 
+/** An executor whose every group is `replica`, local to this node. */
+function executorOn(replica: RaftNode, moveTimeoutMs: number): RaftMoveExecutor {
+  return new RaftMoveExecutor({
+    localReplica: () => replica,
+    transport: {} as PeerTransport,
+    scheduler: systemScheduler,
+    pollMs: 10,
+    requestTimeoutMs: 100,
+    moveTimeoutMs,
+  });
+}
+
 describe('RaftMoveExecutor', () => {
   it('refuses to add a learner on a member whose process is not announced yet, touching no group', async () => {
     const changes: unknown[] = [];
@@ -15,14 +27,7 @@ describe('RaftMoveExecutor', () => {
         return Promise.resolve();
       },
     } as unknown as RaftNode;
-    const executor = new RaftMoveExecutor({
-      localReplica: () => replica,
-      transport: {} as PeerTransport,
-      scheduler: systemScheduler,
-      pollMs: 10,
-      requestTimeoutMs: 100,
-      moveTimeoutMs: 1_000,
-    });
+    const executor = executorOn(replica, 1_000);
     const table = createPartitionTable(2, ['a', 'b', 'c', 'd'], 3);
     const move = { type: 'add-learner', partition: 0, member: 'd', reason: 'balance' } as const;
     await expect(executor.execute(move, { table, incarnationOf: () => '' })).rejects.toThrow(
@@ -42,14 +47,7 @@ describe('RaftMoveExecutor', () => {
           members: [{ id: 'd', voter: false, matchIndex: 0 }],
         }),
     } as unknown as RaftNode;
-    const executor = new RaftMoveExecutor({
-      localReplica: () => replica,
-      transport: {} as PeerTransport,
-      scheduler: systemScheduler,
-      pollMs: 10,
-      requestTimeoutMs: 100,
-      moveTimeoutMs: 60_000,
-    });
+    const executor = executorOn(replica, 60_000);
     const table = createPartitionTable(2, ['a', 'b', 'c', 'd'], 3);
     let process = 'd1';
     const move = { type: 'promote', partition: 0, member: 'd', reason: 'repair' } as const;
@@ -79,14 +77,7 @@ describe('RaftMoveExecutor', () => {
           ],
         }),
     } as unknown as RaftNode;
-    const executor = new RaftMoveExecutor({
-      localReplica: () => replica,
-      transport: {} as PeerTransport,
-      scheduler: systemScheduler,
-      pollMs: 10,
-      requestTimeoutMs: 100,
-      moveTimeoutMs: 1_000,
-    });
+    const executor = executorOn(replica, 1_000);
     const table = createPartitionTable(1, ['a', 'b', 'c'], 3);
     const move = { type: 'remove', partition: 0, member: 'c', reason: 'drain' } as const;
     const context = { table, incarnationOf: () => 'c1' };
